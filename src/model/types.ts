@@ -1,0 +1,82 @@
+// The model's public types: what the stream, state and http layers see of the matrices.
+// The model itself is pure and synchronous: no I/O, no clock; time arrives inside events.
+
+export type Action = 'ADD' | 'REMOVE';
+
+export interface InteractionEvent {
+  readonly userId: string;
+  readonly itemId: string;
+  readonly action: Action;
+  /** Epoch ms when the interaction happened (the stream fills in the record timestamp). */
+  readonly occurredAt: number;
+}
+
+export interface ForgetRequest {
+  readonly userId: string;
+  /** Epoch ms of the request; later-arriving interactions of this user with occurredAt <= it are dropped. */
+  readonly requestedAt: number;
+}
+
+/** What one interaction did to the state. */
+export type InteractionOutcome = 'applied' | 'duplicate' | 'suppressed-late';
+
+export interface ForgetResult {
+  /** Interactions of the user that were removed from H. */
+  readonly interactionsRemoved: number;
+  /** Items whose n changed (= interactionsRemoved: H is binary). */
+  readonly itemsAffected: number;
+}
+
+export interface Neighbor {
+  readonly itemId: string;
+  readonly similarity: number;
+  readonly cooccurrences: number;
+}
+
+export interface NeighborList {
+  readonly itemId: string;
+  /** n_i */
+  readonly interactions: number;
+  /** Similarity descending, then neighbour itemId ascending (plain string order). */
+  readonly neighbors: readonly Neighbor[];
+}
+
+export interface PairSimilarity {
+  readonly similarity: number;
+  readonly cooccurrences: number;
+  readonly interactionsA: number;
+  readonly interactionsB: number;
+}
+
+export interface Recommendation {
+  readonly itemId: string;
+  readonly score: number;
+}
+
+/** Consolidated result of a batch: one final list per changed item, and the items that disappeared. */
+export interface ChangeReport {
+  readonly changed: readonly NeighborList[];
+  /** Items whose n reached 0 (and that had been reported before): publish a tombstone. */
+  readonly removed: readonly string[];
+}
+
+export interface ModelOptions {
+  /** K of the top-K lists (default 20). */
+  readonly topK: number;
+  /** Only pairs with C_ij >= this appear in lists (default 1). */
+  readonly minCooccurrences: number;
+  /** How long a forgotten user's tombstone suppresses late events, ms (default 30 days). */
+  readonly tombstoneRetentionMs: number;
+  /** Secret key for the tombstones' keyed hash of user ids (HMAC-SHA-256). */
+  readonly tombstoneKey: string;
+}
+
+export interface ModelStats {
+  readonly users: number;
+  readonly items: number;
+  /** Unordered item pairs with C_ij > 0. */
+  readonly pairs: number;
+  /** Approximate bytes held by the matrices and lists. */
+  readonly bytes: number;
+  readonly tombstones: number;
+}
