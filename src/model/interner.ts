@@ -1,0 +1,55 @@
+// Interns external string ids to dense integer slots. Freed slots are reused, and a freed id leaves
+// the dictionary entirely (a forgotten user's id must not linger anywhere in memory we control).
+
+export class Interner {
+  private readonly byName = new Map<string, number>();
+  private readonly names: (string | undefined)[] = [];
+  private readonly free: number[] = [];
+
+  get size(): number {
+    return this.byName.size;
+  }
+
+  /** Upper bound (exclusive) of the slots in use. */
+  get capacity(): number {
+    return this.names.length;
+  }
+
+  lookup(name: string): number | undefined {
+    return this.byName.get(name);
+  }
+
+  /** The slot of `name`, allocating one (lowest free slot first in LIFO order) if it is new. */
+  intern(name: string): number {
+    const found = this.byName.get(name);
+    if (found !== undefined) return found;
+    const slot = this.free.length > 0 ? (this.free.pop() as number) : this.names.length;
+    if (slot === this.names.length) this.names.push(name);
+    else this.names[slot] = name;
+    this.byName.set(name, slot);
+    return slot;
+  }
+
+  name(slot: number): string {
+    const n = this.names[slot];
+    if (n === undefined) throw new RangeError(`slot ${slot} is not in use`);
+    return n;
+  }
+
+  has(slot: number): boolean {
+    return this.names[slot] !== undefined;
+  }
+
+  release(slot: number): void {
+    const n = this.names[slot];
+    if (n === undefined) return;
+    this.byName.delete(n);
+    this.names[slot] = undefined;
+    this.free.push(slot);
+  }
+
+  /** Slots in use, ascending. */
+  *slots(): IterableIterator<number> {
+    for (let i = 0; i < this.names.length; i++) if (this.names[i] !== undefined) yield i;
+  }
+}
