@@ -1,0 +1,222 @@
+// The service's configuration: environment variables only, one zod schema, parsed once and frozen.
+// A bad value throws a ConfigError naming the variable, before anything connects.
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off'] });
+const topicName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[a-zA-Z0-9._-]+$/, 'a Kafka topic name: letters, digits, ".", "_" and "-"');
+const brokers = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((b) => b.trim())
+      .filter((b) => b.length > 0),
+  )
+  .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port')).min(1, 'at least one host:port'));
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const schema = z.object({
+  KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
+  KAFKA_GROUP_ID: z.string().min(1).default('amnesia'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('amnesia'),
+  KAFKA_SSL: bool.default(false),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: bool.default(true),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000).default(30_000),
+  KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(3_000),
+  SCHEMA_REGISTRY_URL: httpUrl.optional(),
+  SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
+  SCHEMA_REGISTRY_PASSWORD: z.string().min(1).optional(),
+  INTERACTIONS_TOPIC: topicName.default('interactions'),
+  DELETIONS_TOPIC: topicName.default('deletion-requests'),
+  SIMILARITIES_TOPIC: topicName.default('item-similarities'),
+  RECEIPTS_TOPIC: topicName.default('deletion-receipts'),
+  OUTPUT_FORMAT: z.enum(['avro', 'json']).optional(),
+  TOP_K: int(1, 1000).default(20),
+  MIN_COOCCURRENCES: int(1, 1_000_000_000).default(1),
+  SNAPSHOT_DIR: z.string().min(1).optional(),
+  SNAPSHOT_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_PORT: int(0, 65_535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TOPIC_PARTITIONS: int(1, 10_000).default(3),
+  // -1 lets the broker pick its default.replication.factor.
+  TOPIC_REPLICATION_FACTOR: int(-1, 32)
+    .refine((n) => n !== 0, 'must be -1 or >= 1')
+    .default(1),
+  BATCH_MAX_EVENTS: int(1, 1_000_000).default(5_000),
+  BATCH_MAX_MS: int(1, 60_000).default(50),
+  FETCH_MAX_BYTES_PER_PARTITION: int(1_024, 104_857_600).default(1_048_576),
+  FETCH_MAX_WAIT_MS: int(1, 10_000).default(100),
+  TOMBSTONE_RETENTION_MS: int(0, Number.MAX_SAFE_INTEGER).default(30 * 86_400_000),
+  TOMBSTONE_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+});
+
+type Env = z.infer<typeof schema>;
+
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly groupId: string;
+  readonly clientId: string;
+  readonly ssl: false | { readonly caFile?: string; readonly rejectUnauthorized: boolean };
+  readonly sasl?: {
+    readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+    readonly username: string;
+    readonly password: string;
+  };
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+}
+
+export interface Config {
+  readonly kafka: KafkaConfig;
+  readonly registry?: { readonly url: string; readonly username?: string; readonly password?: string };
+  readonly topics: {
+    readonly interactions: string;
+    readonly deletions: string;
+    readonly similarities: string;
+    readonly receipts: string;
+    readonly partitions: number;
+    readonly replicationFactor: number;
+  };
+  readonly outputFormat: 'avro' | 'json';
+  readonly model: {
+    readonly topK: number;
+    readonly minCooccurrences: number;
+    readonly tombstoneRetentionMs: number;
+    readonly tombstoneKey?: string;
+  };
+  readonly batch: {
+    readonly maxEvents: number;
+    readonly maxMs: number;
+    readonly fetchMaxBytesPerPartition: number;
+    readonly fetchMaxWaitMs: number;
+  };
+  readonly snapshot: { readonly dir?: string; readonly intervalMs: number };
+  readonly http: { readonly host: string; readonly port: number };
+  readonly logLevel: Env['LOG_LEVEL'];
+  readonly shutdownTimeoutMs: number;
+}
+
+/** Variables set to the empty string count as unset (docker-compose `FOO=` style). */
+function relevantEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(schema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v.trim() !== '') out[key] = v.trim();
+  }
+  return out;
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o !== null && typeof o === 'object' && !Object.isFrozen(o)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}
+
+/** Parses and validates the environment; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(relevantEnv(env));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const variable = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(variable, issue?.message ?? 'invalid value');
+  }
+  const e = parsed.data;
+
+  if (e.OUTPUT_FORMAT === 'avro' && e.SCHEMA_REGISTRY_URL === undefined) {
+    throw new ConfigError('OUTPUT_FORMAT', 'avro output needs SCHEMA_REGISTRY_URL');
+  }
+  if (e.KAFKA_SASL_MECHANISM !== undefined) {
+    if (e.KAFKA_SASL_USERNAME === undefined)
+      throw new ConfigError('KAFKA_SASL_USERNAME', 'required with KAFKA_SASL_MECHANISM');
+    if (e.KAFKA_SASL_PASSWORD === undefined)
+      throw new ConfigError('KAFKA_SASL_PASSWORD', 'required with KAFKA_SASL_MECHANISM');
+  }
+  if (e.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > e.KAFKA_SESSION_TIMEOUT_MS) {
+    throw new ConfigError(
+      'KAFKA_HEARTBEAT_INTERVAL_MS',
+      'must be at most a third of KAFKA_SESSION_TIMEOUT_MS',
+    );
+  }
+  const names = [e.INTERACTIONS_TOPIC, e.DELETIONS_TOPIC, e.SIMILARITIES_TOPIC, e.RECEIPTS_TOPIC];
+  const vars = ['INTERACTIONS_TOPIC', 'DELETIONS_TOPIC', 'SIMILARITIES_TOPIC', 'RECEIPTS_TOPIC'];
+  for (let i = 1; i < names.length; i++) {
+    if (names.indexOf(names[i]!) < i) throw new ConfigError(vars[i]!, 'must differ from the other topics');
+  }
+
+  const config: Config = {
+    kafka: {
+      brokers: e.KAFKA_BROKERS,
+      groupId: e.KAFKA_GROUP_ID,
+      clientId: e.KAFKA_CLIENT_ID,
+      ssl: e.KAFKA_SSL
+        ? {
+            rejectUnauthorized: e.KAFKA_SSL_REJECT_UNAUTHORIZED,
+            ...(e.KAFKA_SSL_CA_FILE ? { caFile: e.KAFKA_SSL_CA_FILE } : {}),
+          }
+        : false,
+      ...(e.KAFKA_SASL_MECHANISM
+        ? {
+            sasl: {
+              mechanism: e.KAFKA_SASL_MECHANISM,
+              username: e.KAFKA_SASL_USERNAME!,
+              password: e.KAFKA_SASL_PASSWORD!,
+            },
+          }
+        : {}),
+      sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: e.KAFKA_HEARTBEAT_INTERVAL_MS,
+    },
+    ...(e.SCHEMA_REGISTRY_URL
+      ? {
+          registry: {
+            url: e.SCHEMA_REGISTRY_URL.replace(/\/+$/, ''),
+            ...(e.SCHEMA_REGISTRY_USERNAME ? { username: e.SCHEMA_REGISTRY_USERNAME } : {}),
+            ...(e.SCHEMA_REGISTRY_PASSWORD ? { password: e.SCHEMA_REGISTRY_PASSWORD } : {}),
+          },
+        }
+      : {}),
+    topics: {
+      interactions: e.INTERACTIONS_TOPIC,
+      deletions: e.DELETIONS_TOPIC,
+      similarities: e.SIMILARITIES_TOPIC,
+      receipts: e.RECEIPTS_TOPIC,
+      partitions: e.TOPIC_PARTITIONS,
+      replicationFactor: e.TOPIC_REPLICATION_FACTOR,
+    },
+    outputFormat: e.OUTPUT_FORMAT ?? (e.SCHEMA_REGISTRY_URL ? 'avro' : 'json'),
+    model: {
+      topK: e.TOP_K,
+      minCooccurrences: e.MIN_COOCCURRENCES,
+      tombstoneRetentionMs: e.TOMBSTONE_RETENTION_MS,
+      ...(e.TOMBSTONE_KEY ? { tombstoneKey: e.TOMBSTONE_KEY } : {}),
+    },
+    batch: {
+      maxEvents: e.BATCH_MAX_EVENTS,
+      maxMs: e.BATCH_MAX_MS,
+      fetchMaxBytesPerPartition: e.FETCH_MAX_BYTES_PER_PARTITION,
+      fetchMaxWaitMs: e.FETCH_MAX_WAIT_MS,
+    },
+    snapshot: { ...(e.SNAPSHOT_DIR ? { dir: e.SNAPSHOT_DIR } : {}), intervalMs: e.SNAPSHOT_INTERVAL_MS },
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+  return deepFreeze(config);
+}
+
+/** The variables the schema knows, for docs and `--help`. */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(schema.shape));

@@ -1,0 +1,232 @@
+// Input and output codecs. Every input value is classified per record: Confluent wire format
+// (0x00, 4-byte schema id, Avro body) or UTF-8 JSON text; then its fields are validated. Decoding
+// never throws for bad data: it returns a DecodeFailure that the caller routes to the DLQ. It only
+// throws REGISTRY_UNAVAILABLE (from prefetch), which must be retried, never dead-lettered.
+import { isUtf8 } from 'node:buffer';
+import type { SchemaRegistryClient } from './registry.js';
+import { fail, type DecodeFailure } from './reasons.js';
+import { localSchema, type SchemaName } from './schemas.js';
+import {
+  validateDeletion,
+  validateInteraction,
+  type ValidDeletion,
+  type ValidInteraction,
+} from './validate.js';
+
+export const MAGIC_BYTE = 0x00;
+export const HEADER_BYTES = 5;
+
+/** What the codecs need of a Kafka record. */
+export interface InputRecord {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Kafka record timestamp, epoch ms as a decimal string (kafkajs's representation). */
+  readonly timestamp: string;
+}
+
+export type InputKind = 'interaction' | 'deletion';
+
+export interface Interaction extends ValidInteraction {
+  readonly occurredAt: number;
+}
+export interface Deletion extends ValidDeletion {
+  readonly requestedAt: number;
+}
+
+export type Decoded<T> =
+  { readonly ok: true; readonly value: T; readonly format: 'json' | 'avro' } | DecodeFailure;
+
+type Framed =
+  | { readonly ok: true; readonly kind: 'avro'; readonly schemaId: number; readonly body: Buffer }
+  | { readonly ok: true; readonly kind: 'json'; readonly buf: Buffer }
+  | DecodeFailure;
+
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Splits a value into its encoding; no registry needed. */
+export function frame(value: Buffer | null): Framed {
+  if (value === null) return fail('null-value', 'the record value is null');
+  if (value.length === 0) return fail('empty-value', 'the record value is empty');
+  const b0 = value[0]!;
+  if (b0 === MAGIC_BYTE) {
+    if (value.length <= HEADER_BYTES) {
+      return fail(
+        'truncated-frame',
+        `a Confluent frame needs more than ${HEADER_BYTES} bytes, got ${value.length}`,
+      );
+    }
+    return { ok: true, kind: 'avro', schemaId: value.readUInt32BE(1), body: value.subarray(HEADER_BYTES) };
+  }
+  // Control bytes never start JSON text (whitespace aside): some other binary framing.
+  if ((b0 < 0x20 && b0 !== TAB && b0 !== LF && b0 !== CR) || b0 === 0x7f) {
+    return fail(
+      'bad-magic-byte',
+      `first byte 0x${b0.toString(16).padStart(2, '0')} is neither the Confluent magic byte 0x00 nor JSON text`,
+    );
+  }
+  return { ok: true, kind: 'json', buf: value };
+}
+
+/** Schema ids referenced by these values that the registry client has never resolved. */
+export function uncachedSchemaIds(
+  values: Iterable<Buffer | null>,
+  registry: SchemaRegistryClient | undefined,
+): number[] {
+  if (!registry) return [];
+  const ids = new Set<number>();
+  for (const v of values) {
+    if (v !== null && v.length > HEADER_BYTES && v[0] === MAGIC_BYTE) {
+      const id = v.readUInt32BE(1);
+      if (registry.cached(id) === undefined) ids.add(id);
+    }
+  }
+  return [...ids];
+}
+
+/** Resolves schema ids so that decoding can stay synchronous. Throws REGISTRY_UNAVAILABLE. */
+export async function prefetchSchemas(
+  ids: readonly number[],
+  registry: SchemaRegistryClient | undefined,
+): Promise<void> {
+  if (!registry) return;
+  await Promise.all(ids.map((id) => registry.schemaById(id)));
+}
+
+type Parsed =
+  | { readonly ok: true; readonly obj: Record<string, unknown>; readonly format: 'json' | 'avro' }
+  | DecodeFailure;
+
+function parseValue(
+  value: Buffer | null,
+  expect: SchemaName,
+  registry: SchemaRegistryClient | undefined,
+): Parsed {
+  const f = frame(value);
+  if (!f.ok) return f;
+  if (f.kind === 'avro') {
+    const ws = registry?.cached(f.schemaId);
+    if (ws === undefined || ws === 'unknown') {
+      return fail(
+        'unknown-schema-id',
+        registry
+          ? `schema id ${f.schemaId} is not in the registry`
+          : 'Avro record but no SCHEMA_REGISTRY_URL configured',
+      );
+    }
+    const expected = localSchema(expect).fullName;
+    if (ws.fullName !== expected)
+      return fail(
+        'wrong-schema',
+        `schema id ${f.schemaId} is ${ws.fullName || 'not a record'}, expected ${expected}`,
+      );
+    let obj: unknown;
+    try {
+      obj = ws.type.fromBuffer(f.body);
+    } catch (e) {
+      return fail(
+        'avro-decode-failed',
+        `Avro body does not decode with schema id ${f.schemaId}: ${(e as Error).message}`,
+      );
+    }
+    return { ok: true, obj: obj as Record<string, unknown>, format: 'avro' };
+  }
+  if (!isUtf8(f.buf)) return fail('invalid-utf8', 'the value is neither a Confluent frame nor valid UTF-8');
+  let obj: unknown;
+  try {
+    obj = JSON.parse(f.buf.toString('utf8'));
+  } catch {
+    // V8's parse message quotes the input, which may hold a user id: keep it out.
+    return fail('invalid-json', 'the value is UTF-8 text but not valid JSON');
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
+    return fail(
+      'not-an-object',
+      `JSON value is ${obj === null ? 'null' : Array.isArray(obj) ? 'an array' : `a ${typeof obj}`}, expected an object`,
+    );
+  }
+  return { ok: true, obj: obj as Record<string, unknown>, format: 'json' };
+}
+
+function recordTime(timestamp: string): number | undefined {
+  const t = Number(timestamp);
+  return Number.isSafeInteger(t) && t >= 0 ? t : undefined;
+}
+
+function keyMismatch(key: Buffer | null, userId: string): DecodeFailure | undefined {
+  if (key === null || key.length === 0) return undefined;
+  // Compare bytes, not strings: no allocation on the hot path.
+  if (key.length === Buffer.byteLength(userId) && key.toString('utf8') === userId) return undefined;
+  return fail('key-mismatch', 'the record key is not the userId of the value');
+}
+
+/** Decodes and validates an interaction event; registry schemas must have been prefetched. */
+export function decodeInteraction(rec: InputRecord, registry?: SchemaRegistryClient): Decoded<Interaction> {
+  const p = parseValue(rec.value, 'interaction', registry);
+  if (!p.ok) return p;
+  const v = validateInteraction(p.obj);
+  if (!v.ok) return v;
+  const mismatch = keyMismatch(rec.key, v.value.userId);
+  if (mismatch) return mismatch;
+  const occurredAt = v.value.occurredAt ?? recordTime(rec.timestamp);
+  if (occurredAt === undefined)
+    return fail('invalid-timestamp', 'no occurredAt and no usable record timestamp');
+  return { ok: true, value: { ...v.value, occurredAt }, format: p.format };
+}
+
+/** Decodes and validates a deletion request; registry schemas must have been prefetched. */
+export function decodeDeletion(rec: InputRecord, registry?: SchemaRegistryClient): Decoded<Deletion> {
+  const p = parseValue(rec.value, 'deletion', registry);
+  if (!p.ok) return p;
+  const v = validateDeletion(p.obj);
+  if (!v.ok) return v;
+  const mismatch = keyMismatch(rec.key, v.value.userId);
+  if (mismatch) return mismatch;
+  const requestedAt = v.value.requestedAt ?? recordTime(rec.timestamp);
+  if (requestedAt === undefined)
+    return fail('invalid-timestamp', 'no requestedAt and no usable record timestamp');
+  return { ok: true, value: { ...v.value, requestedAt }, format: p.format };
+}
+
+/** A Confluent wire-format frame around an Avro body. */
+export function confluentFrame(schemaId: number, body: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
+  out[0] = MAGIC_BYTE;
+  out.writeUInt32BE(schemaId, 1);
+  body.copy(out, HEADER_BYTES);
+  return out;
+}
+
+/**
+ * Encodes a value of one of our schemas as JSON, or as Avro in the Confluent frame when a schema
+ * id is given. Optional union fields may be left out; Avro gets them as null.
+ */
+export function encodeValue(name: SchemaName, value: object, schemaId?: number): Buffer {
+  if (schemaId === undefined) return Buffer.from(JSON.stringify(value));
+  const type = localSchema(name).type;
+  const withNulls: Record<string, unknown> = { ...value };
+  for (const field of (type as unknown as { fields: { name: string }[] }).fields) {
+    if (withNulls[field.name] === undefined) withNulls[field.name] = null;
+  }
+  return confluentFrame(schemaId, type.toBuffer(withNulls));
+}
+
+/**
+ * Decodes any of our values (outputs included) from JSON or Avro, for readers of the output topics.
+ * Returns undefined for null values; throws on undecodable data (outputs are ours, so that is a bug).
+ */
+export async function decodeAny(
+  value: Buffer | null,
+  registry?: SchemaRegistryClient,
+): Promise<Record<string, unknown> | null> {
+  if (value === null) return null;
+  const f = frame(value);
+  if (!f.ok) throw new Error(`undecodable value: ${f.reason}`);
+  if (f.kind === 'avro') {
+    const ws = registry ? await registry.schemaById(f.schemaId) : undefined;
+    if (!ws) throw new Error(`cannot decode Avro value with schema id ${f.schemaId}`);
+    return { ...(ws.type.fromBuffer(f.body) as Record<string, unknown>) };
+  }
+  return JSON.parse(f.buf.toString('utf8')) as Record<string, unknown>;
+}

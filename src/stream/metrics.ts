@@ -1,0 +1,122 @@
+// The service's Prometheus metrics, in one registry the HTTP layer serves. Base units, `amnesia_`
+// prefix, counters end in _total; labels never hold user ids (topic, reason, outcome, status only).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly eventsConsumed: Counter<'topic' | 'outcome'>;
+  readonly dlqRecords: Counter<'topic' | 'reason'>;
+  readonly batchSize: Histogram;
+  readonly batchDuration: Histogram;
+  readonly forgetDuration: Histogram;
+  readonly receiptLatency: Histogram<'status'>;
+  readonly listsPublished: Counter;
+  readonly tombstonesPublished: Counter;
+  readonly publishFailures: Counter;
+  readonly ready: Gauge;
+  readonly active: Gauge;
+}
+
+export interface MetricsOptions {
+  /** Process/runtime metrics (off in tests that create many registries). */
+  readonly defaultMetrics?: boolean;
+  /** Point-in-time model figures, read at scrape time. */
+  readonly modelStats?: () =>
+    { users: number; items: number; pairs: number; bytes: number; tombstones: number } | undefined;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: 'amnesia_' });
+  const registers = [registry];
+
+  const modelGauge = (
+    name: string,
+    help: string,
+    pick: (s: NonNullable<ReturnType<NonNullable<MetricsOptions['modelStats']>>>) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const s = options.modelStats?.();
+        if (s) this.set(pick(s));
+      },
+    });
+  modelGauge('amnesia_model_users', 'Users currently held in memory.', (s) => s.users);
+  modelGauge('amnesia_model_items', 'Items with at least one interaction.', (s) => s.items);
+  modelGauge('amnesia_model_pairs', 'Item pairs with a non-zero co-occurrence count.', (s) => s.pairs);
+  modelGauge('amnesia_model_bytes', 'Approximate bytes held by the model.', (s) => s.bytes);
+  modelGauge(
+    'amnesia_model_tombstones',
+    'Forgotten users whose late events are still suppressed.',
+    (s) => s.tombstones,
+  );
+
+  return {
+    registry,
+    eventsConsumed: new Counter({
+      name: 'amnesia_events_consumed_total',
+      help: 'Input records consumed, by topic and outcome (applied, duplicate, suppressed_late, invalid).',
+      labelNames: ['topic', 'outcome'] as const,
+      registers,
+    }),
+    dlqRecords: new Counter({
+      name: 'amnesia_dlq_records_total',
+      help: 'Records written to a dead-letter topic, by input topic and reason.',
+      labelNames: ['topic', 'reason'] as const,
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'amnesia_batch_size',
+      help: 'Input records per processed chunk (applied, flushed and published together).',
+      buckets: [1, 10, 100, 500, 1_000, 2_000, 5_000, 10_000, 50_000],
+      registers,
+    }),
+    batchDuration: new Histogram({
+      name: 'amnesia_batch_duration_seconds',
+      help: 'Time from the first record of a chunk to its outputs being acknowledged and offsets committed.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    forgetDuration: new Histogram({
+      name: 'amnesia_forget_duration_seconds',
+      help: 'Time the model took to forget one user.',
+      buckets: [0.00001, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5],
+      registers,
+    }),
+    receiptLatency: new Histogram({
+      name: 'amnesia_deletion_receipt_latency_seconds',
+      help: 'From the deletion request record timestamp to its receipt being acknowledged, by status.',
+      labelNames: ['status'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+      registers,
+    }),
+    listsPublished: new Counter({
+      name: 'amnesia_lists_published_total',
+      help: 'Neighbour lists published to the similarities topic.',
+      registers,
+    }),
+    tombstonesPublished: new Counter({
+      name: 'amnesia_tombstones_published_total',
+      help: 'Tombstones (null values) published to the similarities topic.',
+      registers,
+    }),
+    publishFailures: new Counter({
+      name: 'amnesia_publish_failures_total',
+      help: 'Failed attempts to publish outputs; the batch is retried and offsets are not committed.',
+      registers,
+    }),
+    ready: new Gauge({
+      name: 'amnesia_ready',
+      help: '1 once state is restored and the consumer runs live.',
+      registers,
+    }),
+    active: new Gauge({
+      name: 'amnesia_active',
+      help: '1 on the instance that holds the partitions, 0 on a standby.',
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,109 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+function bad(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration from the environment', () => {
+  it('has the documented defaults with an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(c.kafka.groupId).toBe('amnesia');
+    expect(c.topics).toMatchObject({
+      interactions: 'interactions',
+      deletions: 'deletion-requests',
+      similarities: 'item-similarities',
+      receipts: 'deletion-receipts',
+    });
+    expect(c.outputFormat).toBe('json');
+    expect(c.model.topK).toBe(20);
+    expect(c.model.minCooccurrences).toBe(1);
+    expect(c.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(c.registry).toBeUndefined();
+    expect(c.kafka.ssl).toBe(false);
+    expect(c.kafka.sasl).toBeUndefined();
+  });
+
+  it('is frozen, deeply', () => {
+    const c = loadConfig({});
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.kafka.brokers)).toBe(true);
+    expect(() => {
+      (c.model as { topK: number }).topK = 3;
+    }).toThrow();
+  });
+
+  it('defaults the output to avro when a registry is configured', () => {
+    const c = loadConfig({ SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/' });
+    expect(c.outputFormat).toBe('avro');
+    expect(c.registry?.url).toBe('http://127.0.0.1:8081');
+    expect(loadConfig({ SCHEMA_REGISTRY_URL: 'http://r:8081', OUTPUT_FORMAT: 'json' }).outputFormat).toBe(
+      'json',
+    );
+  });
+
+  it('rejects avro output without a registry, naming OUTPUT_FORMAT', () => {
+    expect(bad({ OUTPUT_FORMAT: 'avro' }).message).toMatch(/^OUTPUT_FORMAT: /);
+  });
+
+  it('parses broker lists, numbers and booleans', () => {
+    const c = loadConfig({ KAFKA_BROKERS: 'a:9092, b:9093', TOP_K: '5', KAFKA_SSL: 'true', HTTP_PORT: '0' });
+    expect(c.kafka.brokers).toEqual(['a:9092', 'b:9093']);
+    expect(c.model.topK).toBe(5);
+    expect(c.kafka.ssl).toEqual({ rejectUnauthorized: true });
+    expect(c.http.port).toBe(0);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ TOP_K: '', SCHEMA_REGISTRY_URL: ' ' }).model.topK).toBe(20);
+  });
+
+  it.each([
+    ['KAFKA_BROKERS', 'localhost'],
+    ['KAFKA_BROKERS', ','],
+    ['TOP_K', '0'],
+    ['TOP_K', 'twenty'],
+    ['TOP_K', '2.5'],
+    ['MIN_COOCCURRENCES', '-1'],
+    ['HTTP_PORT', '70000'],
+    ['LOG_LEVEL', 'loud'],
+    ['OUTPUT_FORMAT', 'xml'],
+    ['SCHEMA_REGISTRY_URL', 'not a url'],
+    ['KAFKA_SSL', 'maybe'],
+    ['INTERACTIONS_TOPIC', 'bad topic!'],
+    ['TOPIC_REPLICATION_FACTOR', '0'],
+    ['BATCH_MAX_EVENTS', '0'],
+    ['KAFKA_SASL_MECHANISM', 'kerberos'],
+    ['TOMBSTONE_KEY', 'short'],
+  ])('a bad %s (%j) is a ConfigError naming the variable', (variable, value) => {
+    const e = bad({ [variable]: value });
+    expect(e.variable).toBe(variable);
+    expect(e.message.startsWith(`${variable}: `)).toBe(true);
+    expect(e.code).toBe('CONFIG_INVALID');
+  });
+
+  it('requires SASL credentials with a mechanism', () => {
+    expect(bad({ KAFKA_SASL_MECHANISM: 'plain' }).variable).toBe('KAFKA_SASL_USERNAME');
+    expect(bad({ KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u' }).variable).toBe(
+      'KAFKA_SASL_PASSWORD',
+    );
+    const c = loadConfig({
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'u',
+      KAFKA_SASL_PASSWORD: 'p',
+    });
+    expect(c.kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'u', password: 'p' });
+  });
+
+  it('refuses two roles on one topic', () => {
+    expect(bad({ SIMILARITIES_TOPIC: 'interactions' }).variable).toBe('SIMILARITIES_TOPIC');
+  });
+});
