@@ -1,0 +1,135 @@
+// Property: any sequence of adds, removes, duplicates and forgets (with late events) leaves the model
+// equal to a brute-force recomputation from the surviving events, and each change report equals the
+// difference between the brute-force lists before and after the batch.
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { Model } from '../../src/model/index.js';
+import { expectedReport, Reference, type RefList, type RefOp } from './reference.js';
+
+// Ids whose string order differs from their numeric order, to exercise the tie-break.
+const ITEM_IDS = ['10', '9', 'a', 'B', 'b', '1', '100', 'z', 'Z', '01', 'x1', 'x10', 'x2', 'é', 'ä', '_'];
+
+function opArb(users: number, items: number): fc.Arbitrary<RefOp> {
+  const user = fc.integer({ min: 0, max: users - 1 }).map((u) => `user-${u}`);
+  const item = fc.integer({ min: 0, max: items - 1 }).map((i) => ITEM_IDS[i] ?? `item-${i}`);
+  const at = fc.integer({ min: 0, max: 60 });
+  return fc.oneof(
+    { weight: 10, arbitrary: fc.record({ kind: fc.constant('add' as const), user, item, at }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('remove' as const), user, item, at }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('forget' as const), user, at }) },
+    { weight: 2, arbitrary: fc.constant({ kind: 'flush' as const }) },
+  );
+}
+
+function apply(model: Model, op: RefOp): string | undefined {
+  if (op.kind === 'flush') return undefined;
+  if (op.kind === 'forget') return String(model.forget({ userId: op.user, requestedAt: op.at }).interactionsRemoved);
+  return model.interaction({ userId: op.user, itemId: op.item, action: op.kind === 'add' ? 'ADD' : 'REMOVE', occurredAt: op.at });
+}
+
+function asPlain(l: { itemId: string; interactions: number; neighbors: readonly { itemId: string; similarity: number; cooccurrences: number }[] }): RefList {
+  return { itemId: l.itemId, interactions: l.interactions, neighbors: l.neighbors.map((n) => ({ ...n })) };
+}
+
+function checkState(model: Model, ref: Reference, lists: Map<string, RefList>, allItems: string[]): void {
+  const n = ref.counts();
+  const C = ref.cooccurrences();
+  for (const item of allItems) {
+    expect(model.interactions(item), `n of ${item}`).toBe(n.get(item) ?? 0);
+    const expected = lists.get(item);
+    const got = model.neighbors(item);
+    expect(got === undefined ? undefined : asPlain(got), `list of ${item}`).toEqual(expected);
+    for (const other of allItems) {
+      if (other === item || !n.has(item) || !n.has(other)) continue;
+      const c = C.get(item)?.get(other) ?? 0;
+      const s = model.similarity(item, other);
+      expect(s?.cooccurrences, `C ${item},${other}`).toBe(c);
+      expect(s?.similarity).toBe(c / ((n.get(item) as number) + (n.get(other) as number) - c));
+    }
+  }
+  for (const [user, items] of ref.H) expect(model.items(user)).toEqual([...items].sort());
+}
+
+function run(ops: RefOp[], topK: number, minC: number, repr: 'dense' | 'sparse', items: number): void {
+  const model = new Model({ topK, minCooccurrences: minC, tombstoneRetentionMs: 1e12 }, { representation: repr });
+  const ref = new Reference();
+  const allItems = Array.from({ length: items }, (_, i) => ITEM_IDS[i] ?? `item-${i}`);
+  let before = new Map<string, RefList>();
+  for (const op of [...ops, { kind: 'flush' as const }]) {
+    const got = apply(model, op);
+    const want = ref.apply(op);
+    expect(got).toBe(want);
+    if (op.kind !== 'flush') continue;
+    const report = model.flush();
+    const after = ref.lists(topK, minC);
+    const exp = expectedReport(before, after);
+    expect(new Map(report.changed.map((l) => [l.itemId, asPlain(l)]))).toEqual(exp.changed);
+    expect(report.changed.length, 'one list per item').toBe(exp.changed.size);
+    expect([...report.removed].sort()).toEqual(exp.removed);
+    checkState(model, ref, after, allItems);
+    before = after;
+  }
+  for (const user of ['user-0', 'user-1', 'user-2', 'user-3', 'user-4', 'user-5', 'user-6', 'user-7'])
+    if (!ref.H.has(user)) expect(model.hasUser(user)).toBe(false);
+}
+
+describe('the model equals a brute-force recomputation from the surviving events', () => {
+  for (const repr of ['dense', 'sparse'] as const) {
+    it(`small catalogues, any K (${repr})`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(opArb(5, 8), { maxLength: 80 }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.integer({ min: 1, max: 2 }),
+          (ops, topK, minC) => run(ops, topK, minC, repr, 8),
+        ),
+        { numRuns: 150 },
+      );
+    });
+
+    it(`rows longer than the candidate buffer (${repr})`, () => {
+      // 40 items and K = 1..2 make rows far longer than the 2K..K+8 candidates kept per item, so
+      // bounds, evictions and forced rescans are all exercised.
+      fc.assert(
+        fc.property(fc.array(opArb(8, 40), { minLength: 50, maxLength: 300 }), fc.integer({ min: 1, max: 2 }), (ops, topK) =>
+          run(ops, topK, 1, repr, 40),
+        ),
+        { numRuns: 30 },
+      );
+    }, 120_000);
+  }
+});
+
+describe('forgetting then re-adding', () => {
+  it('restores n, C, S and the lists exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({ user: fc.integer({ min: 0, max: 5 }), item: fc.integer({ min: 0, max: 14 }) }),
+          { minLength: 1, maxLength: 60 },
+        ),
+        fc.integer({ min: 0, max: 5 }),
+        fc.integer({ min: 1, max: 3 }),
+        (pairs, victim, topK) => {
+          const model = new Model({ topK });
+          for (const p of pairs)
+            model.interaction({ userId: `u${p.user}`, itemId: ITEM_IDS[p.item] as string, action: 'ADD', occurredAt: 1 });
+          model.flush();
+          const snapshot = () =>
+            ITEM_IDS.slice(0, 15).map((i) => [i, model.interactions(i), model.neighbors(i) && asPlain(model.neighbors(i)!)]);
+          const before = snapshot();
+          const victimItems = model.items(`u${victim}`);
+          model.forget({ userId: `u${victim}`, requestedAt: 5 });
+          model.flush();
+          expect(model.items(`u${victim}`)).toEqual([]);
+          for (const item of victimItems)
+            expect(model.interaction({ userId: `u${victim}`, itemId: item, action: 'ADD', occurredAt: 6 })).toBe('applied');
+          model.flush();
+          expect(snapshot()).toEqual(before);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
