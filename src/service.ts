@@ -1,0 +1,169 @@
+// The streaming service, composed: Kafka clients, topics, schemas, the engine and its consumer
+// group. `startService` returns once the consumer runs; readiness (state rebuilt, live) comes later
+// and is observable through `waitUntilReady`/`phase`. Used by main.ts and, in-process, by tests.
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, Producer } from 'kafkajs';
+import type { Config } from './config.js';
+import { AmnesiaError, describeError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import type { Model } from './model/index.js';
+import { singleActiveAssigner } from './stream/assigner.js';
+import { Engine, type Phase } from './stream/engine.js';
+import { createKafka } from './stream/kafka.js';
+import { createMetrics, type Metrics } from './stream/metrics.js';
+import { OutputEncoder, Outbox } from './stream/outbox.js';
+import { SchemaRegistryClient } from './stream/registry.js';
+import { ensureTopics, registerSchemas, withRetry, type SchemaIds } from './stream/topics.js';
+
+export interface ServiceOptions {
+  readonly log?: Logger;
+  readonly metrics?: Metrics;
+  /** Called when the consumer has crashed for good (the process should exit non-zero). */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+export interface Service {
+  readonly config: Config;
+  readonly metrics: Metrics;
+  readonly instanceId: string;
+  readonly schemaIds: SchemaIds | undefined;
+  /** The current state (replaced on every rebuild). */
+  readonly model: Model;
+  readonly phase: Phase;
+  /** Ready: state restored and the consumer running live (a standby is not ready). */
+  isReady(): boolean;
+  /** Resolves when the instance is live; rejects after timeoutMs. */
+  waitUntilReady(timeoutMs?: number): Promise<void>;
+  /** Graceful: finish the chunk in progress, publish, commit, leave the group, disconnect. */
+  stop(): Promise<void>;
+}
+
+export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
+  const root = options.log ?? createLogger(config.logLevel);
+  const log = root.child({ module: 'service' });
+  const instanceId = randomUUID();
+  let engine: Engine | undefined;
+  const metrics =
+    options.metrics ?? createMetrics({ defaultMetrics: true, modelStats: () => engine?.model.stats() });
+
+  const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
+  const kafka = createKafka(config.kafka, root);
+  const admin: Admin = kafka.admin();
+  const producer: Producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  let consumer: Consumer | undefined;
+  const disconnectAll = async () => {
+    await Promise.allSettled([consumer?.disconnect(), producer.disconnect(), admin.disconnect()]);
+  };
+
+  try {
+    await withRetry('connect admin', log, () => admin.connect());
+    await withRetry('create topics', log, () => ensureTopics(admin, config, log));
+    const schemaIds = registry
+      ? await withRetry('register schemas', log, () => registerSchemas(registry, config, log))
+      : undefined;
+    await withRetry('connect producer', log, () => producer.connect());
+
+    const outbox = new Outbox(
+      producer,
+      config.topics,
+      new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined),
+      metrics,
+    );
+    engine = new Engine({ config, log: root, metrics, admin, outbox, registry });
+    const eng = engine;
+
+    const c = kafka.consumer({
+      groupId: config.kafka.groupId,
+      partitionAssigners: [singleActiveAssigner({ startedAt: Date.now(), instanceId })],
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      heartbeatInterval: config.kafka.heartbeatIntervalMs,
+      rebalanceTimeout: Math.max(60_000, config.kafka.sessionTimeoutMs),
+      maxBytesPerPartition: config.batch.fetchMaxBytesPerPartition,
+      maxWaitTimeInMs: config.batch.fetchMaxWaitMs,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 100, retries: 10, maxRetryTime: 5_000 },
+    });
+    consumer = c;
+    eng.attach(c);
+    c.on(c.events.GROUP_JOIN, (e) => {
+      log.info(
+        {
+          memberId: e.payload.memberId,
+          isLeader: e.payload.isLeader,
+          topics: Object.keys(e.payload.memberAssignment).length,
+        },
+        'joined group',
+      );
+      eng.onAssignment(e.payload.memberAssignment);
+    });
+    c.on(c.events.CRASH, (e) => {
+      const { error, restart } = e.payload as { error: unknown; restart: boolean };
+      log.error({ err: describeError(error), restart }, 'consumer crashed');
+      if (!restart) options.onFatal?.(error);
+    });
+    await withRetry('connect consumer', log, () => c.connect());
+    await c.subscribe({ topics: eng.topics, fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: eng.eachBatch,
+    });
+    log.info(
+      { instanceId, groupId: config.kafka.groupId, outputFormat: config.outputFormat },
+      'service started',
+    );
+
+    let stopping: Promise<void> | undefined;
+    const service: Service = {
+      config,
+      metrics,
+      instanceId,
+      schemaIds,
+      get model() {
+        return eng.model;
+      },
+      get phase() {
+        return eng.phase;
+      },
+      isReady: () => eng.phase === 'live',
+      waitUntilReady(timeoutMs = 60_000) {
+        if (eng.phase === 'live') return Promise.resolve();
+        return new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            off();
+            reject(
+              new AmnesiaError('STATE_INCONSISTENT', `not ready after ${timeoutMs} ms (phase ${eng.phase})`),
+            );
+          }, timeoutMs);
+          const off = eng.onPhase((p) => {
+            if (p === 'live') {
+              clearTimeout(timer);
+              off();
+              resolve();
+            }
+          });
+        });
+      },
+      stop() {
+        stopping ??= (async () => {
+          log.info({}, 'stopping');
+          eng.beginStop();
+          await c.stop().catch((e) => log.warn({ err: describeError(e) }, 'consumer stop failed'));
+          await eng.finishStop();
+          await disconnectAll();
+          log.info({}, 'stopped');
+        })();
+        return stopping;
+      },
+    };
+    return service;
+  } catch (e) {
+    await disconnectAll();
+    throw e;
+  }
+}

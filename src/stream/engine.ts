@@ -1,0 +1,500 @@
+// The stream engine: owns the model and the input positions, and turns fetched batches into model
+// updates and acknowledged outputs. Lifecycle per instance:
+//
+//   standby ──(assigned all partitions)──▶ rebuilding ──(inputs and outputs read to the marks)──▶ live
+//
+// Rebuilding replays both input topics from the beginning up to their high-water marks without
+// publishing, reads the similarities and receipts topics to their end, then publishes only what
+// differs from them (see reconcile.ts). Live, each chunk of a batch is applied, flushed and its
+// outputs acknowledged (acks=all) before its offsets are resolved and committed.
+//
+// All work on the model runs through one serial queue: kafkajs batches, group-join transitions and
+// shutdown never interleave. Positions (next offset to apply per partition) make re-delivered
+// records harmless: anything below the position has been applied already and is skipped.
+import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Config } from '../config.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { Model, type InteractionOutcome } from '../model/index.js';
+import {
+  decodeDeletion,
+  decodeInteraction,
+  prefetchSchemas,
+  uncachedSchemaIds,
+  type InputKind,
+} from './codec.js';
+import { dlqMessage, dlqTopic } from './dlq.js';
+import type { Metrics } from './metrics.js';
+import type { Outbox} from './outbox.js';
+import { type Receipt } from './outbox.js';
+import { RebuildState } from './reconcile.js';
+import type { SchemaRegistryClient } from './registry.js';
+
+export type Phase = 'starting' | 'standby' | 'rebuilding' | 'live' | 'stopped';
+
+const OUTCOME_LABEL: Record<InteractionOutcome, string> = {
+  applied: 'applied',
+  duplicate: 'duplicate',
+  'suppressed-late': 'suppressed_late',
+};
+const TOMBSTONE_EXPIRY_EVERY_MS = 60_000;
+
+const tp = (topic: string, partition: number): string => `${topic}:${partition}`;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface EngineDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly admin: Admin;
+  readonly outbox: Outbox;
+  readonly registry: SchemaRegistryClient | undefined;
+}
+
+export class Engine {
+  private model_: Model;
+  private phase_: Phase = 'starting';
+  private consumer: Consumer | undefined;
+  /** Next offset to apply, per held input (and, while rebuilding, output) partition. */
+  private readonly positions = new Map<string, number>();
+  private readonly committed = new Map<string, number>();
+  private holding = new Set<string>();
+  private generation = 0;
+  private rebuild: RebuildState | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private stopping = false;
+  private lastTombstoneExpiry = Date.now();
+  private readonly phaseListeners = new Set<(p: Phase) => void>();
+  private readonly log: Logger;
+  private readonly inputs: ReadonlyMap<string, InputKind>;
+  private readonly outputs: readonly string[];
+
+  constructor(private readonly deps: EngineDeps) {
+    this.log = deps.log.child({ module: 'engine' });
+    const t = deps.config.topics;
+    this.inputs = new Map<string, InputKind>([
+      [t.interactions, 'interaction'],
+      [t.deletions, 'deletion'],
+    ]);
+    this.outputs = [t.similarities, t.receipts];
+    this.model_ = this.newModel();
+  }
+
+  get model(): Model {
+    return this.model_;
+  }
+
+  get phase(): Phase {
+    return this.phase_;
+  }
+
+  /** The topics the group consumer subscribes to. */
+  get topics(): string[] {
+    return [...this.inputs.keys(), ...this.outputs];
+  }
+
+  onPhase(listener: (p: Phase) => void): () => void {
+    this.phaseListeners.add(listener);
+    return () => this.phaseListeners.delete(listener);
+  }
+
+  attach(consumer: Consumer): void {
+    this.consumer = consumer;
+  }
+
+  private newModel(): Model {
+    const m = this.deps.config.model;
+    return new Model({
+      topK: m.topK,
+      minCooccurrences: m.minCooccurrences,
+      tombstoneRetentionMs: m.tombstoneRetentionMs,
+      ...(m.tombstoneKey ? { tombstoneKey: m.tombstoneKey } : {}),
+    });
+  }
+
+  private setPhase(p: Phase): void {
+    if (this.phase_ === p) return;
+    this.phase_ = p;
+    this.deps.metrics.ready.set(p === 'live' ? 1 : 0);
+    this.deps.metrics.active.set(p === 'live' || p === 'rebuilding' ? 1 : 0);
+    this.log.info({ phase: p, generation: this.generation }, 'phase changed');
+    for (const l of this.phaseListeners) l(p);
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  // ------------------------------------------------------------------ group membership
+
+  /** kafkajs GROUP_JOIN: runs synchronously, before the first fetch of the new generation. */
+  onAssignment(assignment: Record<string, number[]>): void {
+    const keys = Object.entries(assignment).flatMap(([topic, parts]) => parts.map((p) => tp(topic, p)));
+    if (this.stopping) return;
+    if (keys.length === 0) {
+      const gen = ++this.generation;
+      this.holding = new Set();
+      void this.enqueue(async () => this.becomeStandby(gen));
+      return;
+    }
+    const same = keys.length === this.holding.size && keys.every((k) => this.holding.has(k));
+    if (this.phase_ === 'live' && same) {
+      // Same partitions again (another member joined or left): keep state, resume at our commits.
+      this.consumer?.pause(this.outputs.map((topic) => ({ topic })));
+      void this.enqueue(async () => this.retryPendingOutputs());
+      return;
+    }
+    // Newly active (or the assignment changed mid-rebuild): replay everything from the start.
+    // seek() must happen now, before kafkajs fetches from the committed offsets.
+    for (const [topic, parts] of Object.entries(assignment)) {
+      for (const partition of parts) this.consumer?.seek({ topic, partition, offset: '0' });
+    }
+    this.consumer?.resume(this.outputs.map((topic) => ({ topic })));
+    const gen = ++this.generation;
+    this.holding = new Set(keys);
+    this.rebuild = undefined;
+    this.setPhase('rebuilding');
+    void this.enqueue(async () => this.beginRebuild(gen, assignment)).catch((e) => {
+      this.log.error({ err: describeError(e) }, 'rebuild could not start');
+    });
+  }
+
+  private async becomeStandby(gen: number): Promise<void> {
+    if (gen !== this.generation) return;
+    this.model_ = this.newModel();
+    this.positions.clear();
+    this.committed.clear();
+    this.rebuild = undefined;
+    this.deps.outbox.clear();
+    this.setPhase('standby');
+  }
+
+  private async beginRebuild(gen: number, assignment: Record<string, number[]>): Promise<void> {
+    if (gen !== this.generation) return;
+    const started = Date.now();
+    this.model_ = this.newModel();
+    this.positions.clear();
+    this.committed.clear();
+    this.deps.outbox.clear();
+    const { admin, config } = this.deps;
+    const marks = new Map<string, { low: number; high: number }>();
+    for (const topic of Object.keys(assignment)) {
+      for (const o of await admin.fetchTopicOffsets(topic)) {
+        marks.set(tp(topic, o.partition), { low: Number(o.low), high: Number(o.high) });
+      }
+    }
+    const committedAtStart = new Map<string, number>();
+    const inputTopics = Object.keys(assignment).filter((t) => this.inputs.has(t));
+    for (const t of await admin.fetchOffsets({ groupId: config.kafka.groupId, topics: inputTopics })) {
+      for (const p of t.partitions) committedAtStart.set(tp(t.topic, p.partition), Number(p.offset));
+    }
+    if (gen !== this.generation) return;
+    this.rebuild = new RebuildState(gen, marks, committedAtStart, started);
+    for (const key of this.holding) this.positions.set(key, marks.get(key)?.low ?? 0);
+    this.log.info(
+      { generation: gen, partitions: this.holding.size, records: this.rebuild.recordsToReplay(this.inputs) },
+      'rebuilding state from the input topics',
+    );
+    await this.finishRebuildIfDone();
+  }
+
+  // ------------------------------------------------------------------ batches
+
+  /** The kafkajs eachBatch handler. */
+  readonly eachBatch = (payload: EachBatchPayload): Promise<void> =>
+    this.enqueue(() => this.handleBatch(payload));
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, isStale } = payload;
+    const key = tp(batch.topic, batch.partition);
+    if (isStale() || !this.holding.has(key)) return;
+    const phase = this.phase_;
+    if (phase === 'rebuilding' && this.rebuild?.generation !== this.generation) return; // rebuild not begun
+    if (phase !== 'rebuilding' && phase !== 'live') return;
+    const pos = this.positions.get(key);
+    if (pos === undefined) return;
+    const fetched = Number((batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset() ?? pos);
+    if (fetched > pos) {
+      // Not contiguous with what we applied (a fetch from before a seek): never apply across a gap.
+      this.log.warn(
+        { topic: batch.topic, partition: batch.partition, fetched, position: pos },
+        'skipping a non-contiguous batch',
+      );
+      return;
+    }
+
+    const kind = this.inputs.get(batch.topic);
+    if (kind === undefined) {
+      if (phase === 'rebuilding') await this.readOutputBatch(payload, key, pos);
+      return;
+    }
+    const messages = batch.messages.filter((m) => Number(m.offset) >= pos);
+    if (messages.length === 0) {
+      resolveOffset(batch.lastOffset());
+      return;
+    }
+    await this.prefetchSchemas(messages, payload);
+    if (phase === 'rebuilding') {
+      const committed = this.rebuild!.committedAtStart.get(key) ?? -1;
+      const counts = new Map<string, number>();
+      for (const m of messages)
+        this.apply(kind, batch.topic, batch.partition, m, Number(m.offset) < committed, counts);
+      this.countEvents(batch.topic, counts);
+      this.positions.set(key, Number(batch.lastOffset()) + 1);
+      resolveOffset(batch.lastOffset());
+      await this.finishRebuildIfDone(payload.heartbeat);
+      return;
+    }
+    await this.processLive(kind, messages, payload, key);
+  }
+
+  private async readOutputBatch(payload: EachBatchPayload, key: string, pos: number): Promise<void> {
+    const { batch } = payload;
+    const rb = this.rebuild!;
+    for (const m of batch.messages) {
+      if (Number(m.offset) < pos || m.key === null) continue;
+      const k = m.key.toString('utf8');
+      if (batch.topic === this.deps.config.topics.receipts) rb.noteReceipt(k, m.value !== null);
+      else await rb.notePublished(k, m.value, this.deps.registry);
+    }
+    this.positions.set(key, Number(batch.lastOffset()) + 1);
+    payload.resolveOffset(batch.lastOffset());
+    await this.finishRebuildIfDone(payload.heartbeat);
+  }
+
+  private async processLive(
+    kind: InputKind,
+    messages: KafkaMessage[],
+    payload: EachBatchPayload,
+    key: string,
+  ): Promise<void> {
+    const { batch, resolveOffset, isRunning, isStale } = payload;
+    const { maxEvents, maxMs } = this.deps.config.batch;
+    const { metrics, outbox } = this.deps;
+    let idx = 0;
+    while (idx < messages.length) {
+      if (this.stopping || !isRunning() || isStale()) break;
+      const t0 = performance.now();
+      const counts = new Map<string, number>();
+      const receipts: { receipt: Receipt; recordMs: number }[] = [];
+      let n = 0;
+      // A chunk is bounded in events and in time so that a deletion behind it waits milliseconds.
+      while (idx < messages.length && n < maxEvents) {
+        const m = messages[idx++]!;
+        const r = this.apply(kind, batch.topic, batch.partition, m, false, counts);
+        if (r) receipts.push({ receipt: r, recordMs: Number(m.timestamp) });
+        n++;
+        if ((n & 63) === 0 && performance.now() - t0 >= maxMs) break;
+      }
+      const last = messages[idx - 1]!;
+      this.positions.set(key, Number(last.offset) + 1);
+      const now = Date.now();
+      const report = this.model_.flush(now);
+      for (const list of report.changed) outbox.addList(list, now);
+      for (const itemId of report.removed) outbox.addTombstone(itemId);
+      for (const r of receipts) outbox.addReceipt({ ...r.receipt, completedAt: now }, r.recordMs);
+      await this.drainOutbox(payload.heartbeat, isRunning);
+      resolveOffset(last.offset);
+      await this.commitPositions();
+      this.countEvents(batch.topic, counts);
+      metrics.batchSize.observe(n);
+      metrics.batchDuration.observe((performance.now() - t0) / 1000);
+    }
+    if (Date.now() - this.lastTombstoneExpiry > TOMBSTONE_EXPIRY_EVERY_MS) {
+      this.lastTombstoneExpiry = Date.now();
+      this.model_.expireTombstones(this.lastTombstoneExpiry);
+    }
+  }
+
+  /**
+   * Decodes one record and applies it. Bad records go to the outbox's DLQ part unless `silent`
+   * (a replayed record that an earlier run has already dead-lettered). Returns the receipt of a
+   * deletion request (completedAt filled in at flush time).
+   */
+  private apply(
+    kind: InputKind,
+    topic: string,
+    partition: number,
+    m: KafkaMessage,
+    silent: boolean,
+    counts: Map<string, number>,
+  ): Receipt | undefined {
+    const registry = this.deps.registry;
+    if (kind === 'interaction') {
+      const d = decodeInteraction(m, registry);
+      if (!d.ok) {
+        if (!silent) this.deadLetter(topic, partition, m, d.reason, d.message, counts);
+        return undefined;
+      }
+      const outcome = this.model_.interaction(d.value);
+      if (!silent) counts.set(OUTCOME_LABEL[outcome], (counts.get(OUTCOME_LABEL[outcome]) ?? 0) + 1);
+      return undefined;
+    }
+    const d = decodeDeletion(m, registry);
+    if (!d.ok) {
+      if (!silent) this.deadLetter(topic, partition, m, d.reason, d.message, counts);
+      return undefined;
+    }
+    const t0 = performance.now();
+    const r = this.model_.forget({ userId: d.value.userId, requestedAt: d.value.requestedAt });
+    this.deps.metrics.forgetDuration.observe((performance.now() - t0) / 1000);
+    if (!silent) counts.set('applied', (counts.get('applied') ?? 0) + 1);
+    const receipt: Receipt = {
+      requestId: d.value.requestId,
+      status: 'FORGOTTEN',
+      interactionsRemoved: r.interactionsRemoved,
+      itemsAffected: r.itemsAffected,
+      completedAt: 0,
+    };
+    if (this.phase_ === 'rebuilding' && !silent)
+      this.rebuild?.addPendingReceipt(receipt, Number(m.timestamp));
+    return receipt;
+  }
+
+  private deadLetter(
+    topic: string,
+    partition: number,
+    m: KafkaMessage,
+    reason: Parameters<Outbox['addDlq']>[2],
+    message: string,
+    counts: Map<string, number>,
+  ): void {
+    const rec = {
+      topic,
+      partition,
+      offset: m.offset,
+      key: m.key,
+      value: m.value,
+      headers: m.headers,
+      timestamp: m.timestamp,
+    };
+    this.deps.outbox.addDlq(dlqTopic(topic), topic, reason, dlqMessage(rec, { ok: false, reason, message }));
+    counts.set('invalid', (counts.get('invalid') ?? 0) + 1);
+    this.log.debug({ topic, partition, offset: m.offset, reason }, 'record dead-lettered');
+  }
+
+  private countEvents(topic: string, counts: Map<string, number>): void {
+    for (const [outcome, n] of counts) this.deps.metrics.eventsConsumed.inc({ topic, outcome }, n);
+  }
+
+  /** Resolves unknown schema ids; an unreachable registry is retried here, never dead-lettered. */
+  private async prefetchSchemas(messages: KafkaMessage[], payload: EachBatchPayload): Promise<void> {
+    const ids = uncachedSchemaIds(
+      messages.map((m) => m.value),
+      this.deps.registry,
+    );
+    if (ids.length === 0) return;
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await prefetchSchemas(ids, this.deps.registry);
+        return;
+      } catch (e) {
+        if (this.stopping || !payload.isRunning()) throw e;
+        this.log.warn({ err: describeError(e), retryInMs: delay }, 'schema registry unavailable, retrying');
+        await payload.heartbeat();
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** Sends the outbox, retrying until it is acknowledged; offsets are not committed before that. */
+  private async drainOutbox(
+    heartbeat?: () => Promise<void>,
+    isRunning: () => boolean = () => true,
+  ): Promise<void> {
+    for (let delay = 250; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await this.deps.outbox.drain();
+        return;
+      } catch (e) {
+        this.log.error(
+          {
+            err: describeError((e as { cause?: unknown }).cause ?? e),
+            pending: this.deps.outbox.size,
+            retryInMs: delay,
+          },
+          'publishing failed, retrying',
+        );
+        if (this.stopping || !isRunning()) throw e;
+        await heartbeat?.();
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async retryPendingOutputs(): Promise<void> {
+    if (this.phase_ !== 'live') return;
+    if (this.deps.outbox.size > 0) await this.drainOutbox();
+    await this.commitPositions();
+  }
+
+  /** Commits input positions (lag monitoring only: a restart replays from the beginning anyway). */
+  private async commitPositions(): Promise<void> {
+    const offsets: { topic: string; partition: number; offset: string }[] = [];
+    for (const [key, pos] of this.positions) {
+      const [topic, p] = [key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))];
+      if (!this.inputs.has(topic) || this.committed.get(key) === pos) continue;
+      offsets.push({ topic, partition: p, offset: String(pos) });
+    }
+    if (offsets.length === 0 || !this.consumer) return;
+    try {
+      await this.consumer.commitOffsets(offsets);
+      for (const o of offsets) this.committed.set(tp(o.topic, o.partition), Number(o.offset));
+    } catch (e) {
+      // Outputs are out and positions are in memory; a failed commit only delays the lag figure.
+      this.log.warn({ err: describeError(e) }, 'offset commit failed');
+    }
+  }
+
+  // ------------------------------------------------------------------ end of rebuild
+
+  private async finishRebuildIfDone(heartbeat?: () => Promise<void>): Promise<void> {
+    const rb = this.rebuild;
+    if (this.phase_ !== 'rebuilding' || !rb || rb.generation !== this.generation) return;
+    for (const key of this.holding) {
+      if (!rb.reached(key, this.positions.get(key))) return;
+    }
+    await heartbeat?.();
+    const now = Date.now();
+    const report = this.model_.flush(now);
+    const out = rb.reconcile(report, this.deps.outbox, now);
+    await this.drainOutbox(heartbeat, () => !this.stopping);
+    await this.commitPositions();
+    this.consumer?.pause(this.outputs.map((topic) => ({ topic })));
+    for (const key of [...this.positions.keys()]) {
+      if (!this.inputs.has(key.slice(0, key.lastIndexOf(':')))) this.positions.delete(key);
+    }
+    this.rebuild = undefined;
+    this.log.info(
+      { ...out, durationMs: Date.now() - rb.startedAt, stats: this.model_.stats() },
+      'state rebuilt',
+    );
+    this.setPhase('live');
+  }
+
+  // ------------------------------------------------------------------ shutdown
+
+  /** Stops taking new chunks; the chunk in progress finishes, is published and committed. */
+  beginStop(): void {
+    this.stopping = true;
+  }
+
+  /** After the consumer has stopped: a last attempt at anything still unpublished. */
+  async finishStop(): Promise<void> {
+    await this.enqueue(async () => {
+      if (this.deps.outbox.size > 0) {
+        try {
+          await this.deps.outbox.drain();
+        } catch (e) {
+          this.log.warn(
+            { err: describeError(e), pending: this.deps.outbox.size },
+            'outputs left unpublished at shutdown; the next start re-derives them',
+          );
+        }
+      }
+      this.setPhase('stopped');
+    });
+  }
+}

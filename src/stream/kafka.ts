@@ -1,0 +1,31 @@
+// The kafkajs client for a config: brokers, TLS, SASL, logs routed into pino.
+import { readFileSync } from 'node:fs';
+import { Kafka, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
+import type { KafkaConfig } from '../config.js';
+import { kafkaLogCreator, kafkaLogLevel, type Logger } from '../log.js';
+
+export function createKafka(config: KafkaConfig, log: Logger, clientIdSuffix = ''): Kafka {
+  const options: KafkaJsConfig = {
+    clientId: `${config.clientId}${clientIdSuffix}`,
+    brokers: [...config.brokers],
+    logLevel: kafkaLogLevel(log.level as Parameters<typeof kafkaLogLevel>[0]),
+    logCreator: kafkaLogCreator(log),
+    connectionTimeout: 3_000,
+    requestTimeout: 30_000,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+  };
+  if (config.ssl) {
+    options.ssl = {
+      rejectUnauthorized: config.ssl.rejectUnauthorized,
+      ...(config.ssl.caFile ? { ca: [readFileSync(config.ssl.caFile, 'utf8')] } : {}),
+    };
+  }
+  if (config.sasl) {
+    options.sasl = {
+      mechanism: config.sasl.mechanism,
+      username: config.sasl.username,
+      password: config.sasl.password,
+    } as SASLOptions;
+  }
+  return new Kafka(options);
+}

@@ -1,0 +1,116 @@
+// Bounded reads of a topic for tools (CLI, tests, benchmarks): read from the beginning up to the
+// high-water marks taken at the start, or follow a topic until a predicate holds. Each read uses a
+// throwaway consumer group that never commits and is deleted afterwards.
+import { randomUUID } from 'node:crypto';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+
+export interface ReadOptions {
+  readonly timeoutMs?: number;
+  readonly groupPrefix?: string;
+}
+
+async function deleteGroup(kafka: Kafka, groupId: string): Promise<void> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    await admin.deleteGroups([groupId]);
+  } catch {
+    // best effort: an empty group without offsets expires by itself
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** High-water marks per partition (only partitions holding records). */
+export async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const marks = new Map<number, number>();
+    for (const o of await admin.fetchTopicOffsets(topic)) {
+      if (Number(o.high) > Number(o.low)) marks.set(o.partition, Number(o.high));
+    }
+    return marks;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Calls onMessage for every record from the beginning up to the end offsets taken at the start. */
+export async function readToEnd(
+  kafka: Kafka,
+  topic: string,
+  onMessage: (m: KafkaMessage, partition: number) => void | Promise<void>,
+  options: ReadOptions = {},
+): Promise<number> {
+  const marks = await endOffsets(kafka, topic);
+  if (marks.size === 0) return 0;
+  let count = 0;
+  const remaining = new Set(marks.keys());
+  await follow(
+    kafka,
+    topic,
+    async (m, partition) => {
+      const end = marks.get(partition);
+      if (end === undefined || Number(m.offset) >= end) return remaining.size === 0;
+      await onMessage(m, partition);
+      count++;
+      if (Number(m.offset) >= end - 1) remaining.delete(partition);
+      return remaining.size === 0;
+    },
+    { ...options, fromBeginning: true },
+  );
+  return count;
+}
+
+/**
+ * Feeds records to `onMessage` until it returns true. fromBeginning false starts at the end of the
+ * topic as of joining. Rejects after timeoutMs (default: never).
+ */
+export async function follow(
+  kafka: Kafka,
+  topic: string,
+  onMessage: (m: KafkaMessage, partition: number) => boolean | Promise<boolean>,
+  options: ReadOptions & { readonly fromBeginning?: boolean; readonly onJoined?: () => void } = {},
+): Promise<void> {
+  const groupId = `${options.groupPrefix ?? 'amnesia-reader'}-${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await consumer.connect();
+    if (options.onJoined) {
+      const cb = options.onJoined;
+      consumer.on(consumer.events.GROUP_JOIN, () => cb());
+    }
+    await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning ?? false });
+    await new Promise<void>((resolve, reject) => {
+      let done = false;
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(
+          () => reject(new Error(`no end reading ${topic} after ${options.timeoutMs} ms`)),
+          options.timeoutMs,
+        );
+      }
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch, resolveOffset }) => {
+            for (const m of batch.messages) {
+              if (done) return;
+              if (await onMessage(m, batch.partition)) {
+                done = true;
+                resolve();
+                return;
+              }
+              resolveOffset(m.offset);
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    if (timer) clearTimeout(timer);
+    await consumer.disconnect().catch(() => undefined);
+    await deleteGroup(kafka, groupId);
+  }
+}

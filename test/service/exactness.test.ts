@@ -1,0 +1,82 @@
+// End-to-end exactness: a seeded stream of adds, removes, duplicates, deletions and late events,
+// in JSON and Avro, through the running service; the compacted similarities topic read to its end
+// must equal an independent brute-force recomputation from the surviving events.
+import { describe, expect, it } from 'vitest';
+import { bruteForceLists, survivingHistory, type RefList } from '../support/bruteforce.js';
+import { scenario } from '../support/generator.js';
+import { harness, waitForReceipts, type Harness } from './harness.js';
+
+export function expectExact(h: Map<string, RefList | null>, expected: Map<string, RefList>): void {
+  const live = new Map([...h].filter((e): e is [string, RefList] => e[1] !== null));
+  const missing = [...expected.keys()].filter((k) => !live.has(k));
+  const extra = [...live.keys()].filter((k) => !expected.has(k));
+  expect({ missing, extra }).toEqual({ missing: [], extra: [] });
+  for (const [item, list] of expected) expect(live.get(item), `list of ${item}`).toEqual(list);
+}
+
+async function runScenario(
+  h: Harness,
+  seed: number,
+  env: Record<string, string>,
+  format: 'json' | 'avro' | 'mixed',
+) {
+  const s = scenario({ seed, users: 60, items: 40, events: 1_500, forget: 8 });
+  const svc = await h.start(env);
+  await svc.waitUntilReady(30_000);
+  await h.produceEvents(s.before, format, svc.schemaIds);
+  await h.produceDeletions(s.deletions, format, svc.schemaIds);
+  const receipts = await waitForReceipts(
+    h,
+    s.deletions.map((d) => d.requestId),
+  );
+  await h.produceEvents(s.after, format, svc.schemaIds);
+  await h.waitProcessed();
+  return { s, svc, receipts };
+}
+
+describe('the service end to end', () => {
+  it('publishes exactly the brute-force top-K of the surviving events (mixed JSON/Avro in, Avro out)', async () => {
+    const h = await harness(3);
+    const { s, svc, receipts } = await runScenario(h, 7, {}, 'mixed');
+    const K = svc.config.model.topK;
+    const expected = bruteForceLists(survivingHistory([...s.before, ...s.after], s.deletions), K, 1);
+    expect(expected.size).toBeGreaterThan(20);
+    expectExact(await h.similarities(), expected);
+
+    // every request got its FORGOTTEN receipt, without a user id
+    for (const d of s.deletions) {
+      const r = receipts.get(d.requestId)!;
+      expect(r.status).toBe('FORGOTTEN');
+      expect(typeof r.completedAt).toBe('number');
+      expect(JSON.stringify(r)).not.toContain(d.userId);
+    }
+    expect(receipts.get(`req-7-ghost`)).toMatchObject({ interactionsRemoved: 0, itemsAffected: 0 });
+
+    // nothing of a forgotten user survives, except what they did after the request
+    const h2 = survivingHistory([...s.before, ...s.after], s.deletions);
+    for (const d of s.deletions) {
+      expect(svc.model.items(d.userId).sort()).toEqual([...(h2.get(d.userId) ?? [])].sort());
+    }
+    const notReturning = s.deletions.filter((d) => !h2.has(d.userId));
+    expect(notReturning.length).toBeGreaterThan(0);
+    for (const d of notReturning) expect(svc.model.items(d.userId)).toEqual([]);
+    expect(svc.phase).toBe('live');
+    await svc.stop();
+  });
+
+  it('honours TOP_K, MIN_COOCCURRENCES and JSON output', async () => {
+    const h = await harness(2);
+    const { s } = await runScenario(
+      h,
+      11,
+      { TOP_K: '3', MIN_COOCCURRENCES: '2', OUTPUT_FORMAT: 'json' },
+      'json',
+    );
+    const expected = bruteForceLists(survivingHistory([...s.before, ...s.after], s.deletions), 3, 2);
+    const published = await h.similarities();
+    expectExact(published, expected);
+    // JSON on the wire
+    const raw = await h.records(h.topics.similarities);
+    expect(raw.find((r) => r.value !== null)!.value![0]).toBe('{'.charCodeAt(0));
+  });
+});
