@@ -193,20 +193,18 @@ export function fetchApicurio(version, opts = {}) {
     dir,
     (tmp) => {
       // The `all` classifier is the Quarkus application distribution (tar.gz; there is no zip).
-      fs.writeFileSync(
-        path.join(tmp, 'pom.xml'),
-        pom('apicurio', [
-          {
-            g: 'io.apicurio',
-            a: 'apicurio-registry-app',
-            v: version,
-            type: 'tar.gz',
-            classifier: 'all',
-            noDeps: true,
-          },
-        ]),
+      // `dependency:copy` resolves just that file: 3.0.x's parent pom is not published, so reading
+      // the artifact's descriptor (as copy-dependencies does) fails for it.
+      fs.writeFileSync(path.join(tmp, 'pom.xml'), pom('apicurio', []));
+      mvn(
+        [
+          'dependency:copy',
+          `-Dartifact=io.apicurio:apicurio-registry-app:${version}:tar.gz:all`,
+          '-DoutputDirectory=dl',
+        ],
+        tmp,
+        opts,
       );
-      mvn(['dependency:copy-dependencies', '-DoutputDirectory=dl'], tmp, opts);
       const tgz = path.join(tmp, 'dl', `apicurio-registry-app-${version}-all.tar.gz`);
       fs.mkdirSync(path.join(tmp, 'app'));
       const r = spawnSync('tar', ['xzf', tgz, '-C', path.join(tmp, 'app')], { encoding: 'utf8' });
