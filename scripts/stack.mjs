@@ -259,7 +259,7 @@ function alive(pid) {
 /** True when `pid` is still one of ours: its command line carries this stack's marker. */
 function ours(pid, marker) {
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(marker);
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(marker);
   } catch {
     return alive(pid);
   }
@@ -602,11 +602,14 @@ export async function stopStack(opts = {}) {
     ]);
     log(opts, `stopped stack in ${stackDir}`);
   }
-  if (opts.keepLogs) {
-    for (const f of ['kafka-data', STATE_FILE, ENV_FILE])
-      fs.rmSync(path.join(stackDir, f), { recursive: true, force: true });
-  } else {
-    fs.rmSync(stackDir, { recursive: true, force: true });
+  // Only what start created: the stack dir may also hold other stacks' per-run dirs (tests).
+  const created = ['kafka-data', STATE_FILE, ENV_FILE, 'server.properties', 'log4j2.properties'];
+  if (!opts.keepLogs) created.push('logs');
+  for (const f of created) fs.rmSync(path.join(stackDir, f), { recursive: true, force: true });
+  try {
+    fs.rmdirSync(stackDir);
+  } catch {
+    /* not empty (other stacks' dirs, kept logs) or already gone */
   }
 }
 

@@ -3,9 +3,10 @@
 // answers; otherwise the local stack (scripts/stack.mjs) in a per-run directory, stopped afterwards.
 // Tests read them with `inject('kafkaBrokers')` / `inject('schemaRegistryUrl')` or from process.env.
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startStack } from '../../scripts/stack.mjs';
+import { startStack, stopStack } from '../../scripts/stack.mjs';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -114,6 +115,29 @@ async function waitForBroker(brokers: string): Promise<void> {
   }
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops per-run stacks left behind by test runs that were killed before their teardown. */
+async function stopOrphans(): Promise<void> {
+  let dirs: string[] = [];
+  try {
+    dirs = readdirSync('.stack').filter((d) => /^test-\d+$/.test(d));
+  } catch {
+    return;
+  }
+  for (const d of dirs) {
+    if (!pidAlive(Number(d.slice('test-'.length))))
+      await stopStack({ stackDir: path.resolve('.stack', d), quiet: true });
+  }
+}
+
 async function resolve(): Promise<Resolved> {
   const brokers = process.env.KAFKA_BROKERS;
   if (brokers) {
@@ -125,6 +149,7 @@ async function resolve(): Promise<Resolved> {
     };
   }
   if (dockerAnswers()) return fromDocker();
+  await stopOrphans();
   const stackDir = path.resolve(process.env.AMNESIA_TEST_STACK_DIR ?? `.stack/test-${process.pid}`);
   const stack = await startStack({ stackDir, quiet: process.env.AMNESIA_STACK_VERBOSE !== '1' });
   return { ...stack, source: 'local-stack' };
