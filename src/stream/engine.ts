@@ -5,7 +5,9 @@
 //
 // Rebuilding replays both input topics from the beginning up to their high-water marks without
 // publishing, reads the similarities and receipts topics to their end, then publishes only what
-// differs from them (see reconcile.ts). Live, each chunk of a batch is applied, flushed and its
+// differs from them (see reconcile.ts). The deletion requests are read first and each is applied
+// just before the first interaction of its user recorded after it: only a user's own order matters
+// to the state, and record time is the best record of the order the live service saw. Live, each chunk of a batch is applied, flushed and its
 // outputs acknowledged (acks=all) before its offsets are resolved and committed.
 //
 // All work on the model runs through one serial queue: kafkajs batches, group-join transitions and
@@ -25,9 +27,10 @@ import {
 } from './codec.js';
 import { dlqMessage, dlqTopic } from './dlq.js';
 import type { Metrics } from './metrics.js';
-import type { Outbox} from './outbox.js';
+import type { Outbox } from './outbox.js';
 import { type Receipt } from './outbox.js';
 import { RebuildState } from './reconcile.js';
+import type { Deletion } from './codec.js';
 import type { SchemaRegistryClient } from './registry.js';
 
 export type Phase = 'starting' | 'standby' | 'rebuilding' | 'live' | 'stopped';
@@ -152,6 +155,8 @@ export class Engine {
       for (const partition of parts) this.consumer?.seek({ topic, partition, offset: '0' });
     }
     this.consumer?.resume(this.outputs.map((topic) => ({ topic })));
+    // Deletions first: a user's requests must be known before their interactions are replayed.
+    this.consumer?.pause([{ topic: this.deps.config.topics.interactions }]);
     const gen = ++this.generation;
     this.holding = new Set(keys);
     this.rebuild = undefined;
@@ -237,6 +242,7 @@ export class Engine {
     }
     await this.prefetchSchemas(messages, payload);
     if (phase === 'rebuilding') {
+      if (kind === 'interaction' && this.rebuild!.stage === 'deletions') return; // paused; fetched before
       const committed = this.rebuild!.committedAtStart.get(key) ?? -1;
       const counts = new Map<string, number>();
       for (const m of messages)
@@ -328,6 +334,10 @@ export class Engine {
         if (!silent) this.deadLetter(topic, partition, m, d.reason, d.message, counts);
         return undefined;
       }
+      if (this.phase_ === 'rebuilding') {
+        const due = this.rebuild?.takeDeletionsBefore(d.value.userId, Number(m.timestamp));
+        if (due) for (const b of due) this.forgetNow(b.deletion, b.silent, b.recordMs);
+      }
       const outcome = this.model_.interaction(d.value);
       if (!silent) counts.set(OUTCOME_LABEL[outcome], (counts.get(OUTCOME_LABEL[outcome]) ?? 0) + 1);
       return undefined;
@@ -337,19 +347,27 @@ export class Engine {
       if (!silent) this.deadLetter(topic, partition, m, d.reason, d.message, counts);
       return undefined;
     }
-    const t0 = performance.now();
-    const r = this.model_.forget({ userId: d.value.userId, requestedAt: d.value.requestedAt });
-    this.deps.metrics.forgetDuration.observe((performance.now() - t0) / 1000);
     if (!silent) counts.set('applied', (counts.get('applied') ?? 0) + 1);
+    if (this.phase_ === 'rebuilding') {
+      this.rebuild?.bufferDeletion({ deletion: d.value, recordMs: Number(m.timestamp), silent });
+      return undefined;
+    }
+    return this.forgetNow(d.value, silent, Number(m.timestamp));
+  }
+
+  /** Forgets the user now; while rebuilding, also notes the receipt to check against the topic. */
+  private forgetNow(d: Deletion, silent: boolean, recordMs: number): Receipt {
+    const t0 = performance.now();
+    const r = this.model_.forget({ userId: d.userId, requestedAt: d.requestedAt });
+    this.deps.metrics.forgetDuration.observe((performance.now() - t0) / 1000);
     const receipt: Receipt = {
-      requestId: d.value.requestId,
+      requestId: d.requestId,
       status: 'FORGOTTEN',
       interactionsRemoved: r.interactionsRemoved,
       itemsAffected: r.itemsAffected,
       completedAt: 0,
     };
-    if (this.phase_ === 'rebuilding' && !silent)
-      this.rebuild?.addPendingReceipt(receipt, Number(m.timestamp));
+    if (this.phase_ === 'rebuilding' && !silent) this.rebuild?.addPendingReceipt(receipt, recordMs);
     return receipt;
   }
 
@@ -453,10 +471,20 @@ export class Engine {
   private async finishRebuildIfDone(heartbeat?: () => Promise<void>): Promise<void> {
     const rb = this.rebuild;
     if (this.phase_ !== 'rebuilding' || !rb || rb.generation !== this.generation) return;
+    const interactions = this.deps.config.topics.interactions;
+    const isInteractions = (key: string) => key.slice(0, key.lastIndexOf(':')) === interactions;
+    if (rb.stage === 'deletions') {
+      for (const key of this.holding) {
+        if (!isInteractions(key) && !rb.reached(key, this.positions.get(key))) return;
+      }
+      rb.stage = 'interactions';
+      this.consumer?.resume([{ topic: interactions }]);
+    }
     for (const key of this.holding) {
       if (!rb.reached(key, this.positions.get(key))) return;
     }
     await heartbeat?.();
+    for (const b of rb.takeAllDeletions()) this.forgetNow(b.deletion, b.silent, b.recordMs);
     const now = Date.now();
     const report = this.model_.flush(now);
     const out = rb.reconcile(report, this.deps.outbox, now);

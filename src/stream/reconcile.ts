@@ -4,7 +4,7 @@
 // that are gone, and receipts of requests that never got one. A restart over unchanged input thus
 // publishes nothing.
 import type { ChangeReport, Neighbor } from '../model/index.js';
-import { decodeAny } from './codec.js';
+import { decodeAny, type Deletion } from './codec.js';
 import type { Outbox, Receipt } from './outbox.js';
 import type { SchemaRegistryClient } from './registry.js';
 
@@ -24,6 +24,15 @@ export function canonicalList(l: ListLike): string {
   ]);
 }
 
+/** A deletion request read during a rebuild, applied at its place in its user's history. */
+export interface BufferedDeletion {
+  readonly deletion: Deletion;
+  /** Kafka record timestamp (ms): where the request falls among the user's interactions. */
+  readonly recordMs: number;
+  /** Handled by an earlier run already (below the committed offset): no receipt check needed. */
+  readonly silent: boolean;
+}
+
 export interface ReconcileOutcome {
   readonly listsPublished: number;
   readonly listsUnchanged: number;
@@ -36,6 +45,12 @@ export class RebuildState {
   private readonly published = new Map<string, string>();
   private readonly receiptKeys = new Set<string>();
   private readonly pendingReceipts: { receipt: Receipt; recordMs: number }[] = [];
+  private readonly deletionsByUser = new Map<string, BufferedDeletion[]>();
+  /**
+   * 'deletions': the deletion requests and the outputs are read first (interactions paused);
+   * 'interactions': then the interactions are replayed, each user's deletions applied in between.
+   */
+  stage: 'deletions' | 'interactions' = 'deletions';
 
   constructor(
     readonly generation: number,
@@ -80,6 +95,34 @@ export class RebuildState {
       // Unreadable (foreign) value: treat as different, so our list replaces it.
       this.published.set(itemId, '');
     }
+  }
+
+  bufferDeletion(d: BufferedDeletion): void {
+    const list = this.deletionsByUser.get(d.deletion.userId);
+    if (list) list.push(d);
+    else this.deletionsByUser.set(d.deletion.userId, [d]);
+  }
+
+  /**
+   * The user's buffered deletions whose record precedes an interaction recorded at recordMs (a tie
+   * goes to the interaction: the deletion then removes it, the privacy-safe order). Taken out.
+   */
+  takeDeletionsBefore(userId: string, recordMs: number): BufferedDeletion[] | undefined {
+    const list = this.deletionsByUser.get(userId);
+    if (!list) return undefined;
+    list.sort((a, b) => a.recordMs - b.recordMs);
+    let k = 0;
+    while (k < list.length && list[k]!.recordMs < recordMs) k++;
+    if (k === 0) return undefined;
+    if (k === list.length) this.deletionsByUser.delete(userId);
+    return list.splice(0, k);
+  }
+
+  /** Every deletion not applied yet, oldest record first. */
+  takeAllDeletions(): BufferedDeletion[] {
+    const all = [...this.deletionsByUser.values()].flat().sort((a, b) => a.recordMs - b.recordMs);
+    this.deletionsByUser.clear();
+    return all;
   }
 
   addPendingReceipt(receipt: Receipt, recordMs: number): void {

@@ -2,17 +2,9 @@
 // in JSON and Avro, through the running service; the compacted similarities topic read to its end
 // must equal an independent brute-force recomputation from the surviving events.
 import { describe, expect, it } from 'vitest';
-import { bruteForceLists, survivingHistory, type RefList } from '../support/bruteforce.js';
+import { bruteForceLists, survivingHistory } from '../support/bruteforce.js';
 import { scenario } from '../support/generator.js';
-import { harness, waitForReceipts, type Harness } from './harness.js';
-
-export function expectExact(h: Map<string, RefList | null>, expected: Map<string, RefList>): void {
-  const live = new Map([...h].filter((e): e is [string, RefList] => e[1] !== null));
-  const missing = [...expected.keys()].filter((k) => !live.has(k));
-  const extra = [...live.keys()].filter((k) => !expected.has(k));
-  expect({ missing, extra }).toEqual({ missing: [], extra: [] });
-  for (const [item, list] of expected) expect(live.get(item), `list of ${item}`).toEqual(list);
-}
+import { expectExact, harness, waitForReceipts, type Harness } from './harness.js';
 
 async function runScenario(
   h: Harness,

@@ -1,6 +1,6 @@
 // Runs the service in-process against the real test broker and registry, with its own topics and
 // group, and reads its outputs back independently (helper decoders, not the service's codecs).
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import type { Kafka, Message } from 'kafkajs';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
@@ -233,4 +233,13 @@ export async function waitForReceipts(
     200,
   );
   return got;
+}
+
+/** The published lists (tombstones dropped) equal the expected ones, item by item. */
+export function expectExact(h: Map<string, RefList | null>, expected: Map<string, RefList>): void {
+  const live = new Map([...h].filter((e): e is [string, RefList] => e[1] !== null));
+  const missing = [...expected.keys()].filter((k) => !live.has(k));
+  const extra = [...live.keys()].filter((k) => !expected.has(k));
+  expect({ missing, extra }).toEqual({ missing: [], extra: [] });
+  for (const [item, list] of expected) expect(live.get(item), `list of ${item}`).toEqual(list);
 }
