@@ -1,0 +1,112 @@
+// The service as a process (src/main.ts): configuration errors exit 1 before connecting, SIGTERM
+// stops gracefully with exit 0, and a SIGKILLed active instance is replaced by the standby.
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/kafka.js';
+import { bruteForceLists, survivingHistory, type RefEvent } from '../support/bruteforce.js';
+import { expectExact, harness, type Harness } from './harness.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const children = new Set<ChildProcess>();
+afterAll(() => {
+  for (const c of children) c.kill('SIGKILL');
+});
+
+interface Proc {
+  child: ChildProcess;
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+function run(env: Record<string, string>): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  const lines: string[] = [];
+  let buf = '';
+  const onData = (d: Buffer) => {
+    buf += d.toString();
+    const parts = buf.split('\n');
+    buf = parts.pop()!;
+    lines.push(...parts);
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => (children.delete(child), resolve(code))),
+  );
+  return { child, lines, exited };
+}
+
+function envOf(h: Harness, extra: Record<string, string> = {}): Record<string, string> {
+  const c = h.config();
+  return {
+    KAFKA_BROKERS: c.kafka.brokers.join(','),
+    SCHEMA_REGISTRY_URL: c.registry!.url,
+    KAFKA_GROUP_ID: h.groupId,
+    INTERACTIONS_TOPIC: h.topics.interactions,
+    DELETIONS_TOPIC: h.topics.deletions,
+    SIMILARITIES_TOPIC: h.topics.similarities,
+    RECEIPTS_TOPIC: h.topics.receipts,
+    KAFKA_SESSION_TIMEOUT_MS: '6000',
+    KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+const isLive = (p: Proc) => p.lines.some((l) => l.includes('"phase":"live"'));
+
+describe('the service process', () => {
+  it('exits 1 on a bad variable, naming it, without connecting', async () => {
+    const p = run({ TOP_K: 'lots', KAFKA_BROKERS: '127.0.0.1:1' });
+    expect(await p.exited).toBe(1);
+    expect(p.lines.join('\n')).toMatch(/TOP_K/);
+    expect(p.lines.join('\n')).not.toMatch(/kafkajs/);
+  });
+
+  it('stops gracefully on SIGTERM with exit 0', async () => {
+    const h = await harness(1);
+    const p = run(envOf(h));
+    await waitFor(() => isLive(p), 30_000);
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(p.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+  });
+
+  it('a standby takes over when the active process is killed', async () => {
+    const h = await harness(2);
+    const active = run(envOf(h));
+    await waitFor(() => isLive(active), 30_000);
+    const standby = await h.start();
+    await waitFor(() => standby.phase === 'standby', 30_000);
+
+    const events: RefEvent[] = [];
+    for (let u = 0; u < 20; u++)
+      for (let i = 0; i < 4; i++)
+        events.push({ userId: `u${u}`, itemId: `i${(u + i) % 7}`, action: 'ADD', occurredAt: 1 });
+    await h.produceEvents(events, 'mixed', standby.schemaIds);
+    await h.waitProcessed();
+    expect(standby.phase).toBe('standby');
+
+    active.child.kill('SIGKILL');
+    await active.exited;
+    // the group notices after the session timeout (6 s), then the standby rebuilds
+    await standby.waitUntilReady(40_000);
+    const more: RefEvent[] = [
+      { userId: 'late', itemId: 'i1', action: 'ADD', occurredAt: 2 },
+      { userId: 'late', itemId: 'i2', action: 'ADD', occurredAt: 2 },
+    ];
+    await h.produceEvents(more, 'json');
+    await h.waitProcessed();
+    expectExact(await h.similarities(), bruteForceLists(survivingHistory([...events, ...more], []), 20, 1));
+    await standby.stop();
+  });
+});
