@@ -71,20 +71,35 @@ export async function follow(
   kafka: Kafka,
   topic: string,
   onMessage: (m: KafkaMessage, partition: number) => boolean | Promise<boolean>,
-  options: ReadOptions & { readonly fromBeginning?: boolean; readonly onJoined?: () => void } = {},
+  options: ReadOptions & {
+    readonly fromBeginning?: boolean;
+    /** Start offsets per partition (e.g. end offsets taken before sending a request). */
+    readonly startAt?: ReadonlyMap<number, number>;
+    readonly onJoined?: () => void;
+    /** Ends the read early (resolves, does not reject). */
+    readonly signal?: AbortSignal;
+  } = {},
 ): Promise<void> {
   const groupId = `${options.groupPrefix ?? 'amnesia-reader'}-${randomUUID()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await consumer.connect();
-    if (options.onJoined) {
-      const cb = options.onJoined;
-      consumer.on(consumer.events.GROUP_JOIN, () => cb());
-    }
+    const { startAt, onJoined } = options;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      // seek() here lands before the first fetch of the generation.
+      if (startAt)
+        for (const [partition, offset] of startAt)
+          consumer.seek({ topic, partition, offset: String(offset) });
+      onJoined?.();
+    });
     await consumer.subscribe({ topics: [topic], fromBeginning: options.fromBeginning ?? false });
     await new Promise<void>((resolve, reject) => {
       let done = false;
+      options.signal?.addEventListener('abort', () => {
+        done = true;
+        resolve();
+      });
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(
           () => reject(new Error(`no end reading ${topic} after ${options.timeoutMs} ms`)),

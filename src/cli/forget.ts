@@ -1,0 +1,64 @@
+// `amnesia forget <userId>`: sends a deletion request and waits for its receipt.
+import { randomUUID } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../config.js';
+import { decodeAny, encodeValue } from '../stream/codec.js';
+import { follow } from '../stream/reader.js';
+import { SchemaRegistryClient } from '../stream/registry.js';
+import { localSchema } from '../stream/schemas.js';
+
+export interface ForgetOptions {
+  readonly userId: string;
+  readonly requestId?: string;
+  readonly format: 'json' | 'avro';
+  readonly timeoutMs: number;
+}
+
+export async function forget(
+  kafka: Kafka,
+  config: Config,
+  o: ForgetOptions,
+): Promise<Record<string, unknown>> {
+  const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
+  const requestId = o.requestId ?? `cli-${randomUUID()}`;
+  let schemaId: number | undefined;
+  if (o.format === 'avro') {
+    if (!registry) throw new Error('--format avro needs SCHEMA_REGISTRY_URL');
+    schemaId = await registry.register(`${config.topics.deletions}-value`, localSchema('deletion').text);
+  }
+  // Take the receipts topic's end first, so the receipt cannot slip in before we listen.
+  const admin = kafka.admin();
+  await admin.connect();
+  const startAt = new Map<number, number>();
+  try {
+    for (const o2 of await admin.fetchTopicOffsets(config.topics.receipts))
+      startAt.set(o2.partition, Number(o2.high));
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  let receipt: Record<string, unknown> | undefined;
+  try {
+    await producer.send({
+      topic: config.topics.deletions,
+      acks: -1,
+      messages: [
+        { key: o.userId, value: encodeValue('deletion', { requestId, userId: o.userId }, schemaId) },
+      ],
+    });
+    await follow(
+      kafka,
+      config.topics.receipts,
+      async (m) => {
+        if (m.key?.toString('utf8') !== requestId || m.value === null) return false;
+        receipt = (await decodeAny(m.value, registry)) ?? undefined;
+        return receipt !== undefined;
+      },
+      { fromBeginning: true, startAt, timeoutMs: o.timeoutMs, groupPrefix: 'amnesia-cli-forget' },
+    );
+  } finally {
+    await producer.disconnect();
+  }
+  return receipt!;
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// The `amnesia` command line: bulk load, forget, watch. Connection settings come from the same
+// environment variables as the service (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, topic names...).
+import { parseArgs } from 'node:util';
+import { loadConfig, type Config } from '../config.js';
+import { AmnesiaError, ConfigError, describeError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { createKafka } from '../stream/kafka.js';
+import { forget } from './forget.js';
+import { load } from './load.js';
+import { watch } from './watch.js';
+
+const USAGE = `usage: amnesia <command> [options]
+
+commands:
+  load <file.csv> [--topic T] [--format json|avro] [--rate N] [--batch N]
+      Produce interactions from a MovieLens ratings file (userId,movieId,rating,timestamp;
+      seconds) or a generic userId,itemId[,timestamp-ms] CSV. Progress on stderr.
+  forget <userId> [--request-id ID] [--format json|avro] [--timeout MS]
+      Send a deletion request and wait for its receipt (printed as JSON).
+  watch [--from-beginning] [--limit N] [--item ID]
+      Print similarity updates as JSON lines until interrupted.
+
+environment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, INTERACTIONS_TOPIC, DELETIONS_TOPIC,
+SIMILARITIES_TOPIC, RECEIPTS_TOPIC, KAFKA_SASL_*, KAFKA_SSL (as for the service).`;
+
+function usage(message?: string): never {
+  throw new AmnesiaError('USAGE', message ? `${message}\n\n${USAGE}` : USAGE);
+}
+
+function positiveInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) usage(`--${name} must be a non-negative integer`);
+  return n;
+}
+
+function format(v: string | undefined, config: Config): 'json' | 'avro' {
+  if (v === undefined) return config.registry ? 'avro' : 'json';
+  if (v !== 'json' && v !== 'avro') usage('--format must be json or avro');
+  return v;
+}
+
+export async function cli(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const config = loadConfig({ LOG_LEVEL: 'error', ...process.env });
+  const log = createLogger(config.logLevel, process.stderr);
+  const kafka = createKafka(config.kafka, log, '-cli');
+
+  switch (command) {
+    case 'load': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          topic: { type: 'string' },
+          format: { type: 'string' },
+          rate: { type: 'string' },
+          batch: { type: 'string' },
+          'in-flight': { type: 'string' },
+        },
+      });
+      const file = positionals[0] ?? usage('load needs a file');
+      const producer = kafka.producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      try {
+        const r = await load(producer, config, {
+          file,
+          topic: values.topic ?? config.topics.interactions,
+          format: format(values.format, config),
+          rate: positiveInt('rate', values.rate, 0),
+          batchSize: Math.max(1, positiveInt('batch', values.batch, 5_000)),
+          inFlight: Math.max(1, positiveInt('in-flight', values['in-flight'], 4)),
+        });
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+      } finally {
+        await producer.disconnect();
+      }
+      return 0;
+    }
+    case 'forget': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          'request-id': { type: 'string' },
+          format: { type: 'string' },
+          timeout: { type: 'string' },
+        },
+      });
+      const userId = positionals[0] ?? usage('forget needs a user id');
+      const receipt = await forget(kafka, config, {
+        userId,
+        ...(values['request-id'] ? { requestId: values['request-id'] } : {}),
+        format: format(values.format, config),
+        timeoutMs: positiveInt('timeout', values.timeout, 30_000),
+      });
+      process.stdout.write(`${JSON.stringify(receipt)}\n`);
+      return 0;
+    }
+    case 'watch': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          'from-beginning': { type: 'boolean' },
+          limit: { type: 'string' },
+          item: { type: 'string' },
+        },
+      });
+      const ac = new AbortController();
+      process.once('SIGINT', () => ac.abort());
+      process.once('SIGTERM', () => ac.abort());
+      await watch(
+        kafka,
+        config,
+        {
+          fromBeginning: values['from-beginning'] ?? false,
+          limit: positiveInt('limit', values.limit, 0),
+          ...(values.item ? { item: values.item } : {}),
+          signal: ac.signal,
+        },
+        (line) => process.stdout.write(`${line}\n`),
+      );
+      return 0;
+    }
+    default:
+      usage(`unknown command ${command}`);
+  }
+}
+
+cli(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof ConfigError) process.stderr.write(`amnesia: invalid configuration: ${e.message}\n`);
+    else if (e instanceof AmnesiaError && e.code === 'USAGE') process.stderr.write(`${e.message}\n`);
+    else process.stderr.write(`amnesia: ${describeError(e)}\n`);
+    process.exit(e instanceof AmnesiaError && e.code === 'USAGE' ? 2 : 1);
+  },
+);
