@@ -28,6 +28,8 @@ const SAT = 0xffff;
 export class DenseCooccurrence implements CooccurrenceStore {
   readonly kind = 'dense' as const;
   private cap = 0;
+  /** Slots requested so far: row scans stop here rather than at the allocated stride. */
+  private width = 0;
   private data = new Uint16Array(0);
   private readonly overflow = new Map<number, number>();
   nonzeros = 0;
@@ -41,8 +43,10 @@ export class DenseCooccurrence implements CooccurrenceStore {
   }
 
   ensureCapacity(items: number): void {
+    if (items > this.width) this.width = items;
     if (items <= this.cap) return;
-    const next = Math.ceil(Math.max(items, this.cap * 1.25, 64) / 64) * 64;
+    // Grow by 1/8: the square is the model's largest allocation, and each growth copies it once.
+    const next = Math.ceil(Math.max(items, this.cap * 1.125, 64) / 64) * 64;
     const grown = new Uint16Array(next * next);
     for (let i = 0; i < this.cap; i++) grown.set(this.data.subarray(i * this.cap, (i + 1) * this.cap), i * next);
     if (this.overflow.size > 0) {
@@ -96,10 +100,10 @@ export class DenseCooccurrence implements CooccurrenceStore {
 
   row(i: number, outIdx: Int32Array, outCnt: Int32Array): number {
     const d = this.data;
-    const cap = this.cap;
-    const base = i * cap;
+    const base = i * this.cap;
+    const width = this.width;
     let n = 0;
-    for (let j = 0; j < cap; j++) {
+    for (let j = 0; j < width; j++) {
       const v = d[base + j] as number;
       if (v !== 0) {
         outIdx[n] = j;
@@ -111,7 +115,7 @@ export class DenseCooccurrence implements CooccurrenceStore {
   }
 
   rowBound(): number {
-    return this.cap;
+    return this.width;
   }
 
   bytes(): number {

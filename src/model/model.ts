@@ -60,6 +60,7 @@ export class Model {
   private changedMark = new Uint32Array(64);
   private touchedItems: number[] = [];
   private touchedMark = new Uint32Array(64);
+  private decreasedMark = new Uint32Array(64);
   private epoch = 1;
   /** The last list reported per item slot (undefined: never reported, or gone). */
   private reported: (NeighborList | undefined)[] = [];
@@ -80,6 +81,7 @@ export class Model {
     this.topk = new NeighborIndex(this, this.options.topK, this.options.minCooccurrences);
     this.store.ensureCapacity(this.n.length);
     this.topk.ensureCapacity(this.n.length);
+    if (this.store.kind === 'sparse') this.topk.useSparseWatchers();
   }
 
   // ---------------------------------------------------------------- writes
@@ -110,7 +112,7 @@ export class Model {
     this.beginUserChange(u, h);
     h.delete(i);
     this.n[i] = (this.n[i] as number) - 1;
-    this.markChanged(i);
+    this.markChanged(i, true);
     return 'applied';
   }
 
@@ -126,7 +128,7 @@ export class Model {
       for (let p = 0; p < h.length; p++) {
         const i = h.items[p] as number;
         this.n[i] = (this.n[i] as number) - 1;
-        this.markChanged(i);
+        this.markChanged(i, true);
       }
       h.length = 0;
     }
@@ -155,6 +157,8 @@ export class Model {
     const T = this.changedItems;
     const changedMark = this.changedMark;
     const inT = (k: number): boolean => changedMark[k] === epoch;
+    const decreasedMark = this.decreasedMark;
+    const inD = (k: number): boolean => decreasedMark[k] === epoch;
     const touchedMark = this.touchedMark;
     const touched = this.touchedItems;
     const touch = (k: number): void => {
@@ -163,7 +167,12 @@ export class Model {
         touched.push(k);
       }
     };
-    for (const i of T) if ((this.n[i] as number) > 0) this.topk.rescan(i, inT, touch);
+    // Rows whose n fell are rescanned (their outside values rose, and so did every neighbour's value
+    // for them); rows whose n only grew keep their candidates under a tightened bound.
+    for (const i of T) {
+      if ((this.n[i] as number) > 0 && inD(i)) this.topk.rescan(i, inD, touch);
+      this.topk.forEachWatcher(i, touch);
+    }
     const K = this.options.topK;
     const outId = new Int32Array(K);
     const outC = new Int32Array(K);
@@ -304,6 +313,7 @@ export class Model {
     this.n = grow32(this.n, (x) => new Int32Array(x));
     this.changedMark = grow32(this.changedMark, (x) => new Uint32Array(x));
     this.touchedMark = grow32(this.touchedMark, (x) => new Uint32Array(x));
+    this.decreasedMark = grow32(this.decreasedMark, (x) => new Uint32Array(x));
     if (this.store.kind === 'dense' && this.forcedRepresentation !== 'dense' && next > this.denseMaxItems) this.toSparse();
     this.store.ensureCapacity(next);
     this.topk.ensureCapacity(next);
@@ -319,9 +329,11 @@ export class Model {
       for (let p = 0; p < h.length; p++) sparse.addRow(h.items[p] as number, h.items, h.length, 1);
     }
     this.store = sparse;
+    this.topk.useSparseWatchers();
   }
 
-  private markChanged(i: number): void {
+  private markChanged(i: number, decreased = false): void {
+    if (decreased) this.decreasedMark[i] = this.epoch;
     if (this.changedMark[i] !== this.epoch) {
       this.changedMark[i] = this.epoch;
       this.changedItems.push(i);
@@ -386,10 +398,13 @@ export class Model {
     }
     if (a === 0 && r === 0) return;
     const store = this.store;
+    const topk = this.topk;
     for (let t = 0; t < a; t++) {
       const i = A[t] as number;
       store.addRow(i, Kp, k, 1);
       store.addRow(i, A, a, 1);
+      topk.offerRow(i, Kp, k);
+      topk.offerRow(i, A, a);
     }
     for (let t = 0; t < r; t++) {
       const i = R[t] as number;
@@ -398,7 +413,10 @@ export class Model {
     }
     for (let t = 0; t < k; t++) {
       const i = Kp[t] as number;
-      if (a > 0) store.addRow(i, A, a, 1);
+      if (a > 0) {
+        store.addRow(i, A, a, 1);
+        topk.offerRow(i, A, a);
+      }
       if (r > 0) store.addRow(i, R, r, -1);
       if (this.touchedMark[i] !== this.epoch) {
         this.touchedMark[i] = this.epoch;

@@ -1,20 +1,26 @@
 // Exact top-K neighbour lists, maintained per item with a candidate buffer and a rank bound.
 //
 // Rank order: similarity descending, then neighbour id ascending (plain string order).
-// Invariant per item k: every eligible neighbour j (C_kj ≥ min) that is NOT in k's buffer ranks
-// strictly after the bound β_k = (value, name) — or k has no eligible neighbour outside its buffer
-// (β_k = bottom). Then, once the buffer is re-ranked on current values, its first K entries are the
-// exact top-K whenever its K-th entry ranks before β_k (or β_k is bottom). When that test fails the
-// row is rescanned. A row scan rebuilds a buffer of L = 2K candidates and sets β_k to the best entry
-// left out, so ties are exact.
+// Invariant per item k: every eligible neighbour j (C_kj ≥ min) NOT in k's buffer ranks strictly after
+// the bound β_k = (value, name), or k has no eligible neighbour outside its buffer (β_k = bottom).
+// A name of "" makes β a value-only bound (anything with that value ranks after it... or ties it:
+// such a bound never proves an equal value). Once the buffer is re-ranked on current values, its first
+// K entries are the exact top-K whenever the K-th ranks before β_k; otherwise the row is rescanned.
 //
-// Only entries in columns of items whose n changed (set T) can change in a row outside T, and
-// Jaccard is symmetric, so scanning the rows of T finds every entry of every other row that may have
-// moved up past its bound: those are offered to that row's buffer. The work of a batch is therefore
-// the rows of T plus O(L) per touched row — for a forget, the rows of the user's items.
+// How each change keeps the invariant without rescanning whole rows:
+// - C_kj grows (a user holding one adds the other): the new value is offered to k's buffer while C
+//   is updated (offerRow), so it is either a candidate or ranks after β_k.
+// - n_k grows: every outside value c/(n_k+n_j−c) shrinks; with c ≤ n_k(old) it is at most
+//   1/(1/β + δ/n_k(old)), which becomes the new value-only bound (refresh). Rows holding k as a
+//   candidate are re-ranked (watchers).
+// - n_k shrinks (remove, forget): outside values of row k and of every row holding k grow. Row k is
+//   rescanned; while scanning it, each neighbour j gets k offered (Jaccard is symmetric). The cost of
+//   a forget is therefore the rows of the user's items, as the paper's bound says.
+// - C_kj shrinks: a value only falls; buffers drop candidates whose C fell below the minimum.
 
 import type { CooccurrenceStore } from './cooccurrence.js';
 import type { Interner } from './interner.js';
+import { BitWatchers, SetWatchers, type Watchers } from './watchers.js';
 
 const BOTTOM = -1;
 
@@ -26,12 +32,14 @@ export interface TopKHost {
 
 export class NeighborIndex {
   readonly L: number;
-  private readonly B: number; // buffer capacity per row (2L): room to take offers between compactions
+  private readonly B: number; // buffer capacity per row: room for offers between compactions
   private cap = 0;
   private buf = new Int32Array(0);
   private bufLen = new Uint16Array(0);
   private betaV = new Float64Array(0);
+  private betaN = new Int32Array(0);
   private betaName: (string | undefined)[] = [];
+  private watchers: Watchers = new BitWatchers();
   // scratch
   private rowIdx = new Int32Array(0);
   private rowCnt = new Int32Array(0);
@@ -40,7 +48,7 @@ export class NeighborIndex {
   private readonly tmpV: Float64Array;
   private readonly tmpC: Int32Array;
   private readonly tmpId: Int32Array;
-  /** Rows whose full rescan was forced by a failed bound test (for benchmarks). */
+  /** Rows rescanned because a bound could not prove a list (diagnostics). */
   forcedRescans = 0;
 
   constructor(
@@ -57,6 +65,16 @@ export class NeighborIndex {
     this.tmpId = new Int32Array(this.B + 1);
   }
 
+  /** Switches the watcher index to sets (for sparse catalogues), keeping its contents. */
+  useSparseWatchers(): void {
+    if (this.watchers instanceof SetWatchers) return;
+    const sets = new SetWatchers();
+    sets.ensureCapacity(this.cap);
+    for (let k = 0; k < this.cap; k++)
+      for (let p = 0; p < (this.bufLen[k] as number); p++) sets.add(this.buf[k * this.B + p] as number, k);
+    this.watchers = sets;
+  }
+
   ensureCapacity(items: number): void {
     if (items <= this.cap) return;
     const next = Math.max(items, Math.ceil(this.cap * 1.5), 64);
@@ -66,16 +84,30 @@ export class NeighborIndex {
     bufLen.set(this.bufLen);
     const betaV = new Float64Array(next).fill(BOTTOM);
     betaV.set(this.betaV);
+    const betaN = new Int32Array(next);
+    betaN.set(this.betaN);
     this.buf = buf;
     this.bufLen = bufLen;
     this.betaV = betaV;
+    this.betaN = betaN;
     this.cap = next;
+    this.watchers.ensureCapacity(next);
   }
 
+  /** Forgets row i's candidates (the item is gone). */
   clear(i: number): void {
-    this.bufLen[i] = 0;
+    this.setBuffer(i, this.selId, 0);
     this.betaV[i] = BOTTOM;
     this.betaName[i] = undefined;
+  }
+
+  private setBuffer(i: number, ids: Int32Array, count: number): void {
+    const base = i * this.B;
+    const w = this.watchers;
+    for (let p = 0; p < (this.bufLen[i] as number); p++) w.delete(this.buf[base + p] as number, i);
+    this.buf.set(ids.subarray(0, count), base);
+    this.bufLen[i] = count;
+    for (let p = 0; p < count; p++) w.add(ids[p] as number, i);
   }
 
   private ensureScratch(size: number): void {
@@ -85,11 +117,57 @@ export class NeighborIndex {
     this.rowCnt = new Int32Array(n);
   }
 
+  /** Tightens β_i after n_i grew (see the header); a shrunken n_i is handled by a rescan instead. */
+  refresh(i: number): void {
+    const ni = this.host.n[i] as number;
+    const was = this.betaN[i] as number;
+    if (ni > was) {
+      const bv = this.betaV[i] as number;
+      if (bv > 0) {
+        this.betaV[i] = 1 / (1 / bv + (ni - was) / was);
+        this.betaName[i] = '';
+      }
+    }
+    this.betaN[i] = ni;
+  }
+
+  private beats(v: number, name: string, k: number): boolean {
+    const bv = this.betaV[k] as number;
+    return v > bv || (v === bv && name < (this.betaName[k] as string));
+  }
+
   /**
-   * Rebuilds row i's buffer and bound from a full scan. With `inT` given, also offers i to every
-   * neighbour k outside T whose entry for i may now rank before its bound, and calls touch(k).
+   * Offers row i the entries in columns cols[0..len) (just incremented). Each offer that may rank
+   * before β_i becomes a candidate.
    */
-  rescan(i: number, inT?: (k: number) => boolean, touch?: (k: number) => void): void {
+  offerRow(i: number, cols: Int32Array, len: number): void {
+    const { store, itemDict, n } = this.host;
+    this.refresh(i);
+    const ni = n[i] as number;
+    const bv = this.betaV[i] as number;
+    const min = this.minCooccurrences;
+    for (let p = 0; p < len; p++) {
+      const j = cols[p] as number;
+      if (j === i) continue;
+      const c = store.get(i, j);
+      if (c < min) continue;
+      const v = c / (ni + (n[j] as number) - c);
+      if (v < bv) continue;
+      if (v > bv || itemDict.name(j) < (this.betaName[i] as string)) this.offer(i, j);
+    }
+  }
+
+  /** Calls touch(k) for every row holding i as a candidate. */
+  forEachWatcher(i: number, touch: (k: number) => void): void {
+    this.watchers.forEach(i, touch);
+  }
+
+  /**
+   * Rebuilds row i's buffer and bound from a full scan. With `skip` given, also offers i to every
+   * other neighbour k (not skip(k)) where it may rank before β_k, and touches k when i is or becomes
+   * one of k's candidates.
+   */
+  rescan(i: number, skip?: (k: number) => boolean, touch?: (k: number) => void): void {
     const { store, itemDict: items, n } = this.host;
     this.ensureScratch(store.rowBound(i));
     const rowIdx = this.rowIdx;
@@ -102,19 +180,26 @@ export class NeighborIndex {
     const selId = this.selId;
     const min = this.minCooccurrences;
     const betaV = this.betaV;
+    const watchers = this.watchers;
     let count = 0;
     let bV = BOTTOM;
     let bName: string | undefined;
-    let lastV = Infinity; // value of selV[L-1] once the selection is full
+    let lastV = Infinity; // selV[L-1] once the selection is full
     for (let e = 0; e < len; e++) {
       const c = rowCnt[e] as number;
       if (c < min) continue;
       const k = rowIdx[e] as number;
       const v = c / (ni + (n[k] as number) - c);
-      if (inT !== undefined && !inT(k)) {
-        touch!(k);
-        const bk = betaV[k] as number;
-        if (v > bk || (v === bk && nameI < (this.betaName[k] as string))) this.offer(k, i);
+      if (skip !== undefined && !skip(k)) {
+        if (watchers.has(i, k)) touch!(k);
+        else {
+          this.refresh(k);
+          const bk = betaV[k] as number;
+          if (v > bk || (v === bk && nameI < (this.betaName[k] as string))) {
+            this.offer(k, i);
+            touch!(k);
+          }
+        }
       }
       // Selection of the top L of row i, tracking the best entry left out as the bound.
       if (count === L && v < lastV) {
@@ -154,24 +239,23 @@ export class NeighborIndex {
       count++;
       if (count === L) lastV = selV[L - 1] as number;
     }
-    this.buf.set(selId.subarray(0, count), i * this.B);
-    this.bufLen[i] = count;
+    this.setBuffer(i, selId, count);
     this.betaV[i] = bV;
     this.betaName[i] = bName;
+    this.betaN[i] = ni;
   }
 
   /** Puts j into k's buffer unless it is there already; compacts a full buffer first. */
   private offer(k: number, j: number): void {
-    const base = k * this.B;
+    if (this.watchers.has(j, k)) return;
     let len = this.bufLen[k] as number;
-    const buf = this.buf;
-    for (let p = base, end = base + len; p < end; p++) if (buf[p] === j) return;
     if (len === this.B) {
       this.compact(k);
       len = this.bufLen[k] as number;
     }
-    buf[base + len] = j;
+    this.buf[k * this.B + len] = j;
     this.bufLen[k] = len + 1;
+    this.watchers.add(j, k);
   }
 
   /**
@@ -180,6 +264,7 @@ export class NeighborIndex {
    */
   private compact(k: number): number {
     const { store, itemDict: items, n } = this.host;
+    this.refresh(k);
     const base = k * this.B;
     const len = this.bufLen[k] as number;
     const nk = n[k] as number;
@@ -191,18 +276,23 @@ export class NeighborIndex {
     for (let p = 0; p < len; p++) {
       const j = this.buf[base + p] as number;
       const c = store.get(k, j);
-      if (c < min || c === 0) continue;
-      const v = c / (nk + (n[j] as number) - c);
-      const nameJ = items.name(j);
-      let pos = count;
-      while (pos > 0) {
-        const pv = tmpV[pos - 1] as number;
-        if (pv > v || (pv === v && items.name(tmpId[pos - 1] as number) < nameJ)) break;
-        pos--;
+      if (c < min || c === 0) {
+        this.watchers.delete(j, k);
+        continue;
       }
-      tmpV.copyWithin(pos + 1, pos, count);
-      tmpC.copyWithin(pos + 1, pos, count);
-      tmpId.copyWithin(pos + 1, pos, count);
+      const v = c / (nk + (n[j] as number) - c);
+      let pos = count;
+      if (pos > 0 && (tmpV[pos - 1] as number) <= v) {
+        const nameJ = items.name(j);
+        while (pos > 0) {
+          const pv = tmpV[pos - 1] as number;
+          if (pv > v || (pv === v && items.name(tmpId[pos - 1] as number) < nameJ)) break;
+          pos--;
+        }
+        tmpV.copyWithin(pos + 1, pos, count);
+        tmpC.copyWithin(pos + 1, pos, count);
+        tmpId.copyWithin(pos + 1, pos, count);
+      }
       tmpV[pos] = v;
       tmpC[pos] = c;
       tmpId[pos] = j;
@@ -212,11 +302,11 @@ export class NeighborIndex {
       // The first entry dropped is the best of the dropped: it may raise the bound.
       const dv = tmpV[this.L] as number;
       const dName = items.name(tmpId[this.L] as number);
-      const bv = this.betaV[k] as number;
-      if (dv > bv || (dv === bv && dName < (this.betaName[k] as string))) {
+      if (this.beats(dv, dName, k)) {
         this.betaV[k] = dv;
         this.betaName[k] = dName;
       }
+      for (let p = this.L; p < count; p++) this.watchers.delete(tmpId[p] as number, k);
       count = this.L;
     }
     this.buf.set(tmpId.subarray(0, count), base);
@@ -231,13 +321,8 @@ export class NeighborIndex {
   top(k: number, outId: Int32Array, outC: Int32Array, outV: Float64Array): number {
     let count = this.compact(k);
     const K = this.K;
-    const bv = this.betaV[k] as number;
-    if (bv !== BOTTOM) {
-      const proven =
-        count >= K &&
-        ((this.tmpV[K - 1] as number) > bv ||
-          ((this.tmpV[K - 1] as number) === bv &&
-            this.host.itemDict.name(this.tmpId[K - 1] as number) < (this.betaName[k] as string)));
+    if ((this.betaV[k] as number) !== BOTTOM) {
+      const proven = count >= K && this.ranksBeforeBound(this.tmpV[K - 1] as number, this.tmpId[K - 1] as number, k);
       if (!proven) {
         this.forcedRescans++;
         this.rescan(k);
@@ -251,7 +336,12 @@ export class NeighborIndex {
     return m;
   }
 
+  private ranksBeforeBound(v: number, j: number, k: number): boolean {
+    const bv = this.betaV[k] as number;
+    return v > bv || (v === bv && this.host.itemDict.name(j) < (this.betaName[k] as string));
+  }
+
   bytes(): number {
-    return this.buf.byteLength + this.bufLen.byteLength + this.betaV.byteLength + this.betaName.length * 8;
+    return this.buf.byteLength + this.bufLen.byteLength + this.betaV.byteLength + this.betaN.byteLength + this.betaName.length * 8 + this.watchers.bytes();
   }
 }
