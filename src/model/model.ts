@@ -274,6 +274,20 @@ export class Model {
     return i === undefined ? 0 : (this.n[i] as number);
   }
 
+  /** Ids of the items with at least one interaction, in id order. */
+  itemIds(): string[] {
+    const out: string[] = [];
+    for (const i of this.itemDict.slots()) if ((this.n[i] as number) > 0) out.push(this.itemDict.name(i));
+    return out.sort(byString);
+  }
+
+  /** Ids of the users held in memory, in id order (personal data: for the inspector and audits only). */
+  userIds(): string[] {
+    const out: string[] = [];
+    for (const u of this.users.slots()) if ((this.history[u]?.length ?? 0) > 0) out.push(this.users.name(u));
+    return out.sort(byString);
+  }
+
   hasUser(userId: string): boolean {
     return this.users.lookup(userId) !== undefined;
   }
