@@ -173,6 +173,9 @@ export class Model {
       if ((this.n[i] as number) > 0 && inD(i)) this.topk.rescan(i, inD, touch);
       this.topk.forEachWatcher(i, touch);
     }
+    // Rows that took too many offers are rebuilt from a scan (after the D rows, whose rescans may
+    // have offered to them too).
+    for (const i of this.topk.takeDueRescans()) if ((this.n[i] as number) > 0 && !inD(i)) this.topk.rescan(i);
     const K = this.options.topK;
     const outId = new Int32Array(K);
     const outC = new Int32Array(K);

@@ -40,6 +40,10 @@ export class NeighborIndex {
   private betaN = new Int32Array(0);
   private betaName: (string | undefined)[] = [];
   private watchers: Watchers = new BitWatchers();
+  /** Offers since the row's last scan, and whether a scan is due instead of further offers. */
+  private offered = new Int32Array(0);
+  private rescanDue = new Uint8Array(0);
+  private due: number[] = [];
   // scratch
   private rowIdx = new Int32Array(0);
   private rowCnt = new Int32Array(0);
@@ -86,6 +90,12 @@ export class NeighborIndex {
     betaV.set(this.betaV);
     const betaN = new Int32Array(next);
     betaN.set(this.betaN);
+    const offered = new Int32Array(next);
+    offered.set(this.offered);
+    const rescanDue = new Uint8Array(next);
+    rescanDue.set(this.rescanDue);
+    this.offered = offered;
+    this.rescanDue = rescanDue;
     this.buf = buf;
     this.bufLen = bufLen;
     this.betaV = betaV;
@@ -141,6 +151,16 @@ export class NeighborIndex {
    * before β_i becomes a candidate.
    */
   offerRow(i: number, cols: Int32Array, len: number): void {
+    if (this.rescanDue[i] === 1) return;
+    // Many offers to one row (a heavy user's items arriving, a row still filling up) cost more than
+    // one scan of the row: the row is rebuilt from a scan before it is next read instead.
+    const offered = (this.offered[i] as number) + len;
+    this.offered[i] = offered;
+    if (offered > this.rescanThreshold()) {
+      this.rescanDue[i] = 1;
+      this.due.push(i);
+      return;
+    }
     const { store, itemDict, n } = this.host;
     this.refresh(i);
     const ni = n[i] as number;
@@ -155,6 +175,17 @@ export class NeighborIndex {
       if (v < bv) continue;
       if (v > bv || itemDict.name(j) < (this.betaName[i] as string)) this.offer(i, j);
     }
+  }
+
+  private rescanThreshold(): number {
+    return Math.max(this.B, this.host.itemDict.capacity >>> 4);
+  }
+
+  /** Rows that must be rebuilt from a scan before they are read (too many offers); clears the list. */
+  takeDueRescans(): number[] {
+    const due = this.due;
+    this.due = [];
+    return due;
   }
 
   /** Calls touch(k) for every row holding i as a candidate. */
@@ -243,6 +274,8 @@ export class NeighborIndex {
     this.betaV[i] = bV;
     this.betaName[i] = bName;
     this.betaN[i] = ni;
+    this.offered[i] = 0;
+    this.rescanDue[i] = 0;
   }
 
   /** Puts j into k's buffer unless it is there already; compacts a full buffer first. */
