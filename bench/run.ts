@@ -1,0 +1,36 @@
+// `npm run bench`: every benchmark in one go, one JSON object per line on stdout.
+// The model benchmark runs on MovieLens ml-latest-small when ../shared/datasets has it, and on two
+// synthetic shapes; the end-to-end benchmark runs against KAFKA_BROKERS or a local stack it starts.
+// `--quick` skips the larger synthetic shape and the end-to-end run.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const quick = process.argv.includes('--quick');
+const ml = '../shared/datasets/ml-latest-small/ratings.csv';
+const runs: { name: string; args: string[] }[] = [];
+if (existsSync(ml)) runs.push({ name: 'model/ml-latest-small', args: ['bench/model.ts', '--dataset', ml, '--json'] });
+runs.push({
+  name: 'model/synthetic-1M',
+  args: ['bench/model.ts', '--synthetic', '--events', '1000000', '--users', '20000', '--items', '10000', '--forget-sample', '200', '--json'],
+});
+if (!quick) {
+  runs.push({
+    name: 'model/synthetic-ml20m-shape',
+    args: ['bench/model.ts', '--synthetic', '--events', '20000000', '--users', '138000', '--items', '27000', '--forget-sample', '50', '--json'],
+  });
+  runs.push({ name: 'e2e', args: ['bench/e2e.ts', '--json'] });
+}
+let failed = 0;
+for (const run of runs) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--max-old-space-size=16000', ...run.args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) {
+    failed++;
+    process.stdout.write(`${JSON.stringify({ bench: run.name, error: `exit ${r.status}` })}\n`);
+  } else process.stdout.write(`${JSON.stringify({ bench: run.name, ...JSON.parse(line) })}\n`);
+}
+process.exit(failed > 0 ? 1 : 0);
