@@ -101,6 +101,17 @@ describe('the model equals a brute-force recomputation from the surviving events
   }
 });
 
+describe('ties at the bound', () => {
+  it('breaks equal similarities by neighbour id even when candidates come and go', () => {
+    // Many users with two or three items make equal Jaccard values (1/2, 1/3, …) the rule, so the
+    // bound's name part decides which equal candidates are kept.
+    fc.assert(
+      fc.property(fc.array(opArb(30, 24), { minLength: 100, maxLength: 300 }), (ops) => run(ops, 1, 1, 'dense', 24)),
+      { numRuns: 15 },
+    );
+  }, 120_000);
+});
+
 describe('forgetting then re-adding', () => {
   it('restores n, C, S and the lists exactly', () => {
     fc.assert(
