@@ -34,6 +34,9 @@ export interface Service {
   isReady(): boolean;
   /** Resolves when the instance is live; rejects after timeoutMs. */
   waitUntilReady(timeoutMs?: number): Promise<void>;
+  /** Stops fetching the input topics (state and outputs stay as they are) until resumed. */
+  pauseInputs(): void;
+  resumeInputs(): void;
   /** Graceful: finish the chunk in progress, publish, commit, leave the group, disconnect. */
   stop(): Promise<void>;
 }
@@ -131,6 +134,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
         return eng.phase;
       },
       isReady: () => eng.phase === 'live',
+      pauseInputs: () => eng.pauseInputs(true),
+      resumeInputs: () => eng.pauseInputs(false),
       waitUntilReady(timeoutMs = 60_000) {
         if (eng.phase === 'live') return Promise.resolve();
         return new Promise<void>((resolve, reject) => {
@@ -153,6 +158,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         stopping ??= (async () => {
           log.info({}, 'stopping');
           eng.beginStop();
+          await eng.flushNow().catch((e) => log.warn({ err: describeError(e) }, 'final flush failed'));
           await c.stop().catch((e) => log.warn({ err: describeError(e) }, 'consumer stop failed'));
           await eng.finishStop();
           await disconnectAll();

@@ -169,10 +169,13 @@ export function decodeInteraction(rec: InputRecord, registry?: SchemaRegistryCli
   if (!v.ok) return v;
   const mismatch = keyMismatch(rec.key, v.value.userId);
   if (mismatch) return mismatch;
-  const occurredAt = v.value.occurredAt ?? recordTime(rec.timestamp);
-  if (occurredAt === undefined)
-    return fail('invalid-timestamp', 'no occurredAt and no usable record timestamp');
-  return { ok: true, value: { ...v.value, occurredAt }, format: p.format };
+  const value = v.value as { occurredAt?: number };
+  if (value.occurredAt === undefined) {
+    const t = recordTime(rec.timestamp);
+    if (t === undefined) return fail('invalid-timestamp', 'no occurredAt and no usable record timestamp');
+    value.occurredAt = t; // a fresh object from the validator: completing it in place is safe
+  }
+  return { ok: true, value: value as Interaction, format: p.format };
 }
 
 /** Decodes and validates a deletion request; registry schemas must have been prefetched. */
@@ -183,10 +186,13 @@ export function decodeDeletion(rec: InputRecord, registry?: SchemaRegistryClient
   if (!v.ok) return v;
   const mismatch = keyMismatch(rec.key, v.value.userId);
   if (mismatch) return mismatch;
-  const requestedAt = v.value.requestedAt ?? recordTime(rec.timestamp);
-  if (requestedAt === undefined)
-    return fail('invalid-timestamp', 'no requestedAt and no usable record timestamp');
-  return { ok: true, value: { ...v.value, requestedAt }, format: p.format };
+  const value = v.value as { requestedAt?: number };
+  if (value.requestedAt === undefined) {
+    const t = recordTime(rec.timestamp);
+    if (t === undefined) return fail('invalid-timestamp', 'no requestedAt and no usable record timestamp');
+    value.requestedAt = t;
+  }
+  return { ok: true, value: value as Deletion, format: p.format };
 }
 
 /** A Confluent wire-format frame around an Avro body. */

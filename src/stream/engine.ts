@@ -43,6 +43,11 @@ const OUTCOME_LABEL: Record<InteractionOutcome, string> = {
 const TOMBSTONE_EXPIRY_EVERY_MS = 60_000;
 
 const tp = (topic: string, partition: number): string => `${topic}:${partition}`;
+const countOf = (counts: Map<string, number>): number => {
+  let n = 0;
+  for (const v of counts.values()) n += v;
+  return n;
+};
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface EngineDeps {
@@ -67,6 +72,13 @@ export class Engine {
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
   private lastTombstoneExpiry = Date.now();
+  /** Applied since the last flush: not yet published, not yet committed. */
+  private pending: { events: number; since: number; receipts: { receipt: Receipt; recordMs: number }[] } = {
+    events: 0,
+    since: 0,
+    receipts: [],
+  };
+  private flushTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly phaseListeners = new Set<(p: Phase) => void>();
   private readonly log: Logger;
   private readonly inputs: ReadonlyMap<string, InputKind>;
@@ -168,6 +180,9 @@ export class Engine {
 
   private async becomeStandby(gen: number): Promise<void> {
     if (gen !== this.generation) return;
+    this.pending = { events: 0, since: 0, receipts: [] };
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     this.model_ = this.newModel();
     this.positions.clear();
     this.committed.clear();
@@ -179,6 +194,9 @@ export class Engine {
   private async beginRebuild(gen: number, assignment: Record<string, number[]>): Promise<void> {
     if (gen !== this.generation) return;
     const started = Date.now();
+    this.pending = { events: 0, since: 0, receipts: [] };
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     this.model_ = this.newModel();
     this.positions.clear();
     this.committed.clear();
@@ -278,39 +296,78 @@ export class Engine {
   ): Promise<void> {
     const { batch, resolveOffset, isRunning, isStale } = payload;
     const { maxEvents, maxMs } = this.deps.config.batch;
-    const { metrics, outbox } = this.deps;
     let idx = 0;
     while (idx < messages.length) {
-      if (this.stopping || !isRunning() || isStale()) break;
-      const t0 = performance.now();
+      if (!isRunning() || isStale()) break;
       const counts = new Map<string, number>();
-      const receipts: { receipt: Receipt; recordMs: number }[] = [];
-      let n = 0;
-      // A chunk is bounded in events and in time so that a deletion behind it waits milliseconds.
-      while (idx < messages.length && n < maxEvents) {
-        const m = messages[idx++]!;
+      const room = Math.max(1, maxEvents - this.pending.events);
+      const end = Math.min(messages.length, idx + room);
+      if (this.pending.events === 0) this.pending.since = performance.now();
+      for (; idx < end; idx++) {
+        const m = messages[idx]!;
         const r = this.apply(kind, batch.topic, batch.partition, m, false, counts);
-        if (r) receipts.push({ receipt: r, recordMs: Number(m.timestamp) });
-        n++;
-        if ((n & 63) === 0 && performance.now() - t0 >= maxMs) break;
+        if (r) this.pending.receipts.push({ receipt: r, recordMs: Number(m.timestamp) });
       }
       const last = messages[idx - 1]!;
       this.positions.set(key, Number(last.offset) + 1);
-      const now = Date.now();
-      const report = this.model_.flush(now);
-      for (const list of report.changed) outbox.addList(list, now);
-      for (const itemId of report.removed) outbox.addTombstone(itemId);
-      for (const r of receipts) outbox.addReceipt({ ...r.receipt, completedAt: now }, r.recordMs);
-      await this.drainOutbox(payload.heartbeat, isRunning);
+      // kafkajs may fetch on; the commit waits for the flush that publishes these changes.
       resolveOffset(last.offset);
-      await this.commitPositions();
       this.countEvents(batch.topic, counts);
-      metrics.batchSize.observe(n);
-      metrics.batchDuration.observe((performance.now() - t0) / 1000);
+      this.pending.events += countOf(counts);
+      const due =
+        this.pending.receipts.length > 0 ||
+        this.pending.events >= maxEvents ||
+        performance.now() - this.pending.since >= maxMs ||
+        this.stopping;
+      if (due) await this.flushPending(payload.heartbeat, isRunning);
+      else this.scheduleFlush(maxMs);
     }
     if (Date.now() - this.lastTombstoneExpiry > TOMBSTONE_EXPIRY_EVERY_MS) {
       this.lastTombstoneExpiry = Date.now();
       this.model_.expireTombstones(this.lastTombstoneExpiry);
+    }
+  }
+
+  /** A flush at the end of the linger window, if no batch triggers one before. */
+  private scheduleFlush(maxMs: number): void {
+    if (this.flushTimer) return;
+    const wait = Math.max(0, this.pending.since + maxMs - performance.now());
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.enqueue(() => this.flushPending()).catch((e) => {
+        this.log.error({ err: describeError(e) }, 'timed flush failed');
+      });
+    }, wait);
+  }
+
+  /**
+   * Ends a chunk: one model flush for everything applied since the last one, its lists, tombstones
+   * and receipts acknowledged, then the positions committed. Lingering up to BATCH_MAX_MS (or
+   * BATCH_MAX_EVENTS) lets a backlog publish each changed list once per chunk instead of once per
+   * fetch; a deletion request flushes at once, so its receipt does not wait for the window.
+   */
+  private async flushPending(
+    heartbeat?: () => Promise<void>,
+    isRunning: () => boolean = () => true,
+  ): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+    }
+    if (this.phase_ !== 'live' || (this.pending.events === 0 && this.deps.outbox.size === 0)) return;
+    const { metrics, outbox } = this.deps;
+    const { events, since, receipts } = this.pending;
+    this.pending = { events: 0, since: 0, receipts: [] };
+    const now = Date.now();
+    const report = this.model_.flush(now);
+    for (const list of report.changed) outbox.addList(list, now);
+    for (const itemId of report.removed) outbox.addTombstone(itemId);
+    for (const r of receipts) outbox.addReceipt({ ...r.receipt, completedAt: now }, r.recordMs);
+    await this.drainOutbox(heartbeat, isRunning);
+    await this.commitPositions();
+    if (events > 0) {
+      metrics.batchSize.observe(events);
+      metrics.batchDuration.observe((performance.now() - since) / 1000);
     }
   }
 
@@ -444,7 +501,7 @@ export class Engine {
 
   private async retryPendingOutputs(): Promise<void> {
     if (this.phase_ !== 'live') return;
-    if (this.deps.outbox.size > 0) await this.drainOutbox();
+    await this.flushPending();
     await this.commitPositions();
   }
 
@@ -509,10 +566,33 @@ export class Engine {
     this.stopping = true;
   }
 
+  /** Stops (or resumes) fetching the input topics while live: maintenance and benchmarks. */
+  pauseInputs(paused: boolean): void {
+    const topics = [...this.inputs.keys()].map((topic) => ({ topic }));
+    if (paused) this.consumer?.pause(topics);
+    else this.consumer?.resume(topics);
+  }
+
+  /** Publishes and commits whatever has been applied but not flushed yet (shutdown). */
+  flushNow(): Promise<void> {
+    return this.enqueue(() => this.flushPending());
+  }
+
   /** After the consumer has stopped: a last attempt at anything still unpublished. */
   async finishStop(): Promise<void> {
     await this.enqueue(async () => {
-      if (this.deps.outbox.size > 0) {
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      if (this.deps.outbox.size > 0 || this.pending.events > 0) {
+        if (this.pending.events > 0 && this.phase_ === 'live') {
+          const now = Date.now();
+          const report = this.model_.flush(now);
+          for (const list of report.changed) this.deps.outbox.addList(list, now);
+          for (const itemId of report.removed) this.deps.outbox.addTombstone(itemId);
+          for (const r of this.pending.receipts)
+            this.deps.outbox.addReceipt({ ...r.receipt, completedAt: now }, r.recordMs);
+          this.pending = { events: 0, since: 0, receipts: [] };
+        }
         try {
           await this.deps.outbox.drain();
         } catch (e) {

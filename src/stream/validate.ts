@@ -60,7 +60,36 @@ function failure(obj: Record<string, unknown>, error: z.ZodError): DecodeFailure
   return { ok: false, reason: 'invalid-field', message: `${field} ${detail}` };
 }
 
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length >= 1 && v.length <= 256;
+const isOptTime = (v: unknown): v is number | null | undefined =>
+  v === undefined || v === null || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0);
+
+/**
+ * The hot path: a hand-written check that accepts exactly what the zod schema accepts (a test
+ * holds them to it). zod runs only for records that fail it, to name the reason.
+ */
+function fastInteraction(o: Record<string, unknown>): ValidInteraction | undefined {
+  const { userId, itemId, action, occurredAt, eventId } = o;
+  if (!isId(userId) || !isId(itemId) || (action !== 'ADD' && action !== 'REMOVE') || !isOptTime(occurredAt))
+    return undefined;
+  if (eventId !== undefined && eventId !== null && (typeof eventId !== 'string' || eventId.length > 1024))
+    return undefined;
+  if (occurredAt == null)
+    return eventId == null ? { userId, itemId, action } : { userId, itemId, action, eventId };
+  return eventId == null
+    ? { userId, itemId, action, occurredAt }
+    : { userId, itemId, action, occurredAt, eventId };
+}
+
+function fastDeletion(o: Record<string, unknown>): ValidDeletion | undefined {
+  const { requestId, userId, requestedAt } = o;
+  if (!isId(requestId) || !isId(userId) || !isOptTime(requestedAt)) return undefined;
+  return requestedAt == null ? { requestId, userId } : { requestId, userId, requestedAt };
+}
+
 export function validateInteraction(obj: Record<string, unknown>): Validated<ValidInteraction> {
+  const fast = fastInteraction(obj);
+  if (fast) return { ok: true, value: fast };
   const r = interactionSchema.safeParse(obj);
   if (!r.success) return failure(obj, r.error);
   const { userId, itemId, action, occurredAt, eventId } = r.data;
@@ -77,8 +106,20 @@ export function validateInteraction(obj: Record<string, unknown>): Validated<Val
 }
 
 export function validateDeletion(obj: Record<string, unknown>): Validated<ValidDeletion> {
+  const fast = fastDeletion(obj);
+  if (fast) return { ok: true, value: fast };
   const r = deletionSchema.safeParse(obj);
   if (!r.success) return failure(obj, r.error);
   const { requestId, userId, requestedAt } = r.data;
   return { ok: true, value: { requestId, userId, ...(requestedAt != null ? { requestedAt } : {}) } };
+}
+
+/** For tests: the zod verdict alone, to hold the fast path to it. */
+export function zodAccepts(kind: 'interaction' | 'deletion', obj: unknown): boolean {
+  return (kind === 'interaction' ? interactionSchema : deletionSchema).safeParse(obj).success;
+}
+
+/** For tests: the fast path's verdict alone. */
+export function fastAccepts(kind: 'interaction' | 'deletion', obj: Record<string, unknown>): boolean {
+  return (kind === 'interaction' ? fastInteraction(obj) : fastDeletion(obj)) !== undefined;
 }
