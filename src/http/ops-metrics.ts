@@ -43,6 +43,35 @@ export const OPS_METRIC_NAMES = [
   'amnesia_build_info',
 ] as const;
 
+/**
+ * An unlabelled gauge that exports no sample while its source has no value: prom-client would
+ * otherwise export 0, which reads as "a snapshot was just written" and would silence the alerts.
+ */
+class OptionalGauge extends Gauge {
+  constructor(
+    config: { name: string; help: string; registers: Registry[] },
+    private readonly read: () => number | undefined,
+  ) {
+    super(config);
+  }
+
+  override async get(): ReturnType<Gauge['get']> {
+    const v = this.read();
+    if (v !== undefined) this.set(v);
+    const metric = await super.get();
+    return v === undefined ? { ...metric, values: [] } : metric;
+  }
+}
+
+function optionalGauge(
+  name: string,
+  help: string,
+  registers: Registry[],
+  read: () => number | undefined,
+): void {
+  new OptionalGauge({ name, help, registers }, read);
+}
+
 /** Registers the operational metrics on the registry (once: a second call is a no-op). */
 export function registerOpsMetrics(registry: Registry, sources: OpsSources): void {
   if (registry.getSingleMetric('amnesia_build_info')) return;
@@ -61,53 +90,47 @@ export function registerOpsMetrics(registry: Registry, sources: OpsSources): voi
       }
     },
   });
-  new Gauge({
-    name: 'amnesia_last_event_timestamp_seconds',
-    help: 'Record timestamp of the newest input record applied (seconds since the epoch).',
+  optionalGauge(
+    'amnesia_last_event_timestamp_seconds',
+    'Record timestamp of the newest input record applied (seconds since the epoch).',
     registers,
-    collect() {
+    () => {
       const t = sources.lastEventTime?.();
-      if (t !== undefined) this.set(t / 1000);
+      return t === undefined ? undefined : t / 1000;
     },
-  });
+  );
 
   const snap = () => sources.snapshot?.();
-  new Gauge({
-    name: 'amnesia_snapshot_age_seconds',
-    help: 'Seconds since the newest snapshot on disk was completed.',
+  optionalGauge(
+    'amnesia_snapshot_age_seconds',
+    'Seconds since the newest snapshot on disk was completed.',
     registers,
-    collect() {
+    () => {
       const t = snap()?.lastSuccessMs;
-      if (t !== undefined) this.set(Math.max(0, now() - t) / 1000);
+      return t === undefined ? undefined : Math.max(0, now() - t) / 1000;
     },
-  });
-  new Gauge({
-    name: 'amnesia_snapshot_last_success_timestamp_seconds',
-    help: 'When the newest snapshot on disk was completed (seconds since the epoch).',
+  );
+  optionalGauge(
+    'amnesia_snapshot_last_success_timestamp_seconds',
+    'When the newest snapshot on disk was completed (seconds since the epoch).',
     registers,
-    collect() {
+    () => {
       const t = snap()?.lastSuccessMs;
-      if (t !== undefined) this.set(t / 1000);
+      return t === undefined ? undefined : t / 1000;
     },
-  });
-  new Gauge({
-    name: 'amnesia_snapshot_duration_seconds',
-    help: 'Seconds the last successful snapshot took to write.',
+  );
+  optionalGauge(
+    'amnesia_snapshot_duration_seconds',
+    'Seconds the last successful snapshot took to write.',
     registers,
-    collect() {
-      const d = snap()?.lastDurationSeconds;
-      if (d !== undefined) this.set(d);
-    },
-  });
-  new Gauge({
-    name: 'amnesia_snapshot_bytes',
-    help: 'Size of the last successful snapshot in bytes.',
+    () => snap()?.lastDurationSeconds,
+  );
+  optionalGauge(
+    'amnesia_snapshot_bytes',
+    'Size of the last successful snapshot in bytes.',
     registers,
-    collect() {
-      const b = snap()?.lastBytes;
-      if (b !== undefined) this.set(b);
-    },
-  });
+    () => snap()?.lastBytes,
+  );
   new Counter({
     name: 'amnesia_snapshot_failures_total',
     help: 'Failed snapshot attempts since the process started.',
