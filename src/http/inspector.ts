@@ -32,7 +32,6 @@ import {
   validate,
 } from './inspector/writes.js';
 
-
 export interface InspectorDeps {
   /** The current model (read fresh every time: it is replaced on a rebuild). */
   readonly model: () => Model;
@@ -230,7 +229,12 @@ export function inspectorRoute(deps: InspectorDeps): InspectorRoute {
 
   const write = async (req: IncomingMessage, res: ServerResponse, kind: string) => {
     if (!deps.writes) {
-      sendError(res, 403, 'WRITES_DISABLED', 'writes are disabled (set INSPECTOR_WRITES=true to enable them)');
+      sendError(
+        res,
+        403,
+        'WRITES_DISABLED',
+        'writes are disabled (set INSPECTOR_WRITES=true to enable them)',
+      );
       return;
     }
     try {

@@ -93,7 +93,11 @@ function cell(matrix, rowId, colId, r, c, value, extra = {}) {
 }
 
 function header(items, corner = '') {
-  return el('thead', {}, el('tr', {}, el('th', { text: corner }), ...items.map((i) => el('th', { scope: 'col', text: i }))));
+  return el(
+    'thead',
+    {},
+    el('tr', {}, el('th', { text: corner }), ...items.map((i) => el('th', { scope: 'col', text: i }))),
+  );
 }
 
 // ------------------------------------------------------------------ the four matrices
@@ -216,7 +220,8 @@ function render(s) {
   renderPair(s, 'C');
   renderPair(s, 'S');
   addReceipts(s.receipts ?? []);
-  $('totals').textContent = `${s.totals.users} user${s.totals.users === 1 ? '' : 's'} · ${s.totals.items} item${s.totals.items === 1 ? '' : 's'}`;
+  $('totals').textContent =
+    `${s.totals.users} user${s.totals.users === 1 ? '' : 's'} · ${s.totals.items} item${s.totals.items === 1 ? '' : 's'}`;
   $('ready').textContent = s.ready ? '' : 'The service is still catching up with its input topics…';
   const sel = $('selection');
   const explicit = Boolean(selection.items || selection.users);
@@ -321,7 +326,9 @@ function wireForms() {
       .split(/[\s,]+/)
       .map((s) => s.trim())
       .filter(Boolean);
-    void send('/inspector/users', { userId: f.get('userId').trim(), items }).then((ok) => ok && e.target.reset());
+    void send('/inspector/users', { userId: f.get('userId').trim(), items }).then(
+      (ok) => ok && e.target.reset(),
+    );
   });
   $('f-forget').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -339,14 +346,21 @@ function wireForms() {
         type: 'button',
         text: `+ ${kind} ${id}`,
         onclick: () => {
-          const cur = state ? { items: selection.items ?? state.items, users: selection.users ?? state.users } : {};
+          const cur = state
+            ? { items: selection.items ?? state.items, users: selection.users ?? state.users }
+            : {};
           const list = [...(cur[kind === 'item' ? 'items' : 'users'] ?? [])];
           if (!list.includes(id)) list.push(id);
           setSelection({ ...cur, [kind === 'item' ? 'items' : 'users']: list.slice(-40) });
         },
       });
-    const chips = [...matches.items.map((i) => chip('item', i)), ...matches.users.map((u) => chip('user', u))];
-    $('matches').replaceChildren(...(chips.length ? chips : [el('span', { class: 'empty', text: 'No matches.' })]));
+    const chips = [
+      ...matches.items.map((i) => chip('item', i)),
+      ...matches.users.map((u) => chip('user', u)),
+    ];
+    $('matches').replaceChildren(
+      ...(chips.length ? chips : [el('span', { class: 'empty', text: 'No matches.' })]),
+    );
   });
   $('reset-selection').addEventListener('click', () => {
     $('matches').replaceChildren();

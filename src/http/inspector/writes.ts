@@ -38,12 +38,14 @@ export class BadRequest extends Error {
 /** Reads a JSON body. Requiring application/json makes cross-site form posts need a CORS preflight (which fails). */
 export async function readJson(req: IncomingMessage): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new BadRequest('content-type must be application/json', 415, 'UNSUPPORTED_MEDIA_TYPE');
+  if (type !== 'application/json')
+    throw new BadRequest('content-type must be application/json', 415, 'UNSUPPORTED_MEDIA_TYPE');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new BadRequest(`body larger than ${MAX_BODY_BYTES} bytes`, 413, 'BODY_TOO_LARGE');
+    if (size > MAX_BODY_BYTES)
+      throw new BadRequest(`body larger than ${MAX_BODY_BYTES} bytes`, 413, 'BODY_TOO_LARGE');
     chunks.push(chunk);
   }
   try {
