@@ -23,7 +23,7 @@ if (!quick) {
 }
 let failed = 0;
 for (const run of runs) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--max-old-space-size=16000', ...run.args], {
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--max-old-space-size=16000', ...run.args], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   });
