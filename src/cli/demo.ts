@@ -207,7 +207,6 @@ export async function demo(argv: string[]): Promise<number> {
       log,
       isReady: () => service.isReady(),
     });
-    cleanups.push(() => inspector.close());
     let http: HttpServer;
     try {
       http = await startHttpServer({
@@ -221,11 +220,14 @@ export async function demo(argv: string[]): Promise<number> {
         routes: [inspector],
       });
     } catch (e) {
+      await inspector.close();
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
         throw new AmnesiaError('USAGE', `port ${config.http.port} is in use: pick another with --port`);
       throw e;
     }
     cleanups.push(() => http.close());
+    // Closed before the server: its event streams would otherwise hold the server open.
+    cleanups.push(() => inspector.close());
 
     const admin = kafka.admin();
     await admin.connect();

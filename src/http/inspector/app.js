@@ -8,6 +8,7 @@ const $ = (id) => document.getElementById(id);
 let state = null; // last rendered state
 let receipts = []; // newest first
 let source = null;
+let pendingRequest = null; // request id of the last deletion sent from this page
 let selection = readSelection();
 
 // ------------------------------------------------------------------ selection (large catalogues)
@@ -180,6 +181,11 @@ function renderPair(s, matrix) {
 // ------------------------------------------------------------------ receipts
 
 function addReceipts(list) {
+  const mine = list.find((r) => r.requestId === pendingRequest);
+  if (mine) {
+    pendingRequest = null;
+    feedback(`Receipt ${mine.status}: ${mine.interactionsRemoved} interactions removed.`);
+  }
   const key = (r) => `${r.requestId} ${r.status}`;
   const seen = new Set(receipts.map(key));
   for (const r of list) if (!seen.has(key(r))) receipts.push(r);
@@ -294,7 +300,7 @@ async function send(path, body) {
     }
     feedback(
       j.requestId
-        ? `Deletion request ${j.requestId} sent; waiting for the receipt…`
+        ? `Deletion request sent (${j.requestId.slice(0, 18)}…); waiting for its receipt…`
         : `Sent ${j.events} event${j.events === 1 ? '' : 's'} to Kafka; the matrices update when the service has applied them.`,
     );
     return j;
@@ -304,8 +310,10 @@ async function send(path, body) {
   }
 }
 
-function forget(userId) {
-  return send('/inspector/forget', { userId });
+async function forget(userId) {
+  const r = await send('/inspector/forget', { userId });
+  if (r?.requestId) pendingRequest = r.requestId;
+  return r;
 }
 
 function wireForms() {

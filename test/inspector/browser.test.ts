@@ -1,0 +1,229 @@
+// The inspector in a real headless Chromium against the real service and broker: the seed's n and
+// S on the page, "Forget" clicked for Marge, the page reaching the after-forgetting values and
+// showing the FORGOTTEN receipt, reconnection after a server restart, and no controls without
+// writes. Screenshots (1280×800 and 390×844) go to test-results/ as artifacts;
+// AMNESIA_UPDATE_SCREENSHOT=1 also refreshes docs/inspector.png.
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { inspectorRoute, type InspectorRoute } from '../../src/http/inspector.js';
+import { startHttpServer, type HttpServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/log.js';
+import { SEED_FORGOTTEN, seedPairs } from '../../src/cli/demo.js';
+import type { Service } from '../../src/service.js';
+import { encodeValue } from '../../src/stream/codec.js';
+import { SchemaRegistryClient } from '../../src/stream/registry.js';
+import { harness, type Harness } from '../service/harness.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+// CI installs Chromium (.ci/run); elsewhere a missing browser skips these tests rather than failing.
+const haveChromium = existsSync(CHROMIUM) || process.env.CI === 'true';
+
+interface Expected {
+  readonly n: Record<string, number>;
+  readonly S: Record<string, number>;
+}
+
+const BEFORE: Expected = {
+  n: { '0': 2, '1': 4, '2': 2, '3': 2, '4': 1 },
+  S: { '0,1': 1 / 2, '0,2': 1 / 3, '1,2': 1 / 2, '1,4': 1 / 4, '2,4': 1 / 2, '1,3': 1 / 2, '0,3': 1 / 3 },
+};
+const AFTER: Expected = {
+  n: { '0': 2, '1': 3, '2': 1, '3': 2, '4': 1 },
+  S: { '0,1': 2 / 3, '1,2': 1 / 3, '1,3': 2 / 3, '2,4': 1, '0,2': 1 / 2, '1,4': 1 / 3 },
+};
+
+/**
+ * Every matrix cell on the page, keyed `M:row:col` → value. Page code as a string (the test
+ * program has no DOM types); query and read in one task, as the page re-renders on updates.
+ */
+const READ_CELLS = `(() => {
+  const out = {};
+  for (const table of document.querySelectorAll('table[data-matrix]')) {
+    const m = table.getAttribute('data-matrix');
+    for (const td of table.querySelectorAll('td[data-col]')) {
+      const v = td.getAttribute('data-value');
+      if (v !== null && v !== '') out[m + ':' + td.getAttribute('data-row') + ':' + td.getAttribute('data-col')] = Number(v);
+    }
+  }
+  return out;
+})()`;
+
+async function readPage(page: Page): Promise<Record<string, number>> {
+  return (await page.evaluate(READ_CELLS)) as Record<string, number>;
+}
+
+function matches(cells: Record<string, number>, want: Expected): boolean {
+  for (const [item, n] of Object.entries(want.n)) if (cells[`n:n:${item}`] !== n) return false;
+  for (const [pair, s] of Object.entries(want.S)) {
+    const [a, b] = pair.split(',');
+    for (const key of [`S:${a}:${b}`, `S:${b}:${a}`]) {
+      const v = cells[key];
+      if (v === undefined || Math.abs(v - s) > 1e-9) return false;
+    }
+  }
+  return true;
+}
+
+async function waitForValues(
+  page: Page,
+  want: Expected,
+  timeoutMs = 30_000,
+): Promise<Record<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  let cells: Record<string, number> = {};
+  while (Date.now() < deadline) {
+    cells = await readPage(page);
+    if (matches(cells, want)) return cells;
+    await page.waitForTimeout(100);
+  }
+  throw new Error(`page never showed the expected values; last seen ${JSON.stringify(cells)}`);
+}
+
+describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
+  let h: Harness;
+  let service: Service;
+  let browser: Browser;
+  const servers: HttpServer[] = [];
+  const routes: InspectorRoute[] = [];
+  const log = createLogger('silent');
+
+  async function serve(writes: boolean, port = 0): Promise<HttpServer> {
+    const config = service.config;
+    const route = inspectorRoute({
+      model: () => service.model,
+      kafka: h.kafka,
+      topics: config.topics,
+      ...(config.registry ? { registry: new SchemaRegistryClient(config.registry) } : {}),
+      writes,
+      log,
+      isReady: () => service.isReady(),
+    });
+    routes.push(route);
+    const http = await startHttpServer({
+      host: '127.0.0.1',
+      port,
+      log,
+      registry: service.metrics.registry,
+      isReady: () => service.isReady(),
+      model: () => service.model,
+      routes: [route],
+    });
+    servers.push(http);
+    await route.receiptsJoined;
+    return http;
+  }
+
+  beforeAll(async () => {
+    h = await harness(1);
+    service = await h.start();
+    await service.waitUntilReady(60_000);
+    const now = Date.now();
+    await h.produce(
+      h.topics.interactions,
+      seedPairs().map(([userId, itemId]) => ({
+        key: userId,
+        value: encodeValue('interaction', { userId, itemId, action: 'ADD', occurredAt: now }),
+      })),
+    );
+    await h.waitProcessed();
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    mkdirSync('test-results', { recursive: true });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const r of routes) await r.close();
+    for (const s of servers) await s.close();
+    await service?.stop();
+  });
+
+  it('shows the seed, forgets Marge on a click, and shows the exact state and the receipt', async () => {
+    const http = await serve(true);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${http.url}/`);
+    await page.waitForSelector('#conn[data-state="live"]');
+    const before = await waitForValues(page, BEFORE);
+    expect(before['H:Marge:1']).toBe(1);
+    expect(before['C:1:2']).toBe(2);
+    // Fractions are shown next to the decimals.
+    expect(await page.textContent('table[data-matrix="S"] td[data-row="0"][data-col="2"]')).toBe('0.331/3');
+    await expect(page.locator('#controls').isVisible()).resolves.toBe(true);
+
+    await page.click(`button[data-forget="${SEED_FORGOTTEN}"]`);
+    const after = await waitForValues(page, AFTER);
+    expect(Object.keys(after).some((k) => k.startsWith(`H:${SEED_FORGOTTEN}:`))).toBe(false);
+    await page.waitForSelector('#receipts li[data-status="FORGOTTEN"]', { timeout: 30_000 });
+    const receipt = await page.textContent('#receipts li[data-status="FORGOTTEN"]');
+    expect(receipt).toContain('2 interactions removed');
+    expect(receipt).not.toContain(SEED_FORGOTTEN);
+
+    // Let the change highlight fade before the pictures.
+    await page.waitForTimeout(1_800);
+    await page.screenshot({ path: 'test-results/inspector-1280x800.png' });
+    if (process.env.AMNESIA_UPDATE_SCREENSHOT === '1')
+      copyFileSync('test-results/inspector-1280x800.png', 'docs/inspector.png');
+    const phone = await browser.newPage({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    await phone.goto(`${http.url}/`);
+    await waitForValues(phone, AFTER);
+    // Tables scroll inside their panels: the page itself never scrolls sideways.
+    const overflow = (await phone.evaluate(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    )) as number;
+    expect(overflow).toBeLessThanOrEqual(0);
+    await phone.screenshot({ path: 'test-results/inspector-390x844.png', fullPage: true });
+    await phone.close();
+    await page.close();
+  });
+
+  it('reconnects after the server restarts and re-reads the state', async () => {
+    const first = await serve(true);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${first.url}/`);
+    await page.waitForSelector('#conn[data-state="live"]');
+    await routes.at(-1)!.close();
+    await first.close();
+    await page.waitForSelector('#conn[data-state="offline"]');
+    // A user added while the page is disconnected shows up once it is back.
+    await h.produce(h.topics.interactions, [
+      { key: 'Maggie', value: encodeValue('interaction', { userId: 'Maggie', itemId: '4', action: 'ADD' }) },
+    ]);
+    await serve(true, first.port);
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: 20_000 });
+    await page.waitForSelector('tr[data-user="Maggie"]', { timeout: 20_000 });
+    await page.close();
+  });
+
+  it('without INSPECTOR_WRITES the page has no controls and the endpoints refuse', async () => {
+    const http = await serve(false);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${http.url}/`);
+    await page.waitForSelector('table[data-matrix="S"] td[data-col]');
+    expect(await page.locator('#controls').isVisible()).toBe(false);
+    expect(await page.locator('button[data-forget]').count()).toBe(0);
+    expect(await page.locator('td.toggle').count()).toBe(0);
+    const state = (await (await fetch(`${http.url}/inspector/state`)).json()) as { writes: boolean };
+    expect(state.writes).toBe(false);
+    const r = await fetch(`${http.url}/inspector/forget`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ userId: 'Homer' }),
+    });
+    expect(r.status).toBe(403);
+    await page.close();
+  });
+});
