@@ -1,0 +1,113 @@
+// `npm run demo` end to end, non-interactively: the real demo process against the test broker, on
+// its own topics and group. It must print the seed's neighbour lists, the FORGOTTEN receipt and the
+// changed lists, exit 0, and leave nothing running (its HTTP port closed). A second run on the same
+// topics must forget Marge again (her seed events are re-sent with current timestamps).
+import { spawn } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createTopics, kafkaBrokers, schemaRegistryUrl, uniqueName } from '../helpers/kafka.js';
+
+const TSX = path.resolve('node_modules', '.bin', 'tsx');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ port, host: '127.0.0.1' });
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+function runDemo(
+  env: Record<string, string>,
+  args: string[],
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSX, ['src/cli/demo.ts', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`demo did not finish in time\n--- stdout\n${out}\n--- stderr\n${err}`));
+    }, 150_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+  });
+}
+
+describe('npm run demo', () => {
+  it('streams the seed, forgets Marge with a receipt, and stops everything it started (twice)', async () => {
+    const prefix = uniqueName('t');
+    const topics = {
+      INTERACTIONS_TOPIC: `${prefix}-interactions`,
+      DELETIONS_TOPIC: `${prefix}-deletions`,
+      SIMILARITIES_TOPIC: `${prefix}-similarities`,
+      RECEIPTS_TOPIC: `${prefix}-receipts`,
+    };
+    const brokers = kafkaBrokers();
+    // Created here so that the helper deletes them after the file; the service finds them existing.
+    await createTopics(
+      brokers,
+      [topics.INTERACTIONS_TOPIC, topics.DELETIONS_TOPIC].flatMap((t) => [t, `${t}.dlq`]),
+      { partitions: 3 },
+    );
+    await createTopics(brokers, [topics.SIMILARITIES_TOPIC, topics.RECEIPTS_TOPIC], {
+      partitions: 3,
+      compact: true,
+    });
+    const env = {
+      KAFKA_BROKERS: brokers,
+      SCHEMA_REGISTRY_URL: schemaRegistryUrl(),
+      KAFKA_GROUP_ID: `${prefix}-demo`,
+      TOPIC_PARTITIONS: '3',
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '500',
+      LOG_LEVEL: 'error',
+      ...topics,
+    };
+
+    for (const run of [1, 2]) {
+      const port = await freePort();
+      const { code, out, err } = await runDemo(env, ['--exit-after-forget', '--port', String(port)]);
+      const context = `run ${run}\n--- stdout\n${out}\n--- stderr\n${err}`;
+      expect(code, context).toBe(0);
+      // The seed's lists, then the receipt, then the changed lists (exact Jaccard values).
+      expect(out, context).toMatch(/^ {3}1 {5}4 {3}0 0\.50 {3}2 0\.50 {3}3 0\.50 {3}4 0\.25$/m);
+      const receipt = /receipt: (\{.*\})/.exec(out);
+      expect(receipt, context).not.toBeNull();
+      expect(JSON.parse(receipt![1]!)).toMatchObject({
+        status: 'FORGOTTEN',
+        interactionsRemoved: 2,
+        itemsAffected: 2,
+      });
+      expect(out, context).toMatch(/^ {3}1 {5}3 {3}0 0\.67 {3}3 0\.67 {3}2 0\.33 {3}4 0\.33 /m);
+      expect(out, context).toContain(`Inspector: http://127.0.0.1:${port}/`);
+      expect(out, context).toContain('stopped.');
+      // The receipt carries no user id; only the narrative names Marge.
+      expect(receipt![1]).not.toContain('Marge');
+      expect(await portOpen(port)).toBe(false);
+    }
+  }, 300_000);
+});
