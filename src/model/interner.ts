@@ -3,7 +3,8 @@
 
 export class Interner {
   private readonly byName = new Map<string, number>();
-  private readonly names: (string | undefined)[] = [];
+  /** Slot → id; read directly by hot loops (undefined for a free slot). */
+  readonly names: (string | undefined)[] = [];
   private readonly free: number[] = [];
 
   get size(): number {

@@ -206,6 +206,7 @@ export class NeighborIndex {
     const len = store.row(i, rowIdx, rowCnt);
     const ni = n[i] as number;
     const nameI = items.name(i);
+    const names = items.names as string[];
     const L = this.L;
     const selV = this.selV;
     const selId = this.selId;
@@ -233,38 +234,37 @@ export class NeighborIndex {
         }
       }
       // Selection of the top L of row i, tracking the best entry left out as the bound.
-      if (count === L && v < lastV) {
-        if (v > bV || (v === bV && items.name(k) < (bName as string))) {
-          bV = v;
-          bName = items.name(k);
-        }
-        continue;
-      }
-      const nameK = items.name(k);
-      let pos = count;
-      while (pos > 0) {
-        const pv = selV[pos - 1] as number;
-        if (pv > v || (pv === v && items.name(selId[pos - 1] as number) < nameK)) break;
-        pos--;
-      }
-      if (count === L) {
-        if (pos === L) {
+      if (count === L && v <= lastV) {
+        const nameK = names[k] as string;
+        if (v < lastV || nameK > (names[selId[L - 1] as number] as string)) {
           if (v > bV || (v === bV && nameK < (bName as string))) {
             bV = v;
             bName = nameK;
           }
           continue;
         }
+      }
+      const nameK = names[k] as string;
+      let pos = count;
+      while (pos > 0) {
+        const pv = selV[pos - 1] as number;
+        if (pv > v || (pv === v && (names[selId[pos - 1] as number] as string) < nameK)) break;
+        pos--;
+      }
+      if (count === L) {
+        // pos < L here: the last entry is evicted and may become the bound.
         const ev = selV[L - 1] as number;
-        const eName = items.name(selId[L - 1] as number);
+        const eName = names[selId[L - 1] as number] as string;
         if (ev > bV || (ev === bV && eName < (bName as string))) {
           bV = ev;
           bName = eName;
         }
         count--;
       }
-      selV.copyWithin(pos + 1, pos, count);
-      selId.copyWithin(pos + 1, pos, count);
+      for (let q = count; q > pos; q--) {
+        selV[q] = selV[q - 1] as number;
+        selId[q] = selId[q - 1] as number;
+      }
       selV[pos] = v;
       selId[pos] = k;
       count++;
@@ -297,6 +297,7 @@ export class NeighborIndex {
    */
   private compact(k: number): number {
     const { store, itemDict: items, n } = this.host;
+    const names = items.names as string[];
     this.refresh(k);
     const base = k * this.B;
     const len = this.bufLen[k] as number;
@@ -316,15 +317,17 @@ export class NeighborIndex {
       const v = c / (nk + (n[j] as number) - c);
       let pos = count;
       if (pos > 0 && (tmpV[pos - 1] as number) <= v) {
-        const nameJ = items.name(j);
+        const nameJ = names[j] as string;
         while (pos > 0) {
           const pv = tmpV[pos - 1] as number;
-          if (pv > v || (pv === v && items.name(tmpId[pos - 1] as number) < nameJ)) break;
+          if (pv > v || (pv === v && (names[tmpId[pos - 1] as number] as string) < nameJ)) break;
           pos--;
         }
-        tmpV.copyWithin(pos + 1, pos, count);
-        tmpC.copyWithin(pos + 1, pos, count);
-        tmpId.copyWithin(pos + 1, pos, count);
+        for (let q = count; q > pos; q--) {
+          tmpV[q] = tmpV[q - 1] as number;
+          tmpC[q] = tmpC[q - 1] as number;
+          tmpId[q] = tmpId[q - 1] as number;
+        }
       }
       tmpV[pos] = v;
       tmpC[pos] = c;
