@@ -98,7 +98,7 @@ function interaction(userId: string, itemId: string, occurredAt: number): Messag
 async function streamDataset(producer: Producer, config: Config, file: string): Promise<number> {
   const size = statSync(file).size;
   const input = createReadStream(file);
-  const progress = new Progress(`  streaming ${file}`);
+  const progress = new Progress(`   streaming ${file}`);
   let format: CsvFormat | undefined;
   let batch: Message[] = [];
   let events = 0;
@@ -287,6 +287,9 @@ export async function demo(argv: string[]): Promise<number> {
 
     out();
     out(bold(`Inspector: ${http.url}/`));
+    // A data set makes the catalogue large (a subset is shown): link the seed's view too.
+    if (args.dataset)
+      out(`   the seed alone: ${http.url}/#items=${SEED_ITEMS.join(',')}&users=${SEED_USERS.join(',')}`);
     if (args.exitAfterForget) {
       out('stopping (--exit-after-forget)…');
       await cleanup();
