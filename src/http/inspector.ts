@@ -111,6 +111,8 @@ interface Stream {
   readonly sel: Selection;
   ids?: Parameters<typeof computeView>[1];
   selectedAt: number;
+  /** Model fingerprint the selection was resolved at. */
+  selectedFp?: string;
   lastView?: string;
 }
 
@@ -163,11 +165,12 @@ export function inspectorRoute(deps: InspectorDeps): InspectorRoute {
     ...extra,
   });
 
-  const viewOf = (s: Stream, model: Model, now: number, changed: boolean): View => {
-    const stale = !s.ids || (changed && (!s.ids.large || now - s.selectedAt >= RESELECT_MS));
+  const viewOf = (s: Stream, model: Model, now: number, fp: string): View => {
+    const stale = !s.ids || (s.selectedFp !== fp && (!s.ids.large || now - s.selectedAt >= RESELECT_MS));
     if (stale) {
       s.ids = resolveSelection(model, s.sel);
       s.selectedAt = now;
+      s.selectedFp = fp;
     }
     return computeView(model, s.ids!);
   };
@@ -183,7 +186,7 @@ export function inspectorRoute(deps: InspectorDeps): InspectorRoute {
     lastFullAt = now;
     for (const s of streams) {
       try {
-        const view = viewOf(s, model, now, changed);
+        const view = viewOf(s, model, now, fp);
         const text = JSON.stringify(view);
         if (text === s.lastView) continue;
         s.lastView = text;
@@ -218,7 +221,7 @@ export function inspectorRoute(deps: InspectorDeps): InspectorRoute {
     // EventSource reconnects by itself after this delay when the server goes away.
     res.write('retry: 1000\n\n');
     const model = deps.model();
-    const view = viewOf(s, model, Date.now(), true);
+    const view = viewOf(s, model, Date.now(), modelFingerprint(model, modelId(model)));
     s.lastView = JSON.stringify(view);
     res.write(`event: state\ndata: ${JSON.stringify(state(view))}\n\n`);
     streams.add(s);
