@@ -146,10 +146,10 @@ export class Model {
 
   /**
    * Ends a batch: settles C, brings every affected top-K list up to date and returns the lists that
-   * differ from the last ones returned, plus the items that disappeared since.
+   * differ from the last ones returned, plus the items that disappeared since. `updatedAt` (epoch
+   * ms, from the caller: the model has no clock) is stamped on the lists this flush produces.
    */
   flush(updatedAt?: number): ChangeReport {
-    void updatedAt;
     this.settleAll();
     const epoch = this.epoch;
     const changed: NeighborList[] = [];
@@ -195,7 +195,10 @@ export class Model {
       const neighbors: Neighbor[] = new Array(m);
       for (let p = 0; p < m; p++)
         neighbors[p] = { itemId: this.itemDict.name(outId[p] as number), similarity: outV[p] as number, cooccurrences: outC[p] as number };
-      const list: NeighborList = { itemId: this.itemDict.name(i), interactions: ni, neighbors };
+      const list: NeighborList =
+        updatedAt === undefined
+          ? { itemId: this.itemDict.name(i), interactions: ni, neighbors }
+          : { itemId: this.itemDict.name(i), interactions: ni, neighbors, updatedAt };
       this.reported[i] = list;
       changed.push(list);
     };

@@ -39,6 +39,8 @@ export interface NeighborList {
   readonly interactions: number;
   /** Similarity descending, then neighbour itemId ascending (plain string order). */
   readonly neighbors: readonly Neighbor[];
+  /** Epoch ms of the flush that produced this version of the list (when the caller gave one). */
+  readonly updatedAt?: number;
 }
 
 export interface PairSimilarity {
