@@ -62,6 +62,7 @@ export class Model {
   private touchedMark = new Uint32Array(64);
   private decreasedMark = new Uint32Array(64);
   private epoch = 1;
+  private version_ = 0;
   /** The last list reported per item slot (undefined: never reported, or gone). */
   private reported: (NeighborList | undefined)[] = [];
   // scratch for settle
@@ -103,6 +104,7 @@ export class Model {
       h.add(i);
       this.n[i] = (this.n[i] as number) + 1;
       this.markChanged(i);
+      this.version_++;
       return 'applied';
     }
     if (u === undefined) return 'duplicate';
@@ -113,6 +115,7 @@ export class Model {
     h.delete(i);
     this.n[i] = (this.n[i] as number) - 1;
     this.markChanged(i, true);
+    this.version_++;
     return 'applied';
   }
 
@@ -135,6 +138,7 @@ export class Model {
     // Settle now: the slot (and the id with it) leaves the dictionary immediately.
     this.settleUser(u);
     this.dropUser(u);
+    this.version_++;
     return { interactionsRemoved: removed, itemsAffected: removed };
   }
 
@@ -216,10 +220,16 @@ export class Model {
     this.changedItems = [];
     this.touchedItems = [];
     this.epoch++;
+    if (changed.length > 0 || removed.length > 0) this.version_++;
     return { changed, removed };
   }
 
   // ---------------------------------------------------------------- reads
+
+  /** Grows whenever H changes or a flush reports changes: a cheap "has anything changed" test. */
+  get version(): number {
+    return this.version_;
+  }
 
   /** The last flushed list of the item, with at most k (≤ topK) neighbours. */
   neighbors(itemId: string, k = this.options.topK): NeighborList | undefined {
