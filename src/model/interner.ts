@@ -53,4 +53,25 @@ export class Interner {
   *slots(): IterableIterator<number> {
     for (let i = 0; i < this.names.length; i++) if (this.names[i] !== undefined) yield i;
   }
+
+  /** Slot → id (undefined: free) and the free list in reuse order: copies, for snapshots. */
+  exportSlots(): { names: (string | undefined)[]; free: number[] } {
+    return { names: this.names.slice(), free: this.free.slice() };
+  }
+
+  /** Loads exported slots into an empty interner (snapshot restore). */
+  restoreSlots(names: readonly (string | undefined)[], free: readonly number[]): void {
+    if (this.names.length > 0) throw new Error('restoreSlots needs an empty interner');
+    let holes = 0;
+    for (let slot = 0; slot < names.length; slot++) {
+      const name = names[slot];
+      this.names.push(name);
+      if (name === undefined) holes++;
+      else if (this.byName.has(name)) throw new RangeError(`duplicate id at slot ${slot}`);
+      else this.byName.set(name, slot);
+    }
+    if (holes !== free.length || free.some((f) => names[f] !== undefined))
+      throw new RangeError('free slots do not match the dictionary');
+    this.free.push(...free);
+  }
 }

@@ -10,6 +10,7 @@
 import { DenseCooccurrence, SparseCooccurrence, type CooccurrenceStore } from './cooccurrence.js';
 import { Interner } from './interner.js';
 import { SortedIntSet } from './sorted-set.js';
+import type { ModelState } from './state.js';
 import { Tombstones } from './tombstones.js';
 import { NeighborIndex } from './topk.js';
 import type {
@@ -453,6 +454,78 @@ export class Model {
         this.touchedItems.push(i);
       }
     }
+  }
+
+  // ---------------------------------------------------------------- durable state (see state.ts)
+
+  /** The state at a batch boundary (after flush()), copied: later changes do not affect it. */
+  exportState(): ModelState {
+    if (this.batchBase.size > 0 || this.changedItems.length > 0)
+      throw new Error('exportState needs a flushed model: call flush() first');
+    const { names, free } = this.itemDict.exportSlots();
+    const userIds: string[] = [];
+    const histories: Int32Array[] = [];
+    const bounds: number[] = [];
+    for (const u of this.users.slots()) {
+      userIds.push(this.users.name(u));
+      histories.push(this.history[u]?.snapshot() ?? new Int32Array(0));
+      bounds.push(this.lateBound.get(u) ?? NaN);
+    }
+    return {
+      settings: { topK: this.options.topK, minCooccurrences: this.options.minCooccurrences },
+      itemNames: names,
+      itemFree: free,
+      n: this.n.slice(0, names.length),
+      userIds,
+      histories,
+      lateBounds: Float64Array.from(bounds),
+      // Lists are immutable once reported: sharing them is a copy.
+      lists: Array.from({ length: names.length }, (_, i) => this.reported[i]),
+      tombstones: [...this.tombstones.entries()],
+    };
+  }
+
+  /**
+   * A model equal to the one that exported `state`: C is rebuilt from H, every top-K row from one
+   * scan, and the reported lists are the exported ones (so only lists that differ are reported next).
+   */
+  static fromState(state: ModelState, options: Partial<ModelOptions> = {}, repr: RepresentationOptions = {}): Model {
+    const m = new Model(options, repr);
+    const s = state.settings;
+    if (m.options.topK !== s.topK || m.options.minCooccurrences !== s.minCooccurrences)
+      throw new RangeError(
+        `state built with topK=${s.topK}, minCooccurrences=${s.minCooccurrences}; ` +
+          `model configured with topK=${m.options.topK}, minCooccurrences=${m.options.minCooccurrences}`,
+      );
+    const slots = state.itemNames.length;
+    m.itemDict.restoreSlots(state.itemNames, state.itemFree);
+    if (slots > m.n.length) m.growItems(slots);
+    const n = new Int32Array(slots);
+    for (let k = 0; k < state.userIds.length; k++) {
+      const items = state.histories[k] as Int32Array;
+      const u = m.users.intern(state.userIds[k] as string);
+      const h = new SortedIntSet(Math.max(4, items.length));
+      h.items.set(items);
+      h.length = items.length;
+      m.history[u] = h;
+      const bound = state.lateBounds[k] as number;
+      if (!Number.isNaN(bound)) m.lateBound.set(u, bound);
+      for (let p = 0; p < items.length; p++) {
+        const i = items[p] as number;
+        if (i < 0 || i >= slots || state.itemNames[i] === undefined || (p > 0 && i <= (items[p - 1] as number)))
+          throw new RangeError(`history ${k} is not an ascending list of item slots in use`);
+        n[i] = (n[i] as number) + 1;
+      }
+      for (let p = 0; p < items.length; p++) m.store.addRow(items[p] as number, items, items.length, 1);
+    }
+    for (let i = 0; i < slots; i++)
+      if (n[i] !== state.n[i] || (n[i] === 0) !== (state.itemNames[i] === undefined))
+        throw new RangeError(`n of item slot ${i} does not match the histories`);
+    m.n.set(n);
+    m.tombstones.restore(state.tombstones);
+    m.reported = state.lists.slice();
+    for (let i = 0; i < slots; i++) if ((n[i] as number) > 0) m.topk.rescan(i);
+    return m;
   }
 
   /** @internal for the snapshot layer and tests */
