@@ -41,7 +41,10 @@ while (running) {
     const messages = [];
     for (let k = 0; k < due; k++) {
       const userId = `bg${Math.floor(users * rnd())}`;
-      messages.push({ key: userId, value: encode({ userId, itemId: `i${Math.floor(items * rnd() ** 2)}`, action: 'ADD' }) });
+      messages.push({
+        key: userId,
+        value: encode({ userId, itemId: `i${Math.floor(items * rnd() ** 2)}`, action: 'ADD' }),
+      });
     }
     sent += due;
     await producer.send({ topic, messages, acks: 1 });

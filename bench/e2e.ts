@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import type { Admin, Message, Producer } from 'kafkajs';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
@@ -20,6 +21,7 @@ import { decodeInteraction, encodeValue } from '../src/stream/codec.js';
 import { createKafka } from '../src/stream/kafka.js';
 import { endOffsets, follow } from '../src/stream/reader.js';
 import { SchemaRegistryClient } from '../src/stream/registry.js';
+import { localSchema } from '../src/stream/schemas.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -33,7 +35,7 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '3' },
     'background-rate': { type: 'string', default: '10000' },
     deletions: { type: 'string', default: '200' },
-    'deletion-interval-ms': { type: 'string', default: '50' },
+    'deletion-interval-ms': { type: 'string', default: '200' },
     phases: { type: 'string', default: 'bulk,raw,latency' },
   },
 });
@@ -260,32 +262,21 @@ async function main(): Promise<void> {
       );
       await joinedP;
       await sleep(500);
-      let bgRunning = true;
-      let bgSent = 0;
-      const bgStart = performance.now();
-      const bgProducer = kafka.producer({ allowAutoTopicCreation: false });
-      await bgProducer.connect();
-      const background = (async () => {
-        const rb = rng(7);
-        const tick = 10;
-        while (bgRunning) {
-          const due = Math.floor(((performance.now() - bgStart) / 1000) * BG_RATE) - bgSent;
-          if (due > 0) {
-            const batch: Message[] = [];
-            for (let k = 0; k < due; k++) {
-              const userId = `bg${Math.floor(USERS * rb())}`;
-              const e = { userId, itemId: `i${Math.floor(ITEMS * rb() ** 2)}`, action: 'ADD' as const };
-              batch.push({
-                key: userId,
-                value: encodeValue('interaction', e, format === 'avro' ? ids!.interaction : undefined),
-              });
-            }
-            bgSent += due;
-            await bgProducer.send({ topic: config.topics.interactions, messages: batch, acks: 1 });
-          }
-          await sleep(tick);
-        }
-      })();
+      const worker = new Worker(new URL('./e2e-load-worker.mjs', import.meta.url), {
+        workerData: {
+          brokers: [...config.kafka.brokers],
+          topic: config.topics.interactions,
+          rate: BG_RATE,
+          users: USERS,
+          items: ITEMS,
+          schemaId: format === 'avro' ? ids!.interaction : undefined,
+          schemaText: format === 'avro' ? localSchema('interaction').text : undefined,
+        },
+      });
+      const bgDone = new Promise<{ sent: number; seconds: number }>((res, rej) => {
+        worker.once('message', res);
+        worker.once('error', rej);
+      });
       await sleep(1_000);
       const dProducer = kafka.producer({ allowAutoTopicCreation: false });
       await dProducer.connect();
@@ -307,18 +298,17 @@ async function main(): Promise<void> {
         await sleep(Number(values['deletion-interval-ms']));
       }
       await receiptsDone;
-      bgRunning = false;
-      await background;
-      const bgSeconds = (performance.now() - bgStart) / 1000;
+      worker.postMessage('stop');
+      const bg = await bgDone;
+      await worker.terminate();
       await dProducer.disconnect();
-      await bgProducer.disconnect();
       latencies.sort((a, b) => a - b);
       const serverSide =
         (await service.metrics.registry.getSingleMetric('amnesia_deletion_receipt_latency_seconds')?.get())
           ?.values ?? [];
       result.receiptLatency = {
         deletions: latencies.length,
-        backgroundEventsPerSecond: Math.round(bgSent / bgSeconds),
+        backgroundEventsPerSecond: Math.round(bg.sent / bg.seconds),
         p50Ms: +quantile(latencies, 0.5).toFixed(1),
         p90Ms: +quantile(latencies, 0.9).toFixed(1),
         p99Ms: +quantile(latencies, 0.99).toFixed(1),

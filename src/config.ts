@@ -53,7 +53,7 @@ const schema = z.object({
   TOPIC_REPLICATION_FACTOR: int(-1, 32)
     .refine((n) => n !== 0, 'must be -1 or >= 1')
     .default(1),
-  BATCH_MAX_EVENTS: int(1, 1_000_000).default(20_000),
+  BATCH_MAX_EVENTS: int(1, 1_000_000).default(50_000),
   BATCH_MAX_MS: int(1, 60_000).default(200),
   FETCH_MAX_BYTES_PER_PARTITION: int(1_024, 104_857_600).default(1_048_576),
   FETCH_MAX_WAIT_MS: int(1, 10_000).default(100),

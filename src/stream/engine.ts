@@ -105,7 +105,10 @@ export class Engine {
 
   /** The topics the group consumer subscribes to. */
   get topics(): string[] {
-    return [...this.inputs.keys(), ...this.outputs];
+    // Deletions first: kafkajs hands a fetch's batches over in subscription order, so a deletion
+    // request is applied (and its receipt flushed) before the interactions fetched with it.
+    const t = this.deps.config.topics;
+    return [t.deletions, t.interactions, ...this.outputs];
   }
 
   onPhase(listener: (p: Phase) => void): () => void {
@@ -359,12 +362,28 @@ export class Engine {
     const { events, since, receipts } = this.pending;
     this.pending = { events: 0, since: 0, receipts: [] };
     const now = Date.now();
+    const f0 = performance.now();
     const report = this.model_.flush(now);
     for (const list of report.changed) outbox.addList(list, now);
     for (const itemId of report.removed) outbox.addTombstone(itemId);
     for (const r of receipts) outbox.addReceipt({ ...r.receipt, completedAt: now }, r.recordMs);
+    const f1 = performance.now();
     await this.drainOutbox(heartbeat, isRunning);
+    const f2 = performance.now();
     await this.commitPositions();
+    this.log.debug(
+      {
+        events,
+        lists: report.changed.length,
+        tombstones: report.removed.length,
+        receipts: receipts.length,
+        lingerMs: Math.round(f0 - since),
+        flushMs: Math.round(f1 - f0),
+        publishMs: Math.round(f2 - f1),
+        commitMs: Math.round(performance.now() - f2),
+      },
+      'chunk flushed',
+    );
     if (events > 0) {
       metrics.batchSize.observe(events);
       metrics.batchDuration.observe((performance.now() - since) / 1000);
