@@ -45,6 +45,7 @@ const schema = z.object({
   MIN_COOCCURRENCES: int(1, 1_000_000_000).default(1),
   SNAPSHOT_DIR: z.string().min(1).optional(),
   SNAPSHOT_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
+  SNAPSHOT_RETAIN: int(1, 1_000).default(2),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: int(0, 65_535).default(8080),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -102,7 +103,7 @@ export interface Config {
     readonly fetchMaxBytesPerPartition: number;
     readonly fetchMaxWaitMs: number;
   };
-  readonly snapshot: { readonly dir?: string; readonly intervalMs: number };
+  readonly snapshot: { readonly dir?: string; readonly intervalMs: number; readonly retain: number };
   readonly http: { readonly host: string; readonly port: number };
   readonly logLevel: Env['LOG_LEVEL'];
   readonly shutdownTimeoutMs: number;
@@ -210,7 +211,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fetchMaxBytesPerPartition: e.FETCH_MAX_BYTES_PER_PARTITION,
       fetchMaxWaitMs: e.FETCH_MAX_WAIT_MS,
     },
-    snapshot: { ...(e.SNAPSHOT_DIR ? { dir: e.SNAPSHOT_DIR } : {}), intervalMs: e.SNAPSHOT_INTERVAL_MS },
+    snapshot: {
+      ...(e.SNAPSHOT_DIR ? { dir: e.SNAPSHOT_DIR } : {}),
+      intervalMs: e.SNAPSHOT_INTERVAL_MS,
+      retain: e.SNAPSHOT_RETAIN,
+    },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

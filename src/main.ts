@@ -23,6 +23,7 @@ async function main(): Promise<void> {
   let shuttingDown = false;
   const service = await startService(config, {
     log,
+    fault: process.env.AMNESIA_FAULT,
     onFatal: (error) => {
       mainLog.fatal({ err: describeError(error) }, 'consumer failed for good, exiting');
       process.exit(1);

@@ -7,6 +7,8 @@ import type { Config } from './config.js';
 import { AmnesiaError, describeError } from './errors.js';
 import { createLogger, type Logger } from './log.js';
 import type { Model } from './model/index.js';
+import { Snapshotter, type SnapshotStatus } from './state/snapshotter.js';
+import { SnapshotStore } from './state/store.js';
 import { singleActiveAssigner } from './stream/assigner.js';
 import { Engine, type Phase } from './stream/engine.js';
 import { createKafka } from './stream/kafka.js';
@@ -20,6 +22,8 @@ export interface ServiceOptions {
   readonly metrics?: Metrics;
   /** Called when the consumer has crashed for good (the process should exit non-zero). */
   readonly onFatal?: (error: unknown) => void;
+  /** AMNESIA_FAULT (crash tests): `snapshot:<step>` kills the process at that step of a write. */
+  readonly fault?: string | undefined;
 }
 
 export interface Service {
@@ -37,7 +41,11 @@ export interface Service {
   /** Stops fetching the input topics (state and outputs stay as they are) until resumed. */
   pauseInputs(): void;
   resumeInputs(): void;
-  /** Graceful: finish the chunk in progress, publish, commit, leave the group, disconnect. */
+  /** Snapshot figures for the ops metrics; undefined when SNAPSHOT_DIR is unset. */
+  snapshotStatus(): SnapshotStatus | undefined;
+  /** The snapshot scheduler (undefined when SNAPSHOT_DIR is unset): tests and benchmarks. */
+  readonly snapshots: Snapshotter | undefined;
+  /** Graceful: finish the chunk in progress, publish, commit, write a snapshot, leave the group, disconnect. */
   stop(): Promise<void>;
 }
 
@@ -63,6 +71,21 @@ export async function startService(config: Config, options: ServiceOptions = {})
   };
 
   try {
+    // State first: the newest valid snapshot is decoded before the consumer joins, so that the
+    // engine can seek to its offsets as soon as it is assigned the partitions.
+    const snapshots = config.snapshot.dir
+      ? new Snapshotter({
+          store: new SnapshotStore({
+            dir: config.snapshot.dir,
+            retain: config.snapshot.retain,
+            log: root,
+            fault: options.fault,
+          }),
+          intervalMs: config.snapshot.intervalMs,
+          log: root,
+        })
+      : undefined;
+    await snapshots?.init();
     await withRetry('connect admin', log, () => admin.connect());
     await withRetry('create topics', log, () => ensureTopics(admin, config, log));
     const schemaIds = registry
@@ -76,7 +99,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined),
       metrics,
     );
-    engine = new Engine({ config, log: root, metrics, admin, outbox, registry });
+    engine = new Engine({ config, log: root, metrics, admin, outbox, registry, snapshots });
     const eng = engine;
 
     const c = kafka.consumer({
@@ -116,6 +139,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
       partitionsConsumedConcurrently: 1,
       eachBatch: eng.eachBatch,
     });
+    snapshots?.start({
+      atBoundary: (take) => eng.atBoundary(take),
+      publishPurged: (purges) => eng.publishPurged(purges),
+    });
     log.info(
       { instanceId, groupId: config.kafka.groupId, outputFormat: config.outputFormat },
       'service started',
@@ -134,6 +161,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
         return eng.phase;
       },
       isReady: () => eng.phase === 'live',
+      snapshots,
+      snapshotStatus: () => snapshots?.status,
       pauseInputs: () => eng.pauseInputs(true),
       resumeInputs: () => eng.pauseInputs(false),
       waitUntilReady(timeoutMs = 60_000) {
@@ -160,6 +189,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
           eng.beginStop();
           await eng.flushNow().catch((e) => log.warn({ err: describeError(e) }, 'final flush failed'));
           await c.stop().catch((e) => log.warn({ err: describeError(e) }, 'consumer stop failed'));
+          await snapshots?.stop().catch((e) => log.warn({ err: describeError(e) }, 'final snapshot failed'));
           await eng.finishStop();
           await disconnectAll();
           log.info({}, 'stopped');

@@ -18,6 +18,9 @@ import type { Config } from '../config.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { Model, type InteractionOutcome } from '../model/index.js';
+import type { ModelState } from '../model/state.js';
+import type { PendingPurge, Snapshot, TopicOffset } from '../state/format.js';
+import type { Snapshotter } from '../state/snapshotter.js';
 import {
   decodeDeletion,
   decodeInteraction,
@@ -57,6 +60,8 @@ export interface EngineDeps {
   readonly admin: Admin;
   readonly outbox: Outbox;
   readonly registry: SchemaRegistryClient | undefined;
+  /** Snapshots (SNAPSHOT_DIR set): restore on assignment, forgotten users noted for PURGED. */
+  readonly snapshots?: Snapshotter | undefined;
 }
 
 export class Engine {
@@ -83,6 +88,10 @@ export class Engine {
   private readonly log: Logger;
   private readonly inputs: ReadonlyMap<string, InputKind>;
   private readonly outputs: readonly string[];
+  /** Where each input partition was sought at assignment (a snapshot's offsets, or 0). */
+  private seekedTo = new Map<string, number>();
+  /** The snapshot file the current state was restored from (undefined: rebuilt from the start). */
+  private restoredFrom: string | undefined;
 
   constructor(private readonly deps: EngineDeps) {
     this.log = deps.log.child({ module: 'engine' });
@@ -121,13 +130,25 @@ export class Engine {
   }
 
   private newModel(): Model {
+    return new Model(this.modelOptions());
+  }
+
+  private modelOptions() {
     const m = this.deps.config.model;
-    return new Model({
+    return {
       topK: m.topK,
       minCooccurrences: m.minCooccurrences,
       tombstoneRetentionMs: m.tombstoneRetentionMs,
       ...(m.tombstoneKey ? { tombstoneKey: m.tombstoneKey } : {}),
-    });
+    };
+  }
+
+  /** A model from a snapshot, or undefined when the snapshot was built with other model settings. */
+  private modelFromSnapshot(s: Snapshot): Model | undefined {
+    const { topK, minCooccurrences } = this.deps.config.model;
+    if (s.state.settings.topK !== topK || s.state.settings.minCooccurrences !== minCooccurrences)
+      return undefined;
+    return Model.fromState(s.state, this.modelOptions());
   }
 
   private setPhase(p: Phase): void {
@@ -166,8 +187,16 @@ export class Engine {
     }
     // Newly active (or the assignment changed mid-rebuild): replay everything from the start.
     // seek() must happen now, before kafkajs fetches from the committed offsets.
+    // With a snapshot, the inputs resume at its offsets (the snapshot is the truth, not the group's
+    // commits); beginRebuild seeks again if the file turns out unusable.
+    const planned = this.deps.snapshots?.plannedOffsets();
+    this.seekedTo = new Map();
     for (const [topic, parts] of Object.entries(assignment)) {
-      for (const partition of parts) this.consumer?.seek({ topic, partition, offset: '0' });
+      for (const partition of parts) {
+        const offset = this.inputs.has(topic) ? (planned?.get(tp(topic, partition)) ?? 0) : 0;
+        this.seekedTo.set(tp(topic, partition), offset);
+        this.consumer?.seek({ topic, partition, offset: String(offset) });
+      }
     }
     this.consumer?.resume(this.outputs.map((topic) => ({ topic })));
     // Deletions first: a user's requests must be known before their interactions are replayed.
@@ -216,9 +245,32 @@ export class Engine {
     for (const t of await admin.fetchOffsets({ groupId: config.kafka.groupId, topics: inputTopics })) {
       for (const p of t.partitions) committedAtStart.set(tp(t.topic, p.partition), Number(p.offset));
     }
+    const restored = await this.deps.snapshots?.restore((s) => this.modelFromSnapshot(s));
     if (gen !== this.generation) return;
     this.rebuild = new RebuildState(gen, marks, committedAtStart, started);
     for (const key of this.holding) this.positions.set(key, marks.get(key)?.low ?? 0);
+    this.restoredFrom = restored?.file.name;
+    if (restored) {
+      this.model_ = restored.value;
+      for (const o of restored.offsets) {
+        const key = tp(o.topic, o.partition);
+        if (!this.holding.has(key)) continue;
+        const low = marks.get(key)?.low ?? 0;
+        if (o.offset < low)
+          this.log.warn(
+            { topic: o.topic, partition: o.partition, offset: o.offset, low },
+            'records after the snapshot were deleted by retention',
+          );
+        this.positions.set(key, Math.max(o.offset, low));
+      }
+    }
+    for (const key of this.holding) {
+      const pos = this.positions.get(key) as number;
+      if (!this.inputs.has(key.slice(0, key.lastIndexOf(':'))) || (this.seekedTo.get(key) ?? 0) === pos)
+        continue;
+      const partition = Number(key.slice(key.lastIndexOf(':') + 1));
+      this.consumer?.seek({ topic: key.slice(0, key.lastIndexOf(':')), partition, offset: String(pos) });
+    }
     this.log.info(
       { generation: gen, partitions: this.holding.size, records: this.rebuild.recordsToReplay(this.inputs) },
       'rebuilding state from the input topics',
@@ -444,6 +496,12 @@ export class Engine {
       completedAt: 0,
     };
     if (this.phase_ === 'rebuilding' && !silent) this.rebuild?.addPendingReceipt(receipt, recordMs);
+    this.deps.snapshots?.noteForgotten({
+      requestId: d.requestId,
+      interactionsRemoved: r.interactionsRemoved,
+      itemsAffected: r.itemsAffected,
+      recordMs,
+    });
     return receipt;
   }
 
@@ -563,7 +621,8 @@ export class Engine {
     for (const b of rb.takeAllDeletions()) this.forgetNow(b.deletion, b.silent, b.recordMs);
     const now = Date.now();
     const report = this.model_.flush(now);
-    const out = rb.reconcile(report, this.deps.outbox, now);
+    // A restored model reports only what changed since its snapshot: reconcile every current list.
+    const out = rb.reconcile(this.restoredFrom ? this.currentLists() : report, this.deps.outbox, now);
     await this.drainOutbox(heartbeat, () => !this.stopping);
     await this.commitPositions();
     this.consumer?.pause(this.outputs.map((topic) => ({ topic })));
@@ -572,10 +631,70 @@ export class Engine {
     }
     this.rebuild = undefined;
     this.log.info(
-      { ...out, durationMs: Date.now() - rb.startedAt, stats: this.model_.stats() },
+      {
+        ...out,
+        durationMs: Date.now() - rb.startedAt,
+        stats: this.model_.stats(),
+        snapshot: this.restoredFrom,
+      },
       'state rebuilt',
     );
     this.setPhase('live');
+  }
+
+  /** Every current list (a full report), for reconciling a restored state with the topics. */
+  private currentLists(): { changed: NonNullable<ReturnType<Model['neighbors']>>[]; removed: string[] } {
+    const m = this.model_;
+    const changed = [];
+    for (const id of m.itemIds()) {
+      const l = m.neighbors(id);
+      if (l) changed.push(l);
+    }
+    return { changed, removed: [] };
+  }
+
+  // ------------------------------------------------------------------ snapshots
+
+  /**
+   * Runs `take` in the serial queue at a batch boundary: everything applied is flushed, published
+   * and committed, so the state reflects every record before the positions and none after.
+   * Undefined unless live.
+   */
+  atBoundary<T>(
+    take: (state: () => ModelState, offsets: readonly TopicOffset[]) => T,
+  ): Promise<T | undefined> {
+    return this.enqueue(async () => {
+      if (this.phase_ !== 'live') return undefined;
+      await this.flushPending();
+      if (this.phase_ !== 'live' || this.pending.events > 0) return undefined;
+      const offsets: TopicOffset[] = [];
+      for (const [key, offset] of this.positions) {
+        const topic = key.slice(0, key.lastIndexOf(':'));
+        if (this.inputs.has(topic))
+          offsets.push({ topic, partition: Number(key.slice(key.lastIndexOf(':') + 1)), offset });
+      }
+      const model = this.model_;
+      return take(() => model.exportState(), offsets);
+    });
+  }
+
+  /** Publishes PURGED receipts (acks=all) once no snapshot on disk holds the users any more. */
+  publishPurged(purges: readonly PendingPurge[]): Promise<void> {
+    return this.enqueue(async () => {
+      const now = Date.now();
+      for (const p of purges)
+        this.deps.outbox.addReceipt(
+          {
+            requestId: p.requestId,
+            status: 'PURGED',
+            interactionsRemoved: p.interactionsRemoved,
+            itemsAffected: p.itemsAffected,
+            completedAt: now,
+          },
+          p.recordMs,
+        );
+      await this.drainOutbox(undefined, () => !this.stopping);
+    });
   }
 
   // ------------------------------------------------------------------ shutdown

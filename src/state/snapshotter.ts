@@ -1,0 +1,237 @@
+// When snapshots are taken and what follows them: every SNAPSHOT_INTERVAL_MS and at graceful
+// shutdown, the engine hands over a copy of the state at a batch boundary (inside its serial queue:
+// every event before the offsets, none after); the copy is encoded and written asynchronously while
+// processing goes on. Once a snapshot is durable:
+// - if users were forgotten since the previous one, every older file is deleted and a PURGED
+//   receipt published per request (the new file is the only one left, and it holds none of them);
+// - otherwise the newest SNAPSHOT_RETAIN files are kept.
+// At start, the newest valid snapshot is decoded once (preload) so that the engine can seek to its
+// offsets as soon as it is assigned the partitions.
+
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ModelState } from '../model/state.js';
+import type { PendingPurge, Snapshot, TopicOffset } from './format.js';
+import type { SnapshotFile, SnapshotStore } from './store.js';
+
+export interface SnapshotStatus {
+  readonly lastSuccessMs?: number;
+  readonly lastDurationSeconds?: number;
+  readonly lastBytes?: number;
+  readonly failures: number;
+}
+
+/** What the engine provides: a consistent capture, and receipt publication (both via its queue). */
+export interface SnapshotSource {
+  /** Runs `take` at a batch boundary (all applied events flushed and published); undefined when not live. */
+  atBoundary<T>(
+    take: (state: () => ModelState, offsets: readonly TopicOffset[]) => T,
+  ): Promise<T | undefined>;
+  publishPurged(purges: readonly PendingPurge[]): Promise<void>;
+}
+
+export interface Restored<T> {
+  readonly file: SnapshotFile;
+  readonly offsets: readonly TopicOffset[];
+  readonly value: T;
+}
+
+export interface SnapshotterOptions {
+  readonly store: SnapshotStore;
+  readonly intervalMs: number;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+export class Snapshotter {
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private pending: PendingPurge[] = [];
+  private preloaded: { file: SnapshotFile; snapshot: Snapshot } | undefined;
+  private source: SnapshotSource | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private inFlight: Promise<void> | undefined;
+  private stopped = false;
+  private status_: {
+    lastSuccessMs?: number;
+    lastDurationSeconds?: number;
+    lastBytes?: number;
+    failures: number;
+  } = {
+    failures: 0,
+  };
+  /** The file the last restore loaded (undefined: none, the state was rebuilt from the topics). */
+  restoredFrom: string | undefined;
+  /** Last write's figures (benchmarks, tests). */
+  lastWrite: { bytes: number; durationMs: number; captureMs: number; maxStallMs: number } | undefined;
+
+  constructor(private readonly options: SnapshotterOptions) {
+    this.log = options.log.child({ module: 'snapshotter' });
+    this.now = options.now ?? Date.now;
+  }
+
+  get status(): SnapshotStatus {
+    return { ...this.status_ };
+  }
+
+  get store(): SnapshotStore {
+    return this.options.store;
+  }
+
+  /** Prepares the directory and decodes the newest valid snapshot (falling back to older ones). */
+  async init(): Promise<void> {
+    await this.store.init();
+    const found = await this.store.loadNewest((snapshot) => snapshot);
+    if (found) {
+      this.preloaded = { file: found.file, snapshot: found.value };
+      this.status_.lastSuccessMs = found.file.createdAt;
+      this.log.info({ file: found.file.name, offsets: found.value.offsets.length }, 'snapshot found');
+    } else this.log.info({}, 'no valid snapshot: the state is rebuilt from the input topics');
+  }
+
+  /** The offsets the next restore starts from (synchronous: for the seek at assignment time). */
+  plannedOffsets(): ReadonlyMap<string, number> | undefined {
+    if (!this.preloaded) return undefined;
+    return new Map(this.preloaded.snapshot.offsets.map((o) => [`${o.topic}:${o.partition}`, o.offset]));
+  }
+
+  /**
+   * The newest usable snapshot, built into a model by `make` (which returns undefined when the file
+   * does not fit the configuration). Also resets the pending purges to the ones the file carries:
+   * requests after its offsets are replayed, and note themselves again.
+   */
+  async restore<T>(make: (s: Snapshot) => T | undefined): Promise<Restored<T> | undefined> {
+    this.pending = [];
+    const pre = this.preloaded;
+    this.preloaded = undefined;
+    let found: { file: SnapshotFile; snapshot: Snapshot; value: T } | undefined;
+    if (pre) {
+      try {
+        const value = make(pre.snapshot);
+        if (value !== undefined) found = { ...pre, value };
+      } catch (e) {
+        this.log.error(
+          { file: pre.file.name, err: describeError(e) },
+          'preloaded snapshot could not be restored',
+        );
+      }
+    }
+    if (!found) {
+      let snap: Snapshot | undefined;
+      const r = await this.store.loadNewest((s) => {
+        snap = s;
+        return make(s);
+      });
+      if (r && snap) found = { file: r.file, snapshot: snap, value: r.value };
+    }
+    this.restoredFrom = found?.file.name;
+    if (!found) return undefined;
+    this.pending = [...found.snapshot.purges];
+    this.status_.lastSuccessMs ??= found.file.createdAt;
+    return { file: found.file, offsets: found.snapshot.offsets, value: found.value };
+  }
+
+  /** A deletion request was applied: its PURGED receipt is due after the next durable snapshot. */
+  noteForgotten(p: PendingPurge): void {
+    this.pending.push(p);
+  }
+
+  /** Starts the interval timer. */
+  start(source: SnapshotSource): void {
+    this.source = source;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.snapshotNow().finally(() => this.schedule());
+    }, this.options.intervalMs);
+    this.timer.unref?.();
+  }
+
+  /** Stops the timer and writes a final snapshot (graceful shutdown). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+    await this.snapshotNow();
+  }
+
+  /** Takes and writes one snapshot (waits for one in flight instead of starting a second). */
+  snapshotNow(): Promise<void> {
+    this.inFlight ??= this.takeAndWrite().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async takeAndWrite(): Promise<void> {
+    const source = this.source;
+    if (!source) return;
+    let captureMs = 0;
+    let taken: Snapshot | undefined;
+    try {
+      taken = await source.atBoundary((state, offsets) => {
+        const c0 = performance.now();
+        const snapshot: Snapshot = { createdAt: this.now(), offsets, purges: this.pending, state: state() };
+        this.pending = [];
+        captureMs = performance.now() - c0;
+        return snapshot;
+      });
+    } catch (e) {
+      this.log.warn(
+        { err: describeError(e) },
+        'no batch boundary reached for a snapshot (publishing failed)',
+      );
+      return;
+    }
+    if (!taken) return;
+    let file: SnapshotFile;
+    try {
+      const r = await this.store.write(taken);
+      file = r.file;
+      this.status_ = {
+        ...this.status_,
+        lastSuccessMs: taken.createdAt,
+        lastDurationSeconds: r.durationMs / 1000,
+        lastBytes: r.bytes,
+      };
+      this.lastWrite = { bytes: r.bytes, durationMs: r.durationMs, captureMs, maxStallMs: r.maxStallMs };
+      this.log.info(
+        {
+          file: file.name,
+          bytes: r.bytes,
+          durationMs: Math.round(r.durationMs),
+          captureMs: Math.round(captureMs),
+          purges: taken.purges.length,
+        },
+        'snapshot written',
+      );
+    } catch (e) {
+      this.status_.failures++;
+      this.pending = [...taken.purges, ...this.pending];
+      this.log.error({ err: describeError(e) }, 'snapshot failed; the previous snapshots are kept');
+      return;
+    }
+    if (taken.purges.length === 0) {
+      await this.store.prune(file);
+      return;
+    }
+    // The new file is durable and holds none of the forgotten users: delete everything older.
+    try {
+      const deleted = await this.store.purgeOlderThan(file);
+      await source.publishPurged(taken.purges);
+      this.log.info(
+        { requests: taken.purges.length, filesDeleted: deleted },
+        'older snapshots purged, PURGED receipts published',
+      );
+    } catch (e) {
+      this.pending = [...taken.purges, ...this.pending];
+      this.log.error({ err: describeError(e) }, 'purge incomplete; retried after the next snapshot');
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// Snapshots in the running service (real broker): a forget reaches the disk (PURGED once no file
+// holds the user, and no file does), and a restart restores the newest snapshot, replays only what
+// came after it, re-publishes nothing unchanged and stays exact.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/kafka.js';
+import { expectExact, harness, waitForReceipts } from '../service/harness.js';
+import { bruteForceLists, survivingHistory, type RefEvent } from '../support/bruteforce.js';
+import { scenario } from '../support/generator.js';
+
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** Names of the files under dir whose bytes contain `needle`. */
+async function filesContaining(dir: string, needle: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of await readdir(dir)) {
+    if ((await readFile(path.join(dir, name))).includes(Buffer.from(needle, 'utf8'))) out.push(name);
+  }
+  return out;
+}
+
+describe('snapshots in the service', () => {
+  it('forgetting reaches the disk: PURGED once no snapshot holds the user; a restart restores exactly', async () => {
+    const h = await harness(3);
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'amnesia-svc-'));
+    dirs.push(dir);
+    const env = { SNAPSHOT_DIR: dir, SNAPSHOT_INTERVAL_MS: '1000' };
+    const s = scenario({ seed: 7, users: 40, items: 25, events: 600, forget: 3 });
+    const victim = `victim-${randomUUID()}`;
+    const victimEvents: RefEvent[] = ['i-a', 'i-b', 'i-c', 'i-d'].map((itemId, k) => ({
+      userId: victim,
+      itemId,
+      action: 'ADD',
+      occurredAt: 1_000 + k,
+    }));
+
+    const a = await h.start(env);
+    await a.waitUntilReady(30_000);
+    await h.produceEvents([...s.before, ...victimEvents], 'json');
+    await h.waitProcessed();
+    // A snapshot holding the victim exists: the byte search below can see them.
+    await waitFor(async () => ((await filesContaining(dir, victim)).length > 0 ? true : undefined), 15_000);
+
+    const requestId = `dsr-${randomUUID()}`;
+    const t0 = Date.now();
+    await h.produceDeletions([{ requestId, userId: victim, requestedAt: 2_000_000_000_000 }], 'json');
+    await h.produceDeletions(s.deletions, 'json');
+    const forgotten = await waitForReceipts(h, [requestId]);
+    expect(forgotten.get(requestId)).toMatchObject({ interactionsRemoved: 4 });
+    const purged = await waitFor(async () => {
+      const r = (await h.receipts()).get(requestId);
+      return r?.status === 'PURGED' ? r : undefined;
+    }, 15_000);
+    const purgeMs = Date.now() - t0;
+    expect(purged).toMatchObject({ requestId, status: 'PURGED', interactionsRemoved: 4, itemsAffected: 4 });
+    expect(JSON.stringify(purged)).not.toContain(victim);
+    expect(await filesContaining(dir, victim)).toEqual([]);
+    expect(purgeMs).toBeLessThan(1_000 + 5_000);
+    const latency = await a.metrics.registry.getSingleMetricAsString(
+      'amnesia_deletion_receipt_latency_seconds',
+    );
+    expect(latency).toMatch(/status="PURGED"/);
+    expect(a.snapshotStatus()?.lastBytes).toBeGreaterThan(0);
+
+    await h.produceEvents(s.after, 'json');
+    await h.waitProcessed();
+    await a.stop(); // writes a final snapshot
+    expect(await filesContaining(dir, victim)).toEqual([]);
+    const outputs = [h.topics.similarities, h.topics.receipts];
+    const before = await Promise.all(outputs.map((t) => h.endOffsets(t)));
+
+    const b = await h.start(env);
+    await b.waitUntilReady(30_000);
+    expect(b.snapshots?.restoredFrom).toMatch(/^snapshot-\d{12}-\d{13}\.amnesia$/);
+    await h.waitProcessed();
+    // Restored at the final snapshot's offsets: nothing to replay, nothing re-published.
+    expect(await Promise.all(outputs.map((t) => h.endOffsets(t)))).toEqual(before);
+    expect(b.model.hasUser(victim)).toBe(false);
+    const deletions = [...s.deletions, { userId: victim, requestedAt: 2_000_000_000_000 }];
+    const all = [...s.before, ...victimEvents, ...s.after];
+    expectExact(await h.similarities(), bruteForceLists(survivingHistory(all, deletions), 20, 1));
+
+    // Input that arrives after the snapshot is replayed on top of it.
+    const more: RefEvent[] = [
+      { userId: 'newcomer', itemId: 'i-a', action: 'ADD', occurredAt: 2_100_000_000_000 },
+      { userId: 'newcomer', itemId: 'i-b', action: 'ADD', occurredAt: 2_100_000_000_001 },
+    ];
+    await h.produceEvents(more, 'json');
+    await h.waitProcessed();
+    await b.stop();
+    await h.produceEvents(
+      [{ userId: 'newcomer', itemId: 'i-c', action: 'ADD', occurredAt: 2_100_000_000_002 }],
+      'json',
+    );
+    const c = await h.start(env);
+    await c.waitUntilReady(30_000);
+    await h.waitProcessed();
+    expect(c.model.items('newcomer')).toEqual(['i-a', 'i-b', 'i-c']);
+    const final = [
+      ...all,
+      ...more,
+      { userId: 'newcomer', itemId: 'i-c', action: 'ADD' as const, occurredAt: 2_100_000_000_002 },
+    ];
+    expectExact(await h.similarities(), bruteForceLists(survivingHistory(final, deletions), 20, 1));
+    await c.stop();
+  });
+});
