@@ -48,6 +48,8 @@ const schema = z.object({
   SNAPSHOT_RETAIN: int(1, 1_000).default(2),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: int(0, 65_535).default(8080),
+  INSPECTOR_ENABLED: bool.default(true),
+  INSPECTOR_WRITES: bool.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TOPIC_PARTITIONS: int(1, 10_000).default(3),
   // -1 lets the broker pick its default.replication.factor.
@@ -105,6 +107,8 @@ export interface Config {
   };
   readonly snapshot: { readonly dir?: string; readonly intervalMs: number; readonly retain: number };
   readonly http: { readonly host: string; readonly port: number };
+  /** The live inspector page (lists user ids: disable it where that is not wanted) and its write controls. */
+  readonly inspector: { readonly enabled: boolean; readonly writes: boolean };
   readonly logLevel: Env['LOG_LEVEL'];
   readonly shutdownTimeoutMs: number;
 }
@@ -217,6 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retain: e.SNAPSHOT_RETAIN,
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    inspector: { enabled: e.INSPECTOR_ENABLED, writes: e.INSPECTOR_WRITES },
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

@@ -1,10 +1,10 @@
-// Composition root: config → logger → service (kafka, topics, schemas, state rebuild) → signals.
+// Composition root: config → logger → app (metrics, HTTP, inspector, service) → signals.
 // A bad configuration exits 1 before anything connects; SIGTERM/SIGINT stop gracefully within
 // SHUTDOWN_TIMEOUT_MS (exit 0), or exit 1 when that bound is exceeded.
 import { loadConfig, type Config } from './config.js';
 import { ConfigError, describeError } from './errors.js';
 import { createLogger } from './log.js';
-import { startService } from './service.js';
+import { startApp } from './app.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const mainLog = log.child({ module: 'main' });
 
   let shuttingDown = false;
-  const service = await startService(config, {
+  const app = await startApp(config, {
     log,
     fault: process.env.AMNESIA_FAULT,
     onFatal: (error) => {
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
-    service.stop().then(
+    app.stop().then(
       () => process.exit(0),
       (e: unknown) => {
         mainLog.error({ err: describeError(e) }, 'shutdown failed');

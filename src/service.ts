@@ -41,6 +41,10 @@ export interface Service {
   /** Stops fetching the input topics (state and outputs stay as they are) until resumed. */
   pauseInputs(): void;
   resumeInputs(): void;
+  /** Lag of the input partitions this instance holds (empty on a standby). */
+  consumerLag(): { topic: string; partition: number; lag: number }[];
+  /** Record timestamp (epoch ms) of the newest input record applied live. */
+  lastEventTime(): number | undefined;
   /** Snapshot figures for the ops metrics; undefined when SNAPSHOT_DIR is unset. */
   snapshotStatus(): SnapshotStatus | undefined;
   /** The snapshot scheduler (undefined when SNAPSHOT_DIR is unset): tests and benchmarks. */
@@ -163,6 +167,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
       isReady: () => eng.phase === 'live',
       snapshots,
       snapshotStatus: () => snapshots?.status,
+      consumerLag: () => engine?.consumerLag() ?? [],
+      lastEventTime: () => engine?.lastEventTime(),
       pauseInputs: () => eng.pauseInputs(true),
       resumeInputs: () => eng.pauseInputs(false),
       waitUntilReady(timeoutMs = 60_000) {

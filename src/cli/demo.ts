@@ -10,14 +10,12 @@ import { parseArgs } from 'node:util';
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import { loadConfig, type Config } from '../config.js';
 import { AmnesiaError, ConfigError, describeError } from '../errors.js';
-import { inspectorRoute, type InspectorRoute } from '../http/inspector.js';
-import { startHttpServer, type HttpServer } from '../http/server.js';
 import { createLogger } from '../log.js';
 import type { NeighborList } from '../model/index.js';
-import { startService, type Service } from '../service.js';
+import type { Service } from '../service.js';
+import { startApp, type App } from '../app.js';
 import { encodeValue } from '../stream/codec.js';
 import { createKafka } from '../stream/kafka.js';
-import { SchemaRegistryClient } from '../stream/registry.js';
 import { detectFormat, parseLine, type CsvFormat } from './csv.js';
 import { forget } from './forget.js';
 import { Progress } from './progress.js';
@@ -191,44 +189,20 @@ export async function demo(argv: string[]): Promise<number> {
     out(`   Kafka            ${config.kafka.brokers.join(',')} (${stackNote})`);
     out(`   Schema Registry  ${config.registry?.url ?? '(none: JSON only)'}`);
 
-    const service = await startService(config, { log });
-    cleanups.push(() => service.stop());
-    await service.waitUntilReady(180_000);
-    out(`   service          ready (group ${config.kafka.groupId}, outputs as ${config.outputFormat})`);
-
-    const kafka: Kafka = createKafka(config.kafka, log, '-demo');
-    const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
-    const inspector: InspectorRoute = inspectorRoute({
-      model: () => service.model,
-      kafka,
-      topics: config.topics,
-      ...(registry ? { registry } : {}),
-      writes: true,
-      log,
-      isReady: () => service.isReady(),
-    });
-    let http: HttpServer;
+    let app: App;
     try {
-      http = await startHttpServer({
-        host: config.http.host,
-        port: config.http.port,
-        log,
-        registry: service.metrics.registry,
-        isReady: () => service.isReady(),
-        model: () => service.model,
-        phase: () => service.phase,
-        routes: [inspector],
-      });
+      app = await startApp(config, { log, inspectorWrites: true });
     } catch (e) {
-      await inspector.close();
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
         throw new AmnesiaError('USAGE', `port ${config.http.port} is in use: pick another with --port`);
       throw e;
     }
-    cleanups.push(() => http.close());
-    // Closed before the server: its event streams would otherwise hold the server open.
-    cleanups.push(() => inspector.close());
+    cleanups.push(() => app.stop());
+    const { service, http } = app;
+    await service.waitUntilReady(180_000);
+    out(`   service          ready (group ${config.kafka.groupId}, outputs as ${config.outputFormat})`);
 
+    const kafka: Kafka = createKafka(config.kafka, log, '-demo');
     const admin = kafka.admin();
     await admin.connect();
     cleanups.push(() => admin.disconnect());

@@ -76,6 +76,8 @@ export class Engine {
   private rebuild: RebuildState | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private stopping = false;
+  private readonly highWatermarks = new Map<string, number>();
+  private lastEventMs: number | undefined;
   private lastTombstoneExpiry = Date.now();
   /** Applied since the last flush: not yet published, not yet committed. */
   private pending: { events: number; since: number; receipts: { receipt: Receipt; recordMs: number }[] } = {
@@ -284,9 +286,31 @@ export class Engine {
   readonly eachBatch = (payload: EachBatchPayload): Promise<void> =>
     this.enqueue(() => this.handleBatch(payload));
 
+  /** Lag per held input partition: the last seen high watermark minus the next offset to apply. */
+  consumerLag(): { topic: string; partition: number; lag: number }[] {
+    const out: { topic: string; partition: number; lag: number }[] = [];
+    if (this.phase_ !== 'live' && this.phase_ !== 'rebuilding') return out;
+    for (const key of this.holding) {
+      const hw = this.highWatermarks.get(key);
+      const pos = this.positions.get(key);
+      if (hw === undefined || pos === undefined) continue;
+      const at = key.lastIndexOf(':');
+      const topic = key.slice(0, at);
+      if (!this.inputs.has(topic)) continue;
+      out.push({ topic, partition: Number(key.slice(at + 1)), lag: Math.max(0, hw - pos) });
+    }
+    return out;
+  }
+
+  /** Record timestamp (epoch ms) of the newest input record applied live. */
+  lastEventTime(): number | undefined {
+    return this.lastEventMs;
+  }
+
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, isStale } = payload;
     const key = tp(batch.topic, batch.partition);
+    this.highWatermarks.set(key, Number(batch.highWatermark));
     if (isStale() || !this.holding.has(key)) return;
     const phase = this.phase_;
     if (phase === 'rebuilding' && this.rebuild?.generation !== this.generation) return; // rebuild not begun
@@ -362,6 +386,8 @@ export class Engine {
         const m = messages[idx]!;
         const r = this.apply(kind, batch.topic, batch.partition, m, false, counts);
         if (r) this.pending.receipts.push({ receipt: r, recordMs: Number(m.timestamp) });
+        const ts = Number(m.timestamp);
+        if (this.lastEventMs === undefined || ts > this.lastEventMs) this.lastEventMs = ts;
       }
       const last = messages[idx - 1]!;
       this.positions.set(key, Number(last.offset) + 1);

@@ -75,6 +75,20 @@ export async function createTopics(
       })),
     });
     await admin.fetchTopicMetadata({ topics: [...topics] });
+    // KRaft may answer "does not host this topic-partition" for a moment after the leaders are
+    // elected: wait until every partition answers an offset request.
+    const deadline = Date.now() + 15_000;
+    for (const topic of topics) {
+      for (;;) {
+        try {
+          await admin.fetchTopicOffsets(topic);
+          break;
+        } catch (e) {
+          if (Date.now() > deadline) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
   } finally {
     await admin.disconnect();
   }

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/stack.mjs';
 import { waitFor } from '../helpers/kafka.js';
 import { bruteForceLists, survivingHistory, type RefEvent } from '../support/bruteforce.js';
 import { expectExact, harness, type Harness } from './harness.js';
@@ -56,6 +57,7 @@ function envOf(h: Harness, extra: Record<string, string> = {}): Record<string, s
     KAFKA_SESSION_TIMEOUT_MS: '6000',
     KAFKA_HEARTBEAT_INTERVAL_MS: '500',
     LOG_LEVEL: 'info',
+    HTTP_PORT: '0',
     ...extra,
   };
 }
@@ -70,10 +72,32 @@ describe('the service process', () => {
     expect(p.lines.join('\n')).not.toMatch(/kafkajs/);
   });
 
-  it('stops gracefully on SIGTERM with exit 0', async () => {
+  it('serves health, metrics and queries over HTTP, and stops gracefully on SIGTERM with exit 0', async () => {
     const h = await harness(1);
-    const p = run(envOf(h));
+    const port = await freePort();
+    const p = run(envOf(h, { HTTP_PORT: String(port) }));
     await waitFor(() => isLive(p), 30_000);
+    const base = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${base}/livez`)).status).toBe(200);
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 10_000);
+    await h.produceEvents(
+      [
+        { userId: 'a', itemId: 'x', action: 'ADD', occurredAt: 1 },
+        { userId: 'a', itemId: 'y', action: 'ADD', occurredAt: 1 },
+      ],
+      'json',
+    );
+    await waitFor(async () => (await fetch(`${base}/items/x/neighbors`)).status === 200, 15_000);
+    expect(await (await fetch(`${base}/items/x/similarity/y`)).json()).toEqual({
+      similarity: 1,
+      cooccurrences: 1,
+      interactionsA: 1,
+      interactionsB: 1,
+    });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    for (const name of ['amnesia_build_info', 'amnesia_consumer_lag', 'amnesia_events_consumed_total'])
+      expect(metrics).toContain(`# TYPE ${name}`);
+    expect(metrics).toMatch(/amnesia_consumer_lag\{[^}]*topic="[^"]+"[^}]*\} 0/);
     const t0 = Date.now();
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);

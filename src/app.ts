@@ -1,0 +1,105 @@
+// The whole process minus signals: metrics, the HTTP server (up first, so /livez and /metrics answer
+// while the state is restored), the inspector, and the streaming service. Used by main.ts and the demo.
+import { readFileSync } from 'node:fs';
+import type { Config } from './config.js';
+import { inspectorRoute, type InspectorRoute } from './http/inspector.js';
+import { registerOpsMetrics } from './http/ops-metrics.js';
+import { startHttpServer, type HttpServer } from './http/server.js';
+import type { Logger } from './log.js';
+import { Model } from './model/index.js';
+import { startService, type Service } from './service.js';
+import { createKafka } from './stream/kafka.js';
+import { createMetrics } from './stream/metrics.js';
+import { SchemaRegistryClient } from './stream/registry.js';
+
+export interface App {
+  readonly service: Service;
+  readonly http: HttpServer;
+  /** Service first (final flush, commit, snapshot), then the inspector's streams, then HTTP. */
+  stop(): Promise<void>;
+}
+
+export interface AppOptions {
+  readonly log: Logger;
+  readonly onFatal?: (error: unknown) => void;
+  readonly fault?: string | undefined;
+  /** Overrides INSPECTOR_WRITES (the demo turns the page's controls on). */
+  readonly inspectorWrites?: boolean;
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function startApp(config: Config, options: AppOptions): Promise<App> {
+  const { log } = options;
+  let service: Service | undefined;
+  const metrics = createMetrics({ defaultMetrics: true, modelStats: () => service?.model.stats() });
+  registerOpsMetrics(metrics.registry, {
+    version: version(),
+    lag: () => service?.consumerLag(),
+    lastEventTime: () => service?.lastEventTime(),
+    snapshot: () => service?.snapshotStatus(),
+  });
+  // Until the service exists, queries see an empty model (and /readyz says not ready).
+  const empty = new Model(config.model);
+  const inspector: InspectorRoute | undefined = config.inspector.enabled
+    ? inspectorRoute({
+        model: () => service?.model ?? empty,
+        kafka: createKafka(config.kafka, log, '-inspector'),
+        topics: config.topics,
+        ...(config.registry ? { registry: new SchemaRegistryClient(config.registry) } : {}),
+        writes: options.inspectorWrites ?? config.inspector.writes,
+        log,
+        isReady: () => service?.isReady() ?? false,
+      })
+    : undefined;
+  let http: HttpServer;
+  try {
+    http = await startHttpServer({
+      host: config.http.host,
+      port: config.http.port,
+      log,
+      registry: metrics.registry,
+      isReady: () => service?.isReady() ?? false,
+      model: () => service?.model ?? empty,
+      phase: () => service?.phase ?? 'starting',
+      routes: inspector ? [inspector] : [],
+    });
+  } catch (e) {
+    await inspector?.close();
+    throw e;
+  }
+  try {
+    service = await startService(config, {
+      log,
+      metrics,
+      ...(options.onFatal ? { onFatal: options.onFatal } : {}),
+      ...(options.fault ? { fault: options.fault } : {}),
+    });
+  } catch (e) {
+    await inspector?.close();
+    await http.close();
+    throw e;
+  }
+  const svc = service;
+  return {
+    service: svc,
+    http,
+    async stop() {
+      try {
+        await svc.stop();
+      } finally {
+        await inspector?.close();
+        await http.close();
+      }
+    },
+  };
+}
