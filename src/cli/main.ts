@@ -8,6 +8,7 @@ import { createLogger } from '../log.js';
 import { createKafka } from '../stream/kafka.js';
 import { forget } from './forget.js';
 import { load } from './load.js';
+import { snapshotCommand } from './snapshot.js';
 import { watch } from './watch.js';
 
 const USAGE = `usage: amnesia <command> [options]
@@ -20,6 +21,8 @@ commands:
       Send a deletion request and wait for its receipt (printed as JSON).
   watch [--from-beginning] [--limit N] [--item ID]
       Print similarity updates as JSON lines until interrupted.
+  snapshot inspect <file>
+      Print a snapshot's header and verify its checksum (exit 1 if invalid). No Kafka needed.
 
 environment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, INTERACTIONS_TOPIC, DELETIONS_TOPIC,
 SIMILARITIES_TOPIC, RECEIPTS_TOPIC, KAFKA_SASL_*, KAFKA_SSL (as for the service).`;
@@ -47,6 +50,7 @@ export async function cli(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined ? 2 : 0;
   }
+  if (command === 'snapshot') return snapshotCommand(rest, (line) => process.stdout.write(`${line}\n`));
   const config = loadConfig({ LOG_LEVEL: 'error', ...process.env });
   const log = createLogger(config.logLevel, process.stderr);
   const kafka = createKafka(config.kafka, log, '-cli');
