@@ -22,6 +22,7 @@ import { createKafka } from '../src/stream/kafka.js';
 import { endOffsets, follow } from '../src/stream/reader.js';
 import { SchemaRegistryClient } from '../src/stream/registry.js';
 import { localSchema } from '../src/stream/schemas.js';
+import { mulberry32 } from './datasets.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -47,16 +48,7 @@ const DELETIONS = Number(values.deletions);
 const PHASES = new Set(values.phases.split(','));
 const log = (msg: string) => process.stderr.write(`[bench:e2e] ${msg}\n`);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;

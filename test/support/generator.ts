@@ -2,17 +2,10 @@
 // duplicates, deletions of existing and unknown users, and late events of forgotten users.
 import type { RefDeletion, RefEvent } from './bruteforce.js';
 
-/** mulberry32: small, fast, seeded. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../bench/datasets.js';
+
+/** mulberry32: small, fast, seeded (shared with the benchmarks). */
+export const rng = mulberry32;
 
 export interface Scenario {
   /** Before any deletion: occurredAt < every requestedAt. */
