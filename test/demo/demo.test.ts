@@ -3,23 +3,13 @@
 // changed lists, exit 0, and leave nothing running (its HTTP port closed). A second run on the same
 // topics must forget Marge again (her seed events are re-sent with current timestamps).
 import { spawn } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTopics, kafkaBrokers, schemaRegistryUrl, uniqueName } from '../helpers/kafka.js';
+import { freePort } from '../../scripts/stack.mjs';
 
 const TSX = path.resolve('node_modules', '.bin', 'tsx');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -4,7 +4,6 @@
 // (.ci/run installs them).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { startHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { Model } from '../../src/model/index.js';
 import { createMetrics } from '../../src/stream/metrics.js';
+import { freePort } from '../../scripts/stack.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
@@ -24,17 +24,6 @@ if (!promtool || !prometheus) {
     `[test/deploy/prometheus] skipping: ${promtool ? '' : 'promtool '}${prometheus ? '' : 'prometheus '}` +
       'not installed (apt-get install -y prometheus)',
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 async function poll<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
