@@ -482,6 +482,7 @@ export class Model {
       // Lists are immutable once reported: sharing them is a copy.
       lists: Array.from({ length: names.length }, (_, i) => this.reported[i]),
       tombstones: [...this.tombstones.entries()],
+      topk: this.topk.exportState(names.length),
     };
   }
 
@@ -543,7 +544,8 @@ export class Model {
     m.n.set(n);
     m.tombstones.restore(state.tombstones);
     m.reported = state.lists.slice();
-    for (let i = 0; i < slots; i++) if ((n[i] as number) > 0) m.topk.rescan(i);
+    if (state.topk !== undefined && state.topk.lengths.length === slots) m.topk.importState(state.topk);
+    else for (let i = 0; i < slots; i++) if ((n[i] as number) > 0) m.topk.rescan(i);
     return m;
   }
 

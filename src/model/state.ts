@@ -1,9 +1,10 @@
 // The model's durable state: everything a snapshot must hold for a restored model to be
 // indistinguishable from the original (same lists, same future change reports, same queries).
 // C is not part of it: it is a function of H (C = HᵀH), and rebuilding it from the histories is
-// both smaller on disk and fast enough (see docs/durability.md). The top-K candidate buffers are not
-// part of it either: they are rebuilt exactly by one scan per row.
+// both smaller on disk and fast enough (see docs/durability.md). The top-K candidate buffers and
+// bounds are (optionally): restoring them spares a scan of every row, the slow part of a restore.
 
+import type { NeighborIndexState } from './topk.js';
 import type { NeighborList } from './types.js';
 
 export interface ModelSettings {
@@ -30,6 +31,8 @@ export interface ModelState {
   readonly lists: readonly (NeighborList | undefined)[];
   /** Forgotten users' tombstones: keyed hash → request time (never ids). */
   readonly tombstones: readonly (readonly [string, number])[];
+  /** The top-K candidate buffers and bounds; without them every row is rescanned on restore. */
+  readonly topk?: NeighborIndexState;
 }
 
 /** Totals of a state, for snapshot headers and logs (no ids). */

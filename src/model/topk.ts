@@ -30,6 +30,20 @@ export interface TopKHost {
   n: Int32Array;
 }
 
+/** A copy of the index's state for slots [0, lengths.length) (see exportState). */
+export interface NeighborIndexState {
+  readonly lengths: Uint16Array;
+  /** The buffers' candidate slots, concatenated. */
+  readonly ids: Int32Array;
+  readonly betaV: Float64Array;
+  readonly betaN: Int32Array;
+  readonly betaName: readonly (string | undefined)[];
+  readonly offered: Int32Array;
+  readonly rescanDue: Uint8Array;
+  readonly due: readonly number[];
+  readonly forcedRescans: number;
+}
+
 export class NeighborIndex {
   readonly L: number;
   private readonly B: number; // buffer capacity per row: room for offers between compactions
@@ -375,6 +389,51 @@ export class NeighborIndex {
   private ranksBeforeBound(v: number, j: number, k: number): boolean {
     const bv = this.betaV[k] as number;
     return v > bv || (v === bv && this.host.itemDict.name(j) < (this.betaName[k] as string));
+  }
+
+  /** The index for slots [0, slots), copied (snapshots): restoring it spares a scan of every row. */
+  exportState(slots: number): NeighborIndexState {
+    let total = 0;
+    for (let k = 0; k < slots; k++) total += this.bufLen[k] as number;
+    const ids = new Int32Array(total);
+    let o = 0;
+    for (let k = 0; k < slots; k++) {
+      const len = this.bufLen[k] as number;
+      ids.set(this.buf.subarray(k * this.B, k * this.B + len), o);
+      o += len;
+    }
+    return {
+      lengths: this.bufLen.slice(0, slots),
+      ids,
+      betaV: this.betaV.slice(0, slots),
+      betaN: this.betaN.slice(0, slots),
+      betaName: Array.from({ length: slots }, (_, k) => this.betaName[k]),
+      offered: this.offered.slice(0, slots),
+      rescanDue: this.rescanDue.slice(0, slots),
+      due: this.due.slice(),
+      forcedRescans: this.forcedRescans,
+    };
+  }
+
+  /** Loads an exported index into this (empty) one; the watchers follow from the buffers. */
+  importState(s: NeighborIndexState): void {
+    const slots = s.lengths.length;
+    this.ensureCapacity(slots);
+    let o = 0;
+    for (let k = 0; k < slots; k++) {
+      const len = s.lengths[k] as number;
+      if (len > this.B || o + len > s.ids.length) throw new RangeError(`top-K buffer of slot ${k} does not fit`);
+      this.setBuffer(k, s.ids.subarray(o, o + len), len);
+      o += len;
+      this.betaName[k] = s.betaName[k];
+    }
+    if (o !== s.ids.length) throw new RangeError('top-K buffers longer than their lengths');
+    this.betaV.set(s.betaV);
+    this.betaN.set(s.betaN);
+    this.offered.set(s.offered);
+    this.rescanDue.set(s.rescanDue);
+    this.due = s.due.slice();
+    this.forcedRescans = s.forcedRescans;
   }
 
   bytes(): number {

@@ -16,6 +16,7 @@ import { AmnesiaError } from '../errors.js';
 import type { ModelState } from '../model/state.js';
 import { stateCounts } from '../model/state.js';
 import type { Neighbor, NeighborList } from '../model/index.js';
+import type { NeighborIndexState } from '../model/topk.js';
 
 export const MAGIC = Buffer.from('AMNESIA\0', 'latin1');
 export const FORMAT_VERSION = 1;
@@ -113,6 +114,9 @@ class ChunkWriter {
   ints(a: Int32Array): void {
     this.raw(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   }
+  typed(a: Uint16Array | Uint8Array | Float64Array | Int32Array): void {
+    this.raw(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  }
 
   /** Completed chunks so far (the caller writes them out). */
   take(): Buffer[] {
@@ -202,6 +206,26 @@ export function* encodeSnapshot(s: Snapshot): Generator<Buffer> {
     w.str(hash);
     w.f64(at);
   }
+  // The top-K candidate buffers and bounds (optional: without them, a restore rescans every row).
+  const t = st.topk;
+  w.u32(t === undefined ? 0 : 1);
+  if (t !== undefined) {
+    w.u32(t.lengths.length);
+    w.typed(t.lengths);
+    w.u32(t.ids.length);
+    w.ints(t.ids);
+    w.typed(t.betaV);
+    w.ints(t.betaN);
+    for (const name of t.betaName) {
+      if (name === undefined) w.u32(NONE);
+      else w.str(name);
+    }
+    w.ints(t.offered);
+    w.typed(t.rescanDue);
+    w.u32(t.due.length);
+    for (const d of t.due) w.i32(d);
+    w.f64(t.forcedRescans);
+  }
   yield* w.finish();
 }
 
@@ -275,10 +299,17 @@ class Reader {
     return this.strOfLength(this.u32());
   }
   ints(count: number): Int32Array {
-    this.need(count * 4);
-    const out = new Int32Array(count);
-    new Uint8Array(out.buffer).set(this.buf.subarray(this.pos, this.pos + count * 4));
-    this.pos += count * 4;
+    return this.typed(Int32Array, count);
+  }
+  typed<T extends Int32Array | Uint16Array | Uint8Array | Float64Array>(
+    make: new (n: number) => T,
+    count: number,
+  ): T {
+    const out = new make(count);
+    const bytes = out.byteLength;
+    this.need(bytes);
+    new Uint8Array(out.buffer).set(this.buf.subarray(this.pos, this.pos + bytes));
+    this.pos += bytes;
     return out;
   }
 }
@@ -326,6 +357,24 @@ export function decodeSnapshot(buf: Buffer): Snapshot {
   }
   const tombstones: [string, number][] = new Array(r.u32());
   for (let t = 0; t < tombstones.length; t++) tombstones[t] = [r.str(), r.f64()];
+  let topk: NeighborIndexState | undefined;
+  if (r.u32() === 1) {
+    const rows = r.u32();
+    const lengths = r.typed(Uint16Array, rows);
+    const ids = r.ints(r.u32());
+    const betaV = r.typed(Float64Array, rows);
+    const betaN = r.ints(rows);
+    const betaName: (string | undefined)[] = new Array(rows);
+    for (let k = 0; k < rows; k++) {
+      const len = r.u32();
+      betaName[k] = len === NONE ? undefined : r.strOfLength(len);
+    }
+    const offered = r.ints(rows);
+    const rescanDue = r.typed(Uint8Array, rows);
+    const due = Array.from(r.ints(r.u32()));
+    const forcedRescans = r.f64();
+    topk = { lengths, ids, betaV, betaN, betaName, offered, rescanDue, due, forcedRescans };
+  }
   if (r.pos !== buf.length - DIGEST_BYTES) throw new SnapshotError('trailing bytes after the body');
   return {
     createdAt: header.createdAt,
@@ -341,6 +390,7 @@ export function decodeSnapshot(buf: Buffer): Snapshot {
       lateBounds,
       lists,
       tombstones,
+      ...(topk ? { topk } : {}),
     },
   };
 }
