@@ -8,7 +8,7 @@
 //   end 32 bytes  SHA-256 of everything before it
 //
 // C is not stored: it is rebuilt from H on load (smaller and, measured, fast enough: see
-// docs/durability.md). Encoding is a generator of ≤ 1 MiB chunks so that the writer can yield to the
+// docs/durability.md). Encoding is a generator of ~256 KiB chunks so that the writer can yield to the
 // event loop between them; decoding verifies magic, version and checksum before parsing anything.
 
 import { createHash } from 'node:crypto';
@@ -23,7 +23,7 @@ export const FORMAT_VERSION = 1;
 const DIGEST_BYTES = 32;
 const PREAMBLE = 16;
 const NONE = 0xffffffff;
-const CHUNK = 1 << 20;
+const CHUNK = 1 << 18;
 
 export interface TopicOffset {
   readonly topic: string;
@@ -146,7 +146,7 @@ export function headerOf(s: Omit<Snapshot, 'state'> & { state: ModelState }): Sn
   };
 }
 
-/** The file's bytes, in chunks of about 1 MiB; the last chunk is the checksum. */
+/** The file's bytes, in chunks of about 256 KiB; the last chunk is the checksum. */
 export function* encodeSnapshot(s: Snapshot): Generator<Buffer> {
   const w = new ChunkWriter();
   const st = s.state;
