@@ -108,6 +108,7 @@ describe('crash recovery', () => {
       SNAPSHOT_DIR: dir,
       SNAPSHOT_INTERVAL_MS: '1000',
       BATCH_MAX_EVENTS: '50',
+      HTTP_PORT: '0',
       LOG_LEVEL: 'info',
       ...extra,
     });
