@@ -9,6 +9,8 @@ import { createKafka } from '../stream/kafka.js';
 import { forget } from './forget.js';
 import { load } from './load.js';
 import { snapshotCommand } from './snapshot.js';
+import { verify } from './verify.js';
+import { SchemaRegistryClient } from '../stream/registry.js';
 import { watch } from './watch.js';
 
 const USAGE = `usage: amnesia <command> [options]
@@ -23,6 +25,10 @@ commands:
       Print similarity updates as JSON lines until interrupted.
   snapshot inspect <file>
       Print a snapshot's header and verify its checksum (exit 1 if invalid). No Kafka needed.
+  verify [--snapshot FILE] [--timeout MS]
+      Recompute the state from the input topics (honouring deletions) and compare it with the
+      published similarities (run when the service has caught up) or with a snapshot file.
+      Prints the differing item ids and a JSON summary; exit 1 on any difference.
 
 environment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, INTERACTIONS_TOPIC, DELETIONS_TOPIC,
 SIMILARITIES_TOPIC, RECEIPTS_TOPIC, KAFKA_SASL_*, KAFKA_SSL (as for the service).`;
@@ -130,6 +136,23 @@ export async function cli(argv: string[]): Promise<number> {
         (line) => process.stdout.write(`${line}\n`),
       );
       return 0;
+    }
+    case 'verify': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { snapshot: { type: 'string' }, timeout: { type: 'string' } },
+      });
+      const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
+      return verify(
+        kafka,
+        config,
+        registry,
+        {
+          ...(values.snapshot ? { snapshot: values.snapshot } : {}),
+          timeoutMs: positiveInt('timeout', values.timeout, 120_000),
+        },
+        (line) => process.stdout.write(`${line}\n`),
+      );
     }
     default:
       usage(`unknown command ${command}`);
