@@ -5,30 +5,26 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/model/index.js';
+import { ITEM_IDS, opArb } from './ops.js';
 import { expectedReport, Reference, type RefList, type RefOp } from './reference.js';
-
-// Ids whose string order differs from their numeric order, to exercise the tie-break.
-const ITEM_IDS = ['10', '9', 'a', 'B', 'b', '1', '100', 'z', 'Z', '01', 'x1', 'x10', 'x2', 'é', 'ä', '_'];
-
-function opArb(users: number, items: number): fc.Arbitrary<RefOp> {
-  const user = fc.integer({ min: 0, max: users - 1 }).map((u) => `user-${u}`);
-  const item = fc.integer({ min: 0, max: items - 1 }).map((i) => ITEM_IDS[i] ?? `item-${i}`);
-  const at = fc.integer({ min: 0, max: 60 });
-  return fc.oneof(
-    { weight: 10, arbitrary: fc.record({ kind: fc.constant('add' as const), user, item, at }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('remove' as const), user, item, at }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('forget' as const), user, at }) },
-    { weight: 2, arbitrary: fc.constant({ kind: 'flush' as const }) },
-  );
-}
 
 function apply(model: Model, op: RefOp): string | undefined {
   if (op.kind === 'flush') return undefined;
-  if (op.kind === 'forget') return String(model.forget({ userId: op.user, requestedAt: op.at }).interactionsRemoved);
-  return model.interaction({ userId: op.user, itemId: op.item, action: op.kind === 'add' ? 'ADD' : 'REMOVE', occurredAt: op.at });
+  if (op.kind === 'forget')
+    return String(model.forget({ userId: op.user, requestedAt: op.at }).interactionsRemoved);
+  return model.interaction({
+    userId: op.user,
+    itemId: op.item,
+    action: op.kind === 'add' ? 'ADD' : 'REMOVE',
+    occurredAt: op.at,
+  });
 }
 
-function asPlain(l: { itemId: string; interactions: number; neighbors: readonly { itemId: string; similarity: number; cooccurrences: number }[] }): RefList {
+function asPlain(l: {
+  itemId: string;
+  interactions: number;
+  neighbors: readonly { itemId: string; similarity: number; cooccurrences: number }[];
+}): RefList {
   return { itemId: l.itemId, interactions: l.interactions, neighbors: l.neighbors.map((n) => ({ ...n })) };
 }
 
@@ -52,7 +48,10 @@ function checkState(model: Model, ref: Reference, lists: Map<string, RefList>, a
 }
 
 function run(ops: RefOp[], topK: number, minC: number, repr: 'dense' | 'sparse', items: number): void {
-  const model = new Model({ topK, minCooccurrences: minC, tombstoneRetentionMs: 1e12 }, { representation: repr });
+  const model = new Model(
+    { topK, minCooccurrences: minC, tombstoneRetentionMs: 1e12 },
+    { representation: repr },
+  );
   const ref = new Reference();
   const allItems = Array.from({ length: items }, (_, i) => ITEM_IDS[i] ?? `item-${i}`);
   let before = new Map<string, RefList>();
@@ -92,8 +91,10 @@ describe('the model equals a brute-force recomputation from the surviving events
       // 40 items and K = 1..2 make rows far longer than the 2K..K+8 candidates kept per item, so
       // bounds, evictions and forced rescans are all exercised.
       fc.assert(
-        fc.property(fc.array(opArb(8, 40), { minLength: 50, maxLength: 300 }), fc.integer({ min: 1, max: 2 }), (ops, topK) =>
-          run(ops, topK, 1, repr, 40),
+        fc.property(
+          fc.array(opArb(8, 40), { minLength: 50, maxLength: 300 }),
+          fc.integer({ min: 1, max: 2 }),
+          (ops, topK) => run(ops, topK, 1, repr, 40),
         ),
         { numRuns: 30 },
       );
@@ -106,7 +107,9 @@ describe('ties at the bound', () => {
     // Many users with two or three items make equal Jaccard values (1/2, 1/3, …) the rule, so the
     // bound's name part decides which equal candidates are kept.
     fc.assert(
-      fc.property(fc.array(opArb(30, 24), { minLength: 100, maxLength: 300 }), (ops) => run(ops, 1, 1, 'dense', 24)),
+      fc.property(fc.array(opArb(30, 24), { minLength: 100, maxLength: 300 }), (ops) =>
+        run(ops, 1, 1, 'dense', 24),
+      ),
       { numRuns: 15 },
     );
   }, 120_000);
@@ -116,26 +119,37 @@ describe('forgetting then re-adding', () => {
   it('restores n, C, S and the lists exactly', () => {
     fc.assert(
       fc.property(
-        fc.array(
-          fc.record({ user: fc.integer({ min: 0, max: 5 }), item: fc.integer({ min: 0, max: 14 }) }),
-          { minLength: 1, maxLength: 60 },
-        ),
+        fc.array(fc.record({ user: fc.integer({ min: 0, max: 5 }), item: fc.integer({ min: 0, max: 14 }) }), {
+          minLength: 1,
+          maxLength: 60,
+        }),
         fc.integer({ min: 0, max: 5 }),
         fc.integer({ min: 1, max: 3 }),
         (pairs, victim, topK) => {
           const model = new Model({ topK });
           for (const p of pairs)
-            model.interaction({ userId: `u${p.user}`, itemId: ITEM_IDS[p.item] as string, action: 'ADD', occurredAt: 1 });
+            model.interaction({
+              userId: `u${p.user}`,
+              itemId: ITEM_IDS[p.item] as string,
+              action: 'ADD',
+              occurredAt: 1,
+            });
           model.flush();
           const snapshot = () =>
-            ITEM_IDS.slice(0, 15).map((i) => [i, model.interactions(i), model.neighbors(i) && asPlain(model.neighbors(i)!)]);
+            ITEM_IDS.slice(0, 15).map((i) => [
+              i,
+              model.interactions(i),
+              model.neighbors(i) && asPlain(model.neighbors(i)!),
+            ]);
           const before = snapshot();
           const victimItems = model.items(`u${victim}`);
           model.forget({ userId: `u${victim}`, requestedAt: 5 });
           model.flush();
           expect(model.items(`u${victim}`)).toEqual([]);
           for (const item of victimItems)
-            expect(model.interaction({ userId: `u${victim}`, itemId: item, action: 'ADD', occurredAt: 6 })).toBe('applied');
+            expect(
+              model.interaction({ userId: `u${victim}`, itemId: item, action: 'ADD', occurredAt: 6 }),
+            ).toBe('applied');
           model.flush();
           expect(snapshot()).toEqual(before);
         },

@@ -3,13 +3,24 @@ import { Model } from '../../src/model/index.js';
 
 // The seed's example: Homer, Marge, Bart, Lisa (users 0..3) over items 0..4.
 const SEED: [number, number][] = [
-  [0, 0], [0, 1], [0, 2], [0, 4], [1, 1], [1, 2], [2, 0], [2, 1], [2, 3], [3, 1], [3, 3],
+  [0, 0],
+  [0, 1],
+  [0, 2],
+  [0, 4],
+  [1, 1],
+  [1, 2],
+  [2, 0],
+  [2, 1],
+  [2, 3],
+  [3, 1],
+  [3, 3],
 ];
 const NAMES = ['Homer', 'Marge', 'Bart', 'Lisa'];
 
 function seeded(): Model {
   const m = new Model({ topK: 20 });
-  for (const [u, i] of SEED) m.interaction({ userId: NAMES[u] as string, itemId: String(i), action: 'ADD', occurredAt: 1000 });
+  for (const [u, i] of SEED)
+    m.interaction({ userId: NAMES[u] as string, itemId: String(i), action: 'ADD', occurredAt: 1000 });
   m.flush();
   return m;
 }
@@ -34,15 +45,36 @@ describe('the seed example', () => {
   it('computes n and Jaccard similarity from the interactions', () => {
     const m = seeded();
     expect(nOf(m)).toEqual({ 0: 2, 1: 4, 2: 2, 3: 2, 4: 1 });
-    expect(sOf(m)).toEqual({ '01': 1 / 2, '02': 1 / 3, '03': 1 / 3, '04': 1 / 2, '12': 1 / 2, '13': 1 / 2, '14': 1 / 4, '24': 1 / 2 });
+    expect(sOf(m)).toEqual({
+      '01': 1 / 2,
+      '02': 1 / 3,
+      '03': 1 / 3,
+      '04': 1 / 2,
+      '12': 1 / 2,
+      '13': 1 / 2,
+      '14': 1 / 4,
+      '24': 1 / 2,
+    });
   });
 
   it('forgetting Marge gives the state without Marge', () => {
     const m = seeded();
-    expect(m.forget({ userId: 'Marge', requestedAt: 2000 })).toEqual({ interactionsRemoved: 2, itemsAffected: 2 });
+    expect(m.forget({ userId: 'Marge', requestedAt: 2000 })).toEqual({
+      interactionsRemoved: 2,
+      itemsAffected: 2,
+    });
     const report = m.flush();
     expect(nOf(m)).toEqual({ 0: 2, 1: 3, 2: 1, 3: 2, 4: 1 });
-    expect(sOf(m)).toEqual({ '01': 2 / 3, '02': 1 / 2, '03': 1 / 3, '04': 1 / 2, '12': 1 / 3, '13': 2 / 3, '14': 1 / 3, '24': 1 });
+    expect(sOf(m)).toEqual({
+      '01': 2 / 3,
+      '02': 1 / 2,
+      '03': 1 / 3,
+      '04': 1 / 2,
+      '12': 1 / 3,
+      '13': 2 / 3,
+      '14': 1 / 3,
+      '24': 1,
+    });
     expect(m.items('Marge')).toEqual([]);
     expect(m.hasUser('Marge')).toBe(false);
     // Every item's list changed: n of 1 and 2 changed and all others neighbour 1 or 2.
@@ -96,10 +128,14 @@ describe('interactions', () => {
     const m = new Model();
     m.interaction({ userId: 'u', itemId: 'a', action: 'ADD', occurredAt: 10 });
     m.forget({ userId: 'u', requestedAt: 20 });
-    expect(m.interaction({ userId: 'u', itemId: 'b', action: 'ADD', occurredAt: 20 })).toBe('suppressed-late');
+    expect(m.interaction({ userId: 'u', itemId: 'b', action: 'ADD', occurredAt: 20 })).toBe(
+      'suppressed-late',
+    );
     expect(m.interaction({ userId: 'u', itemId: 'b', action: 'ADD', occurredAt: 21 })).toBe('applied');
     expect(m.items('u')).toEqual(['b']);
-    expect(m.interaction({ userId: 'u', itemId: 'b', action: 'REMOVE', occurredAt: 15 })).toBe('suppressed-late');
+    expect(m.interaction({ userId: 'u', itemId: 'b', action: 'REMOVE', occurredAt: 15 })).toBe(
+      'suppressed-late',
+    );
   });
 
   it('lets tombstones expire after the retention', () => {

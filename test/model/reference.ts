@@ -72,9 +72,15 @@ export class Reference {
       const neighbors: RefNeighbor[] = [];
       for (const [other, c] of C.get(item) ?? []) {
         if (c < minCooccurrences) continue;
-        neighbors.push({ itemId: other, similarity: c / (ni + (n.get(other) as number) - c), cooccurrences: c });
+        neighbors.push({
+          itemId: other,
+          similarity: c / (ni + (n.get(other) as number) - c),
+          cooccurrences: c,
+        });
       }
-      neighbors.sort((x, y) => y.similarity - x.similarity || (x.itemId < y.itemId ? -1 : x.itemId > y.itemId ? 1 : 0));
+      neighbors.sort(
+        (x, y) => y.similarity - x.similarity || (x.itemId < y.itemId ? -1 : x.itemId > y.itemId ? 1 : 0),
+      );
       out.set(item, { itemId: item, interactions: ni, neighbors: neighbors.slice(0, topK) });
     }
     return out;
@@ -82,7 +88,10 @@ export class Reference {
 }
 
 /** What a consolidated change report must contain, given the lists before and after a batch. */
-export function expectedReport(before: Map<string, RefList>, after: Map<string, RefList>): { changed: Map<string, RefList>; removed: string[] } {
+export function expectedReport(
+  before: Map<string, RefList>,
+  after: Map<string, RefList>,
+): { changed: Map<string, RefList>; removed: string[] } {
   const changed = new Map<string, RefList>();
   for (const [item, list] of after) {
     const prev = before.get(item);

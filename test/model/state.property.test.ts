@@ -5,22 +5,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Model, type ChangeReport } from '../../src/model/index.js';
+import { ITEM_IDS, opArb as anyOps } from './ops.js';
 import type { RefOp } from './reference.js';
 
-const ITEM_IDS = ['10', '9', 'a', 'B', 'b', '1', '100', 'z', 'Z', '01', 'x1', 'x10', 'x2', 'é', 'ä', '_'];
 const USERS = 8;
-
-function opArb(items: number): fc.Arbitrary<RefOp> {
-  const user = fc.integer({ min: 0, max: USERS - 1 }).map((u) => `user-${u}`);
-  const item = fc.integer({ min: 0, max: items - 1 }).map((i) => ITEM_IDS[i] ?? `item-${i}`);
-  const at = fc.integer({ min: 0, max: 60 });
-  return fc.oneof(
-    { weight: 10, arbitrary: fc.record({ kind: fc.constant('add' as const), user, item, at }) },
-    { weight: 3, arbitrary: fc.record({ kind: fc.constant('remove' as const), user, item, at }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('forget' as const), user, at }) },
-    { weight: 2, arbitrary: fc.constant({ kind: 'flush' as const }) },
-  );
-}
+const opArb = (items: number): fc.Arbitrary<RefOp> => anyOps(USERS, items);
 
 function apply(model: Model, op: RefOp): string | undefined {
   if (op.kind === 'flush') return undefined;
