@@ -59,10 +59,23 @@ for (const run of runs) {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  if (r.status !== 0 || !line.startsWith('{')) {
+  const parsed = parseOutput(r.stdout);
+  if (r.status !== 0 || parsed === undefined) {
     failed++;
     process.stdout.write(`${JSON.stringify({ bench: run.name, error: `exit ${r.status}` })}\n`);
-  } else process.stdout.write(`${JSON.stringify({ bench: run.name, ...JSON.parse(line) })}\n`);
+  } else process.stdout.write(`${JSON.stringify({ bench: run.name, ...parsed })}\n`);
+}
+
+/** A benchmark prints one JSON object: on its last line, or (pretty-printed) as its whole output. */
+function parseOutput(stdout: string): Record<string, unknown> | undefined {
+  for (const text of [stdout.trim(), stdout.trim().split('\n').pop() ?? '']) {
+    try {
+      const v: unknown = JSON.parse(text);
+      if (v !== null && typeof v === 'object') return v as Record<string, unknown>;
+    } catch {
+      // try the next form
+    }
+  }
+  return undefined;
 }
 process.exit(failed > 0 ? 1 : 0);
