@@ -172,15 +172,15 @@ export class Model {
         touched.push(k);
       }
     };
-    // Rows whose n fell are rescanned (their outside values rose, and so did every neighbour's value
-    // for them); rows whose n only grew keep their candidates under a tightened bound.
+    // Every row keeps its candidates under a bound adjusted to its new n (refresh). Where n fell,
+    // every neighbour's value for the item rose: one pass over the row offers it where it may now
+    // rank high enough. Rows holding a changed item as a candidate are re-ranked (watchers).
     for (const i of T) {
-      if ((this.n[i] as number) > 0 && inD(i)) this.topk.rescan(i, inD, touch);
+      if ((this.n[i] as number) > 0 && inD(i)) this.topk.propagate(i, touch);
       this.topk.forEachWatcher(i, touch);
     }
-    // Rows that took too many offers are rebuilt from a scan (after the D rows, whose rescans may
-    // have offered to them too).
-    for (const i of this.topk.takeDueRescans()) if ((this.n[i] as number) > 0 && !inD(i)) this.topk.rescan(i);
+    // Rows that took too many offers are rebuilt from a scan.
+    for (const i of this.topk.takeDueRescans()) if ((this.n[i] as number) > 0) this.topk.rescan(i);
     const K = this.options.topK;
     const outId = new Int32Array(K);
     const outC = new Int32Array(K);

@@ -13,9 +13,10 @@
 // - n_k grows: every outside value c/(n_k+n_j−c) shrinks; with c ≤ n_k(old) it is at most
 //   1/(1/β + δ/n_k(old)), which becomes the new value-only bound (refresh). Rows holding k as a
 //   candidate are re-ranked (watchers).
-// - n_k shrinks (remove, forget): outside values of row k and of every row holding k grow. Row k is
-//   rescanned; while scanning it, each neighbour j gets k offered (Jaccard is symmetric). The cost of
-//   a forget is therefore the rows of the user's items, as the paper's bound says.
+// - n_k shrinks (remove, forget): outside values of row k grow by at most the factor
+//   n_k(old)/n_k(new) (refresh); every other row's value for k grows too, so one pass over row k
+//   offers k to each neighbour j where it may now rank before β_j (Jaccard is symmetric). The cost
+//   of a forget is therefore one pass over the rows of the user's items, as the paper's bound says.
 // - C_kj shrinks: a value only falls; buffers drop candidates whose C fell below the minimum.
 
 import type { CooccurrenceStore } from './cooccurrence.js';
@@ -141,14 +142,19 @@ export class NeighborIndex {
     this.rowCnt = new Int32Array(n);
   }
 
-  /** Tightens β_i after n_i grew (see the header); a shrunken n_i is handled by a rescan instead. */
+  /**
+   * Brings β_i up to date with n_i (see the header). An outside entry has c ≥ S·n_i (as n_k ≥ c), so
+   * when n_i grows by δ its value is at most 1/(1/β + δ/n_i(old)), and when n_i shrinks (the other
+   * counts unchanged) at most β·n_i(old)/n_i(new). Entries whose n_k changed too are offered by the
+   * scans of those rows. Either way the bound becomes value-only.
+   */
   refresh(i: number): void {
     const ni = this.host.n[i] as number;
     const was = this.betaN[i] as number;
-    if (ni > was) {
+    if (ni !== was && ni > 0 && was > 0) {
       const bv = this.betaV[i] as number;
       if (bv > 0) {
-        this.betaV[i] = 1 / (1 / bv + (ni - was) / was);
+        this.betaV[i] = ni > was ? 1 / (1 / bv + (ni - was) / was) : (bv * was) / ni;
         this.betaName[i] = '';
       }
     }
@@ -208,11 +214,10 @@ export class NeighborIndex {
   }
 
   /**
-   * Rebuilds row i's buffer and bound from a full scan. With `skip` given, also offers i to every
-   * other neighbour k (not skip(k)) where it may rank before β_k, and touches k when i is or becomes
-   * one of k's candidates.
+   * After n_i shrank, every neighbour k's value for i rose: offers i to each k where it may now rank
+   * before β_k, and touches k when i is or becomes one of k's candidates. One pass over row i.
    */
-  rescan(i: number, skip?: (k: number) => boolean, touch?: (k: number) => void): void {
+  propagate(i: number, touch: (k: number) => void): void {
     const { store, itemDict: items, n } = this.host;
     this.ensureScratch(store.rowBound(i));
     const rowIdx = this.rowIdx;
@@ -220,13 +225,40 @@ export class NeighborIndex {
     const len = store.row(i, rowIdx, rowCnt);
     const ni = n[i] as number;
     const nameI = items.name(i);
+    const min = this.minCooccurrences;
+    const betaV = this.betaV;
+    const watchers = this.watchers;
+    for (let e = 0; e < len; e++) {
+      const c = rowCnt[e] as number;
+      if (c < min) continue;
+      const k = rowIdx[e] as number;
+      if (watchers.has(i, k)) {
+        touch(k);
+        continue;
+      }
+      const v = c / (ni + (n[k] as number) - c);
+      this.refresh(k);
+      const bk = betaV[k] as number;
+      if (v > bk || (v === bk && nameI < (this.betaName[k] as string))) {
+        this.offer(k, i);
+        touch(k);
+      }
+    }
+  }
+
+  /** Rebuilds row i's buffer and bound from a full scan. */
+  rescan(i: number): void {
+    const { store, itemDict: items, n } = this.host;
+    this.ensureScratch(store.rowBound(i));
+    const rowIdx = this.rowIdx;
+    const rowCnt = this.rowCnt;
+    const len = store.row(i, rowIdx, rowCnt);
+    const ni = n[i] as number;
     const names = items.names as string[];
     const L = this.L;
     const selV = this.selV;
     const selId = this.selId;
     const min = this.minCooccurrences;
-    const betaV = this.betaV;
-    const watchers = this.watchers;
     let count = 0;
     let bV = BOTTOM;
     let bName: string | undefined;
@@ -236,17 +268,6 @@ export class NeighborIndex {
       if (c < min) continue;
       const k = rowIdx[e] as number;
       const v = c / (ni + (n[k] as number) - c);
-      if (skip !== undefined && !skip(k)) {
-        if (watchers.has(i, k)) touch!(k);
-        else {
-          this.refresh(k);
-          const bk = betaV[k] as number;
-          if (v > bk || (v === bk && nameI < (this.betaName[k] as string))) {
-            this.offer(k, i);
-            touch!(k);
-          }
-        }
-      }
       // Selection of the top L of row i, tracking the best entry left out as the bound.
       if (count === L && v <= lastV) {
         const nameK = names[k] as string;

@@ -102,6 +102,31 @@ describe('the seed example', () => {
   });
 });
 
+describe('bounds when counts fall', () => {
+  it('forgetting many users of an item lets a rare neighbour overtake candidates it trailed', () => {
+    // X's ten neighbours P01..P10 share 5 users with X but have 30 users of their own; Q shares one
+    // user with X and has no other. With K = 1 the candidates are the P's (5/56 > 1/26). Forgetting
+    // the 20 users who hold only X leaves n_X = 6, and then Q (1/6) beats every P (5/36).
+    const m = new Model({ topK: 1 });
+    const add = (u: string, items: string[]) => {
+      for (const i of items) m.interaction({ userId: u, itemId: i, action: 'ADD', occurredAt: 1 });
+    };
+    const P = Array.from({ length: 10 }, (_, j) => `P${String(j + 1).padStart(2, '0')}`);
+    for (let u = 0; u < 5; u++) add(`core${u}`, ['X', ...P]);
+    for (let u = 0; u < 30; u++) add(`p${u}`, P);
+    add('q', ['X', 'Q']);
+    for (let u = 0; u < 20; u++) add(`x${u}`, ['X']);
+    m.flush();
+    expect(m.neighbors('X')?.neighbors).toEqual([{ itemId: 'P01', similarity: 5 / 56, cooccurrences: 5 }]);
+    for (let u = 0; u < 20; u++) m.forget({ userId: `x${u}`, requestedAt: 2 });
+    m.flush();
+    expect(m.neighbors('X')).toMatchObject({
+      interactions: 6,
+      neighbors: [{ itemId: 'Q', similarity: 1 / 6, cooccurrences: 1 }],
+    });
+  });
+});
+
 describe('interactions', () => {
   it('treats a repeated ADD and a REMOVE of an absent pair as duplicates', () => {
     const m = new Model();
