@@ -63,8 +63,13 @@ const ingestSeconds = ingest(model, stream, flushEvery);
 const stats = model.stats();
 // RSS after a full collection when the runtime allows it (npm scripts pass --expose-gc): garbage of
 // the ingest (flushed lists, the old squares of earlier growth) is not state.
-(globalThis as { gc?: () => void }).gc?.();
-const rssBytes = process.memoryUsage().rss;
+// Freed ArrayBuffers (the smaller squares C grew out of) are released after the collection, off
+// the main thread: collect twice with a pause before reading RSS.
+for (let k = 0; k < 2; k++) {
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((r) => setTimeout(r, 200));
+}
+const { rss: rssBytes, heapUsed: heapUsedBytes, arrayBuffers: arrayBufferBytes } = process.memoryUsage();
 log(`ingest ${ingestSeconds.toFixed(3)} s, ${stats.users} users, ${stats.items} items, ${stats.pairs} pairs, rss ${(rssBytes / 2 ** 20).toFixed(0)} MiB`);
 
 // Forget users one at a time on the full state, then put them back (with later event times).
@@ -128,6 +133,8 @@ const result = {
   retrainSeconds: round(retrainSeconds, 3),
   speedupP50: Math.round(retrainSeconds / (percentile(forgetMs, 50) / 1000)),
   rssBytes,
+  heapUsedBytes,
+  arrayBufferBytes,
   modelBytes: stats.bytes,
   bytesPerPair: round(stats.bytes / Math.max(1, stats.pairs), 2),
   forcedRescans: model.forcedRescans,

@@ -331,6 +331,9 @@ export class Model {
   private internItem(itemId: string): number {
     const i = this.itemDict.intern(itemId);
     if (i >= this.n.length) this.growItems(i + 1);
+    // C grows to the slots in use, not to the per-item arrays' headroom: its size is N² and its
+    // row scans stop at the highest slot.
+    this.store.ensureCapacity(i + 1);
     return i;
   }
 
@@ -346,7 +349,6 @@ export class Model {
     this.touchedMark = grow32(this.touchedMark, (x) => new Uint32Array(x));
     this.decreasedMark = grow32(this.decreasedMark, (x) => new Uint32Array(x));
     if (this.store.kind === 'dense' && this.forcedRepresentation !== 'dense' && next > this.denseMaxItems) this.toSparse();
-    this.store.ensureCapacity(next);
     this.topk.ensureCapacity(next);
   }
 
@@ -501,6 +503,7 @@ export class Model {
     const slots = state.itemNames.length;
     m.itemDict.restoreSlots(state.itemNames, state.itemFree);
     if (slots > m.n.length) m.growItems(slots);
+    m.store.ensureCapacity(slots);
     const n = new Int32Array(slots);
     for (let k = 0; k < state.userIds.length; k++) {
       const items = state.histories[k] as Int32Array;

@@ -227,17 +227,25 @@ export class NeighborIndex {
     const nameI = items.name(i);
     const min = this.minCooccurrences;
     const betaV = this.betaV;
+    const betaN = this.betaN;
     const watchers = this.watchers;
+    // Dense catalogues: row i of the watcher bit matrix is read in step with row i of C.
+    const bitRow = watchers instanceof BitWatchers ? watchers.row(i) : undefined;
     for (let e = 0; e < len; e++) {
       const c = rowCnt[e] as number;
       if (c < min) continue;
       const k = rowIdx[e] as number;
-      if (watchers.has(i, k)) {
+      const watched =
+        bitRow !== undefined
+          ? ((bitRow.bits[bitRow.base + (k >>> 5)] as number) & (1 << (k & 31))) !== 0
+          : watchers.has(i, k);
+      if (watched) {
         touch(k);
         continue;
       }
-      const v = c / (ni + (n[k] as number) - c);
-      this.refresh(k);
+      const nk = n[k] as number;
+      const v = c / (ni + nk - c);
+      if (nk !== betaN[k]) this.refresh(k);
       const bk = betaV[k] as number;
       if (v > bk || (v === bk && nameI < (this.betaName[k] as string))) {
         this.offer(k, i);
