@@ -1,48 +1,17 @@
 // The service as a process (src/main.ts): configuration errors exit 1 before connecting, SIGTERM
 // stops gracefully with exit 0, and a SIGKILLed active instance is replaced by the standby.
-import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/stack.mjs';
 import { waitFor } from '../helpers/kafka.js';
+import { isLive, killChildren, runService, type ServiceProcess } from '../helpers/process.js';
 import { bruteForceLists, survivingHistory, type RefEvent } from '../support/bruteforce.js';
 import { expectExact, harness, type Harness } from './harness.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const children = new Set<ChildProcess>();
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
-});
+afterAll(killChildren);
 
-interface Proc {
-  child: ChildProcess;
-  lines: string[];
-  exited: Promise<number | null>;
-}
-
-function run(env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const lines: string[] = [];
-  let buf = '';
-  const onData = (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('exit', (code) => (children.delete(child), resolve(code))),
-  );
-  return { child, lines, exited };
-}
+type Proc = ServiceProcess;
+const run = runService;
+const exitCode = async (p: Proc): Promise<number | null> => (await p.exited).code;
 
 function envOf(h: Harness, extra: Record<string, string> = {}): Record<string, string> {
   const c = h.config();
@@ -62,12 +31,10 @@ function envOf(h: Harness, extra: Record<string, string> = {}): Record<string, s
   };
 }
 
-const isLive = (p: Proc) => p.lines.some((l) => l.includes('"phase":"live"'));
-
 describe('the service process', () => {
   it('exits 1 on a bad variable, naming it, without connecting', async () => {
     const p = run({ TOP_K: 'lots', KAFKA_BROKERS: '127.0.0.1:1' });
-    expect(await p.exited).toBe(1);
+    expect(await exitCode(p)).toBe(1);
     expect(p.lines.join('\n')).toMatch(/TOP_K/);
     expect(p.lines.join('\n')).not.toMatch(/kafkajs/);
   });
@@ -100,7 +67,7 @@ describe('the service process', () => {
     expect(metrics).toMatch(/amnesia_consumer_lag\{[^}]*topic="[^"]+"[^}]*\} 0/);
     const t0 = Date.now();
     p.child.kill('SIGTERM');
-    expect(await p.exited).toBe(0);
+    expect(await exitCode(p)).toBe(0);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(p.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
   });

@@ -2,56 +2,24 @@
 // batches, and at every step of a snapshot write (AMNESIA_FAULT=snapshot:<step>) — and restarted each
 // time from its snapshot directory. In the end the published lists equal the brute-force top-K of
 // the surviving events, no forgotten user is back, and no file on disk holds a forgotten user's id.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/kafka.js';
+import { isLive, killChildren, runService } from '../helpers/process.js';
 import { expectExact, harness, type Harness } from '../service/harness.js';
 import { bruteForceLists, survivingHistory, type RefEvent } from '../support/bruteforce.js';
 import { rng } from '../support/generator.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const children = new Set<ChildProcess>();
 const dirs: string[] = [];
 afterAll(async () => {
-  for (const c of children) c.kill('SIGKILL');
+  killChildren();
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
-interface Proc {
-  child: ChildProcess;
-  lines: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-function run(env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', KAFKAJS_NO_PARTITIONER_WARNING: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  const lines: string[] = [];
-  let buf = '';
-  const onData = (d: Buffer) => {
-    buf += d.toString();
-    const parts = buf.split('\n');
-    buf = parts.pop()!;
-    lines.push(...parts);
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => (children.delete(child), resolve({ code, signal }))),
-  );
-  return { child, lines, exited };
-}
-
-const isLive = (p: Proc) => p.lines.some((l) => l.includes('"phase":"live"'));
+const run = runService;
 
 /** Waits until `groupId` has committed both input topics to their end. */
 async function waitCommitted(h: Harness, groupId: string): Promise<void> {
