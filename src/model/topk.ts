@@ -135,11 +135,16 @@ export class NeighborIndex {
     for (let p = 0; p < count; p++) w.add(ids[p] as number, i);
   }
 
-  private ensureScratch(size: number): void {
-    if (this.rowIdx.length >= size) return;
-    const n = Math.max(size, this.rowIdx.length * 2, 1024);
-    this.rowIdx = new Int32Array(n);
-    this.rowCnt = new Int32Array(n);
+  /** Copies row i's nonzero entries into rowIdx/rowCnt; returns how many. */
+  private loadRow(i: number): number {
+    const store = this.host.store;
+    const size = store.rowBound(i);
+    if (this.rowIdx.length < size) {
+      const n = Math.max(size, this.rowIdx.length * 2, 1024);
+      this.rowIdx = new Int32Array(n);
+      this.rowCnt = new Int32Array(n);
+    }
+    return store.row(i, this.rowIdx, this.rowCnt);
   }
 
   /**
@@ -218,11 +223,10 @@ export class NeighborIndex {
    * before β_k, and touches k when i is or becomes one of k's candidates. One pass over row i.
    */
   propagate(i: number, touch: (k: number) => void): void {
-    const { store, itemDict: items, n } = this.host;
-    this.ensureScratch(store.rowBound(i));
+    const { itemDict: items, n } = this.host;
+    const len = this.loadRow(i);
     const rowIdx = this.rowIdx;
     const rowCnt = this.rowCnt;
-    const len = store.row(i, rowIdx, rowCnt);
     const ni = n[i] as number;
     const nameI = items.name(i);
     const min = this.minCooccurrences;
@@ -256,11 +260,10 @@ export class NeighborIndex {
 
   /** Rebuilds row i's buffer and bound from a full scan. */
   rescan(i: number): void {
-    const { store, itemDict: items, n } = this.host;
-    this.ensureScratch(store.rowBound(i));
+    const { itemDict: items, n } = this.host;
+    const len = this.loadRow(i);
     const rowIdx = this.rowIdx;
     const rowCnt = this.rowCnt;
-    const len = store.row(i, rowIdx, rowCnt);
     const ni = n[i] as number;
     const names = items.names as string[];
     const L = this.L;
