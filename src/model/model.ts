@@ -208,7 +208,9 @@ export class Model {
       changed.push(list);
     };
     for (const i of T) if ((this.n[i] as number) > 0) emit(i);
-    for (const k of touched) if (!inT(k) && (this.n[k] as number) > 0) emit(k);
+    // Slot order: the order in which watchers were found depends on the watcher index's history
+    // (set insertion order in sparse mode), and a restored model must report in the same order.
+    for (const k of Int32Array.from(touched).sort()) if (!inT(k) && (this.n[k] as number) > 0) emit(k);
     for (const i of T) {
       if ((this.n[i] as number) !== 0) continue;
       if (this.reported[i] !== undefined) {
