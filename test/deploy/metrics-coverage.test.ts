@@ -7,10 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { registerOpsMetrics } from '../../src/http/ops-metrics.js';
-import { startHttpServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/log.js';
 import { harness } from '../service/harness.js';
+import { serveOverHttp } from '../http/serve.js';
 import { exportedNames, scrape } from '../http/scrape.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -64,15 +62,7 @@ describe('metrics used by alerts and dashboard', () => {
   it('are all exported by the running service, and every exported amnesia metric is documented', async () => {
     const h = await harness(1);
     const svc = await h.start();
-    registerOpsMetrics(svc.metrics.registry, { version: 'test' });
-    const http = await startHttpServer({
-      host: '127.0.0.1',
-      port: 0,
-      log: createLogger('silent'),
-      registry: svc.metrics.registry,
-      isReady: () => svc.isReady(),
-      model: () => svc.model,
-    });
+    const http = await serveOverHttp(svc);
     try {
       await svc.waitUntilReady(30_000);
       const text = await scrape(http.url);

@@ -2,10 +2,8 @@
 // model, readiness follows the engine, and the documented series move as events and deletion
 // requests are consumed.
 import { describe, expect, it } from 'vitest';
-import { registerOpsMetrics } from '../../src/http/ops-metrics.js';
-import { startHttpServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/log.js';
 import { harness } from '../service/harness.js';
+import { serveOverHttp } from './serve.js';
 import { item, SEED, USERS } from './seed.js';
 import { sampleSum, scrape, scrapeUntil } from './scrape.js';
 
@@ -13,16 +11,7 @@ describe('HTTP on a running service', () => {
   it('answers from the live model and its metrics move with consumption and forgetting', async () => {
     const h = await harness(1);
     const svc = await h.start();
-    registerOpsMetrics(svc.metrics.registry, { version: 'test' });
-    const http = await startHttpServer({
-      host: '127.0.0.1',
-      port: 0,
-      log: createLogger('silent'),
-      registry: svc.metrics.registry,
-      isReady: () => svc.isReady(),
-      model: () => svc.model,
-      phase: () => svc.phase,
-    });
+    const http = await serveOverHttp(svc);
     try {
       await svc.waitUntilReady(30_000);
       expect((await fetch(`${http.url}/readyz`)).status).toBe(200);
