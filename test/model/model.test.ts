@@ -1,20 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/model/index.js';
+import { SEED } from '../http/seed.js';
 
 // The seed's example: Homer, Marge, Bart, Lisa (users 0..3) over items 0..4.
-const SEED: [number, number][] = [
-  [0, 0],
-  [0, 1],
-  [0, 2],
-  [0, 4],
-  [1, 1],
-  [1, 2],
-  [2, 0],
-  [2, 1],
-  [2, 3],
-  [3, 1],
-  [3, 3],
-];
 const NAMES = ['Homer', 'Marge', 'Bart', 'Lisa'];
 
 function seeded(): Model {
