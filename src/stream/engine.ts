@@ -212,29 +212,28 @@ export class Engine {
     });
   }
 
-  private async becomeStandby(gen: number): Promise<void> {
-    if (gen !== this.generation) return;
+  /** An empty model, no positions, nothing pending or queued for output. */
+  private resetState(): void {
     this.pending = { events: 0, since: 0, receipts: [] };
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.model_ = this.newModel();
     this.positions.clear();
     this.committed.clear();
-    this.rebuild = undefined;
     this.deps.outbox.clear();
+  }
+
+  private async becomeStandby(gen: number): Promise<void> {
+    if (gen !== this.generation) return;
+    this.resetState();
+    this.rebuild = undefined;
     this.setPhase('standby');
   }
 
   private async beginRebuild(gen: number, assignment: Record<string, number[]>): Promise<void> {
     if (gen !== this.generation) return;
     const started = Date.now();
-    this.pending = { events: 0, since: 0, receipts: [] };
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    this.model_ = this.newModel();
-    this.positions.clear();
-    this.committed.clear();
-    this.deps.outbox.clear();
+    this.resetState();
     const { admin, config } = this.deps;
     const marks = new Map<string, { low: number; high: number }>();
     for (const topic of Object.keys(assignment)) {
