@@ -48,9 +48,12 @@ export class DenseCooccurrence implements CooccurrenceStore {
     // Grow by 1/8: the square is the model's largest allocation, and each growth copies it once.
     const next = Math.ceil(Math.max(items, this.cap * 1.125, 64) / 64) * 64;
     const grown = new Uint16Array(next * next);
-    for (let i = 0; i < this.cap; i++) grown.set(this.data.subarray(i * this.cap, (i + 1) * this.cap), i * next);
+    for (let i = 0; i < this.cap; i++)
+      grown.set(this.data.subarray(i * this.cap, (i + 1) * this.cap), i * next);
     if (this.overflow.size > 0) {
-      const moved = [...this.overflow].map(([idx, v]) => [Math.floor(idx / this.cap) * next + (idx % this.cap), v] as const);
+      const moved = [...this.overflow].map(
+        ([idx, v]) => [Math.floor(idx / this.cap) * next + (idx % this.cap), v] as const,
+      );
       this.overflow.clear();
       for (const [idx, v] of moved) this.overflow.set(idx, v);
     }
@@ -139,7 +142,7 @@ class SparseRow {
   }
 
   private slot(key: number): number {
-    return Math.imul(key, 0x9e3779b1) >>> 0 & this.mask;
+    return (Math.imul(key, 0x9e3779b1) >>> 0) & this.mask;
   }
 
   get(key: number): number {

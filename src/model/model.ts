@@ -73,7 +73,8 @@ export class Model {
 
   constructor(options: Partial<ModelOptions> = {}, repr: RepresentationOptions = {}) {
     this.options = Object.freeze({ ...DEFAULT_MODEL_OPTIONS, ...options });
-    if (!Number.isInteger(this.options.topK) || this.options.topK < 1) throw new RangeError('topK must be an integer ≥ 1');
+    if (!Number.isInteger(this.options.topK) || this.options.topK < 1)
+      throw new RangeError('topK must be an integer ≥ 1');
     if (!Number.isInteger(this.options.minCooccurrences) || this.options.minCooccurrences < 1)
       throw new RangeError('minCooccurrences must be an integer ≥ 1');
     this.forcedRepresentation = repr.representation ?? 'auto';
@@ -193,13 +194,20 @@ export class Model {
         let same = true;
         for (let p = 0; p < m && same; p++) {
           const nb = prev.neighbors[p] as Neighbor;
-          same = nb.cooccurrences === outC[p] && nb.similarity === outV[p] && nb.itemId === this.itemDict.name(outId[p] as number);
+          same =
+            nb.cooccurrences === outC[p] &&
+            nb.similarity === outV[p] &&
+            nb.itemId === this.itemDict.name(outId[p] as number);
         }
         if (same) return;
       }
       const neighbors: Neighbor[] = new Array(m);
       for (let p = 0; p < m; p++)
-        neighbors[p] = { itemId: this.itemDict.name(outId[p] as number), similarity: outV[p] as number, cooccurrences: outC[p] as number };
+        neighbors[p] = {
+          itemId: this.itemDict.name(outId[p] as number),
+          similarity: outV[p] as number,
+          cooccurrences: outC[p] as number,
+        };
       const list: NeighborList =
         updatedAt === undefined
           ? { itemId: this.itemDict.name(i), interactions: ni, neighbors }
@@ -239,7 +247,9 @@ export class Model {
     const i = this.itemDict.lookup(itemId);
     const list = i === undefined ? undefined : this.reported[i];
     if (list === undefined) return undefined;
-    return k >= list.neighbors.length ? list : { ...list, neighbors: list.neighbors.slice(0, Math.max(0, k)) };
+    return k >= list.neighbors.length
+      ? list
+      : { ...list, neighbors: list.neighbors.slice(0, Math.max(0, k)) };
   }
 
   similarity(a: string, b: string): PairSimilarity | undefined {
@@ -280,7 +290,10 @@ export class Model {
     const u = this.users.lookup(userId);
     const h = u === undefined ? undefined : this.history[u];
     if (h === undefined) return [];
-    return h.toArray().map((i) => this.itemDict.name(i)).sort(byString);
+    return h
+      .toArray()
+      .map((i) => this.itemDict.name(i))
+      .sort(byString);
   }
 
   /** Alias of itemsOf (the contract's `GET /users/{userId}/items`). */
@@ -350,7 +363,8 @@ export class Model {
     this.changedMark = grow32(this.changedMark, (x) => new Uint32Array(x));
     this.touchedMark = grow32(this.touchedMark, (x) => new Uint32Array(x));
     this.decreasedMark = grow32(this.decreasedMark, (x) => new Uint32Array(x));
-    if (this.store.kind === 'dense' && this.forcedRepresentation !== 'dense' && next > this.denseMaxItems) this.toSparse();
+    if (this.store.kind === 'dense' && this.forcedRepresentation !== 'dense' && next > this.denseMaxItems)
+      this.toSparse();
     this.topk.ensureCapacity(next);
   }
 
@@ -494,7 +508,11 @@ export class Model {
    * A model equal to the one that exported `state`: C is rebuilt from H, every top-K row from one
    * scan, and the reported lists are the exported ones (so only lists that differ are reported next).
    */
-  static fromState(state: ModelState, options: Partial<ModelOptions> = {}, repr: RepresentationOptions = {}): Model {
+  static fromState(
+    state: ModelState,
+    options: Partial<ModelOptions> = {},
+    repr: RepresentationOptions = {},
+  ): Model {
     const m = new Model(options, repr);
     const s = state.settings;
     if (m.options.topK !== s.topK || m.options.minCooccurrences !== s.minCooccurrences)
@@ -518,7 +536,12 @@ export class Model {
       if (!Number.isNaN(bound)) m.lateBound.set(u, bound);
       for (let p = 0; p < items.length; p++) {
         const i = items[p] as number;
-        if (i < 0 || i >= slots || state.itemNames[i] === undefined || (p > 0 && i <= (items[p - 1] as number)))
+        if (
+          i < 0 ||
+          i >= slots ||
+          state.itemNames[i] === undefined ||
+          (p > 0 && i <= (items[p - 1] as number))
+        )
           throw new RangeError(`history ${k} is not an ascending list of item slots in use`);
         n[i] = (n[i] as number) + 1;
       }

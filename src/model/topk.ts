@@ -98,7 +98,8 @@ export class NeighborIndex {
     if (items <= this.cap) return;
     const next = Math.max(items, Math.ceil(this.cap * 1.5), 64);
     const buf = new Int32Array(next * this.B);
-    for (let i = 0; i < this.cap; i++) buf.set(this.buf.subarray(i * this.B, i * this.B + (this.bufLen[i] as number)), i * this.B);
+    for (let i = 0; i < this.cap; i++)
+      buf.set(this.buf.subarray(i * this.B, i * this.B + (this.bufLen[i] as number)), i * this.B);
     const bufLen = new Uint16Array(next);
     bufLen.set(this.bufLen);
     const betaV = new Float64Array(next).fill(BOTTOM);
@@ -404,7 +405,8 @@ export class NeighborIndex {
     let count = this.compact(k);
     const K = this.K;
     if ((this.betaV[k] as number) !== BOTTOM) {
-      const proven = count >= K && this.ranksBeforeBound(this.tmpV[K - 1] as number, this.tmpId[K - 1] as number, k);
+      const proven =
+        count >= K && this.ranksBeforeBound(this.tmpV[K - 1] as number, this.tmpId[K - 1] as number, k);
       if (!proven) {
         this.forcedRescans++;
         this.rescan(k);
@@ -454,7 +456,8 @@ export class NeighborIndex {
     let o = 0;
     for (let k = 0; k < slots; k++) {
       const len = s.lengths[k] as number;
-      if (len > this.B || o + len > s.ids.length) throw new RangeError(`top-K buffer of slot ${k} does not fit`);
+      if (len > this.B || o + len > s.ids.length)
+        throw new RangeError(`top-K buffer of slot ${k} does not fit`);
       this.setBuffer(k, s.ids.subarray(o, o + len), len);
       o += len;
       this.betaName[k] = s.betaName[k];
@@ -469,6 +472,13 @@ export class NeighborIndex {
   }
 
   bytes(): number {
-    return this.buf.byteLength + this.bufLen.byteLength + this.betaV.byteLength + this.betaN.byteLength + this.betaName.length * 8 + this.watchers.bytes();
+    return (
+      this.buf.byteLength +
+      this.bufLen.byteLength +
+      this.betaV.byteLength +
+      this.betaN.byteLength +
+      this.betaName.length * 8 +
+      this.watchers.bytes()
+    );
   }
 }

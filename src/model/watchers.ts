@@ -23,7 +23,8 @@ export class BitWatchers implements Watchers {
     const cap = Math.ceil(Math.max(items, this.cap * 1.25, 64) / 32) * 32;
     const words = cap >>> 5;
     const bits = new Uint32Array(cap * words);
-    for (let i = 0; i < this.cap; i++) bits.set(this.bits.subarray(i * this.words, (i + 1) * this.words), i * words);
+    for (let i = 0; i < this.cap; i++)
+      bits.set(this.bits.subarray(i * this.words, (i + 1) * this.words), i * words);
     this.cap = cap;
     this.words = words;
     this.bits = bits;
@@ -34,11 +35,13 @@ export class BitWatchers implements Watchers {
   }
 
   add(i: number, k: number): void {
-    this.bits[i * this.words + (k >>> 5)] = (this.bits[i * this.words + (k >>> 5)] as number) | (1 << (k & 31));
+    this.bits[i * this.words + (k >>> 5)] =
+      (this.bits[i * this.words + (k >>> 5)] as number) | (1 << (k & 31));
   }
 
   delete(i: number, k: number): void {
-    this.bits[i * this.words + (k >>> 5)] = (this.bits[i * this.words + (k >>> 5)] as number) & ~(1 << (k & 31));
+    this.bits[i * this.words + (k >>> 5)] =
+      (this.bits[i * this.words + (k >>> 5)] as number) & ~(1 << (k & 31));
   }
 
   forEach(i: number, f: (k: number) => void): void {
