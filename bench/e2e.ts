@@ -134,7 +134,7 @@ async function main(): Promise<void> {
 
     // ---------------------------------------------------------------- 1. bulk
     const r = rng(42);
-    const messages: Message[] = new Array(N);
+    const messages = new Array<Message>(N);
     const t0ms = Date.now() - N;
     for (let k = 0; k < N; k++) {
       const userId = `u${Math.floor(USERS * r())}`;
@@ -195,13 +195,14 @@ async function main(): Promise<void> {
       await new Promise<void>((resolve) => {
         void raw.run({
           autoCommit: false,
-          eachBatch: async ({ batch }) => {
+          eachBatch: ({ batch }) => {
             if (firstAt === 0) firstAt = performance.now();
             for (const m of batch.messages) {
               const d = decodeInteraction(m, registry);
               if (d.ok) seen++;
             }
             if (seen >= total) resolve();
+            return Promise.resolve();
           },
         });
       });

@@ -64,9 +64,11 @@ describe('docker-compose.yml', () => {
     expect(env.SCHEMA_REGISTRY_URL).toBe('http://schema-registry:8081');
     expect(env.HTTP_HOST).toBe('0.0.0.0');
     expect(env.SNAPSHOT_DIR).toBe('/var/lib/amnesia');
-    expect(compose.services.amnesia?.volumes?.some((v) => String(v).endsWith(':/var/lib/amnesia'))).toBe(
-      true,
-    );
+    expect(
+      compose.services.amnesia?.volumes?.some(
+        (v) => typeof v === 'string' && v.endsWith(':/var/lib/amnesia'),
+      ),
+    ).toBe(true);
   });
 
   it('creates every topic of the contract, compacting the output topics', () => {

@@ -253,7 +253,7 @@ export async function demo(argv: string[]): Promise<number> {
       timeoutMs: 60_000,
     });
     out(`   receipt: ${JSON.stringify(receipt)}`);
-    out(`   ${receipt.status} — the user is gone from memory and from every published list.`);
+    out(`   ${String(receipt.status)} — the user is gone from memory and from every published list.`);
     await waitProcessed(admin, config);
     out('   neighbour lists that changed:');
     printLists(service, SEED_ITEMS, before);

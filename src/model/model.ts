@@ -201,7 +201,7 @@ export class Model {
         }
         if (same) return;
       }
-      const neighbors: Neighbor[] = new Array(m);
+      const neighbors = new Array<Neighbor>(m);
       for (let p = 0; p < m; p++)
         neighbors[p] = {
           itemId: this.itemDict.name(outId[p] as number),

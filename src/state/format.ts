@@ -319,7 +319,7 @@ export function decodeSnapshot(buf: Buffer): Snapshot {
   const header = verifySnapshot(buf);
   const r = new Reader(buf, PREAMBLE + buf.readUInt32LE(12), buf.length - DIGEST_BYTES);
   const slots = r.u32();
-  const itemNames: (string | undefined)[] = new Array(slots);
+  const itemNames = new Array<string | undefined>(slots);
   for (let i = 0; i < slots; i++) {
     const len = r.u32();
     itemNames[i] = len === NONE ? undefined : r.strOfLength(len);
@@ -327,15 +327,15 @@ export function decodeSnapshot(buf: Buffer): Snapshot {
   const itemFree = Array.from(r.ints(r.u32()));
   const n = r.ints(slots);
   const users = r.u32();
-  const userIds: string[] = new Array(users);
-  const histories: Int32Array[] = new Array(users);
+  const userIds = new Array<string>(users);
+  const histories = new Array<Int32Array>(users);
   const lateBounds = new Float64Array(users);
   for (let k = 0; k < users; k++) {
     userIds[k] = r.str();
     lateBounds[k] = r.f64();
     histories[k] = r.ints(r.u32());
   }
-  const lists: (NeighborList | undefined)[] = new Array(slots);
+  const lists = new Array<NeighborList | undefined>(slots);
   for (let i = 0; i < slots; i++) {
     const m = r.u32();
     if (m === NONE) continue;
@@ -343,7 +343,7 @@ export function decodeSnapshot(buf: Buffer): Snapshot {
     if (itemId === undefined) throw new SnapshotError(`list for free slot ${i}`);
     const interactions = r.i32();
     const updatedAt = r.f64();
-    const neighbors: Neighbor[] = new Array(m);
+    const neighbors = new Array<Neighbor>(m);
     for (let p = 0; p < m; p++) {
       const j = r.i32();
       const name = itemNames[j];
@@ -355,7 +355,7 @@ export function decodeSnapshot(buf: Buffer): Snapshot {
       ? { itemId, interactions, neighbors }
       : { itemId, interactions, neighbors, updatedAt };
   }
-  const tombstones: [string, number][] = new Array(r.u32());
+  const tombstones = new Array<[string, number]>(r.u32());
   for (let t = 0; t < tombstones.length; t++) tombstones[t] = [r.str(), r.f64()];
   let topk: NeighborIndexState | undefined;
   if (r.u32() === 1) {
@@ -364,7 +364,7 @@ export function decodeSnapshot(buf: Buffer): Snapshot {
     const ids = r.ints(r.u32());
     const betaV = r.typed(Float64Array, rows);
     const betaN = r.ints(rows);
-    const betaName: (string | undefined)[] = new Array(rows);
+    const betaName = new Array<string | undefined>(rows);
     for (let k = 0; k < rows; k++) {
       const len = r.u32();
       betaName[k] = len === NONE ? undefined : r.strOfLength(len);

@@ -51,7 +51,7 @@ export function singleActiveAssigner(info: MemberInfo): PartitionAssigner {
     const assigner: Assigner = {
       name: SINGLE_ACTIVE_ASSIGNER,
       version: 1,
-      async assign({ members, topics }) {
+      assign({ members, topics }) {
         const decoded = members.map((m) => ({
           memberId: m.memberId,
           info: decodeMemberInfo(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData),
@@ -64,14 +64,16 @@ export function singleActiveAssigner(info: MemberInfo): PartitionAssigner {
             .map((p) => p.partitionId)
             .sort((a, b) => a - b);
         }
-        return members.map((m) => ({
-          memberId: m.memberId,
-          memberAssignment: AssignerProtocol.MemberAssignment.encode({
-            version: assigner.version,
-            assignment: m.memberId === active ? assignment : {},
-            userData: Buffer.alloc(0),
-          }),
-        }));
+        return Promise.resolve(
+          members.map((m) => ({
+            memberId: m.memberId,
+            memberAssignment: AssignerProtocol.MemberAssignment.encode({
+              version: assigner.version,
+              assignment: m.memberId === active ? assignment : {},
+              userData: Buffer.alloc(0),
+            }),
+          })),
+        );
       },
       protocol({ topics }) {
         return {

@@ -22,7 +22,7 @@ export interface SourceRecord {
   readonly offset: string;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
-  readonly headers?: IHeaders;
+  readonly headers?: IHeaders | undefined;
   readonly timestamp: string;
 }
 

@@ -109,7 +109,7 @@ export async function follow(
       consumer
         .run({
           autoCommit: false,
-          eachBatch: async ({ batch, resolveOffset }) => {
+          eachBatch: async ({ batch, ...payload }) => {
             for (const m of batch.messages) {
               if (done) return;
               if (await onMessage(m, batch.partition)) {
@@ -117,7 +117,7 @@ export async function follow(
                 resolve();
                 return;
               }
-              resolveOffset(m.offset);
+              payload.resolveOffset(m.offset);
             }
           },
         })

@@ -16,9 +16,7 @@ const read = (f: string) => readFileSync(path.join(DIR, f), 'utf8');
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- manifests are untyped YAML */
 const kustomization = parse(read('kustomization.yaml')) as { resources: string[] };
-const docs: any[] = kustomization.resources.flatMap((f) =>
-  parseAllDocuments(read(f)).map((d) => d.toJSON() as any),
-);
+const docs: any[] = kustomization.resources.flatMap((f) => parseAllDocuments(read(f)).map((d) => d.toJSON()));
 const byKind = (kind: string): any[] => docs.filter((d) => d.kind === kind);
 const sts = byKind('StatefulSet')[0];
 const pod = sts.spec.template.spec;

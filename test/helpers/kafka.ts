@@ -198,7 +198,7 @@ export async function consumeN(
       if (n <= 0) resolve();
       consumer
         .run({
-          eachMessage: async ({ topic: t, partition, message }) => {
+          eachMessage: ({ topic: t, partition, message }) => {
             records.push({
               topic: t,
               partition,
@@ -209,6 +209,7 @@ export async function consumeN(
               headers: message.headers ?? {},
             });
             if (records.length >= n) resolve();
+            return Promise.resolve();
           },
         })
         .catch(reject);

@@ -30,8 +30,8 @@ export function runService(env: Record<string, string>): ServiceProcess {
     buf = parts.pop()!;
     lines.push(...parts);
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => (children.delete(child), resolve({ code, signal }))),
   );

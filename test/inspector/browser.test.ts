@@ -60,7 +60,7 @@ const READ_CELLS = `(() => {
 })()`;
 
 async function readPage(page: Page): Promise<Record<string, number>> {
-  return (await page.evaluate(READ_CELLS)) as Record<string, number>;
+  return page.evaluate<Record<string, number>>(READ_CELLS);
 }
 
 function matches(cells: Record<string, number>, want: Expected): boolean {
@@ -181,9 +181,7 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
     await phone.goto(`${http.url}/`);
     await waitForValues(phone, AFTER);
     // Tables scroll inside their panels: the page itself never scrolls sideways.
-    const overflow = (await phone.evaluate(
-      'document.documentElement.scrollWidth - window.innerWidth',
-    )) as number;
+    const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await phone.screenshot({ path: 'test-results/inspector-390x844.png', fullPage: true });
     await phone.close();

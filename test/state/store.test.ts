@@ -77,16 +77,15 @@ describe('snapshot store', () => {
       const err = (code: string) => Object.assign(new Error(`injected ${code}`), { code });
       const fs: FsOps = {
         ...fsp,
-        open: (async (...args: Parameters<typeof fsp.open>) => {
+        open: async (...args: Parameters<typeof fsp.open>) => {
           const fh = await fsp.open(...args);
           if (fail && 'open' in failing) {
             const method = failing.open;
-            (fh as unknown as Record<string, unknown>)[method] = async () => {
-              throw err(method === 'write' ? 'ENOSPC' : 'EIO');
-            };
+            (fh as unknown as Record<string, unknown>)[method] = () =>
+              Promise.reject(err(method === 'write' ? 'ENOSPC' : 'EIO'));
           }
           return fh;
-        }) as typeof fsp.open,
+        },
         rename: (async (a: string, b: string) => {
           if (fail && 'rename' in failing) throw err('EIO');
           return fsp.rename(a, b);

@@ -1,7 +1,8 @@
 // The inspector page: renders H, n, C, S and the receipts from /inspector/events (Server-Sent
 // Events), flashes the cells that changed, and (when the server allows writes) sends events
 // through the POST endpoints. Plain browser JavaScript, no build step, no dependencies.
-/* global document, window, EventSource, location, history, URLSearchParams, FormData */
+
+/* global URLSearchParams, FormData */
 
 const $ = (id) => document.getElementById(id);
 
