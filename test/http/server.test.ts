@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { createLogger } from '../../src/log.js';
 import type { Model } from '../../src/model/index.js';
 import { startHttpServer, type HttpDeps, type HttpServer, type Route } from '../../src/http/server.js';
-import { item, seedModel } from './seed.js';
+import { item, seedModel } from '../helpers/seed.js';
 
 const servers: HttpServer[] = [];
 afterEach(async () => {

@@ -5,8 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/model/index.js';
-import { ITEM_IDS, opArb } from './ops.js';
-import { expectedReport, Reference, type RefList, type RefOp } from './reference.js';
+import { ITEM_IDS, opArb } from '../helpers/model-ops.js';
+import { expectedReport, Reference, type RefList, type RefOp } from '../helpers/oracle.js';
 
 function apply(model: Model, op: RefOp): string | undefined {
   if (op.kind === 'flush') return undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/model/index.js';
-import { SEED } from '../http/seed.js';
+import { SEED } from '../helpers/seed.js';
 
 // The seed's example: Homer, Marge, Bart, Lisa (users 0..3) over items 0..4.
 const NAMES = ['Homer', 'Marge', 'Bart', 'Lisa'];

@@ -5,8 +5,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Model, type ChangeReport } from '../../src/model/index.js';
-import { ITEM_IDS, opArb as anyOps } from './ops.js';
-import type { RefOp } from './reference.js';
+import { ITEM_IDS, opArb as anyOps } from '../helpers/model-ops.js';
+import type { RefOp } from '../helpers/oracle.js';
 
 const USERS = 8;
 const opArb = (items: number): fc.Arbitrary<RefOp> => anyOps(USERS, items);

@@ -10,7 +10,7 @@ import {
   SnapshotError,
   verifySnapshot,
 } from '../../src/state/format.js';
-import { sampleModel, sampleSnapshot } from './sample.js';
+import { sampleModel, sampleSnapshot } from '../helpers/snapshot-sample.js';
 
 describe('snapshot format', () => {
   it('a round trip restores an indistinguishable model', () => {

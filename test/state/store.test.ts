@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { Model } from '../../src/model/index.js';
 import { SnapshotStore, type FsOps } from '../../src/state/store.js';
-import { sampleModel, sampleSnapshot } from './sample.js';
+import { sampleModel, sampleSnapshot } from '../helpers/snapshot-sample.js';
 
 const log = createLogger('silent');
 const dirs: string[] = [];

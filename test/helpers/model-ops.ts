@@ -1,6 +1,6 @@
 // Random operation sequences for the model's property tests.
 import fc from 'fast-check';
-import type { RefOp } from './reference.js';
+import type { RefOp } from './oracle.js';
 
 /** Item ids whose string order differs from their numeric order, to exercise the tie-break. */
 export const ITEM_IDS = [

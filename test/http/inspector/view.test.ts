@@ -1,8 +1,8 @@
 // The inspector's matrices: the seed's H, n, C, S exactly as the paper's example has them, the
 // automatic subset of a large catalogue, explicit selections and the id search.
 import { describe, expect, it } from 'vitest';
-import { Model } from '../../src/model/index.js';
-import { seedPairs } from '../../src/cli/demo.js';
+import { Model } from '../../../src/model/index.js';
+import { seedPairs } from '../../../src/cli/demo.js';
 import {
   AUTO_SIDE,
   MAX_SIDE,
@@ -11,7 +11,7 @@ import {
   parseIdList,
   resolveSelection,
   search,
-} from '../../src/http/inspector/view.js';
+} from '../../../src/http/inspector/view.js';
 
 function seeded(): Model {
   const m = new Model({ topK: 20 });

@@ -6,14 +6,14 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { inspectorRoute, type InspectorRoute } from '../../src/http/inspector.js';
-import { startHttpServer, type HttpServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/log.js';
-import { SEED_FORGOTTEN, seedPairs } from '../../src/cli/demo.js';
-import type { Service } from '../../src/service.js';
-import { encodeValue } from '../../src/stream/codec.js';
-import { SchemaRegistryClient } from '../../src/stream/registry.js';
-import { harness, type Harness } from '../service/harness.js';
+import { inspectorRoute, type InspectorRoute } from '../../../src/http/inspector.js';
+import { startHttpServer, type HttpServer } from '../../../src/http/server.js';
+import { createLogger } from '../../../src/log.js';
+import { SEED_FORGOTTEN, seedPairs } from '../../../src/cli/demo.js';
+import type { Service } from '../../../src/service.js';
+import { encodeValue } from '../../../src/stream/codec.js';
+import { SchemaRegistryClient } from '../../../src/stream/registry.js';
+import { harness, type Harness } from '../../helpers/service.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [

@@ -3,15 +3,15 @@
 // user id), body validation, and logs free of user ids.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedPairs } from '../../src/cli/demo.js';
-import { inspectorRoute, type InspectorRoute } from '../../src/http/inspector.js';
-import { startHttpServer, type HttpServer } from '../../src/http/server.js';
-import { createLogger } from '../../src/log.js';
-import type { Service } from '../../src/service.js';
-import { encodeValue } from '../../src/stream/codec.js';
-import { SchemaRegistryClient } from '../../src/stream/registry.js';
-import { waitFor } from '../helpers/kafka.js';
-import { harness, type Harness } from '../service/harness.js';
+import { seedPairs } from '../../../src/cli/demo.js';
+import { inspectorRoute, type InspectorRoute } from '../../../src/http/inspector.js';
+import { startHttpServer, type HttpServer } from '../../../src/http/server.js';
+import { createLogger } from '../../../src/log.js';
+import type { Service } from '../../../src/service.js';
+import { encodeValue } from '../../../src/stream/codec.js';
+import { SchemaRegistryClient } from '../../../src/stream/registry.js';
+import { waitFor } from '../../helpers/kafka.js';
+import { harness, type Harness } from '../../helpers/service.js';
 
 interface State {
   writes: boolean;

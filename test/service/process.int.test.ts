@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/stack.mjs';
 import { waitFor } from '../helpers/kafka.js';
 import { isLive, killChildren, runService, type ServiceProcess } from '../helpers/process.js';
-import { bruteForceLists, survivingHistory, type RefEvent } from '../support/bruteforce.js';
-import { expectExact, harness, type Harness } from './harness.js';
+import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/oracle.js';
+import { expectExact, harness, type Harness } from '../helpers/service.js';
 
 afterAll(killChildren);
 

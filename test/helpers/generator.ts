@@ -1,6 +1,6 @@
 // Seeded synthetic input streams for the end-to-end tests: skewed item popularity, adds, removes,
 // duplicates, deletions of existing and unknown users, and late events of forgotten users.
-import type { RefDeletion, RefEvent } from './bruteforce.js';
+import type { RefDeletion, RefEvent } from './oracle.js';
 
 import { mulberry32 } from '../../bench/datasets.js';
 

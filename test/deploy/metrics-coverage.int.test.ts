@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { harness } from '../service/harness.js';
-import { serveOverHttp } from '../http/serve.js';
-import { exportedNames, scrape } from '../http/scrape.js';
+import { harness } from '../helpers/service.js';
+import { serveOverHttp } from '../helpers/http.js';
+import { exportedNames, scrape } from '../helpers/metrics.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (p: string) => readFileSync(path.join(ROOT, p), 'utf8');

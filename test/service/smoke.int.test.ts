@@ -11,7 +11,7 @@ import {
   registryClient,
   schemaRegistryUrl,
   uniqueName,
-} from './helpers/kafka.js';
+} from '../helpers/kafka.js';
 
 const SCHEMAS = ['interaction-event', 'deletion-request', 'item-neighbors', 'deletion-receipt'] as const;
 

@@ -2,9 +2,9 @@
 // other stands by; when the active one leaves, the standby rebuilds and takes over, outputs exact.
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/kafka.js';
-import { bruteForceLists, survivingHistory } from '../support/bruteforce.js';
-import { scenario } from '../support/generator.js';
-import { expectExact, harness, waitForReceipts } from './harness.js';
+import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
+import { scenario } from '../helpers/generator.js';
+import { expectExact, harness, waitForReceipts } from '../helpers/service.js';
 
 describe('two instances in one group', () => {
   it('one is active, the other stands by and takes over when it stops', async () => {

@@ -2,9 +2,9 @@
 // in JSON and Avro, through the running service; the compacted similarities topic read to its end
 // must equal an independent brute-force recomputation from the surviving events.
 import { describe, expect, it } from 'vitest';
-import { bruteForceLists, survivingHistory } from '../support/bruteforce.js';
-import { scenario } from '../support/generator.js';
-import { expectExact, harness, waitForReceipts, type Harness } from './harness.js';
+import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
+import { scenario } from '../helpers/generator.js';
+import { expectExact, harness, waitForReceipts, type Harness } from '../helpers/service.js';
 
 async function runScenario(
   h: Harness,

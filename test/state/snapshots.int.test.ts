@@ -7,9 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/kafka.js';
-import { expectExact, harness, waitForReceipts } from '../service/harness.js';
-import { bruteForceLists, survivingHistory, type RefEvent } from '../support/bruteforce.js';
-import { scenario } from '../support/generator.js';
+import { expectExact, harness, waitForReceipts } from '../helpers/service.js';
+import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/oracle.js';
+import { scenario } from '../helpers/generator.js';
 
 const dirs: string[] = [];
 afterAll(async () => {

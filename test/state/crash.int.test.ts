@@ -9,9 +9,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/kafka.js';
 import { isLive, killChildren, runService } from '../helpers/process.js';
-import { expectExact, harness, type Harness } from '../service/harness.js';
-import { bruteForceLists, survivingHistory, type RefEvent } from '../support/bruteforce.js';
-import { rng } from '../support/generator.js';
+import { expectExact, harness, type Harness } from '../helpers/service.js';
+import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/oracle.js';
+import { rng } from '../helpers/generator.js';
 
 const dirs: string[] = [];
 afterAll(async () => {

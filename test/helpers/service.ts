@@ -16,8 +16,8 @@ import {
   schemaRegistryUrl,
   uniqueName,
   waitFor,
-} from '../helpers/kafka.js';
-import type { RefEvent, RefList } from '../support/bruteforce.js';
+} from './kafka.js';
+import type { RefEvent, RefList } from './oracle.js';
 
 export interface Harness {
   readonly prefix: string;

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { forget } from '../../src/cli/forget.js';
 import { load } from '../../src/cli/load.js';
 import { watch } from '../../src/cli/watch.js';
-import { harness } from '../service/harness.js';
+import { harness } from '../helpers/service.js';
 
 describe('the amnesia CLI', () => {
   it('loads a MovieLens CSV, forgets a user with a receipt, and watches the lists', async () => {

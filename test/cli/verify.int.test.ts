@@ -3,8 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { verify } from '../../src/cli/verify.js';
 import { SchemaRegistryClient } from '../../src/stream/registry.js';
-import { scenario } from '../support/generator.js';
-import { harness, waitForReceipts } from '../service/harness.js';
+import { scenario } from '../helpers/generator.js';
+import { harness, waitForReceipts } from '../helpers/service.js';
 
 describe('amnesia verify', () => {
   it('finds the published lists identical to a recomputation, and reports a tampered one', async () => {

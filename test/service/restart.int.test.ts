@@ -1,9 +1,9 @@
 // Restarts: the state is rebuilt by replaying the inputs, and only what differs from the output
 // topics is published — nothing at all when nothing changed while the service was down.
 import { describe, expect, it } from 'vitest';
-import { bruteForceLists, survivingHistory } from '../support/bruteforce.js';
-import { scenario } from '../support/generator.js';
-import { expectExact, harness, waitForReceipts } from './harness.js';
+import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
+import { scenario } from '../helpers/generator.js';
+import { expectExact, harness, waitForReceipts } from '../helpers/service.js';
 
 describe('restarting the service', () => {
   it('re-publishes nothing that is unchanged, and catches up on what arrived while it was down', async () => {

@@ -5,8 +5,8 @@ import type { Message } from 'kafkajs';
 import { confluentFrame, encodeValue } from '../../src/stream/codec.js';
 import { DLQ_HEADERS } from '../../src/stream/dlq.js';
 import type { DecodeReason } from '../../src/stream/reasons.js';
-import { bruteForceLists, survivingHistory, type RefEvent } from '../support/bruteforce.js';
-import { expectExact, harness } from './harness.js';
+import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/oracle.js';
+import { expectExact, harness } from '../helpers/service.js';
 
 describe('bad input', () => {
   it('goes to the DLQ with reason and origin, and valid events around it are all applied', async () => {

@@ -2,10 +2,10 @@
 // model, readiness follows the engine, and the documented series move as events and deletion
 // requests are consumed.
 import { describe, expect, it } from 'vitest';
-import { harness } from '../service/harness.js';
-import { serveOverHttp } from './serve.js';
-import { item, SEED, USERS } from './seed.js';
-import { sampleSum, scrape, scrapeUntil } from './scrape.js';
+import { harness } from '../helpers/service.js';
+import { serveOverHttp } from '../helpers/http.js';
+import { item, SEED, USERS } from '../helpers/seed.js';
+import { sampleSum, scrape, scrapeUntil } from '../helpers/metrics.js';
 
 describe('HTTP on a running service', () => {
   it('answers from the live model and its metrics move with consumption and forgetting', async () => {

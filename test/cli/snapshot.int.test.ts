@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import { SnapshotStore } from '../../src/state/store.js';
-import { sampleSnapshot } from '../state/sample.js';
+import { sampleSnapshot } from '../helpers/snapshot-sample.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const run = promisify(execFile);

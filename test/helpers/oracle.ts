@@ -1,0 +1,153 @@
+// The one independent oracle of the tests, written from the contract alone (it shares no code with
+// src/): H from the surviving events on plain Maps and Sets, then n, C, Jaccard and the top-K lists by
+// brute force over all item pairs. `Reference` replays operations one by one (model property tests);
+// `survivingHistory` computes H from whole streams of events and deletions (end-to-end tests).
+
+export interface RefEvent {
+  readonly userId: string;
+  readonly itemId: string;
+  readonly action: 'ADD' | 'REMOVE';
+  readonly occurredAt: number;
+}
+
+export interface RefDeletion {
+  readonly userId: string;
+  readonly requestedAt: number;
+}
+
+export interface RefList {
+  readonly itemId: string;
+  readonly interactions: number;
+  readonly neighbors: { itemId: string; similarity: number; cooccurrences: number }[];
+}
+
+/**
+ * H after the events (in per-user order) and the deletions. Valid when each user's interactions
+ * that occurred after their deletion were only produced after the deletion took effect (the test
+ * generators guarantee it), so the outcome does not depend on how the two topics interleave:
+ * a forgotten user keeps exactly the effect of their events with occurredAt > requestedAt.
+ */
+export function survivingHistory(
+  events: readonly RefEvent[],
+  deletions: readonly RefDeletion[],
+): Map<string, Set<string>> {
+  const forgottenAt = new Map<string, number>();
+  for (const d of deletions)
+    forgottenAt.set(d.userId, Math.max(d.requestedAt, forgottenAt.get(d.userId) ?? -Infinity));
+  const h = new Map<string, Set<string>>();
+  for (const e of events) {
+    const t = forgottenAt.get(e.userId);
+    if (t !== undefined && e.occurredAt <= t) continue;
+    let s = h.get(e.userId);
+    if (!s) h.set(e.userId, (s = new Set()));
+    if (e.action === 'ADD') s.add(e.itemId);
+    else s.delete(e.itemId);
+  }
+  for (const [u, s] of h) if (s.size === 0) h.delete(u);
+  return h;
+}
+
+/** n: per item, the users holding it. */
+export function countsOf(h: ReadonlyMap<string, ReadonlySet<string>>): Map<string, number> {
+  const n = new Map<string, number>();
+  for (const items of h.values()) for (const i of items) n.set(i, (n.get(i) ?? 0) + 1);
+  return n;
+}
+
+/** C = HᵀH without the diagonal: per item, the users it shares with every other item. */
+export function cooccurrenceOf(
+  h: ReadonlyMap<string, ReadonlySet<string>>,
+): Map<string, Map<string, number>> {
+  const c = new Map<string, Map<string, number>>();
+  for (const items of h.values()) {
+    for (const i of items) {
+      let row = c.get(i);
+      if (!row) c.set(i, (row = new Map()));
+      for (const j of items) if (i !== j) row.set(j, (row.get(j) ?? 0) + 1);
+    }
+  }
+  return c;
+}
+
+/** Top-K neighbour lists of every item with n > 0, by brute force. */
+export function bruteForceLists(
+  h: ReadonlyMap<string, ReadonlySet<string>>,
+  topK: number,
+  minCooccurrences: number,
+): Map<string, RefList> {
+  const n = countsOf(h);
+  const c = cooccurrenceOf(h);
+  const lists = new Map<string, RefList>();
+  for (const [i, ni] of n) {
+    const candidates: { itemId: string; similarity: number; cooccurrences: number }[] = [];
+    for (const [j, cij] of c.get(i) ?? new Map<string, number>()) {
+      if (cij < minCooccurrences) continue;
+      const nj = n.get(j)!;
+      candidates.push({ itemId: j, similarity: cij / (ni + nj - cij), cooccurrences: cij });
+    }
+    candidates.sort(
+      (a, b) => b.similarity - a.similarity || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0),
+    );
+    lists.set(i, { itemId: i, interactions: ni, neighbors: candidates.slice(0, topK) });
+  }
+  return lists;
+}
+
+export type RefOp =
+  | { kind: 'add' | 'remove'; user: string; item: string; at: number }
+  | { kind: 'forget'; user: string; at: number }
+  | { kind: 'flush' };
+
+export class Reference {
+  readonly H = new Map<string, Set<string>>();
+  private readonly forgottenAt = new Map<string, number>();
+
+  apply(op: RefOp): string | undefined {
+    if (op.kind === 'flush') return undefined;
+    if (op.kind === 'forget') {
+      this.forgottenAt.set(op.user, Math.max(op.at, this.forgottenAt.get(op.user) ?? -Infinity));
+      const had = this.H.get(op.user)?.size ?? 0;
+      this.H.delete(op.user);
+      return String(had);
+    }
+    const f = this.forgottenAt.get(op.user);
+    if (f !== undefined && op.at <= f) return 'suppressed-late';
+    const set = this.H.get(op.user) ?? new Set<string>();
+    if (op.kind === 'add') {
+      if (set.has(op.item)) return 'duplicate';
+      set.add(op.item);
+      this.H.set(op.user, set);
+      return 'applied';
+    }
+    if (!set.has(op.item)) return 'duplicate';
+    set.delete(op.item);
+    if (set.size === 0) this.H.delete(op.user);
+    return 'applied';
+  }
+
+  counts(): Map<string, number> {
+    return countsOf(this.H);
+  }
+
+  cooccurrences(): Map<string, Map<string, number>> {
+    return cooccurrenceOf(this.H);
+  }
+
+  lists(topK: number, minCooccurrences: number): Map<string, RefList> {
+    return bruteForceLists(this.H, topK, minCooccurrences);
+  }
+}
+
+/** What a consolidated change report must contain, given the lists before and after a batch. */
+export function expectedReport(
+  before: Map<string, RefList>,
+  after: Map<string, RefList>,
+): { changed: Map<string, RefList>; removed: string[] } {
+  const changed = new Map<string, RefList>();
+  for (const [item, list] of after) {
+    const prev = before.get(item);
+    if (prev === undefined || JSON.stringify(prev) !== JSON.stringify(list)) changed.set(item, list);
+  }
+  const removed = [...before.keys()].filter((i) => !after.has(i)).sort();
+  return { changed, removed };
+}
