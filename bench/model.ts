@@ -1,7 +1,7 @@
 // Model benchmark: ingest with exact top-K every 10,000 events, forgetting every user (or a sample)
 // one at a time on the full state, and a retrain-without-one-user baseline, all in one process.
 //
-//   npm run bench:model -- --dataset ../shared/datasets/ml-latest-small/ratings.csv [--json]
+//   npm run bench:model -- --dataset bench/data/ml-latest-small/ratings.csv [--json]
 //   npm run bench:model -- --synthetic --events 2000000 --users 20000 --items 10000 [--forget-sample 200] [--json]
 
 import { parseArgs } from 'node:util';

@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark in one go, one JSON object per line on stdout.
-// The model benchmark runs on MovieLens ml-latest-small when ../shared/datasets has it, and on two
+// The model benchmark runs on the committed MovieLens ml-latest-small (bench/data/) and on two
 // synthetic shapes; the end-to-end benchmark runs against KAFKA_BROKERS or a local stack it starts.
 // `--quick` skips the larger synthetic shape and the end-to-end run; `--full` runs the ML-20M shape
 // at its full 20 M events (≈ 45 min here) instead of its first 4 M.
@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 
 const quick = process.argv.includes('--quick');
 const full = process.argv.includes('--full');
-const ml = '../shared/datasets/ml-latest-small/ratings.csv';
+const ml = 'bench/data/ml-latest-small/ratings.csv';
 const runs: { name: string; args: string[] }[] = [];
 if (existsSync(ml))
   runs.push({ name: 'model/ml-latest-small', args: ['bench/model.ts', '--dataset', ml, '--json'] });

@@ -1,7 +1,7 @@
 // Snapshot benchmark: write time, size, event-loop stall and restore time of the whole state, for
 // ml-latest-small and a synthetic stream, plus the alternative of storing C instead of rebuilding it.
 //
-//   npm run bench:snapshot -- [--dataset ../shared/datasets/ml-latest-small/ratings.csv]
+//   npm run bench:snapshot -- [--dataset bench/data/ml-latest-small/ratings.csv]
 //                             [--events 1000000 --users 20000 --items 5000] [--json]
 //
 // Targets (docs/durability.md): write ≤ 1 s, restore ≤ 1 s, stall ≤ 200 ms.
@@ -22,7 +22,7 @@ import { readCsv, synthetic, type EventStream } from './datasets.js';
 
 const { values: args } = parseArgs({
   options: {
-    dataset: { type: 'string', default: '../shared/datasets/ml-latest-small/ratings.csv' },
+    dataset: { type: 'string', default: 'bench/data/ml-latest-small/ratings.csv' },
     events: { type: 'string', default: '1000000' },
     users: { type: 'string', default: '20000' },
     items: { type: 'string', default: '5000' },
