@@ -13,7 +13,9 @@ import { singleActiveAssigner } from './stream/assigner.js';
 import { Engine, type Phase } from './stream/engine.js';
 import { createKafka } from './stream/kafka.js';
 import { createMetrics, type Metrics } from './stream/metrics.js';
+import { consumerPort, offsetsPort } from './stream/kafka-ports.js';
 import { OutputEncoder, Outbox } from './stream/outbox.js';
+import { AckedSink } from './stream/output-sink.js';
 import { SchemaRegistryClient } from './stream/registry.js';
 import { ensureTopics, registerSchemas, withRetry, type SchemaIds } from './stream/topics.js';
 
@@ -98,14 +100,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
     await withRetry('connect producer', log, () => producer.connect());
 
     const outbox = new Outbox(
-      producer,
       config.topics,
       new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined),
       metrics,
     );
-    engine = new Engine({ config, log: root, metrics, admin, outbox, registry, snapshots });
-    const eng = engine;
-
     const c = kafka.consumer({
       groupId: config.kafka.groupId,
       partitionAssigners: [singleActiveAssigner({ startedAt: Date.now(), instanceId })],
@@ -118,7 +116,21 @@ export async function startService(config: Config, options: ServiceOptions = {})
       retry: { initialRetryTime: 100, retries: 10, maxRetryTime: 5_000 },
     });
     consumer = c;
-    eng.attach(c);
+    const sink = new AckedSink(producer, c, (e) =>
+      log.warn({ err: describeError(e) }, 'offset commit failed (outputs are out; a restart re-reads a little more)'),
+    );
+    engine = new Engine({
+      config,
+      log: root,
+      metrics,
+      consumer: consumerPort(c),
+      offsets: offsetsPort(admin),
+      sink,
+      outbox,
+      registry,
+      snapshots,
+    });
+    const eng = engine;
     c.on(c.events.GROUP_JOIN, (e) => {
       log.info(
         {

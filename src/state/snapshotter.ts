@@ -89,10 +89,16 @@ export class Snapshotter {
     } else this.log.info({}, 'no valid snapshot: the state is rebuilt from the input topics');
   }
 
-  /** The offsets the next restore starts from (synchronous: for the seek at assignment time). */
-  plannedOffsets(): ReadonlyMap<string, number> | undefined {
+  /** The offsets the next restore starts from, by topic and partition (synchronous: for the seek at assignment time). */
+  plannedOffsets(): ReadonlyMap<string, ReadonlyMap<number, number>> | undefined {
     if (!this.preloaded) return undefined;
-    return new Map(this.preloaded.snapshot.offsets.map((o) => [`${o.topic}:${o.partition}`, o.offset]));
+    const out = new Map<string, Map<number, number>>();
+    for (const o of this.preloaded.snapshot.offsets) {
+      let byPartition = out.get(o.topic);
+      if (!byPartition) out.set(o.topic, (byPartition = new Map<number, number>()));
+      byPartition.set(o.partition, o.offset);
+    }
+    return out;
   }
 
   /**

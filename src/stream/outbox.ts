@@ -1,12 +1,12 @@
-// Outputs waiting to be acknowledged: the latest list (or tombstone) per item, receipts and DLQ
-// records. Everything here is sent with acks=all before the offsets that produced it are
-// committed; a failed send leaves it here (newer lists replace older ones per item) for the retry.
-import type { Message, Producer, TopicMessages } from 'kafkajs';
-import { AmnesiaError } from '../errors.js';
-import type { NeighborList } from '../model/index.js';
+// Outputs waiting to be delivered: the latest list (or tombstone) per item, receipts and DLQ
+// records. A failed delivery leaves everything here (newer lists replace older ones per item) for
+// the retry; a successful one empties it and counts what went out.
+import type { Message } from 'kafkajs';
+import type { ChangeReport, NeighborList } from '../model/index.js';
 import { encodeValue } from './codec.js';
-import type { DecodeReason } from './reasons.js';
 import type { Metrics } from './metrics.js';
+import type { Outgoing } from './ports.js';
+import type { DecodeReason } from './reasons.js';
 import type { SchemaIds } from './topics.js';
 
 export interface Receipt {
@@ -17,13 +17,16 @@ export interface Receipt {
   readonly completedAt: number;
 }
 
+/** A receipt waiting for its flush, with the request's record time (receipt latency). */
+export interface PendingReceipt {
+  readonly receipt: Receipt;
+  readonly recordMs: number;
+}
+
 export interface OutputTopics {
   readonly similarities: string;
   readonly receipts: string;
 }
-
-/** Keeps one produce request per partition well under the broker's default 1 MB message.max.bytes. */
-const MAX_REQUEST_BYTES = 512 * 1024;
 
 export class OutputEncoder {
   constructor(private readonly ids: SchemaIds | undefined) {}
@@ -43,12 +46,6 @@ export class OutputEncoder {
   }
 }
 
-interface PendingReceipt {
-  readonly receipt: Receipt;
-  /** Record timestamp of the request, for the receipt latency histogram. */
-  readonly requestedAtRecordMs: number;
-}
-
 interface PendingDlq {
   readonly topic: string;
   readonly sourceTopic: string;
@@ -62,7 +59,6 @@ export class Outbox {
   private dlq: PendingDlq[] = [];
 
   constructor(
-    private readonly producer: Producer,
     private readonly topics: OutputTopics,
     private readonly encoder: OutputEncoder,
     private readonly metrics: Metrics,
@@ -80,33 +76,39 @@ export class Outbox {
     this.lists.set(itemId, null);
   }
 
-  addReceipt(receipt: Receipt, requestedAtRecordMs: number): void {
-    this.receipts.push({ receipt, requestedAtRecordMs });
+  addReceipt(receipt: Receipt, recordMs: number): void {
+    this.receipts.push({ receipt, recordMs });
   }
 
   addDlq(topic: string, sourceTopic: string, reason: DecodeReason, message: Message): void {
     this.dlq.push({ topic, sourceTopic, reason, message });
   }
 
-  /** Forgets everything pending (the state that produced it is being rebuilt elsewhere). */
+  /** A flush's outputs: its lists, tombstones for the items that vanished, then its receipts. */
+  stage(report: ChangeReport, receipts: readonly PendingReceipt[], now: number): void {
+    for (const list of report.changed) this.addList(list, now);
+    for (const itemId of report.removed) this.addTombstone(itemId);
+    for (const r of receipts) this.addReceipt({ ...r.receipt, completedAt: now }, r.recordMs);
+  }
+
+  /** Forgets everything pending (the state that produced it is being rebuilt). */
   clear(): void {
     this.lists = new Map();
     this.receipts = [];
     this.dlq = [];
   }
 
-  /** Sends everything, awaiting acks=all. Throws PUBLISH_FAILED and keeps the contents on failure. */
-  async drain(): Promise<void> {
-    if (this.size === 0) return;
-    const lists = this.lists;
-    const receipts = this.receipts;
-    const dlq = this.dlq;
-    // Receipts go last: a receipt promises that the lists are already out.
-    const messages: { topic: string; message: Message; bytes: number }[] = [];
+  /**
+   * Hands everything to `deliver` (lists and DLQ records, then receipts: a receipt promises that the
+   * lists are out). Keeps the contents when it throws; empties the outbox and counts when it resolves.
+   */
+  async drain(deliver: (records: readonly Outgoing[]) => Promise<void>): Promise<void> {
+    const { lists, receipts, dlq } = this;
+    const records: Outgoing[] = [];
     let tombstones = 0;
     for (const [itemId, value] of lists) {
       if (value === null) tombstones++;
-      messages.push({
+      records.push({
         topic: this.topics.similarities,
         message: { key: itemId, value },
         bytes: 64 + itemId.length + (value?.length ?? 0),
@@ -114,52 +116,24 @@ export class Outbox {
     }
     for (const d of dlq) {
       const size = (d.message.value as Buffer | null)?.length ?? 0;
-      messages.push({ topic: d.topic, message: d.message, bytes: 256 + size });
+      records.push({ topic: d.topic, message: d.message, bytes: 256 + size });
     }
-    const receiptMessages = receipts.map((r) => {
+    for (const r of receipts) {
       const value = this.encoder.receipt(r.receipt);
-      return {
+      records.push({
         topic: this.topics.receipts,
         message: { key: r.receipt.requestId, value },
         bytes: 64 + value.length,
-      };
-    });
-    try {
-      await this.send(messages);
-      await this.send(receiptMessages);
-    } catch (cause) {
-      this.metrics.publishFailures.inc();
-      throw new AmnesiaError('PUBLISH_FAILED', 'publishing outputs failed', { cause, retriable: true });
+      });
     }
-    this.lists = new Map();
-    this.receipts = [];
-    this.dlq = [];
+    await deliver(records);
+    this.clear();
     this.metrics.listsPublished.inc(lists.size - tombstones);
     this.metrics.tombstonesPublished.inc(tombstones);
     for (const d of dlq) this.metrics.dlqRecords.inc({ topic: d.sourceTopic, reason: d.reason });
     const now = Date.now();
     for (const r of receipts) {
-      this.metrics.receiptLatency.observe(
-        { status: r.receipt.status },
-        Math.max(0, now - r.requestedAtRecordMs) / 1000,
-      );
-    }
-  }
-
-  private async send(messages: { topic: string; message: Message; bytes: number }[]): Promise<void> {
-    let i = 0;
-    while (i < messages.length) {
-      const byTopic = new Map<string, Message[]>();
-      let bytes = 0;
-      while (i < messages.length && (bytes === 0 || bytes + messages[i]!.bytes <= MAX_REQUEST_BYTES)) {
-        const m = messages[i++]!;
-        bytes += m.bytes;
-        let arr = byTopic.get(m.topic);
-        if (!arr) byTopic.set(m.topic, (arr = []));
-        arr.push(m.message);
-      }
-      const topicMessages: TopicMessages[] = [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs }));
-      await this.producer.sendBatch({ topicMessages, acks: -1 });
+      this.metrics.receiptLatency.observe({ status: r.receipt.status }, Math.max(0, now - r.recordMs) / 1000);
     }
   }
 }

@@ -2,10 +2,11 @@
 // registry, the value schemas under `<topic>-value` with BACKWARD_TRANSITIVE compatibility.
 import type { Admin, ITopicConfig } from 'kafkajs';
 import type { Config } from '../config.js';
-import { AmnesiaError } from '../errors.js';
+import { AmnesiaError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { dlqTopic } from './dlq.js';
 import type { SchemaRegistryClient } from './registry.js';
+import { retry } from './retry.js';
 import { localSchema, type SchemaName } from './schemas.js';
 
 export const COMPATIBILITY = 'BACKWARD_TRANSITIVE';
@@ -67,23 +68,11 @@ export async function registerSchemas(
   return ids as SchemaIds;
 }
 
-/** Retries an idempotent start-up step while the dependency is briefly away. */
-export async function withRetry<T>(
-  what: string,
-  log: Logger,
-  fn: () => Promise<T>,
-  attempts = 10,
-): Promise<T> {
-  let delay = 200;
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      const retriable = !(e instanceof AmnesiaError) || e.retriable;
-      if (!retriable || i >= attempts) throw e;
-      log.warn({ what, attempt: i, err: e }, 'start-up step failed, retrying');
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(delay * 2, 5_000);
-    }
-  }
+/** Retries an idempotent start-up step while the dependency is briefly away (10 attempts). */
+export function withRetry<T>(what: string, log: Logger, fn: () => Promise<T>, attempts = 10): Promise<T> {
+  return retry(fn, {
+    attempts,
+    onRetry: (e, attempt) =>
+      log.warn({ what, attempt, err: describeError(e) }, 'start-up step failed, retrying'),
+  });
 }

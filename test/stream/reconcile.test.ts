@@ -1,50 +1,64 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalList, RebuildState } from '../../src/stream/reconcile.js';
+import { createMetrics } from '../../src/stream/metrics.js';
+import { Outbox, OutputEncoder } from '../../src/stream/outbox.js';
+import { canonicalList, PublishedOutputs } from '../../src/stream/reconcile.js';
+import type { Outgoing } from '../../src/stream/ports.js';
 
-const del = (requestId: string, userId: string, recordMs: number) => ({
-  deletion: { requestId, userId, requestedAt: recordMs },
-  recordMs,
-  silent: false,
+const list = (itemId: string, interactions: number, neighbor?: string) => ({
+  itemId,
+  interactions,
+  neighbors: neighbor ? [{ itemId: neighbor, similarity: 0.5, cooccurrences: 1 }] : [],
 });
+const json = (v: object) => Buffer.from(JSON.stringify(v));
 
-describe('rebuild bookkeeping', () => {
+describe('reconciling a rebuilt state with the output topics', () => {
   it('compares lists without their updatedAt, and long-as-number values alike', () => {
-    const a = {
-      itemId: 'x',
-      interactions: 2,
-      neighbors: [{ itemId: 'y', similarity: 0.5, cooccurrences: 1 }],
-      updatedAt: 1,
-    };
+    const a = { ...list('x', 2, 'y'), updatedAt: 1 };
     const b = { ...a, updatedAt: 99 };
     expect(canonicalList(a)).toBe(canonicalList(b));
     expect(canonicalList(a)).not.toBe(canonicalList({ ...a, interactions: 3 }));
   });
 
-  it("applies a user's deletions just before the first interaction recorded after them", () => {
-    const rb = new RebuildState(1, new Map(), new Map(), 0);
-    rb.bufferDeletion(del('r2', 'u', 20));
-    rb.bufferDeletion(del('r1', 'u', 10));
-    rb.bufferDeletion(del('r3', 'v', 5));
-    expect(rb.takeDeletionsBefore('u', 10)).toBeUndefined(); // a tie goes to the interaction
-    expect(rb.takeDeletionsBefore('u', 15)?.map((d) => d.deletion.requestId)).toEqual(['r1']);
-    expect(rb.takeDeletionsBefore('w', 100)).toBeUndefined();
-    expect(rb.takeAllDeletions().map((d) => d.deletion.requestId)).toEqual(['r3', 'r2']);
-    expect(rb.takeAllDeletions()).toEqual([]);
-  });
-
-  it('knows when a partition has been read to the mark taken at the start', () => {
-    const rb = new RebuildState(
-      1,
-      new Map([
-        ['t:0', { low: 0, high: 10 }],
-        ['t:1', { low: 4, high: 4 }],
-      ]),
-      new Map(),
-      0,
+  it('publishes only lists that differ, tombstones what is gone, and receipts that are missing', async () => {
+    const seen = new PublishedOutputs();
+    await seen.noteList('same', json({ ...list('same', 2, 'b'), updatedAt: 5 }), undefined);
+    await seen.noteList('changed', json(list('changed', 1)), undefined);
+    await seen.noteList('gone', json(list('gone', 1)), undefined);
+    await seen.noteList('deleted', json(list('deleted', 1)), undefined);
+    await seen.noteList('deleted', null, undefined); // a tombstone later in the topic
+    seen.noteReceipt('r-done', true);
+    const outbox = new Outbox(
+      { similarities: 'sim', receipts: 'rec' },
+      new OutputEncoder(undefined),
+      createMetrics(),
     );
-    expect(rb.reached('t:0', 9)).toBe(false);
-    expect(rb.reached('t:0', 10)).toBe(true);
-    expect(rb.reached('t:1', undefined)).toBe(true);
-    expect(rb.reached('t:2', undefined)).toBe(true);
+    const receipt = (requestId: string) => ({
+      receipt: {
+        requestId,
+        status: 'FORGOTTEN' as const,
+        interactionsRemoved: 1,
+        itemsAffected: 1,
+        completedAt: 0,
+      },
+      recordMs: 0,
+    });
+    const out = seen.reconcile(
+      { changed: [list('same', 2, 'b'), list('changed', 2), list('new', 1)], removed: [] },
+      [receipt('r-done'), receipt('r-new')],
+      outbox,
+      7,
+    );
+    expect(out).toEqual({ listsPublished: 2, listsUnchanged: 1, tombstones: 1, receipts: 1 });
+    let sent: readonly Outgoing[] = [];
+    await outbox.drain((records) => {
+      sent = records;
+      return Promise.resolve();
+    });
+    expect(sent.map((r) => [r.topic, r.message.key, r.message.value === null])).toEqual([
+      ['sim', 'changed', false],
+      ['sim', 'new', false],
+      ['sim', 'gone', true],
+      ['rec', 'r-new', false],
+    ]);
   });
 });

@@ -1,0 +1,118 @@
+// Input records into the model: decode (Avro or JSON), dead-letter what cannot be decoded or
+// validated, apply interactions and deletion requests, and count outcomes for the metrics. Shared by
+// live processing and rebuilds; the model is read through a getter because a rebuild replaces it.
+import type { KafkaMessage } from 'kafkajs';
+import type { InteractionOutcome, Model } from '../model/index.js';
+import type { PendingPurge } from '../state/format.js';
+import {
+  decodeDeletion,
+  decodeInteraction,
+  prefetchSchemas,
+  uncachedSchemaIds,
+  type Decoded,
+  type Deletion,
+  type InputKind,
+  type Interaction,
+} from './codec.js';
+import { dlqMessage, dlqTopic } from './dlq.js';
+import type { Metrics } from './metrics.js';
+import type { Outbox, Receipt } from './outbox.js';
+import type { TopicPartition } from './partitions.js';
+import type { DecodeFailure } from './reasons.js';
+import type { SchemaRegistryClient } from './registry.js';
+
+const OUTCOME_LABEL: Record<InteractionOutcome, string> = {
+  applied: 'applied',
+  duplicate: 'duplicate',
+  'suppressed-late': 'suppressed_late',
+};
+
+/** Outcome counts of a run of records, added to the metrics in one go. */
+export class OutcomeCounts {
+  private readonly byOutcome = new Map<string, number>();
+
+  add(outcome: string, n = 1): void {
+    this.byOutcome.set(outcome, (this.byOutcome.get(outcome) ?? 0) + n);
+  }
+
+  get total(): number {
+    let n = 0;
+    for (const v of this.byOutcome.values()) n += v;
+    return n;
+  }
+
+  report(metrics: Metrics, topic: string): void {
+    for (const [outcome, n] of this.byOutcome) metrics.eventsConsumed.inc({ topic, outcome }, n);
+    this.byOutcome.clear();
+  }
+}
+
+export interface IntakeDeps {
+  readonly model: () => Model;
+  readonly registry: SchemaRegistryClient | undefined;
+  readonly outbox: Outbox;
+  readonly metrics: Metrics;
+  /** A forgotten user's PURGED receipt is due after the next durable snapshot (SNAPSHOT_DIR set). */
+  readonly noteForgotten?: ((p: PendingPurge) => void) | undefined;
+}
+
+export class Intake {
+  constructor(private readonly deps: IntakeDeps) {}
+
+  /** Resolves the schema ids these records use (decoding stays synchronous). Throws when unreachable. */
+  async prefetchSchemas(messages: readonly KafkaMessage[]): Promise<void> {
+    const ids = uncachedSchemaIds(
+      messages.map((m) => m.value),
+      this.deps.registry,
+    );
+    if (ids.length > 0) await prefetchSchemas(ids, this.deps.registry);
+  }
+
+  decode(kind: 'interaction', m: KafkaMessage): Decoded<Interaction>;
+  decode(kind: 'deletion', m: KafkaMessage): Decoded<Deletion>;
+  decode(kind: InputKind, m: KafkaMessage): Decoded<Interaction> | Decoded<Deletion>;
+  decode(kind: InputKind, m: KafkaMessage): Decoded<Interaction> | Decoded<Deletion> {
+    return kind === 'interaction'
+      ? decodeInteraction(m, this.deps.registry)
+      : decodeDeletion(m, this.deps.registry);
+  }
+
+  /** Queues the record for `<topic>.dlq` with the reason (published with the next flush). */
+  deadLetter(from: TopicPartition, m: KafkaMessage, failure: DecodeFailure, counts: OutcomeCounts): void {
+    const source = {
+      ...from,
+      offset: m.offset,
+      key: m.key,
+      value: m.value,
+      headers: m.headers,
+      timestamp: m.timestamp,
+    };
+    this.deps.outbox.addDlq(dlqTopic(from.topic), from.topic, failure.reason, dlqMessage(source, failure));
+    counts.add('invalid');
+  }
+
+  interaction(e: Interaction, counts: OutcomeCounts | undefined): void {
+    const outcome = this.deps.model().interaction(e);
+    counts?.add(OUTCOME_LABEL[outcome]);
+  }
+
+  /** Forgets the user now; returns the FORGOTTEN receipt (completedAt is set when it is published). */
+  forget(d: Deletion, recordMs: number): Receipt {
+    const t0 = performance.now();
+    const r = this.deps.model().forget({ userId: d.userId, requestedAt: d.requestedAt });
+    this.deps.metrics.forgetDuration.observe((performance.now() - t0) / 1000);
+    this.deps.noteForgotten?.({
+      requestId: d.requestId,
+      interactionsRemoved: r.interactionsRemoved,
+      itemsAffected: r.itemsAffected,
+      recordMs,
+    });
+    return {
+      requestId: d.requestId,
+      status: 'FORGOTTEN',
+      interactionsRemoved: r.interactionsRemoved,
+      itemsAffected: r.itemsAffected,
+      completedAt: 0,
+    };
+  }
+}

@@ -1,0 +1,65 @@
+// Publishing a flush: the outbox's records and the input positions they reflect go to the output
+// sink together, retried with the service's retry policy while the failure is retriable. Offsets are
+// never committed ahead of the outputs that reflect them. While a delivery keeps failing, `stuckMs`
+// says for how long (health checks and metrics read it).
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from './metrics.js';
+import type { Outbox } from './outbox.js';
+import type { OutputSink } from './ports.js';
+import type { Positions } from './positions.js';
+import { retry } from './retry.js';
+
+export interface PublishContext {
+  /** Keeps the group membership during long retries. */
+  readonly heartbeat?: (() => Promise<void>) | undefined;
+  /** True once the engine is stopping: the last failure is thrown instead of retried. */
+  readonly stopping: () => boolean;
+}
+
+export interface PublisherDeps {
+  readonly outbox: Outbox;
+  readonly sink: OutputSink;
+  readonly positions: Positions;
+  readonly isInput: (topic: string) => boolean;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly now?: () => number;
+}
+
+export class Publisher {
+  private failingSince: number | undefined;
+
+  constructor(private readonly deps: PublisherDeps) {}
+
+  /** Milliseconds the current delivery has been failing (0 when outputs flow). */
+  stuckMs(): number {
+    const since = this.failingSince;
+    return since === undefined ? 0 : (this.deps.now ?? Date.now)() - since;
+  }
+
+  /** Delivers the outbox and commits the uncommitted input positions; resolves once both are done. */
+  async publish(ctx: PublishContext): Promise<void> {
+    const { outbox, sink, positions, isInput, log, metrics } = this.deps;
+    const offsets = positions.uncommitted(isInput);
+    if (outbox.size === 0 && offsets.length === 0) return;
+    await retry(() => outbox.drain((records) => sink.deliver(records, offsets)), {
+      stopping: ctx.stopping,
+      beforeWait: ctx.heartbeat,
+      onRetry: (e, attempt, delayMs) => {
+        this.failingSince ??= (this.deps.now ?? Date.now)();
+        metrics.publishFailures.inc();
+        const cause = (e as { cause?: unknown }).cause ?? e;
+        log.error(
+          { err: describeError(cause), pending: outbox.size, attempt, retryInMs: delayMs },
+          'publishing failed, retrying',
+        );
+      },
+    }).catch((e: unknown) => {
+      metrics.publishFailures.inc();
+      throw e;
+    });
+    this.failingSince = undefined;
+    positions.markCommitted(offsets);
+  }
+}
