@@ -11,8 +11,8 @@ import type { EachBatchPayload } from 'kafkajs';
 import type { Config } from '../config.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { Model, type ModelState } from '../model/index.js';
-import type { PendingPurge, Snapshot, TopicOffset } from '../state/format.js';
+import type { Model, ModelState } from '../model/index.js';
+import type { PendingPurge, TopicOffset } from '../state/format.js';
 import type { Snapshotter, SnapshotSource } from '../state/snapshotter.js';
 import type { InputKind } from './codec.js';
 import { Intake } from './intake.js';
@@ -20,11 +20,13 @@ import { batchControl, inputBatch } from './kafka-ports.js';
 import { Live } from './live.js';
 import type { Metrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
-import { partitionsOf, samePartitions, type TopicPartition } from './partitions.js';
+import { partitionsOf, type TopicPartition } from './partitions.js';
 import type { BatchControl, ConsumerPort, InputBatch, OffsetsPort, OutputSink } from './ports.js';
 import { Positions, type PartitionLag } from './positions.js';
 import { Publisher } from './publisher.js';
-import { Rebuild, seekForAssignment } from './rebuild.js';
+import { decideOnJoin, othersWentAhead } from './membership.js';
+import { modelFromSnapshot, newModel } from './model-factory.js';
+import { Rebuild, seekForAssignment, type RebuildDeps } from './rebuild.js';
 import type { SchemaRegistryClient } from './registry.js';
 import { retry } from './retry.js';
 import { SerialQueue } from './serial-queue.js';
@@ -62,6 +64,7 @@ export class Engine implements SnapshotSource {
   private readonly intake: Intake;
   private readonly publisher: Publisher;
   private readonly live: Live;
+  private readonly rebuildDeps: RebuildDeps;
   private readonly isInput = (topic: string): boolean => this.kinds.has(topic);
   private readonly isStopping = (): boolean => this.stopping;
 
@@ -73,7 +76,7 @@ export class Engine implements SnapshotSource {
       [t.deletions, 'deletion'],
     ]);
     this.outputs = [t.similarities, t.receipts];
-    this.model_ = this.newModel();
+    this.model_ = newModel(deps.config);
     const model = (): Model => this.model_;
     const { metrics, outbox } = deps;
     this.intake = new Intake({
@@ -91,6 +94,25 @@ export class Engine implements SnapshotSource {
       log: this.log,
       metrics,
     });
+    this.rebuildDeps = {
+      topics: deps.config.topics,
+      groupId: deps.config.kafka.groupId,
+      consumer: deps.consumer,
+      offsets: deps.offsets,
+      positions: this.positions,
+      intake: this.intake,
+      outbox,
+      publisher: this.publisher,
+      registry: deps.registry,
+      metrics,
+      log: this.log,
+      restore: async () => deps.snapshots?.restore((s) => modelFromSnapshot(deps.config, s)),
+      setModel: (m) => {
+        this.model_ = m;
+      },
+      model,
+      stopping: this.isStopping,
+    };
     this.live = new Live({
       batch: deps.config.batch,
       intake: this.intake,
@@ -131,28 +153,6 @@ export class Engine implements SnapshotSource {
     return () => this.phaseListeners.delete(listener);
   }
 
-  private newModel(): Model {
-    return new Model(this.modelOptions());
-  }
-
-  private modelOptions() {
-    const m = this.deps.config.model;
-    return {
-      topK: m.topK,
-      minCooccurrences: m.minCooccurrences,
-      tombstoneRetentionMs: m.tombstoneRetentionMs,
-      ...(m.tombstoneKey ? { tombstoneKey: m.tombstoneKey } : {}),
-    };
-  }
-
-  /** A model from a snapshot, or undefined when the snapshot was built with other model settings. */
-  private modelFromSnapshot(s: Snapshot): Model | undefined {
-    const { topK, minCooccurrences } = this.deps.config.model;
-    if (s.state.settings.topK !== topK || s.state.settings.minCooccurrences !== minCooccurrences)
-      return undefined;
-    return Model.fromState(s.state, this.modelOptions());
-  }
-
   private setPhase(p: Phase): void {
     if (this.phase_ === p) return;
     this.phase_ = p;
@@ -169,16 +169,17 @@ export class Engine implements SnapshotSource {
     if (this.stopping) return;
     const partitions = partitionsOf(assignment);
     const gen = ++this.generation;
-    if (partitions.length === 0) {
-      this.positions.release();
-      void this.queue.run(() => Promise.resolve(this.becomeStandby(gen)));
-      return;
+    switch (decideOnJoin(this.phase_ === 'live', this.positions.partitions, partitions)) {
+      case 'standby':
+        this.positions.release();
+        void this.queue.run(() => Promise.resolve(this.becomeStandby(gen)));
+        return;
+      case 'keep':
+        this.keepState(gen);
+        return;
+      case 'rebuild':
+        this.startRebuild(gen, partitions);
     }
-    if (this.phase_ === 'live' && samePartitions(partitions, this.positions.partitions)) {
-      this.keepState(gen);
-      return;
-    }
-    this.startRebuild(gen, partitions);
   }
 
   /**
@@ -209,20 +210,14 @@ export class Engine implements SnapshotSource {
       .catch((e: unknown) => this.log.error({ err: describeError(e) }, 'could not resume after a rebalance'));
   }
 
-  /** True when the group's committed offsets differ from ours (another member committed). */
+  /** True when another member committed offsets ahead of our positions. */
   private async othersCommitted(): Promise<boolean> {
-    const ours = this.positions.offsets(this.isInput);
-    const committed = await retry(
-      () => this.deps.offsets.committed(this.deps.config.kafka.groupId, [...this.kinds.keys()]),
-      {
-        attempts: 5,
-        stopping: this.isStopping,
-      },
-    );
-    return committed.some((c) => {
-      const mine = ours.find((o) => o.topic === c.topic && o.partition === c.partition);
-      return mine !== undefined && c.offset > mine.offset;
+    const { offsets, config } = this.deps;
+    const committed = await retry(() => offsets.committed(config.kafka.groupId, [...this.kinds.keys()]), {
+      attempts: 5,
+      stopping: this.isStopping,
     });
+    return othersWentAhead(committed, this.positions.offsets(this.isInput));
   }
 
   /** Newly active (or the assignment changed, or our state went stale): restore and replay. */
@@ -237,28 +232,7 @@ export class Engine implements SnapshotSource {
     // Deletions first: a user's requests must be known before their interactions are replayed.
     consumer.pause([this.deps.config.topics.interactions]);
     consumer.resume([this.deps.config.topics.deletions]);
-    const rebuild = new Rebuild(
-      {
-        topics: this.deps.config.topics,
-        groupId: this.deps.config.kafka.groupId,
-        consumer,
-        offsets: this.deps.offsets,
-        positions: this.positions,
-        intake: this.intake,
-        outbox: this.deps.outbox,
-        publisher: this.publisher,
-        registry: this.deps.registry,
-        metrics: this.deps.metrics,
-        log: this.log,
-        restore: async () => snapshots?.restore((s) => this.modelFromSnapshot(s)),
-        setModel: (m) => {
-          this.model_ = m;
-        },
-        model: () => this.model_,
-        stopping: this.isStopping,
-      },
-      seeked,
-    );
+    const rebuild = new Rebuild(this.rebuildDeps, seeked);
     this.rebuild = rebuild;
     this.setPhase('rebuilding');
     void this.queue
@@ -274,7 +248,7 @@ export class Engine implements SnapshotSource {
   /** An empty model, nothing pending or queued for output. */
   private resetState(): void {
     this.live.reset();
-    this.model_ = this.newModel();
+    this.model_ = newModel(this.deps.config);
     this.deps.outbox.clear();
   }
 
@@ -297,7 +271,17 @@ export class Engine implements SnapshotSource {
 
   /** The kafkajs eachBatch handler. */
   readonly eachBatch = (payload: EachBatchPayload): Promise<void> =>
-    this.queue.run(() => this.handleBatch(inputBatch(payload), batchControl(payload)));
+    this.eachBatchOf(inputBatch(payload), batchControl(payload));
+
+  /** Handles one fetched batch in the serial queue. */
+  eachBatchOf(batch: InputBatch, ctl: BatchControl): Promise<void> {
+    return this.queue.run(() => this.handleBatch(batch, ctl));
+  }
+
+  /** Resolves once every task queued so far (batches, transitions, flushes) has ended. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
 
   /** Lag per held input partition: the last seen high watermark minus the next offset to apply. */
   consumerLag(): PartitionLag[] {
@@ -310,8 +294,7 @@ export class Engine implements SnapshotSource {
     return this.live.lastEventTime;
   }
 
-  /** Handles one fetched batch (exported for unit tests through `eachBatch`'s adapter). */
-  async handleBatch(batch: InputBatch, ctl: BatchControl): Promise<void> {
+  private async handleBatch(batch: InputBatch, ctl: BatchControl): Promise<void> {
     const { positions } = this;
     positions.noteHighWatermark(batch, batch.highWatermark);
     if (ctl.isStale() || !positions.holds(batch)) return;

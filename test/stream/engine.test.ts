@@ -1,0 +1,200 @@
+// The engine with its Kafka edges faked in memory (test/helpers/fake-kafka.ts): rebuild, live
+// processing, reconcile and membership decisions, checked against the brute-force oracle.
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { Engine } from '../../src/stream/engine.js';
+import { createMetrics } from '../../src/stream/metrics.js';
+import { Outbox, OutputEncoder } from '../../src/stream/outbox.js';
+import type { OutputSink } from '../../src/stream/ports.js';
+import { FakeConsumer, FakeLog } from '../helpers/fake-kafka.js';
+import { scenario, type Scenario } from '../helpers/generator.js';
+import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/oracle.js';
+
+const T = { in: 'in', del: 'del', sim: 'sim', rec: 'rec' };
+const ORDER = [T.del, T.in, T.sim, T.rec];
+const ASSIGNMENT = { [T.del]: [0, 1], [T.in]: [0, 1], [T.sim]: [0, 1], [T.rec]: [0, 1] };
+const config = loadConfig({
+  INTERACTIONS_TOPIC: T.in,
+  DELETIONS_TOPIC: T.del,
+  SIMILARITIES_TOPIC: T.sim,
+  RECEIPTS_TOPIC: T.rec,
+  TOP_K: '3',
+  BATCH_MAX_MS: '10000',
+  BATCH_MAX_EVENTS: '40',
+  LOG_LEVEL: 'silent',
+});
+
+const partitionOf = (userId: string) => [...userId].reduce((h, c) => h + c.charCodeAt(0), 0) % 2;
+
+function produceEvents(log: FakeLog, events: readonly RefEvent[]): void {
+  for (const e of events) log.appendJson(T.in, partitionOf(e.userId), e.userId, e, e.occurredAt);
+}
+
+function produceDeletions(log: FakeLog, s: Scenario): void {
+  for (const d of s.deletions) log.appendJson(T.del, partitionOf(d.userId), d.userId, d, d.requestedAt);
+}
+
+function engineOn(log: FakeLog, sink: OutputSink = log.sink()): { engine: Engine; consumer: FakeConsumer } {
+  const consumer = new FakeConsumer(log);
+  const metrics = createMetrics();
+  const engine = new Engine({
+    config,
+    log: createLogger('silent'),
+    metrics,
+    consumer,
+    offsets: log.offsetsPort(),
+    sink,
+    outbox: new Outbox(config.topics, new OutputEncoder(undefined), metrics),
+    registry: undefined,
+  });
+  return { engine, consumer };
+}
+
+function newLog(): FakeLog {
+  return new FakeLog({ [T.in]: 2, [T.del]: 2, [T.sim]: 2, [T.rec]: 2 });
+}
+
+/** The published lists (compacted), as the oracle writes them. */
+function published(log: FakeLog) {
+  const out = new Map<string, unknown>();
+  for (const [k, v] of log.compacted(T.sim)) {
+    const { itemId, interactions, neighbors } = JSON.parse(v.toString()) as Record<string, unknown>;
+    out.set(k, { itemId, interactions, neighbors });
+  }
+  return out;
+}
+
+function expected(events: readonly RefEvent[], s: Scenario) {
+  return bruteForceLists(
+    survivingHistory(events, s.deletions),
+    config.model.topK,
+    config.model.minCooccurrences,
+  );
+}
+
+async function start(log: FakeLog, sink?: OutputSink) {
+  const { engine, consumer } = engineOn(log, sink);
+  consumer.join(engine, ASSIGNMENT);
+  await consumer.drain(engine, ORDER);
+  await engine.flushNow();
+  return { engine, consumer };
+}
+
+const s = scenario({ seed: 7, users: 25, items: 30, events: 400, forget: 4 });
+
+describe('the engine (Kafka faked in memory)', () => {
+  it('a cold start replays both topics and publishes exactly the brute-force lists and one receipt per request', async () => {
+    const log = newLog();
+    produceEvents(log, s.before);
+    produceDeletions(log, s);
+    const { engine } = await start(log);
+    expect(engine.phase).toBe('live');
+    expect(published(log)).toEqual(expected(s.before, s));
+    const receipts = log.compacted(T.rec);
+    expect([...receipts.keys()].sort()).toEqual(s.deletions.map((d) => d.requestId).sort());
+    for (const v of receipts.values())
+      expect(JSON.parse(v.toString())).toMatchObject({ status: 'FORGOTTEN' });
+  });
+
+  it('live events and deletions after the rebuild keep every list exact', async () => {
+    const log = newLog();
+    produceEvents(log, s.before);
+    const { engine, consumer } = await start(log);
+    produceDeletions(log, s);
+    produceEvents(log, s.after);
+    await consumer.drain(engine, ORDER);
+    await engine.flushNow();
+    expect(published(log)).toEqual(expected([...s.before, ...s.after], s));
+    expect(log.compacted(T.rec).size).toBe(s.deletions.length);
+  });
+
+  it('a restart over unchanged input publishes nothing, and commits cover everything applied', async () => {
+    const log = newLog();
+    produceEvents(log, s.before);
+    produceDeletions(log, s);
+    await start(log);
+    const written = [0, 1].map((p) => log.records(T.sim, p).length + log.records(T.rec, p).length);
+    const { engine } = await start(log);
+    expect(engine.phase).toBe('live');
+    expect([0, 1].map((p) => log.records(T.sim, p).length + log.records(T.rec, p).length)).toEqual(written);
+    for (const w of [...log.watermarks(T.in), ...log.watermarks(T.del)])
+      expect(log.commits.get(`${w.topic}/${w.partition}`) ?? 0).toBe(w.high);
+  });
+
+  it('the same partitions again: keeps its state, unless another member went ahead meanwhile', async () => {
+    const log = newLog();
+    produceEvents(log, s.before);
+    const { engine, consumer } = await start(log);
+    const phases: string[] = [];
+    engine.onPhase((p) => phases.push(p));
+    consumer.join(engine, ASSIGNMENT);
+    await consumer.drain(engine, ORDER);
+    expect(phases).toEqual([]); // kept: no rebuild
+    // Another member was active: it applied new records and committed past our positions.
+    produceEvents(log, s.after);
+    for (const w of log.watermarks(T.in)) log.commits.set(`${T.in}/${w.partition}`, w.high);
+    consumer.join(engine, ASSIGNMENT);
+    await consumer.drain(engine, ORDER);
+    await engine.flushNow();
+    expect(phases).toEqual(['rebuilding', 'live']);
+    expect(published(log)).toEqual(expected([...s.before, ...s.after], { ...s, deletions: [] }));
+  });
+
+  it('never applies a batch fetched past its position: it seeks back to the position', async () => {
+    const log = newLog();
+    produceEvents(log, s.before.slice(0, 100));
+    const { engine, consumer } = await start(log);
+    const pos = log.watermarks(T.in)[0]!.high;
+    for (let k = 0; k < 3; k++)
+      log.appendJson(T.in, 0, 'u0', { userId: 'u0', itemId: `x${k}`, action: 'ADD' });
+    const ahead = log.records(T.in, 0).filter((m) => Number(m.offset) > pos);
+    const noop = () => undefined;
+    await engine.eachBatchOf(
+      { topic: T.in, partition: 0, highWatermark: pos + 3, fetchedOffset: pos + 1, messages: ahead },
+      {
+        resolveOffset: noop,
+        heartbeat: () => Promise.resolve(),
+        isRunning: () => true,
+        isStale: () => false,
+      },
+    );
+    expect(engine.model.itemsOf('u0')).not.toContain('x1');
+    expect(consumer.seeks.at(-1)).toEqual({ topic: T.in, partition: 0, offset: pos });
+  });
+
+  it('an empty assignment makes a standby that holds no state', async () => {
+    const log = newLog();
+    produceEvents(log, s.before);
+    const { engine, consumer } = await start(log);
+    consumer.join(engine, {});
+    await engine.idle();
+    expect(engine.phase).toBe('standby');
+    expect(engine.model.itemIds()).toEqual([]);
+    expect(engine.consumerLag()).toEqual([]);
+  });
+
+  it('retries a failed delivery and commits no offset before its outputs are delivered', async () => {
+    const log = newLog();
+    produceEvents(log, s.before.slice(0, 60));
+    const sink = log.sink({ failures: 2 });
+    const { engine } = await start(log, sink);
+    expect(engine.phase).toBe('live');
+    expect(sink.failures).toBe(0);
+    expect(sink.deliveries).toBeGreaterThan(0);
+    expect(published(log)).toEqual(expected(s.before.slice(0, 60), { ...s, deletions: [] }));
+  });
+
+  it('a snapshot capture sees the flushed state and the positions it reflects', async () => {
+    const log = newLog();
+    produceEvents(log, s.before);
+    const { engine } = await start(log);
+    const taken = await engine.atBoundary((state, offsets) => ({ users: state().userIds.length, offsets }));
+    expect(taken?.users).toBe(survivingHistory(s.before, []).size);
+    expect(new Set(taken?.offsets.map((o) => `${o.topic}/${o.partition}/${o.offset}`))).toEqual(
+      new Set(
+        [...log.watermarks(T.in), ...log.watermarks(T.del)].map((w) => `${w.topic}/${w.partition}/${w.high}`),
+      ),
+    );
+  });
+});
