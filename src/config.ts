@@ -58,6 +58,7 @@ const schema = z.object({
     .default(1),
   BATCH_MAX_EVENTS: int(1, 1_000_000).default(50_000),
   BATCH_MAX_MS: int(1, 60_000).default(200),
+  CATCHUP_FLUSH_MS: int(10, 600_000).default(2_000),
   FETCH_MAX_BYTES_PER_PARTITION: int(1_024, 104_857_600).default(1_048_576),
   FETCH_MAX_WAIT_MS: int(1, 10_000).default(100),
   TOMBSTONE_RETENTION_MS: int(0, Number.MAX_SAFE_INTEGER).default(30 * 86_400_000),
@@ -102,6 +103,8 @@ export interface Config {
   readonly batch: {
     readonly maxEvents: number;
     readonly maxMs: number;
+    /** Latency budget of one flush while catching up on a large lag (chunks grow up to it). */
+    readonly catchUpFlushMs: number;
     readonly fetchMaxBytesPerPartition: number;
     readonly fetchMaxWaitMs: number;
   };
@@ -212,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batch: {
       maxEvents: e.BATCH_MAX_EVENTS,
       maxMs: e.BATCH_MAX_MS,
+      catchUpFlushMs: e.CATCHUP_FLUSH_MS,
       fetchMaxBytesPerPartition: e.FETCH_MAX_BYTES_PER_PARTITION,
       fetchMaxWaitMs: e.FETCH_MAX_WAIT_MS,
     },

@@ -23,7 +23,8 @@ import type { Outbox } from './outbox.js';
 import { partitionsOf, type TopicPartition } from './partitions.js';
 import type { BatchControl, ConsumerPort, InputBatch, OffsetsPort, OutputSink } from './ports.js';
 import { Positions, type PartitionLag } from './positions.js';
-import { Publisher } from './publisher.js';
+import { FlushRunner } from './flush-runner.js';
+import { Publisher, type PublishContext } from './publisher.js';
 import { decideOnJoin, othersWentAhead } from './membership.js';
 import { modelFromSnapshot, newModel } from './model-factory.js';
 import { Rebuild, seekForAssignment, type RebuildDeps } from './rebuild.js';
@@ -65,6 +66,9 @@ export class Engine implements SnapshotSource {
   private readonly publisher: Publisher;
   private readonly live: Live;
   private readonly rebuildDeps: RebuildDeps;
+  private readonly flushes = new FlushRunner();
+  /** The heartbeat of the latest batch: long work outside a batch (timer flush, snapshot) uses it. */
+  private heartbeat: (() => Promise<void>) | undefined;
   private readonly isInput = (topic: string): boolean => this.kinds.has(topic);
   private readonly isStopping = (): boolean => this.stopping;
 
@@ -111,6 +115,7 @@ export class Engine implements SnapshotSource {
         this.model_ = m;
       },
       model,
+      flushes: this.flushes,
       stopping: this.isStopping,
     };
     this.live = new Live({
@@ -122,8 +127,10 @@ export class Engine implements SnapshotSource {
       metrics,
       log: this.log,
       model,
+      flushes: this.flushes,
+      isInput: this.isInput,
       enqueue: (task) => this.queue.run(task),
-      stopping: this.isStopping,
+      idleContext: () => this.idleContext(),
     });
   }
 
@@ -141,6 +148,11 @@ export class Engine implements SnapshotSource {
     // request is applied (and its receipt flushed) before the interactions fetched with it.
     const t = this.deps.config.topics;
     return [t.deletions, t.interactions, ...this.outputs];
+  }
+
+  /** What work outside a batch runs with: the latest batch's heartbeat, the stopping flag. */
+  private idleContext(): PublishContext {
+    return { heartbeat: this.heartbeat, stopping: this.isStopping };
   }
 
   /** Milliseconds the current delivery of outputs has been failing (0 when they flow). */
@@ -205,7 +217,7 @@ export class Engine implements SnapshotSource {
           return;
         }
         consumer.resume(inputs);
-        await this.live.flush({ stopping: this.isStopping });
+        await this.live.flush(this.idleContext());
       })
       .catch((e: unknown) => this.log.error({ err: describeError(e) }, 'could not resume after a rebalance'));
   }
@@ -296,6 +308,7 @@ export class Engine implements SnapshotSource {
 
   private async handleBatch(batch: InputBatch, ctl: BatchControl): Promise<void> {
     const { positions } = this;
+    this.heartbeat = () => ctl.heartbeat().catch(() => undefined);
     positions.noteHighWatermark(batch, batch.highWatermark);
     if (ctl.isStale() || !positions.holds(batch)) return;
     const phase = this.phase_;
@@ -335,7 +348,7 @@ export class Engine implements SnapshotSource {
       await this.finishRebuild(ctl);
       return;
     }
-    await this.live.onBatch(batch, kind, messages, ctl);
+    await this.live.onBatch(batch, kind, messages, ctl, batch.highWatermark - Number(last!.offset) - 1);
     if (Date.now() - this.lastTombstoneExpiry > TOMBSTONE_EXPIRY_EVERY_MS) {
       this.lastTombstoneExpiry = Date.now();
       this.model_.expireTombstones(this.lastTombstoneExpiry);
@@ -368,7 +381,7 @@ export class Engine implements SnapshotSource {
   ): Promise<T | undefined> {
     return this.queue.run(async () => {
       if (this.phase_ !== 'live') return undefined;
-      await this.live.flush({ stopping: this.isStopping });
+      await this.live.flush(this.idleContext());
       if (this.phase_ !== 'live' || this.live.pendingEvents > 0) return undefined;
       const model = this.model_;
       return take(() => model.exportState(), this.positions.offsets(this.isInput));
@@ -390,7 +403,7 @@ export class Engine implements SnapshotSource {
           },
           p.recordMs,
         );
-      await this.publisher.publish({ stopping: this.isStopping });
+      await this.publisher.publish(this.idleContext());
     });
   }
 
@@ -411,7 +424,7 @@ export class Engine implements SnapshotSource {
   /** Publishes and commits whatever has been applied but not flushed yet (shutdown). */
   flushNow(): Promise<void> {
     return this.queue.run(async () => {
-      if (this.phase_ === 'live') await this.live.flush({ stopping: this.isStopping });
+      if (this.phase_ === 'live') await this.live.flush(this.idleContext());
     });
   }
 

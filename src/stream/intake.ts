@@ -47,6 +47,21 @@ export class OutcomeCounts {
   }
 }
 
+/** Outcome counts per topic. */
+export class CountsByTopic {
+  private readonly byTopic = new Map<string, OutcomeCounts>();
+
+  of(topic: string): OutcomeCounts {
+    let c = this.byTopic.get(topic);
+    if (!c) this.byTopic.set(topic, (c = new OutcomeCounts()));
+    return c;
+  }
+
+  report(metrics: Metrics): void {
+    for (const [topic, c] of this.byTopic) c.report(metrics, topic);
+  }
+}
+
 export interface IntakeDeps {
   readonly model: () => Model;
   readonly registry: SchemaRegistryClient | undefined;

@@ -1,121 +1,163 @@
-// Live processing: fetched records are applied to the model as they come and their outputs published
-// in flushes. A flush ends a chunk: one model flush for everything applied since the last one, its
-// lists, tombstones, receipts and dead letters delivered with the input positions they reflect.
-// Lingering up to BATCH_MAX_MS (or BATCH_MAX_EVENTS) lets a backlog publish each changed list once
-// per chunk instead of once per fetch; a deletion request flushes at once, so its receipt does not
-// wait for the window.
+// Live processing. Interaction records are decoded as they are fetched and held in arrival order
+// (with the dead letters among them) until a flush applies them to the model, flushes it and
+// delivers its lists with the input positions they reflect. A flush is due when the chunk is full,
+// when it has lingered BATCH_MAX_MS, at a snapshot boundary and at shutdown; during a catch-up
+// (large lag) chunks grow so that each flush takes about CATCHUP_FLUSH_MS, so that a backlog costs
+// about one retrain and publishes about one list per item.
+//
+// Deletion requests take a fast path: each is applied at once — after the held interactions of the
+// same user recorded no later than it (the order a replay would use, see replay-order.ts) — and its
+// changed lists and receipt go out in a small delivery of their own, without waiting for the chunk.
+// The offsets committed never pass a held record: positions of partitions with held records stop
+// at the first of them.
 import type { KafkaMessage } from 'kafkajs';
-import type { Model } from '../model/index.js';
 import type { Logger } from '../log.js';
-import type { InputKind } from './codec.js';
-import { OutcomeCounts, type Intake } from './intake.js';
+import type { Model } from '../model/index.js';
+import type { InputKind, Interaction } from './codec.js';
+import type { FlushRunner } from './flush-runner.js';
+import { CountsByTopic, type Intake } from './intake.js';
 import type { Metrics } from './metrics.js';
 import type { Outbox, PendingReceipt } from './outbox.js';
-import type { TopicPartition } from './partitions.js';
+import { PartitionMap, type PartitionOffset, type TopicPartition } from './partitions.js';
 import type { BatchControl } from './ports.js';
 import type { Positions } from './positions.js';
 import type { PublishContext, Publisher } from './publisher.js';
+import type { DecodeFailure } from './reasons.js';
 
 export interface LiveDeps {
-  readonly batch: { readonly maxEvents: number; readonly maxMs: number };
+  readonly batch: {
+    readonly maxEvents: number;
+    readonly maxMs: number;
+    /** Latency budget of one flush while catching up (chunks grow up to it). */
+    readonly catchUpFlushMs: number;
+  };
   readonly intake: Intake;
   readonly outbox: Outbox;
   readonly publisher: Publisher;
   readonly positions: Positions;
+  readonly flushes: FlushRunner;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly model: () => Model;
+  readonly isInput: (topic: string) => boolean;
   /** Runs a task in the engine's serial queue (the linger timer's flush). */
   readonly enqueue: (task: () => Promise<void>) => Promise<void>;
-  readonly stopping: () => boolean;
+  /** Context for work outside a batch (timer): heartbeat of the latest batch, stopping flag. */
+  readonly idleContext: () => PublishContext;
   readonly now?: () => number;
 }
 
+/** A held interaction record: the decoded event, or the reason it goes to the DLQ. */
+interface Held {
+  readonly tp: TopicPartition;
+  readonly offset: number;
+  readonly recordMs: number;
+  readonly event?: Interaction;
+  readonly dead?: { readonly m: KafkaMessage; readonly failure: DecodeFailure };
+}
+
+/** Most events one flush takes during a catch-up, whatever the measured speed. */
+const CATCH_UP_MAX_EVENTS = 2_000_000;
+
 export class Live {
-  /** Applied since the last flush: not yet published, not yet committed. */
-  private events = 0;
+  private held: Held[] = [];
   private since = 0;
-  private receipts: PendingReceipt[] = [];
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastEventMs: number | undefined;
+  /** Measured cost of flushing, ms per event (exponentially smoothed); sizes catch-up chunks. */
+  private msPerEvent = 0.05;
 
   constructor(private readonly deps: LiveDeps) {}
 
-  /** Events applied but not flushed yet. */
+  /** Interaction records read but not applied yet. */
   get pendingEvents(): number {
-    return this.events;
+    return this.held.length;
   }
 
-  /** Record timestamp (epoch ms) of the newest input record applied live. */
+  /** Record timestamp (epoch ms) of the newest input record handled live. */
   get lastEventTime(): number | undefined {
     return this.lastEventMs;
   }
 
-  /** Drops what is pending (the state is being replaced). */
+  /** Drops what is held (the state is being replaced). */
   reset(): void {
     this.cancelTimer();
-    this.events = 0;
-    this.since = 0;
-    this.receipts = [];
+    this.held = [];
   }
 
-  /** Applies records (at or after the position) in chunks, flushing when one is due. */
+  /** The chunk size now: BATCH_MAX_EVENTS, or more while the lag is large. */
+  chunkLimit(lag: number): number {
+    const { maxEvents, catchUpFlushMs } = this.deps.batch;
+    if (lag <= maxEvents) return maxEvents;
+    const byBudget = Math.floor(catchUpFlushMs / Math.max(this.msPerEvent, 1e-4));
+    return Math.min(CATCH_UP_MAX_EVENTS, Math.max(maxEvents, byBudget));
+  }
+
+  /** Takes records (at or after the position); flushes when a chunk is due. */
   async onBatch(
     tp: TopicPartition,
     kind: InputKind,
     messages: readonly KafkaMessage[],
     ctl: BatchControl,
+    lag: number,
   ): Promise<void> {
-    const { batch, intake, positions, metrics } = this.deps;
-    let idx = 0;
-    while (idx < messages.length) {
-      if (!ctl.isRunning() || ctl.isStale()) break;
-      const counts = new OutcomeCounts();
-      const end = Math.min(messages.length, idx + Math.max(1, batch.maxEvents - this.events));
-      if (this.events === 0) this.since = performance.now();
-      for (; idx < end; idx++) this.apply(tp, kind, messages[idx]!, intake, counts);
-      const last = Number(messages[idx - 1]!.offset);
-      positions.set(tp, last + 1);
-      // kafkajs may fetch on; the commit waits for the flush that publishes these changes.
-      ctl.resolveOffset(last);
-      this.events += counts.total;
-      counts.report(metrics, tp.topic);
-      const due =
-        this.receipts.length > 0 ||
-        this.events >= batch.maxEvents ||
-        performance.now() - this.since >= batch.maxMs ||
-        this.deps.stopping();
-      if (due)
-        await this.flush({
-          heartbeat: () => ctl.heartbeat(),
-          stopping: () => this.deps.stopping() || !ctl.isRunning(),
-        });
-      else this.scheduleFlush();
+    const { positions, intake } = this.deps;
+    const ctx = {
+      heartbeat: () => ctl.heartbeat(),
+      stopping: () => !ctl.isRunning() || this.deps.idleContext().stopping(),
+    };
+    const last = Number(messages[messages.length - 1]!.offset);
+    for (const m of messages) {
+      const recordMs = Number(m.timestamp);
+      if (this.lastEventMs === undefined || recordMs > this.lastEventMs) this.lastEventMs = recordMs;
     }
+    if (kind === 'deletion') {
+      const counts = new CountsByTopic();
+      const receipts: PendingReceipt[] = [];
+      for (const m of messages) {
+        const d = intake.decode('deletion', m);
+        if (!d.ok) {
+          intake.deadLetter(tp, m, d, counts.of(tp.topic));
+          continue;
+        }
+        const recordMs = Number(m.timestamp);
+        this.applyHeldOf(d.value.userId, recordMs, counts);
+        counts.of(tp.topic).add('applied');
+        receipts.push({ receipt: intake.forget(d.value, recordMs), recordMs });
+      }
+      counts.report(this.deps.metrics);
+      positions.set(tp, last + 1);
+      ctl.resolveOffset(last);
+      await this.deliver(receipts, ctx, 'deletions');
+      return;
+    }
+    if (this.held.length === 0) this.since = performance.now();
+    for (const m of messages) {
+      const d = intake.decode('interaction', m);
+      const base = { tp, offset: Number(m.offset), recordMs: Number(m.timestamp) };
+      this.held.push(d.ok ? { ...base, event: d.value } : { ...base, dead: { m, failure: d } });
+    }
+    positions.set(tp, last + 1);
+    // kafkajs may fetch on; the commit waits for the flush that publishes these changes.
+    ctl.resolveOffset(last);
+    const due =
+      this.held.length >= this.chunkLimit(lag) ||
+      performance.now() - this.since >= this.deps.batch.maxMs ||
+      ctx.stopping();
+    if (due) await this.flush(ctx);
+    else this.scheduleFlush();
   }
 
-  private apply(
-    tp: TopicPartition,
-    kind: InputKind,
-    m: KafkaMessage,
-    intake: Intake,
-    counts: OutcomeCounts,
-  ): void {
-    const recordMs = Number(m.timestamp);
-    if (this.lastEventMs === undefined || recordMs > this.lastEventMs) this.lastEventMs = recordMs;
-    if (kind === 'interaction') {
-      const d = intake.decode('interaction', m);
-      if (d.ok) intake.interaction(d.value, counts);
-      else intake.deadLetter(tp, m, d, counts);
-      return;
+  /** Applies the held interactions of `userId` recorded no later than `recordMs` (before their deletion). */
+  private applyHeldOf(userId: string, recordMs: number, counts: CountsByTopic): void {
+    if (this.held.length === 0) return;
+    const keep: Held[] = [];
+    for (const h of this.held) {
+      if (h.event !== undefined && h.event.userId === userId && h.recordMs <= recordMs) {
+        this.deps.intake.interaction(h.event, counts.of(h.tp.topic));
+      } else keep.push(h);
     }
-    const d = intake.decode('deletion', m);
-    if (!d.ok) {
-      intake.deadLetter(tp, m, d, counts);
-      return;
-    }
-    counts.add('applied');
-    this.receipts.push({ receipt: intake.forget(d.value, recordMs), recordMs });
+    if (keep.length !== this.held.length) this.held = keep;
   }
 
   /** A flush at the end of the linger window, if no batch triggers one before. */
@@ -125,7 +167,7 @@ export class Live {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.deps
-        .enqueue(() => this.flush({ stopping: this.deps.stopping }))
+        .enqueue(() => this.flush(this.deps.idleContext()))
         .catch((e: unknown) =>
           this.deps.log.error({ err: e instanceof Error ? e.message : String(e) }, 'timed flush failed'),
         );
@@ -137,38 +179,62 @@ export class Live {
     this.timer = undefined;
   }
 
-  /** Flushes the model, stages its outputs and publishes them with the positions. */
+  /** Applies everything held, flushes the model and delivers its outputs with the positions. */
   async flush(ctx: PublishContext): Promise<void> {
     this.cancelTimer();
-    const { outbox, metrics, publisher, log } = this.deps;
-    const { events, since, receipts } = this;
-    if (events === 0 && receipts.length === 0 && outbox.size === 0) {
-      await publisher.publish(ctx); // positions of records that changed nothing
-      return;
+    const held = this.held;
+    this.held = [];
+    const counts = new CountsByTopic();
+    for (const h of held) {
+      if (h.event !== undefined) this.deps.intake.interaction(h.event, counts.of(h.tp.topic));
+      else if (h.dead !== undefined)
+        this.deps.intake.deadLetter(h.tp, h.dead.m, h.dead.failure, counts.of(h.tp.topic));
     }
-    this.events = 0;
-    this.receipts = [];
+    counts.report(this.deps.metrics);
+    await this.deliver([], ctx, held.length > 0 ? 'chunk' : 'positions', held.length);
+  }
+
+  /** Model flush → outbox → delivery with the committable positions. */
+  private async deliver(
+    receipts: readonly PendingReceipt[],
+    ctx: PublishContext,
+    what: 'chunk' | 'deletions' | 'positions',
+    events = 0,
+  ): Promise<void> {
+    const { outbox, publisher, metrics, log, flushes } = this.deps;
     const now = (this.deps.now ?? Date.now)();
     const f0 = performance.now();
-    const report = this.deps.model().flush(now);
+    const report = await flushes.run(this.deps.model(), now, ctx);
     outbox.stage(report, receipts, now);
     const f1 = performance.now();
-    await publisher.publish(ctx);
+    await publisher.publish(ctx, this.committable());
+    if (what === 'positions' && report.changed.length === 0 && receipts.length === 0) return;
+    if (events > 0) {
+      this.msPerEvent = 0.7 * this.msPerEvent + (0.3 * (f1 - f0)) / events;
+      metrics.batchSize.observe(events);
+      metrics.batchDuration.observe((performance.now() - this.since) / 1000);
+    }
     log.debug(
       {
+        what,
         events,
         lists: report.changed.length,
         tombstones: report.removed.length,
         receipts: receipts.length,
-        lingerMs: Math.round(f0 - since),
         flushMs: Math.round(f1 - f0),
         publishMs: Math.round(performance.now() - f1),
       },
-      'chunk flushed',
+      'outputs delivered',
     );
-    if (events > 0) {
-      metrics.batchSize.observe(events);
-      metrics.batchDuration.observe((performance.now() - since) / 1000);
-    }
+  }
+
+  /** Input positions safe to commit: never past a held record. */
+  private committable(): PartitionOffset[] {
+    const firstHeld = new PartitionMap<number>();
+    for (const h of this.held) if (!firstHeld.has(h.tp)) firstHeld.set(h.tp, h.offset);
+    return this.deps.positions.offsets(this.deps.isInput).map((o) => {
+      const f = firstHeld.get(o);
+      return f === undefined ? o : { ...o, offset: Math.min(o.offset, f) };
+    });
   }
 }

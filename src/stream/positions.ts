@@ -62,7 +62,12 @@ export class Positions {
 
   /** Positions not committed yet (of the partitions `include` accepts). */
   uncommitted(include: (topic: string) => boolean): PartitionOffset[] {
-    return this.offsets(include).filter((o) => this.committed.get(o) !== o.offset);
+    return this.notCommitted(this.offsets(include));
+  }
+
+  /** The offsets that differ from the last commit of their partition. */
+  notCommitted(offsets: readonly PartitionOffset[]): PartitionOffset[] {
+    return offsets.filter((o) => this.committed.get(o) !== o.offset);
   }
 
   markCommitted(offsets: readonly PartitionOffset[]): void {

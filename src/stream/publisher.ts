@@ -6,6 +6,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
+import type { PartitionOffset } from './partitions.js';
 import type { OutputSink } from './ports.js';
 import type { Positions } from './positions.js';
 import { retry } from './retry.js';
@@ -38,10 +39,13 @@ export class Publisher {
     return since === undefined ? 0 : (this.deps.now ?? Date.now)() - since;
   }
 
-  /** Delivers the outbox and commits the uncommitted input positions; resolves once both are done. */
-  async publish(ctx: PublishContext): Promise<void> {
+  /**
+   * Delivers the outbox and commits input offsets (default: every position), the ones not committed
+   * yet; resolves once both are done.
+   */
+  async publish(ctx: PublishContext, upTo?: readonly PartitionOffset[]): Promise<void> {
     const { outbox, sink, positions, isInput, log, metrics } = this.deps;
-    const offsets = positions.uncommitted(isInput);
+    const offsets = positions.notCommitted(upTo ?? positions.offsets(isInput));
     if (outbox.size === 0 && offsets.length === 0) return;
     await retry(() => outbox.drain((records) => sink.deliver(records, offsets)), {
       stopping: ctx.stopping,

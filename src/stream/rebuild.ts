@@ -10,6 +10,7 @@ import type { Model } from '../model/index.js';
 import type { Logger } from '../log.js';
 import type { Restored } from '../state/snapshotter.js';
 import type { InputKind } from './codec.js';
+import type { FlushRunner } from './flush-runner.js';
 import { OutcomeCounts, type Intake } from './intake.js';
 import type { Metrics } from './metrics.js';
 import type { Outbox, PendingReceipt } from './outbox.js';
@@ -44,6 +45,7 @@ export interface RebuildDeps {
   readonly restore: () => Promise<Restored<Model> | undefined>;
   readonly setModel: (m: Model) => void;
   readonly model: () => Model;
+  readonly flushes: FlushRunner;
   readonly stopping: () => boolean;
 }
 
@@ -217,7 +219,9 @@ export class Rebuild {
     for (const b of this.deletions.takeAll()) this.forget(b.deletion, b.silent, b.recordMs);
     const now = Date.now();
     const model = this.deps.model();
-    const report = model.flush(now);
+    const report = await this.deps.flushes.run(model, now, {
+      heartbeat: ctl ? () => ctl.heartbeat() : undefined,
+    });
     // A restored model reports only what changed since its snapshot: reconcile every current list.
     const out = this.outputs.reconcile(
       this.restoredFrom ? currentLists(model) : report,

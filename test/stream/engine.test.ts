@@ -197,4 +197,50 @@ describe('the engine (Kafka faked in memory)', () => {
       ),
     );
   });
+
+  it('a deletion request is delivered at once, without the unrelated interactions held before it', async () => {
+    const log = newLog();
+    const base = s.before.slice(0, 200);
+    produceEvents(log, base);
+    const { engine, consumer } = await start(log);
+    const t = 1_800_000_000_000;
+    const victim = base[0]!.userId;
+    const other = base.find(
+      (e) => e.userId !== victim && partitionOf(e.userId) === partitionOf(victim),
+    )!.userId;
+    // The victim's held event is recorded before the deletion but claims a later occurredAt: applied
+    // before the forget (record order, as a replay would), it is forgotten; applied after, it would stay.
+    const held: RefEvent[] = [
+      { userId: other, itemId: 'fresh-1', action: 'ADD', occurredAt: t },
+      { userId: victim, itemId: 'fresh-2', action: 'ADD', occurredAt: t + 20 },
+      { userId: other, itemId: 'fresh-2', action: 'ADD', occurredAt: t + 2 },
+    ];
+    for (const [k, e] of held.entries()) log.appendJson(T.in, partitionOf(e.userId), e.userId, e, t + k);
+    await consumer.poll(engine, ORDER);
+    await engine.idle();
+    const firstHeld = log.watermarks(T.in)[partitionOf(victim)]!.high - held.length;
+    const deletion = { requestId: 'r-fast', userId: victim, requestedAt: t + 10 };
+    log.appendJson(T.del, partitionOf(victim), victim, deletion, t + 10);
+    await consumer.poll(engine, ORDER);
+    await engine.idle();
+    // The receipt is out, the victim's held event was applied before the forget, and nothing of the
+    // other user's held events is published yet; their offsets are not committed.
+    expect(log.compacted(T.rec).has('r-fast')).toBe(true);
+    const withoutVictim = { ...s, deletions: [deletion] };
+    expect(published(log)).toEqual(expected(base, withoutVictim));
+    expect(log.commits.get(`${T.in}/${partitionOf(victim)}`)).toBeLessThanOrEqual(firstHeld);
+    await engine.flushNow();
+    expect(published(log)).toEqual(expected([...base, held[0]!, held[2]!], withoutVictim));
+    expect(log.commits.get(`${T.in}/${partitionOf(victim)}`)).toBe(
+      log.watermarks(T.in)[partitionOf(victim)]!.high,
+    );
+  });
+
+  it('while catching up on a large lag, chunks grow to the flush budget', async () => {
+    const log = newLog();
+    const { engine } = await start(log);
+    const live = (engine as unknown as { live: { chunkLimit(lag: number): number } }).live;
+    expect(live.chunkLimit(10)).toBe(config.batch.maxEvents);
+    expect(live.chunkLimit(1_000_000)).toBeGreaterThan(config.batch.maxEvents);
+  });
 });
