@@ -59,6 +59,8 @@ const schema = z.object({
   BATCH_MAX_EVENTS: int(1, 1_000_000).default(50_000),
   BATCH_MAX_MS: int(1, 60_000).default(200),
   CATCHUP_FLUSH_MS: int(10, 600_000).default(2_000),
+  DLQ_MAX_RECORD_BYTES: int(4_096, 104_857_600).default(1_000_000),
+  DLQ_RETENTION_MS: int(60_000, Number.MAX_SAFE_INTEGER).default(7 * 86_400_000),
   FETCH_MAX_BYTES_PER_PARTITION: int(1_024, 104_857_600).default(1_048_576),
   FETCH_MAX_WAIT_MS: int(1, 10_000).default(100),
   TOMBSTONE_RETENTION_MS: int(0, Number.MAX_SAFE_INTEGER).default(30 * 86_400_000),
@@ -107,6 +109,12 @@ export interface Config {
     readonly catchUpFlushMs: number;
     readonly fetchMaxBytesPerPartition: number;
     readonly fetchMaxWaitMs: number;
+  };
+  readonly dlq: {
+    /** Largest DLQ copy; bigger ones are bounded (size and SHA-256 of the original value kept). */
+    readonly maxRecordBytes: number;
+    /** retention.ms of the DLQ topics the service creates. */
+    readonly retentionMs: number;
   };
   readonly snapshot: { readonly dir?: string; readonly intervalMs: number; readonly retain: number };
   readonly http: { readonly host: string; readonly port: number };
@@ -219,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fetchMaxBytesPerPartition: e.FETCH_MAX_BYTES_PER_PARTITION,
       fetchMaxWaitMs: e.FETCH_MAX_WAIT_MS,
     },
+    dlq: { maxRecordBytes: e.DLQ_MAX_RECORD_BYTES, retentionMs: e.DLQ_RETENTION_MS },
     snapshot: {
       ...(e.SNAPSHOT_DIR ? { dir: e.SNAPSHOT_DIR } : {}),
       intervalMs: e.SNAPSHOT_INTERVAL_MS,

@@ -103,6 +103,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       config.topics,
       new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined),
       metrics,
+      config.dlq.maxRecordBytes,
     );
     const c = kafka.consumer({
       groupId: config.kafka.groupId,
@@ -117,7 +118,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
     });
     consumer = c;
     const sink = new AckedSink(producer, c, (e) =>
-      log.warn({ err: describeError(e) }, 'offset commit failed (outputs are out; a restart re-reads a little more)'),
+      log.warn(
+        { err: describeError(e) },
+        'offset commit failed (outputs are out; a restart re-reads a little more)',
+      ),
     );
     engine = new Engine({
       config,

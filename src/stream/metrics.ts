@@ -6,6 +6,7 @@ export interface Metrics {
   readonly registry: Registry;
   readonly eventsConsumed: Counter<'topic' | 'outcome'>;
   readonly dlqRecords: Counter<'topic' | 'reason'>;
+  readonly dlqBounded: Counter<'topic'>;
   readonly batchSize: Histogram;
   readonly batchDuration: Histogram;
   readonly forgetDuration: Histogram;
@@ -66,6 +67,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: 'amnesia_dlq_records_total',
       help: 'Records written to a dead-letter topic, by input topic and reason.',
       labelNames: ['topic', 'reason'] as const,
+      registers,
+    }),
+    dlqBounded: new Counter({
+      name: 'amnesia_dlq_bounded_total',
+      help: 'Dead-letter copies too large for the DLQ topic, replaced by a bounded copy (size and SHA-256 of the original value kept), by input topic.',
+      labelNames: ['topic'] as const,
       registers,
     }),
     batchSize: new Histogram({

@@ -4,6 +4,7 @@
 import type { Message } from 'kafkajs';
 import type { ChangeReport, NeighborList } from '../model/index.js';
 import { encodeValue } from './codec.js';
+import { boundDlqMessage, recordBytes } from './dlq.js';
 import type { Metrics } from './metrics.js';
 import type { Outgoing } from './ports.js';
 import type { DecodeReason } from './reasons.js';
@@ -53,6 +54,9 @@ interface PendingDlq {
   readonly message: Message;
 }
 
+/** Smallest bound a DLQ copy is tightened to (a bounded copy fits well below it). */
+const MIN_DLQ_BYTES = 4096;
+
 export class Outbox {
   private lists = new Map<string, Buffer | null>();
   private receipts: PendingReceipt[] = [];
@@ -62,6 +66,8 @@ export class Outbox {
     private readonly topics: OutputTopics,
     private readonly encoder: OutputEncoder,
     private readonly metrics: Metrics,
+    /** Largest DLQ copy (DLQ_MAX_RECORD_BYTES); bigger ones are replaced by bounded copies. */
+    private dlqMaxBytes = 1_000_000,
   ) {}
 
   get size(): number {
@@ -81,7 +87,24 @@ export class Outbox {
   }
 
   addDlq(topic: string, sourceTopic: string, reason: DecodeReason, message: Message): void {
-    this.dlq.push({ topic, sourceTopic, reason, message });
+    const bounded = boundDlqMessage(message, this.dlqMaxBytes);
+    if (bounded !== message) this.metrics.dlqBounded.inc({ topic: sourceTopic });
+    this.dlq.push({ topic, sourceTopic, reason, message: bounded });
+  }
+
+  /**
+   * The broker refused a record as too large: its limit is below ours. Halves the DLQ bound (down to
+   * a few KiB) and bounds the pending copies again; false when there is nothing left to shrink.
+   */
+  tightenDlqBound(): boolean {
+    if (this.dlqMaxBytes <= MIN_DLQ_BYTES || this.dlq.length === 0) return false;
+    this.dlqMaxBytes = Math.max(MIN_DLQ_BYTES, Math.floor(this.dlqMaxBytes / 2));
+    this.dlq = this.dlq.map((d) => {
+      const message = boundDlqMessage(d.message, this.dlqMaxBytes);
+      if (message !== d.message) this.metrics.dlqBounded.inc({ topic: d.sourceTopic });
+      return { ...d, message };
+    });
+    return true;
   }
 
   /** A flush's outputs: its lists, tombstones for the items that vanished, then its receipts. */
@@ -114,10 +137,7 @@ export class Outbox {
         bytes: 64 + itemId.length + (value?.length ?? 0),
       });
     }
-    for (const d of dlq) {
-      const size = (d.message.value as Buffer | null)?.length ?? 0;
-      records.push({ topic: d.topic, message: d.message, bytes: 256 + size });
-    }
+    for (const d of dlq) records.push({ topic: d.topic, message: d.message, bytes: recordBytes(d.message) });
     for (const r of receipts) {
       const value = this.encoder.receipt(r.receipt);
       records.push({

@@ -15,11 +15,17 @@ export function topicSpecs(config: Config): ITopicConfig[] {
   const { topics } = config;
   const base = { numPartitions: topics.partitions, replicationFactor: topics.replicationFactor };
   const compact = [{ name: 'cleanup.policy', value: 'compact' }];
+  // A DLQ keeps a forgotten user's malformed records (keyed by their id) for at most its retention;
+  // its size limit leaves room for a copy at DLQ_MAX_RECORD_BYTES plus the batch overhead.
+  const dlq = [
+    { name: 'retention.ms', value: String(config.dlq.retentionMs) },
+    { name: 'max.message.bytes', value: String(config.dlq.maxRecordBytes + 1024) },
+  ];
   return [
     { topic: topics.interactions, ...base },
     { topic: topics.deletions, ...base },
-    { topic: dlqTopic(topics.interactions), ...base },
-    { topic: dlqTopic(topics.deletions), ...base },
+    { topic: dlqTopic(topics.interactions), ...base, configEntries: dlq },
+    { topic: dlqTopic(topics.deletions), ...base, configEntries: dlq },
     { topic: topics.similarities, ...base, configEntries: compact },
     { topic: topics.receipts, ...base, configEntries: compact },
   ];

@@ -1,5 +1,13 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DLQ_HEADERS, dlqMessage, dlqTopic, headerString } from '../../src/stream/dlq.js';
+import {
+  boundDlqMessage,
+  DLQ_HEADERS,
+  dlqMessage,
+  dlqTopic,
+  headerString,
+  recordBytes,
+} from '../../src/stream/dlq.js';
 
 describe('dead-letter records', () => {
   it('go to <topic>.dlq', () => {
@@ -55,5 +63,48 @@ describe('dead-letter records', () => {
       { ok: false, reason: 'invalid-json', message: 'x' },
     );
     expect(headerString(m.headers, DLQ_HEADERS.reason)).toBe('invalid-json');
+  });
+});
+
+describe('bounded dead-letter copies', () => {
+  const failure = { ok: false as const, reason: 'invalid-json' as const, message: 'not JSON' };
+  const source = (value: Buffer, headers: Record<string, string> = {}) => ({
+    topic: 'interactions',
+    partition: 1,
+    offset: '42',
+    key: Buffer.from('u1'),
+    value,
+    headers,
+    timestamp: '1700000000000',
+  });
+
+  it('keeps a copy that fits as it is', () => {
+    const m = dlqMessage(source(Buffer.from('{oops')), failure);
+    expect(boundDlqMessage(m, 10_000)).toBe(m);
+  });
+
+  it('replaces an oversized copy by one that keeps key, reason, headers, original size and SHA-256', () => {
+    const value = Buffer.alloc(200_000, 0x61);
+    const m = dlqMessage(source(value, { trace: 'abc' }), failure);
+    const b = boundDlqMessage(m, 50_000);
+    expect(recordBytes(b)).toBeLessThanOrEqual(50_000);
+    expect(b.key).toEqual(Buffer.from('u1'));
+    expect(b.value).toEqual(Buffer.alloc(0));
+    expect(headerString(b.headers, DLQ_HEADERS.reason)).toBe('invalid-json');
+    expect(headerString(b.headers, DLQ_HEADERS.offset)).toBe('42');
+    expect(headerString(b.headers, 'trace')).toBe('abc');
+    expect(headerString(b.headers, DLQ_HEADERS.originalBytes)).toBe('200000');
+    expect(headerString(b.headers, DLQ_HEADERS.originalSha256)).toBe(
+      createHash('sha256').update(value).digest('hex'),
+    );
+  });
+
+  it('drops the original headers, counted, when even they do not fit', () => {
+    const m = dlqMessage(source(Buffer.alloc(10), { big: 'x'.repeat(20_000), small: 'y' }), failure);
+    const b = boundDlqMessage(m, 5_000);
+    expect(recordBytes(b)).toBeLessThanOrEqual(5_000);
+    expect(headerString(b.headers, 'big')).toBeUndefined();
+    expect(headerString(b.headers, DLQ_HEADERS.headersDropped)).toBe('2');
+    expect(headerString(b.headers, DLQ_HEADERS.reason)).toBe('invalid-json');
   });
 });
