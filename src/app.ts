@@ -41,7 +41,11 @@ function version(): string {
 export async function startApp(config: Config, options: AppOptions): Promise<App> {
   const { log } = options;
   let service: Service | undefined;
-  const metrics = createMetrics({ defaultMetrics: true, modelStats: () => service?.model.stats() });
+  const metrics = createMetrics({
+    defaultMetrics: true,
+    modelStats: () => service?.model.stats(),
+    health: () => service && { ...service.healthFigures(), live: service.health().live },
+  });
   registerOpsMetrics(metrics.registry, {
     version: version(),
     lag: () => service?.consumerLag(),

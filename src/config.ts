@@ -33,6 +33,8 @@ const schema = z.object({
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000).default(30_000),
   KAFKA_HEARTBEAT_INTERVAL_MS: int(100, 60_000).default(3_000),
+  PROCESSING_GUARANTEE: z.enum(['exactly_once', 'at_least_once']).default('exactly_once'),
+  KAFKA_TRANSACTION_TIMEOUT_MS: int(1_000, 900_000).default(60_000),
   SCHEMA_REGISTRY_URL: httpUrl.optional(),
   SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
   SCHEMA_REGISTRY_PASSWORD: z.string().min(1).optional(),
@@ -66,6 +68,9 @@ const schema = z.object({
   TOMBSTONE_RETENTION_MS: int(0, Number.MAX_SAFE_INTEGER).default(30 * 86_400_000),
   TOMBSTONE_KEY: z.string().min(16, 'at least 16 characters').optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  LIVENESS_STALL_MS: int(1_000, 3_600_000).default(60_000),
+  READINESS_OUTPUT_STALL_MS: int(1_000, 3_600_000).default(30_000),
+  HEALTH_PROBE_INTERVAL_MS: int(100, 600_000).default(5_000),
 });
 
 type Env = z.infer<typeof schema>;
@@ -82,6 +87,11 @@ export interface KafkaConfig {
   };
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
+  /** exactly_once: outputs and input offsets in one transaction, fenced per active role. */
+  readonly guarantee: 'exactly_once' | 'at_least_once';
+  /** The transactional id of the group's active role (exactly_once). */
+  readonly transactionalId: string;
+  readonly transactionTimeoutMs: number;
 }
 
 export interface Config {
@@ -120,6 +130,13 @@ export interface Config {
   readonly http: { readonly host: string; readonly port: number };
   /** The live inspector page (lists user ids: disable it where that is not wanted) and its write controls. */
   readonly inspector: { readonly enabled: boolean; readonly writes: boolean };
+  readonly health: {
+    /** /livez fails when input waits and no batch arrives for this long (a wedged consumer). */
+    readonly stallMs: number;
+    /** /readyz fails while outputs have been failing for longer than this. */
+    readonly outputStallMs: number;
+    readonly probeIntervalMs: number;
+  };
   readonly logLevel: Env['LOG_LEVEL'];
   readonly shutdownTimeoutMs: number;
 }
@@ -195,6 +212,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         : {}),
       sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: e.KAFKA_HEARTBEAT_INTERVAL_MS,
+      guarantee: e.PROCESSING_GUARANTEE,
+      transactionalId: `${e.KAFKA_GROUP_ID}.active`,
+      transactionTimeoutMs: e.KAFKA_TRANSACTION_TIMEOUT_MS,
     },
     ...(e.SCHEMA_REGISTRY_URL
       ? {
@@ -235,6 +255,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     inspector: { enabled: e.INSPECTOR_ENABLED, writes: e.INSPECTOR_WRITES },
+    health: {
+      stallMs: e.LIVENESS_STALL_MS,
+      outputStallMs: e.READINESS_OUTPUT_STALL_MS,
+      probeIntervalMs: e.HEALTH_PROBE_INTERVAL_MS,
+    },
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

@@ -11,11 +11,13 @@ import { Snapshotter, type SnapshotStatus } from './state/snapshotter.js';
 import { SnapshotStore } from './state/store.js';
 import { singleActiveAssigner } from './stream/assigner.js';
 import { Engine, type Phase } from './stream/engine.js';
+import type { HealthVerdict } from './stream/health.js';
 import { createKafka } from './stream/kafka.js';
 import { createMetrics, type Metrics } from './stream/metrics.js';
 import { consumerPort, offsetsPort } from './stream/kafka-ports.js';
 import { OutputEncoder, Outbox } from './stream/outbox.js';
-import { AckedSink } from './stream/output-sink.js';
+import { AckedSink, TransactionalSink } from './stream/output-sink.js';
+import type { OutputSink } from './stream/ports.js';
 import { SchemaRegistryClient } from './stream/registry.js';
 import { ensureTopics, registerSchemas, withRetry, type SchemaIds } from './stream/topics.js';
 
@@ -36,8 +38,12 @@ export interface Service {
   /** The current state (replaced on every rebuild). */
   readonly model: Model;
   readonly phase: Phase;
-  /** Ready: state restored and the consumer running live (a standby is not ready). */
+  /** Ready: state restored, the consumer running live, outputs flowing (a standby is not ready). */
   isReady(): boolean;
+  /** Liveness and readiness with reasons (the health endpoints). */
+  health(): HealthVerdict;
+  /** Seconds since the last batch and since outputs started failing (metrics). */
+  healthFigures(): { idleSeconds: number; outputsStuckSeconds: number };
   /** Resolves when the instance is live; rejects after timeoutMs. */
   waitUntilReady(timeoutMs?: number): Promise<void>;
   /** Stops fetching the input topics (state and outputs stay as they are) until resumed. */
@@ -61,19 +67,31 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const instanceId = randomUUID();
   let engine: Engine | undefined;
   const metrics =
-    options.metrics ?? createMetrics({ defaultMetrics: true, modelStats: () => engine?.model.stats() });
+    options.metrics ??
+    createMetrics({
+      defaultMetrics: true,
+      modelStats: () => engine?.model.stats(),
+      health: () => engine && { ...engine.healthFigures(), live: engine.health().live },
+    });
 
   const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
   const kafka = createKafka(config.kafka, root);
   const admin: Admin = kafka.admin();
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  // exactly_once: the transactional producer is created when this instance becomes active (its
+  // activation fences the previous active instance); at_least_once: one idempotent producer.
+  const exactlyOnce = config.kafka.guarantee === 'exactly_once';
+  const producer: Producer | undefined = exactlyOnce
+    ? undefined
+    : kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   let consumer: Consumer | undefined;
+  let sink: OutputSink | undefined;
   const disconnectAll = async () => {
-    await Promise.allSettled([consumer?.disconnect(), producer.disconnect(), admin.disconnect()]);
+    await Promise.allSettled([
+      consumer?.disconnect(),
+      producer?.disconnect(),
+      sink?.deactivate(),
+      admin.disconnect(),
+    ]);
   };
 
   try {
@@ -97,7 +115,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     const schemaIds = registry
       ? await withRetry('register schemas', log, () => registerSchemas(registry, config, log))
       : undefined;
-    await withRetry('connect producer', log, () => producer.connect());
+    if (producer) await withRetry('connect producer', log, () => producer.connect());
 
     const outbox = new Outbox(
       config.topics,
@@ -117,12 +135,25 @@ export async function startService(config: Config, options: ServiceOptions = {})
       retry: { initialRetryTime: 100, retries: 10, maxRetryTime: 5_000 },
     });
     consumer = c;
-    const sink = new AckedSink(producer, c, (e) =>
-      log.warn(
-        { err: describeError(e) },
-        'offset commit failed (outputs are out; a restart re-reads a little more)',
-      ),
-    );
+    sink = producer
+      ? new AckedSink(producer, c, (e) =>
+          log.warn(
+            { err: describeError(e) },
+            'offset commit failed (outputs are out; a restart re-reads a little more)',
+          ),
+        )
+      : new TransactionalSink({
+          makeProducer: () =>
+            kafka.producer({
+              transactionalId: config.kafka.transactionalId,
+              transactionTimeout: config.kafka.transactionTimeoutMs,
+              idempotent: true,
+              maxInFlightRequests: 1,
+              allowAutoTopicCreation: false,
+            }),
+          groupId: config.kafka.groupId,
+          log: root,
+        });
     engine = new Engine({
       config,
       log: root,
@@ -144,7 +175,16 @@ export async function startService(config: Config, options: ServiceOptions = {})
         },
         'joined group',
       );
-      eng.onAssignment(e.payload.memberAssignment);
+      eng.onAssignment(e.payload.memberAssignment, e.payload.memberId);
+    });
+    c.on(c.events.END_BATCH_PROCESS, (e) => {
+      const { topic, partition, batchSize, firstOffset, lastOffset } = e.payload;
+      if (batchSize === 0)
+        void eng.onFilteredBatch(
+          { topic, partition },
+          firstOffset === null ? undefined : Number(firstOffset),
+          Number(lastOffset),
+        );
     });
     c.on(c.events.CRASH, (e) => {
       const { error, restart } = e.payload as { error: unknown; restart: boolean };
@@ -159,6 +199,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       partitionsConsumedConcurrently: 1,
       eachBatch: eng.eachBatch,
     });
+    eng.monitorHealth(true);
     snapshots?.start({
       atBoundary: (take) => eng.atBoundary(take),
       publishPurged: (purges) => eng.publishPurged(purges),
@@ -180,7 +221,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
       get phase() {
         return eng.phase;
       },
-      isReady: () => eng.phase === 'live',
+      isReady: () => eng.health().ready,
+      health: () => eng.health(),
+      healthFigures: () => eng.healthFigures(),
       snapshots,
       snapshotStatus: () => snapshots?.status,
       consumerLag: () => engine?.consumerLag() ?? [],
@@ -209,6 +252,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
         stopping ??= (async () => {
           log.info({}, 'stopping');
           eng.beginStop();
+          eng.monitorHealth(false);
           await eng.flushNow().catch((e) => log.warn({ err: describeError(e) }, 'final flush failed'));
           await c.stop().catch((e) => log.warn({ err: describeError(e) }, 'consumer stop failed'));
           await snapshots?.stop().catch((e) => log.warn({ err: describeError(e) }, 'final snapshot failed'));

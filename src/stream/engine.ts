@@ -9,7 +9,7 @@
 // batches, group-join transitions, timed flushes, snapshot captures and shutdown never interleave.
 import type { EachBatchPayload } from 'kafkajs';
 import type { Config } from '../config.js';
-import { describeError } from '../errors.js';
+import { describeError, isAmnesiaError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Model, ModelState } from '../model/index.js';
 import type { PendingPurge, TopicOffset } from '../state/format.js';
@@ -24,6 +24,7 @@ import { partitionsOf, type TopicPartition } from './partitions.js';
 import type { BatchControl, ConsumerPort, InputBatch, OffsetsPort, OutputSink } from './ports.js';
 import { Positions, type PartitionLag } from './positions.js';
 import { FlushRunner } from './flush-runner.js';
+import { HealthMonitor, type HealthVerdict } from './health.js';
 import { Publisher, type PublishContext } from './publisher.js';
 import { decideOnJoin, othersWentAhead } from './membership.js';
 import { modelFromSnapshot, newModel } from './model-factory.js';
@@ -67,6 +68,11 @@ export class Engine implements SnapshotSource {
   private readonly live: Live;
   private readonly rebuildDeps: RebuildDeps;
   private readonly flushes = new FlushRunner();
+  private readonly monitor: HealthMonitor;
+  private lastBatchAt = Date.now();
+  /** Our member id in the group (from the last join): the fencing check asks whether it still holds partitions. */
+  private memberId: string | undefined;
+  private inputsPaused = false;
   /** The heartbeat of the latest batch: long work outside a batch (timer flush, snapshot) uses it. */
   private heartbeat: (() => Promise<void>) | undefined;
   private readonly isInput = (topic: string): boolean => this.kinds.has(topic);
@@ -116,8 +122,24 @@ export class Engine implements SnapshotSource {
       },
       model,
       flushes: this.flushes,
+      activate: () => deps.sink.activate(),
       stopping: this.isStopping,
     };
+    this.monitor = new HealthMonitor(
+      {
+        offsets: deps.offsets,
+        positions: () => this.positions.offsets(this.isInput),
+        noteHighWatermark: (tp, offset) => this.positions.noteHighWatermark(tp, offset),
+        live: () => this.phase_ === 'live',
+        ready: () => this.phase_ === 'live',
+        inputsPaused: () => this.inputsPaused,
+        busy: () => this.queue.busy,
+        lastBatchAt: () => this.lastBatchAt,
+        outputsStuckMs: () => this.publisher.stuckMs(),
+        log: this.log,
+      },
+      deps.config.health,
+    );
     this.live = new Live({
       batch: deps.config.batch,
       intake: this.intake,
@@ -129,7 +151,7 @@ export class Engine implements SnapshotSource {
       model,
       flushes: this.flushes,
       isInput: this.isInput,
-      enqueue: (task) => this.queue.run(task),
+      enqueue: (task) => this.queue.run(() => this.guarded(task)),
       idleContext: () => this.idleContext(),
     });
   }
@@ -177,14 +199,15 @@ export class Engine implements SnapshotSource {
   // ------------------------------------------------------------------ group membership
 
   /** kafkajs GROUP_JOIN: runs synchronously, before the first fetch of the new generation. */
-  onAssignment(assignment: Record<string, number[]>): void {
+  onAssignment(assignment: Record<string, number[]>, memberId?: string): void {
+    if (memberId !== undefined) this.memberId = memberId;
     if (this.stopping) return;
     const partitions = partitionsOf(assignment);
     const gen = ++this.generation;
     switch (decideOnJoin(this.phase_ === 'live', this.positions.partitions, partitions)) {
       case 'standby':
         this.positions.release();
-        void this.queue.run(() => Promise.resolve(this.becomeStandby(gen)));
+        void this.queue.run(() => this.becomeStandby(gen));
         return;
       case 'keep':
         this.keepState(gen);
@@ -217,7 +240,7 @@ export class Engine implements SnapshotSource {
           return;
         }
         consumer.resume(inputs);
-        await this.live.flush(this.idleContext());
+        await this.guarded(() => this.live.flush(this.idleContext()));
       })
       .catch((e: unknown) => this.log.error({ err: describeError(e) }, 'could not resume after a rebalance'));
   }
@@ -257,6 +280,55 @@ export class Engine implements SnapshotSource {
       .catch((e: unknown) => this.log.error({ err: describeError(e) }, 'rebuild could not start'));
   }
 
+  /**
+   * Runs a task; a delivery that finds our producer fenced is handled here (afterFenced) instead of
+   * failing the batch, and the task ends (rethrown when the caller must know it did not happen).
+   */
+  private async guarded(task: () => Promise<void>, rethrow = false): Promise<void> {
+    try {
+      await task();
+    } catch (e) {
+      if (!isAmnesiaError(e, 'PRODUCER_FENCED')) throw e;
+      await this.afterFenced();
+      if (rethrow) throw e;
+    }
+  }
+
+  /**
+   * Our producer was fenced: another instance activated the outputs, or the broker aborted our
+   * transaction after its timeout (a long pause). Nothing is published from this state until we know:
+   * not holding the partitions any more → stand down (paused) until the group's next assignment;
+   * still holding them and nobody else committed → a new producer, go on; else → rebuild.
+   */
+  private async afterFenced(): Promise<void> {
+    const gen = this.generation;
+    const { offsets, config, consumer, sink, metrics } = this.deps;
+    metrics.producerFenced.inc();
+    this.log.warn(
+      { generation: gen },
+      'outputs fenced: another instance took over, or our transaction timed out',
+    );
+    const members = await retry(() => offsets.assignedMembers(config.kafka.groupId), {
+      stopping: this.isStopping,
+      onRetry: (e) => this.log.warn({ err: describeError(e) }, 'group membership check failed, retrying'),
+    });
+    if (gen !== this.generation) return; // a join meanwhile decides
+    if (this.memberId === undefined || !members.includes(this.memberId)) {
+      consumer.pause(this.topics);
+      this.generation++;
+      this.positions.release();
+      this.resetState();
+      this.rebuild = undefined;
+      this.setPhase('standby');
+      return;
+    }
+    if (this.phase_ === 'live' && !(await this.othersCommitted())) {
+      await sink.activate();
+      return;
+    }
+    this.startRebuild(++this.generation, this.positions.partitions);
+  }
+
   /** An empty model, nothing pending or queued for output. */
   private resetState(): void {
     this.live.reset();
@@ -264,8 +336,9 @@ export class Engine implements SnapshotSource {
     this.deps.outbox.clear();
   }
 
-  private becomeStandby(gen: number): void {
+  private async becomeStandby(gen: number): Promise<void> {
     if (gen !== this.generation) return;
+    await this.deps.sink.deactivate();
     this.resetState();
     this.rebuild = undefined;
     this.setPhase('standby');
@@ -287,7 +360,31 @@ export class Engine implements SnapshotSource {
 
   /** Handles one fetched batch in the serial queue. */
   eachBatchOf(batch: InputBatch, ctl: BatchControl): Promise<void> {
-    return this.queue.run(() => this.handleBatch(batch, ctl));
+    this.lastBatchAt = Date.now();
+    return this.queue
+      .run(() => this.handleBatch(batch, ctl))
+      .finally(() => {
+        this.lastBatchAt = Date.now();
+      });
+  }
+
+  /** Liveness and readiness, with the reasons when either fails. */
+  health(): HealthVerdict {
+    return this.monitor.verdict();
+  }
+
+  /** Seconds since the last batch and since outputs started failing (metrics). */
+  healthFigures(): { idleSeconds: number; outputsStuckSeconds: number } {
+    return {
+      idleSeconds: this.monitor.idleMs() / 1000,
+      outputsStuckSeconds: this.publisher.stuckMs() / 1000,
+    };
+  }
+
+  /** Starts (or stops) the periodic health probe. */
+  monitorHealth(on: boolean): void {
+    if (on) this.monitor.start();
+    else this.monitor.stop();
   }
 
   /** Resolves once every task queued so far (batches, transitions, flushes) has ended. */
@@ -326,33 +423,52 @@ export class Engine implements SnapshotSource {
       this.deps.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: pos });
       return;
     }
-    const last = batch.messages[batch.messages.length - 1];
+    const end = batch.lastOffset;
     const messages = batch.messages.filter((m) => Number(m.offset) >= pos);
     if (messages.length === 0) {
-      if (last) ctl.resolveOffset(Number(last.offset));
+      // Nothing new: re-delivered records, or only transaction markers and aborted records after pos.
+      if (end + 1 > pos) positions.set(batch, end + 1);
+      ctl.resolveOffset(end);
+      if (this.rebuild) await this.finishRebuild(ctl);
       return;
     }
     const kind = this.kinds.get(batch.topic);
     if (kind === undefined) {
       if (this.rebuild) {
-        await this.rebuild.onOutputBatch(batch, messages);
-        ctl.resolveOffset(Number(last!.offset));
+        await this.rebuild.onOutputBatch(batch, messages, end);
+        ctl.resolveOffset(end);
         await this.finishRebuild(ctl);
       }
       return;
     }
     await this.prefetchSchemas(messages, ctl);
     if (this.rebuild) {
-      if (!this.rebuild.onInputBatch(batch, kind, messages)) return;
-      ctl.resolveOffset(Number(last!.offset));
+      if (!this.rebuild.onInputBatch(batch, kind, messages, end)) return;
+      ctl.resolveOffset(end);
       await this.finishRebuild(ctl);
       return;
     }
-    await this.live.onBatch(batch, kind, messages, ctl, batch.highWatermark - Number(last!.offset) - 1);
+    await this.live.onBatch(batch, kind, messages, ctl, end, batch.highWatermark - end - 1);
     if (Date.now() - this.lastTombstoneExpiry > TOMBSTONE_EXPIRY_EVERY_MS) {
       this.lastTombstoneExpiry = Date.now();
       this.model_.expireTombstones(this.lastTombstoneExpiry);
     }
+  }
+
+  /**
+   * kafkajs resolves a fetch that held only transaction markers or aborted records by itself and
+   * never hands it over (END_BATCH_PROCESS with batchSize 0): move the position past it, or a
+   * partition whose last record is a marker would never reach its high-water mark.
+   */
+  onFilteredBatch(tp: TopicPartition, firstOffset: number | undefined, lastOffset: number): Promise<void> {
+    this.lastBatchAt = Date.now();
+    return this.queue.run(async () => {
+      const pos = this.positions.get(tp);
+      if (pos === undefined || !this.positions.holds(tp)) return;
+      if (pos < (firstOffset ?? pos) || pos > lastOffset) return;
+      this.positions.set(tp, lastOffset + 1);
+      if (this.rebuild) await this.guarded(() => this.finishRebuild(undefined));
+    });
   }
 
   /** Resolves unknown schema ids; an unreachable registry is retried here, never dead-lettered. */
@@ -381,7 +497,7 @@ export class Engine implements SnapshotSource {
   ): Promise<T | undefined> {
     return this.queue.run(async () => {
       if (this.phase_ !== 'live') return undefined;
-      await this.live.flush(this.idleContext());
+      await this.guarded(() => this.live.flush(this.idleContext()), true);
       if (this.phase_ !== 'live' || this.live.pendingEvents > 0) return undefined;
       const model = this.model_;
       return take(() => model.exportState(), this.positions.offsets(this.isInput));
@@ -403,7 +519,7 @@ export class Engine implements SnapshotSource {
           },
           p.recordMs,
         );
-      await this.publisher.publish(this.idleContext());
+      await this.guarded(() => this.publisher.publish(this.idleContext()), true);
     });
   }
 
@@ -416,6 +532,7 @@ export class Engine implements SnapshotSource {
 
   /** Stops (or resumes) fetching the input topics while live: maintenance and benchmarks. */
   pauseInputs(paused: boolean): void {
+    this.inputsPaused = paused;
     const topics = [...this.kinds.keys()];
     if (paused) this.deps.consumer.pause(topics);
     else this.deps.consumer.resume(topics);

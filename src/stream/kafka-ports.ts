@@ -1,6 +1,6 @@
 // kafkajs behind the engine's ports (ports.ts): the consumer's seek/pause/resume, the admin's offset
 // queries, and a kafkajs eachBatch payload as an InputBatch plus its BatchControl.
-import type { Admin, Consumer, EachBatchPayload } from 'kafkajs';
+import { AssignerProtocol, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
 import type { BatchControl, ConsumerPort, InputBatch, OffsetsPort, Watermarks } from './ports.js';
 import type { PartitionOffset } from './partitions.js';
 
@@ -12,7 +12,9 @@ export function consumerPort(consumer: Pick<Consumer, 'seek' | 'pause' | 'resume
   };
 }
 
-export function offsetsPort(admin: Pick<Admin, 'fetchTopicOffsets' | 'fetchOffsets'>): OffsetsPort {
+export function offsetsPort(
+  admin: Pick<Admin, 'fetchTopicOffsets' | 'fetchOffsets' | 'describeGroups'>,
+): OffsetsPort {
   return {
     async watermarks(topic): Promise<Watermarks[]> {
       const offsets = await admin.fetchTopicOffsets(topic);
@@ -33,6 +35,15 @@ export function offsetsPort(admin: Pick<Admin, 'fetchTopicOffsets' | 'fetchOffse
         }
       return out;
     },
+    async assignedMembers(groupId): Promise<string[]> {
+      const { groups } = await admin.describeGroups([groupId]);
+      const out: string[] = [];
+      for (const m of groups[0]?.members ?? []) {
+        const a = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
+        if (a && Object.values(a.assignment).some((parts) => parts.length > 0)) out.push(m.memberId);
+      }
+      return out;
+    },
   };
 }
 
@@ -47,6 +58,7 @@ export function inputBatch(payload: EachBatchPayload): InputBatch {
     highWatermark: Number(batch.highWatermark),
     fetchedOffset: fetched === null ? undefined : Number(fetched),
     messages: batch.messages,
+    lastOffset: Number(batch.lastOffset()),
   };
 }
 

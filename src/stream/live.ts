@@ -99,6 +99,7 @@ export class Live {
     kind: InputKind,
     messages: readonly KafkaMessage[],
     ctl: BatchControl,
+    end: number,
     lag: number,
   ): Promise<void> {
     const { positions, intake } = this.deps;
@@ -106,7 +107,6 @@ export class Live {
       heartbeat: () => ctl.heartbeat(),
       stopping: () => !ctl.isRunning() || this.deps.idleContext().stopping(),
     };
-    const last = Number(messages[messages.length - 1]!.offset);
     for (const m of messages) {
       const recordMs = Number(m.timestamp);
       if (this.lastEventMs === undefined || recordMs > this.lastEventMs) this.lastEventMs = recordMs;
@@ -126,8 +126,8 @@ export class Live {
         receipts.push({ receipt: intake.forget(d.value, recordMs), recordMs });
       }
       counts.report(this.deps.metrics);
-      positions.set(tp, last + 1);
-      ctl.resolveOffset(last);
+      positions.set(tp, end + 1);
+      ctl.resolveOffset(end);
       await this.deliver(receipts, ctx, 'deletions');
       return;
     }
@@ -137,9 +137,9 @@ export class Live {
       const base = { tp, offset: Number(m.offset), recordMs: Number(m.timestamp) };
       this.held.push(d.ok ? { ...base, event: d.value } : { ...base, dead: { m, failure: d } });
     }
-    positions.set(tp, last + 1);
+    positions.set(tp, end + 1);
     // kafkajs may fetch on; the commit waits for the flush that publishes these changes.
-    ctl.resolveOffset(last);
+    ctl.resolveOffset(end);
     const due =
       this.held.length >= this.chunkLimit(lag) ||
       performance.now() - this.since >= this.deps.batch.maxMs ||

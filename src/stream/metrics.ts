@@ -14,6 +14,7 @@ export interface Metrics {
   readonly listsPublished: Counter;
   readonly tombstonesPublished: Counter;
   readonly publishFailures: Counter;
+  readonly producerFenced: Counter;
   readonly ready: Gauge;
   readonly active: Gauge;
 }
@@ -21,6 +22,8 @@ export interface Metrics {
 export interface MetricsOptions {
   /** Process/runtime metrics (off in tests that create many registries). */
   readonly defaultMetrics?: boolean;
+  /** Point-in-time health figures, read at scrape time. */
+  readonly health?: () => { idleSeconds: number; outputsStuckSeconds: number; live: boolean } | undefined;
   /** Point-in-time model figures, read at scrape time. */
   readonly modelStats?: () =>
     { users: number; items: number; pairs: number; bytes: number; tombstones: number } | undefined;
@@ -53,6 +56,36 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     'amnesia_model_tombstones',
     'Forgotten users whose late events are still suppressed.',
     (s) => s.tombstones,
+  );
+
+  const healthGauge = (
+    name: string,
+    help: string,
+    pick: (h: NonNullable<ReturnType<NonNullable<MetricsOptions['health']>>>) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const h = options.health?.();
+        if (h) this.set(pick(h));
+      },
+    });
+  healthGauge(
+    'amnesia_outputs_stuck_seconds',
+    'How long the current delivery of outputs has been failing (0 while outputs flow).',
+    (h) => h.outputsStuckSeconds,
+  );
+  healthGauge(
+    'amnesia_consumer_idle_seconds',
+    'Seconds since the last fetched batch arrived.',
+    (h) => h.idleSeconds,
+  );
+  healthGauge(
+    'amnesia_live',
+    '1 while /livez passes; 0 when the consumer is wedged (input waiting, no batch arriving).',
+    (h) => (h.live ? 1 : 0),
   );
 
   return {
@@ -113,6 +146,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     publishFailures: new Counter({
       name: 'amnesia_publish_failures_total',
       help: 'Failed attempts to publish outputs; the batch is retried and offsets are not committed.',
+      registers,
+    }),
+    producerFenced: new Counter({
+      name: 'amnesia_producer_fenced_total',
+      help: 'Deliveries refused because another producer with our transactional id took over (or our transaction timed out).',
       registers,
     }),
     ready: new Gauge({

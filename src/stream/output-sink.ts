@@ -1,8 +1,18 @@
-// Delivering outputs and the input offsets that produced them. Records go out in produce requests
-// of bounded size (well under the broker's default 1 MB message.max.bytes per partition request),
-// acknowledged by all in-sync replicas, before the offsets are committed.
-import type { CompressionTypes, Producer, TopicMessages } from 'kafkajs';
+// Delivering outputs and the input offsets that produced them, in one of two ways
+// (PROCESSING_GUARANTEE):
+// - exactly_once (default): a transactional producer whose id belongs to the group's active role.
+//   Each delivery is one transaction: records, then the group's input offsets (sendOffsets), then
+//   commit. Consumers reading with isolation read_committed see a flush entirely or not at all; a
+//   new active instance's activation fences the previous one (its next send fails as fenced, its
+//   open transaction is aborted), so a paused or cut-off instance can never publish again.
+// - at_least_once: an idempotent producer acknowledges records (acks=all), then the consumer
+//   commits the offsets; a crash in between re-publishes the same keyed values.
+// Records go out in produce requests of bounded size, well under the broker's default 1 MB.
+import type { CompressionTypes, Producer, TopicMessages, TopicOffsets } from 'kafkajs';
 import { AmnesiaError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { describeError } from '../errors.js';
+import { classifyKafkaError } from './kafka-errors.js';
 import type { PartitionOffset } from './partitions.js';
 import type { Outgoing, OutputSink } from './ports.js';
 
@@ -27,16 +37,36 @@ export function requests(records: readonly Outgoing[]): TopicMessages[][] {
   return out;
 }
 
+/** Offsets in the shape sendOffsets wants. */
+function topicOffsets(offsets: readonly PartitionOffset[]): TopicOffsets[] {
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const o of offsets) {
+    let parts = byTopic.get(o.topic);
+    if (!parts) byTopic.set(o.topic, (parts = []));
+    parts.push({ partition: o.partition, offset: String(o.offset) });
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+/** The error a failed delivery ends with, by what kafkajs threw. */
+function deliveryError(cause: unknown): AmnesiaError {
+  switch (classifyKafkaError(cause)) {
+    case 'fenced':
+      return new AmnesiaError('PRODUCER_FENCED', 'another producer took over the outputs', { cause });
+    case 'record':
+      return new AmnesiaError('RECORD_REJECTED', 'the broker refused an output record', { cause });
+    case 'config':
+      return new AmnesiaError('PUBLISH_FAILED', 'the producer lacks a feature (codec)', { cause });
+    default:
+      return new AmnesiaError('PUBLISH_FAILED', 'publishing outputs failed', { cause, retriable: true });
+  }
+}
+
 export interface OffsetCommitter {
   commitOffsets(offsets: { topic: string; partition: number; offset: string }[]): Promise<void>;
 }
 
-/**
- * At-least-once: records acknowledged (idempotent producer, acks=all), then the group's offsets
- * committed by the consumer. A crash in between re-publishes the same keyed values (harmless on
- * compacted topics; a receipt may appear twice). A failed commit only leaves the group's offsets
- * behind (a restart re-reads a little more): it is reported, not retried with the records.
- */
+/** at_least_once: acks=all, then the consumer commits. A failed commit only delays the group's offsets. */
 export class AckedSink implements OutputSink {
   constructor(
     private readonly producer: Pick<Producer, 'sendBatch'>,
@@ -44,6 +74,14 @@ export class AckedSink implements OutputSink {
     private readonly onCommitFailure: (cause: unknown) => void,
     private readonly compression?: CompressionTypes,
   ) {}
+
+  activate(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  deactivate(): Promise<void> {
+    return Promise.resolve();
+  }
 
   async deliver(records: readonly Outgoing[], offsets: readonly PartitionOffset[]): Promise<void> {
     try {
@@ -54,7 +92,7 @@ export class AckedSink implements OutputSink {
           ...(this.compression !== undefined ? { compression: this.compression } : {}),
         });
     } catch (cause) {
-      throw new AmnesiaError('PUBLISH_FAILED', 'publishing outputs failed', { cause, retriable: true });
+      throw deliveryError(cause);
     }
     if (offsets.length === 0) return;
     try {
@@ -63,6 +101,83 @@ export class AckedSink implements OutputSink {
       );
     } catch (cause) {
       this.onCommitFailure(cause);
+    }
+  }
+}
+
+export interface TransactionalSinkOptions {
+  /** A new, unconnected transactional producer (the same transactional id every time). */
+  readonly makeProducer: () => Producer;
+  readonly groupId: string;
+  readonly compression?: CompressionTypes | undefined;
+  readonly log: Logger;
+}
+
+/** exactly_once: one transaction per delivery, input offsets included. */
+export class TransactionalSink implements OutputSink {
+  private producer: Producer | undefined;
+
+  constructor(private readonly options: TransactionalSinkOptions) {}
+
+  /** Starts a producer with our transactional id: fences the previous holder, aborts its open transaction. */
+  async activate(): Promise<void> {
+    await this.deactivate();
+    const p = this.options.makeProducer();
+    try {
+      await p.connect();
+      // kafkajs registers the transactional id with the first transaction: an empty one fences.
+      await (await p.transaction()).abort();
+    } catch (cause) {
+      await p.disconnect().catch(() => undefined);
+      throw new AmnesiaError('PUBLISH_FAILED', 'could not start the transactional producer', {
+        cause,
+        retriable: true,
+      });
+    }
+    this.producer = p;
+  }
+
+  async deactivate(): Promise<void> {
+    const p = this.producer;
+    this.producer = undefined;
+    await p?.disconnect().catch(() => undefined);
+  }
+
+  async deliver(records: readonly Outgoing[], offsets: readonly PartitionOffset[]): Promise<void> {
+    const producer = this.producer;
+    if (!producer)
+      throw new AmnesiaError('PRODUCER_FENCED', 'not the active writer of the outputs (not activated)');
+    let txn: Awaited<ReturnType<Producer['transaction']>> | undefined;
+    try {
+      txn = await producer.transaction();
+      const { compression } = this.options;
+      for (const topicMessages of requests(records))
+        await txn.sendBatch({
+          topicMessages,
+          acks: -1,
+          ...(compression !== undefined ? { compression } : {}),
+        });
+      if (offsets.length > 0)
+        await txn.sendOffsets({ consumerGroupId: this.options.groupId, topics: topicOffsets(offsets) });
+      await txn.commit();
+    } catch (cause) {
+      const error = deliveryError(cause);
+      if (error.code === 'PRODUCER_FENCED') {
+        await this.deactivate();
+        throw error;
+      }
+      // Abort what may be open; a producer that cannot abort (or whose state broke) is replaced.
+      const broken =
+        classifyKafkaError(cause) === 'producer' ||
+        !(await txn?.abort().then(
+          () => true,
+          () => false,
+        ));
+      if (broken) {
+        this.options.log.warn({ err: describeError(cause) }, 'transactional producer unusable: dropped');
+        await this.deactivate();
+      }
+      throw error;
     }
   }
 }

@@ -10,6 +10,11 @@ export interface InputBatch extends TopicPartition {
   /** The offset the fetch asked for (records before it are not in the batch); undefined if unknown. */
   readonly fetchedOffset: number | undefined;
   readonly messages: readonly KafkaMessage[];
+  /**
+   * The last offset the fetch covered: the last message's, or later when transaction markers or
+   * aborted records (which are not handed over) follow it. The position after the batch is this + 1.
+   */
+  readonly lastOffset: number;
 }
 
 /** What the consumer lets a batch handler do while it runs. */
@@ -43,6 +48,8 @@ export interface OffsetsPort {
   watermarks(topic: string): Promise<Watermarks[]>;
   /** The group's committed offsets (partitions without a commit are left out). */
   committed(groupId: string, topics: readonly string[]): Promise<PartitionOffset[]>;
+  /** The group's members that hold a non-empty assignment now. */
+  assignedMembers(groupId: string): Promise<string[]>;
 }
 
 /** A record to produce: topic plus the kafkajs message (key, value, headers). */
@@ -54,9 +61,15 @@ export interface Outgoing {
 }
 
 /**
- * Where outputs go: `deliver` acknowledges every record (acks=all) and then the input offsets
- * that produced them, as one unit as far as the implementation allows (see output-sink.ts).
+ * Where outputs go: `deliver` acknowledges every record (acks=all) and the input offsets that
+ * produced them, as one unit as far as the implementation allows (see output-sink.ts). A delivery
+ * fails with code PRODUCER_FENCED when another instance took over the outputs, RECORD_REJECTED
+ * when the broker refuses a record, PUBLISH_FAILED (retriable) otherwise.
  */
 export interface OutputSink {
+  /** Becomes the one writer of the outputs (fences any earlier one); before reading the outputs. */
+  activate(): Promise<void>;
+  /** Stops writing (standby, shutdown). */
+  deactivate(): Promise<void>;
   deliver(records: readonly Outgoing[], offsets: readonly PartitionOffset[]): Promise<void>;
 }

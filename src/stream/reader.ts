@@ -47,18 +47,24 @@ export async function readToEnd(
   if (marks.size === 0) return 0;
   let count = 0;
   const remaining = new Set(marks.keys());
+  // A partition is read once the fetches have covered its end: the last offset may be a transaction
+  // marker (outputs are written in transactions), which is never handed over as a message.
+  const covered = (partition: number, lastOffset: number): boolean => {
+    const end = marks.get(partition);
+    if (end !== undefined && lastOffset >= end - 1) remaining.delete(partition);
+    return remaining.size === 0;
+  };
   await follow(
     kafka,
     topic,
     async (m, partition) => {
       const end = marks.get(partition);
-      if (end === undefined || Number(m.offset) >= end) return remaining.size === 0;
+      if (end === undefined || Number(m.offset) >= end) return covered(partition, Number(m.offset));
       await onMessage(m, partition);
       count++;
-      if (Number(m.offset) >= end - 1) remaining.delete(partition);
-      return remaining.size === 0;
+      return covered(partition, Number(m.offset));
     },
-    { ...options, fromBeginning: true },
+    { ...options, fromBeginning: true, onCovered: covered },
   );
   return count;
 }
@@ -78,6 +84,11 @@ export async function follow(
     readonly onJoined?: () => void;
     /** Ends the read early (resolves, does not reject). */
     readonly signal?: AbortSignal;
+    /**
+     * Called with the last offset each fetch covered (also fetches that held only transaction
+     * markers or aborted records, which hand over no message); true ends the read.
+     */
+    readonly onCovered?: (partition: number, lastOffset: number) => boolean;
   } = {},
 ): Promise<void> {
   const groupId = `${options.groupPrefix ?? 'amnesia-reader'}-${randomUUID()}`;
@@ -106,19 +117,24 @@ export async function follow(
           options.timeoutMs,
         );
       }
+      const finish = () => {
+        done = true;
+        resolve();
+      };
+      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
+        const { partition, batchSize, lastOffset } = e.payload;
+        if (!done && batchSize === 0 && options.onCovered?.(partition, Number(lastOffset))) finish();
+      });
       consumer
         .run({
           autoCommit: false,
           eachBatch: async ({ batch, ...payload }) => {
             for (const m of batch.messages) {
               if (done) return;
-              if (await onMessage(m, batch.partition)) {
-                done = true;
-                resolve();
-                return;
-              }
+              if (await onMessage(m, batch.partition)) return finish();
               payload.resolveOffset(m.offset);
             }
+            if (!done && options.onCovered?.(batch.partition, Number(batch.lastOffset()))) finish();
           },
         })
         .catch(reject);

@@ -21,6 +21,8 @@ import type { Publisher } from './publisher.js';
 import { PublishedOutputs, type ReconcileOutcome } from './reconcile.js';
 import type { SchemaRegistryClient } from './registry.js';
 import { DeletionsByUser } from './replay-order.js';
+import { retry } from './retry.js';
+import { describeError } from '../errors.js';
 
 export interface RebuildTopics {
   readonly interactions: string;
@@ -43,6 +45,8 @@ export interface RebuildDeps {
   readonly log: Logger;
   /** The newest usable snapshot, built into a model (undefined: none, or SNAPSHOT_DIR unset). */
   readonly restore: () => Promise<Restored<Model> | undefined>;
+  /** Becomes the one writer of the outputs (output-sink.ts). */
+  readonly activate: () => Promise<void>;
   readonly setModel: (m: Model) => void;
   readonly model: () => Model;
   readonly flushes: FlushRunner;
@@ -98,9 +102,22 @@ export class Rebuild {
     return topic === this.deps.topics.interactions || topic === this.deps.topics.deletions;
   }
 
-  /** Takes the marks and the group's commits, restores a snapshot, sets positions, seeks. False if abandoned. */
+  /**
+   * Becomes the outputs' writer (fencing any earlier one, so that its open transaction is aborted
+   * before the outputs are read), takes the marks and the group's commits, restores a snapshot, sets
+   * positions, seeks. False if abandoned.
+   */
   async begin(isCurrent: () => boolean): Promise<boolean> {
     const { positions, offsets, groupId, consumer, log } = this.deps;
+    await retry(() => this.deps.activate(), {
+      stopping: () => this.deps.stopping() || !isCurrent(),
+      onRetry: (e, attempt, delayMs) =>
+        log.warn(
+          { err: describeError(e), attempt, retryInMs: delayMs },
+          'could not become the outputs writer, retrying',
+        ),
+    });
+    if (!isCurrent()) return false;
     const held = positions.partitions;
     const marks = new PartitionMap<Marks>();
     for (const topic of new Set(held.map((tp) => tp.topic)))
@@ -156,7 +173,7 @@ export class Rebuild {
   }
 
   /** Applies a batch of an input topic (records at or after the position); false when not now. */
-  onInputBatch(tp: TopicPartition, kind: InputKind, messages: readonly KafkaMessage[]): boolean {
+  onInputBatch(tp: TopicPartition, kind: InputKind, messages: readonly KafkaMessage[], end: number): boolean {
     if (kind === 'interaction' && this.stage === 'deletions') return false; // fetched before the pause took effect
     const { intake, metrics, positions } = this.deps;
     const committed = this.committedAtStart.get(tp) ?? -1;
@@ -184,7 +201,7 @@ export class Rebuild {
       }
     }
     counts.report(metrics, tp.topic);
-    positions.set(tp, Number(messages[messages.length - 1]!.offset) + 1);
+    positions.set(tp, end + 1);
     return true;
   }
 
@@ -194,14 +211,14 @@ export class Rebuild {
   }
 
   /** Notes what an output topic holds (records at or after the position). */
-  async onOutputBatch(tp: TopicPartition, messages: readonly KafkaMessage[]): Promise<void> {
+  async onOutputBatch(tp: TopicPartition, messages: readonly KafkaMessage[], end: number): Promise<void> {
     for (const m of messages) {
       if (m.key === null) continue;
       const key = m.key.toString('utf8');
       if (tp.topic === this.deps.topics.receipts) this.outputs.noteReceipt(key, m.value !== null);
       else await this.outputs.noteList(key, m.value, this.deps.registry);
     }
-    this.deps.positions.set(tp, Number(messages[messages.length - 1]!.offset) + 1);
+    this.deps.positions.set(tp, end + 1);
   }
 
   /** Ends the rebuild once every partition has reached its mark: reconcile, publish. True when done. */

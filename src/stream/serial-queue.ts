@@ -3,9 +3,18 @@
 // A failed task does not block the ones after it.
 export class SerialQueue {
   private tail: Promise<unknown> = Promise.resolve();
+  private queued = 0;
+
+  /** True while a task runs or waits. */
+  get busy(): boolean {
+    return this.queued > 0;
+  }
 
   run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task, task);
+    this.queued++;
+    const result = this.tail.then(task, task).finally(() => {
+      this.queued--;
+    });
     this.tail = result.catch(() => undefined);
     return result;
   }

@@ -3,6 +3,7 @@
 // kafkajs does (seek, pause, resolveOffset, committed offsets), and an output sink that appends to
 // the log (so a later rebuild reads what an earlier run published). Integration tests use the real broker.
 import type { KafkaMessage } from 'kafkajs';
+import { AmnesiaError } from '../../src/errors.js';
 import type { Engine } from '../../src/stream/engine.js';
 import type { PartitionOffset, TopicPartition } from '../../src/stream/partitions.js';
 import type {
@@ -19,6 +20,8 @@ export class FakeLog {
   /** Log start offsets (records before it deleted by "retention"). */
   private readonly starts = new Map<string, number[]>();
   readonly commits = new Map<string, number>();
+  /** Group members holding partitions (the fencing check reads it). */
+  readonly members = new Set<string>(['member-1']);
 
   constructor(topics: Record<string, number>) {
     for (const [t, n] of Object.entries(topics)) {
@@ -102,11 +105,17 @@ export class FakeLog {
           }
         return Promise.resolve(out);
       },
+      assignedMembers: () => Promise.resolve([...this.members]),
     };
   }
 
   /** Delivers by appending to the log (partition: a stable hash of the key), then commits offsets. */
-  sink(options: { failures?: number } = {}): OutputSink & { deliveries: number; failures: number } {
+  sink(options: { failures?: number } = {}): OutputSink & {
+    deliveries: number;
+    failures: number;
+    activations: number;
+    active: boolean;
+  } {
     const append = (topic: string, key: string | null, value: Buffer | null) => {
       const n = this.partitions(topic);
       const p = key === null ? 0 : [...key].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % n;
@@ -116,7 +125,20 @@ export class FakeLog {
     return {
       deliveries: 0,
       failures: options.failures ?? 0,
+      activations: 0,
+      active: false,
+      activate() {
+        this.activations++;
+        this.active = true;
+        return Promise.resolve();
+      },
+      deactivate() {
+        this.active = false;
+        return Promise.resolve();
+      },
       deliver(records: readonly Outgoing[], offsets: readonly PartitionOffset[]): Promise<void> {
+        if (!this.active)
+          return Promise.reject(new AmnesiaError('PRODUCER_FENCED', 'not the active writer of the outputs'));
         if (this.failures > 0) {
           this.failures--;
           return Promise.reject(new Error('broker away'));
@@ -164,7 +186,7 @@ export class FakeConsumer implements ConsumerPort {
         `${tp.topic}/${tp.partition}`,
         this.log.commits.get(`${tp.topic}/${tp.partition}`) ?? 0,
       );
-    engine.onAssignment(assignment);
+    engine.onAssignment(assignment, 'member-1');
   }
 
   /**
@@ -192,7 +214,11 @@ export class FakeConsumer implements ConsumerPort {
         isRunning: () => true,
         isStale: () => false,
       };
-      await engine.eachBatchOf({ ...tp, highWatermark: wm.high, fetchedOffset: from, messages }, ctl);
+      const lastOffset = Number(messages[messages.length - 1]!.offset);
+      await engine.eachBatchOf(
+        { ...tp, highWatermark: wm.high, fetchedOffset: from, messages, lastOffset },
+        ctl,
+      );
     }
     return handed;
   }

@@ -151,7 +151,14 @@ describe('the engine (Kafka faked in memory)', () => {
     const ahead = log.records(T.in, 0).filter((m) => Number(m.offset) > pos);
     const noop = () => undefined;
     await engine.eachBatchOf(
-      { topic: T.in, partition: 0, highWatermark: pos + 3, fetchedOffset: pos + 1, messages: ahead },
+      {
+        topic: T.in,
+        partition: 0,
+        highWatermark: pos + 3,
+        fetchedOffset: pos + 1,
+        messages: ahead,
+        lastOffset: pos + 2,
+      },
       {
         resolveOffset: noop,
         heartbeat: () => Promise.resolve(),
