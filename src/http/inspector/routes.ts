@@ -1,0 +1,158 @@
+// The inspector's routes, as RouteSpecs of the one HTTP server: the page, GET /inspector/state,
+// GET /inspector/events (SSE) and the write routes, each behind the Host allow-list (and the
+// Origin check for writes). No Kafka here: receipts and writes come in through `deps`, so that the
+// routes are tested without a broker (test/http/inspector/routes.test.ts).
+import type { Logger } from '../../log.js';
+import type { Model } from '../../model/index.js';
+import { sendJson } from '../respond.js';
+import type { RouteSpec } from '../router.js';
+import { assetRoutes, loadAssets } from './assets.js';
+import { hostGuard, type HostGuard } from './guard.js';
+import { startPoller } from './poller.js';
+import type { ShownReceipt } from './receipts.js';
+import { streamHub } from './streams.js';
+import {
+  computeView,
+  lookup,
+  modelFingerprint,
+  resolveSelection,
+  selectionOf,
+  totalsOf,
+  type Selection,
+  type Totals,
+  type View,
+} from './view.js';
+import { writeRoutes, type Writer } from './writes.js';
+
+export const DEFAULT_MAX_STREAMS = 8;
+export const DEFAULT_POLL_MS = 250;
+
+export interface InspectorRouteDeps {
+  /** The current model (read fresh every time: it is replaced on a rebuild). */
+  readonly model: () => Model;
+  readonly isReady?: () => boolean;
+  /** INSPECTOR_WRITES: without it the write routes answer 403 and the page shows no controls. */
+  readonly writes: boolean;
+  readonly writer: Writer;
+  /** The latest deletion receipts, newest first. */
+  readonly receipts: () => readonly ShownReceipt[];
+  readonly log: Logger;
+  /** INSPECTOR_ALLOWED_HOSTS (default: the loopback names). */
+  readonly allowedHosts?: readonly string[];
+  /** INSPECTOR_MAX_STREAMS. */
+  readonly maxStreams?: number;
+  /** Model poll period for the event streams (ms). */
+  readonly pollMs?: number;
+  /** The page files by name (default: read from disk). */
+  readonly assets?: ReadonlyMap<string, Buffer>;
+}
+
+export interface InspectorRoutes {
+  readonly routes: readonly RouteSpec[];
+  /** Pushes a receipt to every open event stream. */
+  receipt(r: ShownReceipt): void;
+  /** Open event streams. */
+  streams(): number;
+  /** Ends the event streams and stops polling. */
+  close(): void;
+}
+
+function guarded(guard: HostGuard, spec: RouteSpec): RouteSpec {
+  const writes = spec.methods?.includes('POST') ?? false;
+  return {
+    ...spec,
+    handle: (ctx) => {
+      guard.checkHost(ctx.req);
+      if (writes) guard.checkOrigin(ctx.req);
+      return spec.handle(ctx);
+    },
+  };
+}
+
+export function inspectorRoutes(deps: InspectorRouteDeps): InspectorRoutes {
+  const log = deps.log.child({ module: 'inspector' });
+  const guard = hostGuard(deps.allowedHosts);
+  const hub = streamHub<Selection>(deps.maxStreams ?? DEFAULT_MAX_STREAMS);
+  const ready = () => (deps.isReady ? deps.isReady() : true);
+  // The service replaces its model on a rebuild: a new object is a change even at an equal version.
+  const modelIds = new WeakMap<Model, number>();
+  let nextModelId = 1;
+  const modelId = (m: Model) => {
+    let id = modelIds.get(m);
+    if (id === undefined) modelIds.set(m, (id = nextModelId++));
+    return id;
+  };
+
+  const viewOf = (model: Model, sel: Selection, totals?: Totals): View =>
+    computeView(model, resolveSelection(model, sel, totals));
+  const payload = (view: View, isReady: boolean, extra: Record<string, unknown> = {}) => ({
+    writes: deps.writes,
+    ready: isReady,
+    ...view,
+    receipts: deps.receipts(),
+    ...extra,
+  });
+  /** The text a stream compares to decide whether to push (receipts travel as their own events). */
+  const shown = (view: View, isReady: boolean) => JSON.stringify([isReady, view]);
+
+  const poller = startPoller({
+    intervalMs: deps.pollMs ?? DEFAULT_POLL_MS,
+    active: () => hub.size > 0,
+    fingerprint: () => {
+      const m = deps.model();
+      return `${modelFingerprint(m, modelId(m))}:${ready()}`;
+    },
+    onChange: () => {
+      const model = deps.model();
+      const isReady = ready();
+      const totals = totalsOf(model);
+      for (const s of hub.list()) {
+        const view = viewOf(model, s.sel, totals);
+        const text = shown(view, isReady);
+        if (text === s.last) continue;
+        s.last = text;
+        hub.send(s, 'state', payload(view, isReady));
+      }
+    },
+    log,
+  });
+
+  const reads: RouteSpec[] = [
+    {
+      template: '/inspector/state',
+      handle: ({ res, url }) => {
+        const model = deps.model();
+        const view = viewOf(model, selectionOf(url));
+        const q = url.searchParams.get('q');
+        sendJson(res, 200, payload(view, ready(), q !== null ? { matches: lookup(model, q) } : {}));
+      },
+    },
+    {
+      template: '/inspector/events',
+      methods: ['GET'],
+      handle: ({ req, res, url }) => {
+        const sel = selectionOf(url);
+        const view = viewOf(deps.model(), sel);
+        const isReady = ready();
+        const s = hub.open(req, res, sel);
+        s.last = shown(view, isReady);
+        hub.send(s, 'state', payload(view, isReady));
+      },
+    },
+  ];
+  const routes = [
+    ...assetRoutes(deps.assets ?? loadAssets(log)),
+    ...reads,
+    ...writeRoutes({ enabled: deps.writes, writer: deps.writer, log }),
+  ].map((r) => guarded(guard, r));
+
+  return {
+    routes,
+    receipt: (r) => hub.broadcast('receipt', r),
+    streams: () => hub.size,
+    close() {
+      poller.stop();
+      hub.close();
+    },
+  };
+}
