@@ -73,10 +73,6 @@ const log = createLogger('silent');
 const inspector = inspectorRoutes({
   model: () => model,
   writes: false,
-  writer: {
-    interactions: () => Promise.reject(new Error('read-only')),
-    forget: () => Promise.reject(new Error('read-only')),
-  },
   receipts: () => [],
   log,
   maxStreams: 8,

@@ -33,7 +33,8 @@ export interface InspectorRouteDeps {
   readonly isReady?: () => boolean;
   /** INSPECTOR_WRITES: without it the write routes answer 403 and the page shows no controls. */
   readonly writes: boolean;
-  readonly writer: Writer;
+  /** What the write routes produce through (needed with `writes`). */
+  readonly writer?: Writer;
   /** The latest deletion receipts, newest first. */
   readonly receipts: () => readonly ShownReceipt[];
   readonly log: Logger;
@@ -76,6 +77,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps): InspectorRoutes {
   const guard = hostGuard(deps.allowedHosts);
   const hub = streamHub<Selection>(deps.maxStreams ?? DEFAULT_MAX_STREAMS);
   const ready = () => (deps.isReady ? deps.isReady() : true);
+  const writer = deps.writes ? deps.writer : undefined;
   // The service replaces its model on a rebuild: a new object is a change even at an equal version.
   const modelIds = new WeakMap<Model, number>();
   let nextModelId = 1;
@@ -95,7 +97,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps): InspectorRoutes {
   const viewOf = (model: Model, sel: Selection): View =>
     computeView(model, resolveSelection(model, sel, totals(model)));
   const payload = (view: View, isReady: boolean, extra: Record<string, unknown> = {}) => ({
-    writes: deps.writes,
+    writes: writer !== undefined,
     ready: isReady,
     ...view,
     receipts: deps.receipts(),
@@ -158,7 +160,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps): InspectorRoutes {
   const routes = [
     ...assetRoutes(deps.assets ?? loadAssets(log)),
     ...reads,
-    ...writeRoutes({ enabled: deps.writes, writer: deps.writer, log }),
+    ...writeRoutes({ writer, log }),
   ].map((r) => guarded(guard, r));
 
   return {

@@ -109,17 +109,17 @@ const WRITES: Record<string, (w: Writer, body: unknown) => Promise<Record<string
   '/inspector/forget': (w, body) => w.forget(validate(forgetBody, body).userId),
 };
 
-/** POST /inspector/{interactions,users,forget}: 202 `{ accepted, … }` once Kafka acknowledged. */
+/** POST /inspector/{interactions,users,forget}: 202 `{ accepted, … }` once Kafka acknowledged; 403 without a writer. */
 export function writeRoutes(deps: {
-  readonly enabled: boolean;
-  readonly writer: Writer;
+  readonly writer: Writer | undefined;
   readonly log: Logger;
 }): RouteSpec[] {
   return Object.entries(WRITES).map(([template, write]) => ({
     template,
     methods: ['POST'],
     handle: async ({ req, res }) => {
-      if (!deps.enabled)
+      const { writer } = deps;
+      if (!writer)
         throw new HttpError(
           'WRITES_DISABLED',
           'writes are disabled (set INSPECTOR_WRITES=true to enable them)',
@@ -127,7 +127,7 @@ export function writeRoutes(deps: {
       const body = await readJson(req);
       let result: Record<string, unknown>;
       try {
-        result = await write(deps.writer, body);
+        result = await write(writer, body);
       } catch (e) {
         if (e instanceof HttpError) throw e;
         deps.log.error({ err: describeError(e), route: template }, 'inspector produce failed');

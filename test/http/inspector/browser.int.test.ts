@@ -246,10 +246,6 @@ describe.skipIf(!haveChromium)('the inspector on a large catalogue in a browser'
     inspector = inspectorRoutes({
       model: () => model,
       writes: false,
-      writer: {
-        interactions: () => Promise.reject(new Error('no')),
-        forget: () => Promise.reject(new Error('no')),
-      },
       receipts: () => [],
       log,
     });
