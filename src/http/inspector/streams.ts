@@ -24,6 +24,8 @@ export interface StreamHub<S> {
   /** Answers the request with an event stream; 503 when `max` are open or the hub is closed. */
   open(req: IncomingMessage, res: ServerResponse, sel: S): Stream<S>;
   send(s: Stream<S>, event: string, data: unknown): void;
+  /** Writes a prepared frame (see `frame`), unless the stream has ended meanwhile. */
+  write(s: Stream<S>, text: string): void;
   broadcast(event: string, data: unknown): void;
   /** Ends every stream and refuses new ones. */
   close(): void;
@@ -40,6 +42,9 @@ export function streamHub<S>(max: number): StreamHub<S> {
     for (const s of streams) s.res.write(': keep-alive\n\n');
   }, HEARTBEAT_MS);
   heartbeat.unref();
+  const write = (s: Stream<S>, text: string) => {
+    if (!s.res.writableEnded && !s.res.destroyed) s.res.write(text);
+  };
 
   return {
     get size() {
@@ -73,9 +78,8 @@ export function streamHub<S>(max: number): StreamHub<S> {
       res.on('error', drop);
       return s;
     },
-    send(s, event, data) {
-      s.res.write(frame(event, data));
-    },
+    send: (s, event, data) => write(s, frame(event, data)),
+    write,
     broadcast(event, data) {
       const text = frame(event, data);
       for (const s of streams) s.res.write(text);
