@@ -17,9 +17,12 @@ RUN apt-get update \
   && mkdir -p /var/lib/amnesia \
   && chown node:node /var/lib/amnesia
 WORKDIR /app
+# HTTP on every interface (probes, Prometheus, the query API); the inspector, which shows user ids,
+# stays off (it is off by default too: this only makes it explicit).
 ENV NODE_ENV=production \
     HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080 \
+    INSPECTOR_ENABLED=false \
     SNAPSHOT_DIR=/var/lib/amnesia
 COPY --from=build --chown=node:node /app/package.json ./package.json
 COPY --from=build --chown=node:node /app/node_modules ./node_modules

@@ -47,6 +47,7 @@ if (!quick) {
     ],
   });
   runs.push({ name: 'snapshot', args: ['bench/snapshot.ts', '--json'] });
+  runs.push({ name: 'inspector', args: ['bench/inspector.ts', '--json'] });
   runs.push({ name: 'e2e', args: ['bench/e2e.ts', '--json'] });
 }
 let failed = 0;

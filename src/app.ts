@@ -2,7 +2,7 @@
 // while the state is restored), the inspector, and the streaming service. Used by main.ts and the demo.
 import { readFileSync } from 'node:fs';
 import type { Config } from './config.js';
-import { inspectorRoute, type InspectorRoute } from './http/inspector.js';
+import { createInspector, type Inspector } from './http/inspector/index.js';
 import { registerOpsMetrics } from './http/ops-metrics.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import type { Logger } from './log.js';
@@ -23,8 +23,6 @@ export interface AppOptions {
   readonly log: Logger;
   readonly onFatal?: (error: unknown) => void;
   readonly fault?: string | undefined;
-  /** Overrides INSPECTOR_WRITES (the demo turns the page's controls on). */
-  readonly inspectorWrites?: boolean;
 }
 
 function version(): string {
@@ -54,17 +52,25 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
   });
   // Until the service exists, queries see an empty model (and /readyz says not ready).
   const empty = new Model(config.model);
-  const inspector: InspectorRoute | undefined = config.inspector.enabled
-    ? inspectorRoute({
+  const inspector: Inspector | undefined = config.inspector.enabled
+    ? createInspector({
         model: () => service?.model ?? empty,
         kafka: createKafka(config.kafka, log, '-inspector'),
         topics: config.topics,
         ...(config.registry ? { registry: new SchemaRegistryClient(config.registry) } : {}),
-        writes: options.inspectorWrites ?? config.inspector.writes,
+        writes: config.inspector.writes,
+        allowedHosts: config.inspector.allowedHosts,
+        maxStreams: config.inspector.maxStreams,
         log,
         isReady: () => service?.isReady() ?? false,
       })
     : undefined;
+  if (inspector) {
+    // It shows user ids: say so loudly where it may be reachable from beyond this machine.
+    const fields = { host: config.http.host, writes: config.inspector.writes };
+    if (/^(127\.|localhost$|::1$)/.test(config.http.host)) log.info(fields, 'inspector enabled');
+    else log.warn(fields, 'inspector enabled on a non-loopback HTTP_HOST: it shows user ids');
+  }
   let http: HttpServer;
   try {
     http = await startHttpServer({
@@ -75,7 +81,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       isReady: () => service?.isReady() ?? false,
       model: () => service?.model ?? empty,
       phase: () => service?.phase ?? 'starting',
-      routes: inspector ? [inspector] : [],
+      liveness: () => service?.health() ?? { live: true, reasons: [] },
+      routes: inspector?.routes ?? [],
     });
   } catch (e) {
     await inspector?.close();

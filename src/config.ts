@@ -2,6 +2,7 @@
 // A bad value throws a ConfigError naming the variable, before anything connects.
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { parseAuthority } from './http/inspector/guard.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off'] });
@@ -50,8 +51,25 @@ const schema = z.object({
   SNAPSHOT_RETAIN: int(1, 1_000).default(2),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: int(0, 65_535).default(8080),
-  INSPECTOR_ENABLED: bool.default(true),
+  INSPECTOR_ENABLED: bool.default(false),
   INSPECTOR_WRITES: bool.default(false),
+  INSPECTOR_ALLOWED_HOSTS: z
+    .string()
+    .default('127.0.0.1,localhost,[::1]')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((h) => h.trim())
+        .filter((h) => h.length > 0),
+    )
+    .pipe(
+      z
+        .array(
+          z.string().refine((h) => parseAuthority(h) !== undefined, 'host or host:port ([v6] in brackets)'),
+        )
+        .min(1, 'at least one host'),
+    ),
+  INSPECTOR_MAX_STREAMS: int(1, 1_000).default(8),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TOPIC_PARTITIONS: int(1, 10_000).default(3),
   // -1 lets the broker pick its default.replication.factor.
@@ -128,8 +146,16 @@ export interface Config {
   };
   readonly snapshot: { readonly dir?: string; readonly intervalMs: number; readonly retain: number };
   readonly http: { readonly host: string; readonly port: number };
-  /** The live inspector page (lists user ids: disable it where that is not wanted) and its write controls. */
-  readonly inspector: { readonly enabled: boolean; readonly writes: boolean };
+  /**
+   * The live inspector page (lists user ids: off unless asked for), its write controls, the Host
+   * (and Origin) names it answers to, and the most event streams open at once.
+   */
+  readonly inspector: {
+    readonly enabled: boolean;
+    readonly writes: boolean;
+    readonly allowedHosts: readonly string[];
+    readonly maxStreams: number;
+  };
   readonly health: {
     /** /livez fails when input waits and no batch arrives for this long (a wedged consumer). */
     readonly stallMs: number;
@@ -254,7 +280,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retain: e.SNAPSHOT_RETAIN,
     },
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
-    inspector: { enabled: e.INSPECTOR_ENABLED, writes: e.INSPECTOR_WRITES },
+    inspector: {
+      enabled: e.INSPECTOR_ENABLED,
+      writes: e.INSPECTOR_WRITES,
+      allowedHosts: e.INSPECTOR_ALLOWED_HOSTS,
+      maxStreams: e.INSPECTOR_MAX_STREAMS,
+    },
     health: {
       stallMs: e.LIVENESS_STALL_MS,
       outputStallMs: e.READINESS_OUTPUT_STALL_MS,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
+import { LOCAL_HOSTS } from '../src/http/inspector/guard.js';
 
 function bad(env: Record<string, string>): ConfigError {
   try {
@@ -105,5 +106,38 @@ describe('configuration from the environment', () => {
 
   it('refuses two roles on one topic', () => {
     expect(bad({ SIMILARITIES_TOPIC: 'interactions' }).variable).toBe('SIMILARITIES_TOPIC');
+  });
+
+  it('keeps the inspector off unless asked for, answering to loopback names only, with at most 8 streams', () => {
+    expect(loadConfig({}).inspector).toEqual({
+      enabled: false,
+      writes: false,
+      allowedHosts: LOCAL_HOSTS,
+      maxStreams: 8,
+    });
+    const on = loadConfig({
+      INSPECTOR_ENABLED: 'true',
+      INSPECTOR_WRITES: '1',
+      INSPECTOR_ALLOWED_HOSTS: ' inspector.internal , demo.example:8443,[fe80::1]:80, ',
+      INSPECTOR_MAX_STREAMS: '2',
+    });
+    expect(on.inspector).toEqual({
+      enabled: true,
+      writes: true,
+      allowedHosts: ['inspector.internal', 'demo.example:8443', '[fe80::1]:80'],
+      maxStreams: 2,
+    });
+  });
+
+  it.each([
+    ['INSPECTOR_ENABLED', 'sure'],
+    ['INSPECTOR_ALLOWED_HOSTS', '*'],
+    ['INSPECTOR_ALLOWED_HOSTS', 'http://localhost'],
+    ['INSPECTOR_ALLOWED_HOSTS', 'localhost,::1'],
+    ['INSPECTOR_ALLOWED_HOSTS', ' , '],
+    ['INSPECTOR_MAX_STREAMS', '0'],
+    ['INSPECTOR_MAX_STREAMS', 'many'],
+  ])('a bad %s (%j) stops start-up naming the variable', (variable, value) => {
+    expect(bad({ [variable]: value }).variable).toBe(variable);
   });
 });

@@ -183,6 +183,9 @@ export async function demo(argv: string[]): Promise<number> {
       KAFKA_GROUP_ID: process.env.KAFKA_GROUP_ID || 'amnesia-demo',
       HTTP_HOST: args.host,
       HTTP_PORT: String(args.port),
+      // The demo is the inspector's home: on, with its write controls (off by default elsewhere).
+      INSPECTOR_ENABLED: 'true',
+      INSPECTOR_WRITES: 'true',
       LOG_LEVEL: process.env.LOG_LEVEL || 'fatal',
     });
     const log = createLogger(config.logLevel, process.stderr);
@@ -191,7 +194,7 @@ export async function demo(argv: string[]): Promise<number> {
 
     let app: App;
     try {
-      app = await startApp(config, { log, inspectorWrites: true });
+      app = await startApp(config, { log });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE')
         throw new AmnesiaError('USAGE', `port ${config.http.port} is in use: pick another with --port`);

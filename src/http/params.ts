@@ -6,9 +6,9 @@ export const MAX_ID_LENGTH = 256;
 export const MAX_K = 1000;
 
 export function checkId(name: string, value: string): string {
-  if (value.length === 0) throw new HttpError(400, 'INVALID_PARAMETER', `${name} must not be empty`);
+  if (value.length === 0) throw new HttpError('INVALID_PARAMETER', `${name} must not be empty`);
   if (value.length > MAX_ID_LENGTH) {
-    throw new HttpError(400, 'INVALID_PARAMETER', `${name} must be at most ${MAX_ID_LENGTH} characters`);
+    throw new HttpError('INVALID_PARAMETER', `${name} must be at most ${MAX_ID_LENGTH} characters`);
   }
   return value;
 }
@@ -19,7 +19,7 @@ export function parseK(url: URL, fallback: number): number {
   if (raw === null) return fallback;
   const k = /^\d{1,7}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(k) || k < 1 || k > MAX_K) {
-    throw new HttpError(400, 'INVALID_PARAMETER', `k must be an integer from 1 to ${MAX_K}`);
+    throw new HttpError('INVALID_PARAMETER', `k must be an integer from 1 to ${MAX_K}`);
   }
   return k;
 }

@@ -12,9 +12,13 @@ export interface RequestContext {
   readonly params: Readonly<Record<string, string>>;
 }
 
+export type HttpMethod = 'GET' | 'HEAD' | 'POST';
+
 export interface RouteSpec {
   /** E.g. `/users/{userId}/items`; also the `route` label of the HTTP metrics. */
   readonly template: string;
+  /** The methods answered (default GET and HEAD); any other is 405 with `Allow`. */
+  readonly methods?: readonly HttpMethod[];
   handle(ctx: RequestContext): void | Promise<void>;
 }
 
@@ -22,8 +26,11 @@ type Segment = { readonly literal: string } | { readonly param: string };
 
 export interface CompiledRoute {
   readonly spec: RouteSpec;
+  readonly methods: readonly HttpMethod[];
   readonly segments: readonly Segment[];
 }
+
+const READ_METHODS: readonly HttpMethod[] = ['GET', 'HEAD'];
 
 export function compileRoute(spec: RouteSpec): CompiledRoute {
   const segments = spec.template
@@ -33,7 +40,7 @@ export function compileRoute(spec: RouteSpec): CompiledRoute {
       const m = /^\{([A-Za-z][A-Za-z0-9]*)\}$/.exec(s);
       return m ? { param: m[1]! } : { literal: s };
     });
-  return { spec, segments };
+  return { spec, methods: spec.methods ?? READ_METHODS, segments };
 }
 
 /** The raw (still encoded) path segments of a request URL. */
@@ -45,7 +52,7 @@ function decode(raw: string): string {
   try {
     return decodeURIComponent(raw);
   } catch {
-    throw new HttpError(400, 'INVALID_PARAMETER', 'malformed percent-encoding in the path');
+    throw new HttpError('INVALID_PARAMETER', 'malformed percent-encoding in the path');
   }
 }
 

@@ -1,7 +1,8 @@
-// The HTTP server (node:http, no framework): health, Prometheus metrics and the read-only queries,
-// plus extra routes (the inspector) tried before the 404. Every response is JSON (except /metrics)
-// with `cache-control: no-store`; errors are `{ "error": { "code", "message" } }`. Logs and metric
-// labels carry route templates, never raw paths: /users/{userId}/... paths hold personal data.
+// The HTTP server (node:http, no framework): health, Prometheus metrics, the read-only queries and
+// any further routes (the inspector), all `RouteSpec`s matched by template. Every response is JSON
+// (except /metrics and the inspector's page) with `cache-control: no-store`; errors are
+// `{ "error": { "code", "message" } }` with the codes declared in respond.ts. Logs and metric labels
+// carry route templates, never raw paths: /users/{userId}/... paths hold personal data.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -9,14 +10,9 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Model } from '../model/index.js';
 import { HttpError, sendError } from './respond.js';
-import { compileRoute, matchRoute, pathSegments } from './router.js';
+import { compileRoute, matchRoute, pathSegments, type RouteSpec } from './router.js';
 import { healthRoutes } from './routes/health.js';
 import { queryRoutes } from './routes/queries.js';
-
-/** An extra route: returns true when it handled the request. May set `routeLabel` for metrics. */
-export type Route = ((req: IncomingMessage, res: ServerResponse, url: URL) => boolean | Promise<boolean>) & {
-  routeLabel?: string;
-};
 
 export interface HttpDeps {
   readonly host: string;
@@ -28,7 +24,10 @@ export interface HttpDeps {
   readonly model: () => Model;
   /** The engine phase, shown in the /readyz body. */
   readonly phase?: () => string;
-  readonly routes?: readonly Route[];
+  /** Liveness with reasons (/livez); default: live while the event loop turns. */
+  readonly liveness?: () => { readonly live: boolean; readonly reasons: readonly string[] };
+  /** Further routes (the inspector's), matched after the built-in ones. */
+  readonly routes?: readonly RouteSpec[];
 }
 
 export interface HttpServer {
@@ -38,7 +37,6 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-const ALLOWED_METHODS = 'GET, HEAD';
 const METHOD_LABELS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const CLOSE_GRACE_MS = 2_000;
 
@@ -79,46 +77,29 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
       registry: deps.registry,
       isReady: deps.isReady,
       ...(deps.phase ? { phase: deps.phase } : {}),
+      ...(deps.liveness ? { liveness: deps.liveness } : {}),
     }),
     ...queryRoutes({ model: deps.model }),
+    ...(deps.routes ?? []),
   ].map(compileRoute);
-  const extra = deps.routes ?? [];
-
-  async function dispatch(req: IncomingMessage, res: ServerResponse): Promise<string> {
-    const raw = req.url ?? '/';
-    if (!raw.startsWith('/')) throw new HttpError(400, 'INVALID_PARAMETER', 'request target must be a path');
-    const url = new URL(`http://localhost${raw}`);
-    const found = matchRoute(routes, pathSegments(url));
-    if (found) {
-      const route = found.route.spec.template;
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        throw Object.assign(
-          new HttpError(405, 'METHOD_NOT_ALLOWED', `${route} accepts GET and HEAD`, {
-            allow: ALLOWED_METHODS,
-          }),
-          { route },
-        );
-      }
-      try {
-        await found.route.spec.handle({ req, res, url, params: found.params });
-      } catch (e) {
-        throw Object.assign(e instanceof Error ? e : new Error(String(e)), { route });
-      }
-      return route;
-    }
-    for (const r of extra) {
-      if (await r(req, res, url)) return r.routeLabel ?? 'extension';
-    }
-    throw new HttpError(404, 'NOT_FOUND', 'no such endpoint');
-  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = performance.now();
     let route = 'unmatched';
     try {
-      route = await dispatch(req, res);
+      const raw = req.url ?? '/';
+      if (!raw.startsWith('/')) throw new HttpError('INVALID_PARAMETER', 'request target must be a path');
+      const url = new URL(`http://localhost${raw}`);
+      const found = matchRoute(routes, pathSegments(url));
+      if (!found) throw new HttpError('NOT_FOUND', 'no such endpoint');
+      route = found.route.spec.template;
+      const { methods } = found.route;
+      if (!(methods as readonly string[]).includes(req.method ?? '')) {
+        const allow = methods.join(', ');
+        throw new HttpError('METHOD_NOT_ALLOWED', `${route} accepts ${allow}`, { allow });
+      }
+      await found.route.spec.handle({ req, res, url, params: found.params });
     } catch (e) {
-      route = (e as { route?: string }).route ?? route;
       if (res.headersSent) {
         log.error({ route, err: describeError(e) }, 'request failed after the response started');
         res.destroy();
@@ -126,7 +107,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
         sendError(res, e);
       } else {
         log.error({ route, err: describeError(e) }, 'request failed');
-        sendError(res, new HttpError(500, 'INTERNAL', 'internal error'));
+        sendError(res, new HttpError('INTERNAL', 'internal error'));
       }
     }
     const seconds = (performance.now() - t0) / 1000;

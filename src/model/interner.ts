@@ -54,6 +54,26 @@ export class Interner {
     for (let i = 0; i < this.names.length; i++) if (this.names[i] !== undefined) yield i;
   }
 
+  /**
+   * Up to `limit` ids of slots in use that pass `keep`, in slot order from `cursor`; `next` is the
+   * first further slot that passes (undefined: none). O(limit + slots skipped).
+   */
+  page(
+    cursor: number,
+    limit: number,
+    keep: (slot: number) => boolean,
+  ): { ids: string[]; next: number | undefined } {
+    const ids: string[] = [];
+    let s = Math.max(0, Math.floor(cursor));
+    for (; s < this.names.length; s++) {
+      const name = this.names[s];
+      if (name === undefined || !keep(s)) continue;
+      if (ids.length >= limit) break;
+      ids.push(name);
+    }
+    return { ids, next: s < this.names.length ? s : undefined };
+  }
+
   /** Slot → id (undefined: free) and the free list in reuse order: copies, for snapshots. */
   exportSlots(): { names: (string | undefined)[]; free: number[] } {
     return { names: this.names.slice(), free: this.free.slice() };

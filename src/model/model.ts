@@ -341,6 +341,15 @@ export class Model {
     return this.topk.forcedRescans;
   }
 
+  /** Up to `limit` user ids with a non-empty history, in slot order from `cursor` (0 = start); `next` undefined at the end. O(limit + free slots skipped). */
+  userPage(cursor: number, limit: number): { ids: string[]; next: number | undefined } {
+    return this.users.page(cursor, limit, (u) => (this.history[u]?.length ?? 0) > 0);
+  }
+  /** The same for items with n > 0. */
+  itemPage(cursor: number, limit: number): { ids: string[]; next: number | undefined } {
+    return this.itemDict.page(cursor, limit, (i) => (this.n[i] as number) > 0);
+  }
+
   // ---------------------------------------------------------------- internals
 
   private internItem(itemId: string): number {

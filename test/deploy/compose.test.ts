@@ -1,11 +1,13 @@
 // docker-compose.yml and the Dockerfile can only be run where a Docker engine exists; this checks,
 // without one, that everything they mount, build from or copy is in the repository (or is produced
-// by the build stage), and that the monitoring config points at what the service exposes.
+// by the build stage), that the monitoring config points at what the service exposes, and that
+// the inspector (it shows user ids) is off in both.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { loadConfig } from '../../src/config.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (p: string): string => readFileSync(path.join(ROOT, p), 'utf8');
@@ -15,6 +17,7 @@ interface Service {
   build?: string | { context?: string; dockerfile?: string };
   volumes?: (string | { type?: string; source?: string })[];
   environment?: Record<string, string | number> | string[];
+  ports?: string[];
 }
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, Service> };
 
@@ -32,6 +35,17 @@ function instructions(text: string): string[] {
     .split('\n')
     .map((l) => l.trim())
     .filter((l) => l && !l.startsWith('#'));
+}
+
+/** The `ENV` settings of the Dockerfile's final stage. */
+function dockerfileEnv(): [string, string][] {
+  const lines = instructions(read('Dockerfile'));
+  const final = lines.slice(lines.map((l) => /^FROM\s/i.test(l)).lastIndexOf(true));
+  return final
+    .filter((l) => /^ENV\s/i.test(l))
+    .flatMap((l) =>
+      [...l.slice(4).matchAll(/([A-Z_][A-Z0-9_]*)=(\S*)/g)].map((m) => [m[1]!, m[2]!] as [string, string]),
+    );
 }
 
 describe('docker-compose.yml', () => {
@@ -71,6 +85,16 @@ describe('docker-compose.yml', () => {
     ).toBe(true);
   });
 
+  it('keeps the inspector off (it shows user ids) and publishes the port on the loopback only', () => {
+    const env = compose.services.amnesia?.environment as Record<string, string | number>;
+    const config = loadConfig(
+      Object.fromEntries([...dockerfileEnv(), ...Object.entries(env)].map(([k, v]) => [k, String(v)])),
+    );
+    expect(env.INSPECTOR_ENABLED).toBe('false');
+    expect(config.inspector.enabled).toBe(false);
+    expect(compose.services.amnesia?.ports).toEqual(['127.0.0.1:8080:8080']);
+  });
+
   it('creates every topic of the contract, compacting the output topics', () => {
     const script = JSON.stringify(compose.services['create-topics']);
     for (const t of ['interactions', 'interactions.dlq', 'deletion-requests', 'deletion-requests.dlq']) {
@@ -102,6 +126,12 @@ describe('Dockerfile', () => {
         expect(ignored, `${src} is in .dockerignore`).not.toContain(src);
       }
     }
+  });
+
+  it('listens on every interface for the probes but keeps the inspector off', () => {
+    const env = Object.fromEntries(dockerfileEnv());
+    expect(env).toMatchObject({ HTTP_HOST: '0.0.0.0', INSPECTOR_ENABLED: 'false' });
+    expect(loadConfig(env).inspector.enabled).toBe(false);
   });
 
   it('runs the built service directly under an init process, as a non-root user', () => {

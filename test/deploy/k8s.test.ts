@@ -1,5 +1,5 @@
-// The Kubernetes manifests agree with the service: every env var is one the config knows, probes
-// hit the real endpoints on the configured port, the snapshot volume is where SNAPSHOT_DIR points,
+// The Kubernetes manifests agree with the service: every env var is one the config knows, the
+// inspector (it shows user ids) is off, probes hit the real endpoints on the configured port, the snapshot volume is where SNAPSHOT_DIR points,
 // the grace period covers SHUTDOWN_TIMEOUT_MS, the pod is locked down, the Services and PodMonitor
 // select the pods, and the PrometheusRule carries exactly alerts.yml. No cluster needed.
 import { existsSync, readFileSync } from 'node:fs';
@@ -49,6 +49,19 @@ describe('deploy/k8s', () => {
     expect(Object.keys(secret.stringData).sort()).toEqual([...secretRefs].sort());
     const tombstone = (container.env as any[]).find((e) => e.name === 'TOMBSTONE_KEY');
     expect(tombstone.valueFrom.secretKeyRef.optional).toBeUndefined();
+  });
+
+  it('keeps the inspector off while HTTP listens on the pod IP for the probes and Prometheus', () => {
+    // The pod's environment: the ConfigMap, then the container's own entries (which win).
+    const own = Object.fromEntries(
+      (container.env as any[]).filter((e) => 'value' in e).map((e) => [e.name as string, String(e.value)]),
+    );
+    const config = loadConfig({ ...env, ...own, TOMBSTONE_KEY: 'x'.repeat(32) });
+    expect(env.INSPECTOR_ENABLED).toBe('false');
+    expect(config.inspector.enabled).toBe(false);
+    expect(config.inspector.writes).toBe(false);
+    expect((container.env as any[]).some((e) => String(e.name).startsWith('INSPECTOR_'))).toBe(false);
+    expect(config.http.host).toBe('0.0.0.0');
   });
 
   it('runs one replica with a snapshot volume at SNAPSHOT_DIR and a grace period above the shutdown bound', () => {

@@ -1,12 +1,13 @@
 // The HTTP API over a real Model filled with the seed example and a fresh registry: every endpoint,
 // its errors (400/404/405), readiness, HTTP metrics, and that user ids never reach the logs.
-import type { ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { createLogger } from '../../src/log.js';
 import type { Model } from '../../src/model/index.js';
-import { startHttpServer, type HttpDeps, type HttpServer, type Route } from '../../src/http/server.js';
+import { HTTP_ERRORS } from '../../src/http/respond.js';
+import { startHttpServer, type HttpDeps, type HttpServer } from '../../src/http/server.js';
 import { item, seedModel } from '../helpers/seed.js';
 
 const servers: HttpServer[] = [];
@@ -363,24 +364,50 @@ describe('bad requests', () => {
   });
 });
 
-describe('extra routes', () => {
-  it('are tried after the built-in endpoints and before the 404', async () => {
+describe('further routes', () => {
+  it('are matched after the built-in endpoints, answer their methods only, and are labelled by template', async () => {
     const seen: string[] = [];
-    const extra: Route = Object.assign(
-      (_req: unknown, res: ServerResponse, url: URL) => {
-        seen.push(url.pathname);
-        if (url.pathname !== '/inspector') return false;
-        res.writeHead(200, { 'content-type': 'text/html' }).end('<p>hi</p>');
-        return true;
-      },
-      { routeLabel: '/inspector' },
-    );
-    const s = await start({ routes: [extra] });
-    expect((await get(s, '/inspector')).text).toBe('<p>hi</p>');
+    const s = await start({
+      routes: [
+        {
+          template: '/things/{id}',
+          methods: ['POST'],
+          handle: ({ res, params }) => {
+            seen.push(params.id!);
+            res.writeHead(201, { 'content-type': 'text/plain' }).end('made');
+          },
+        },
+        // Shadowed: the built-in /livez comes first.
+        { template: '/livez', handle: () => Promise.reject(new Error('never called')) },
+      ],
+    });
+    expect((await get(s, '/things/a%2Fb', { method: 'POST' })).text).toBe('made');
+    expect(seen).toEqual(['a/b']);
+    const wrong = await get(s, '/things/x');
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
+    expect(wrong.body.error.code).toBe('METHOD_NOT_ALLOWED');
     expect((await get(s, '/livez')).status).toBe(200);
-    expect((await get(s, '/else')).status).toBe(404);
-    expect(seen).toEqual(['/inspector', '/else']);
-    expect(await s.registry.metrics()).toContain('route="/inspector"');
+    const metrics = await s.registry.metrics();
+    expect(metrics).toContain(
+      'amnesia_http_requests_total{route="/things/{id}",method="POST",status="201"} 1',
+    );
+    expect(metrics).toContain(
+      'amnesia_http_requests_total{route="/things/{id}",method="GET",status="405"} 1',
+    );
+  });
+});
+
+describe('error codes', () => {
+  it('every declared code, with its status, is in the table of docs/operations.md and nothing else is', () => {
+    const doc = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('### Errors'), doc.indexOf('\n## ', doc.indexOf('### Errors')));
+    const documented = [...section.matchAll(/^\| (\d{3}) +\| `([A-Z_]+)` +\|/gm)].map(([, status, code]) => [
+      code,
+      Number(status),
+    ]);
+    expect(Object.fromEntries(documented)).toEqual(HTTP_ERRORS);
+    expect(documented).toHaveLength(Object.keys(HTTP_ERRORS).length);
   });
 });
 

@@ -4,7 +4,7 @@
 
 /* global URLSearchParams, FormData */
 
-const $ = (id) => document.getElementById(id);
+import { $, el, renderMatrices } from './matrices.js';
 
 let state = null; // last rendered state
 let receipts = []; // newest first
@@ -14,6 +14,8 @@ let selection = readSelection();
 
 // ------------------------------------------------------------------ selection (large catalogues)
 
+// What the page shows, kept in the URL hash: explicit `items`/`users` lists, or pages of users (and
+// items) from a cursor. The server pages in O(page): a cursor is a position, not a row number.
 function readSelection() {
   const p = new URLSearchParams(location.hash.slice(1));
   const list = (k) =>
@@ -24,13 +26,21 @@ function readSelection() {
           .map((s) => s.trim())
           .filter(Boolean)
       : undefined;
-  return { items: list('items'), users: list('users') };
+  const cursor = (k) => (/^\d+$/.test(p.get(k) ?? '') ? Number(p.get(k)) : undefined);
+  return {
+    items: list('items'),
+    users: list('users'),
+    userCursor: cursor('userCursor'),
+    itemCursor: cursor('itemCursor'),
+  };
 }
 
 function selectionQuery() {
   const p = new URLSearchParams();
   if (selection.items) p.set('items', selection.items.join(','));
   if (selection.users) p.set('users', selection.users.join(','));
+  if (selection.userCursor !== undefined) p.set('userCursor', String(selection.userCursor));
+  if (selection.itemCursor !== undefined) p.set('itemCursor', String(selection.itemCursor));
   const q = p.toString();
   return q ? `?${q}` : '';
 }
@@ -40,143 +50,6 @@ function setSelection(next) {
   const q = selectionQuery().slice(1);
   history.replaceState(null, '', q ? `#${q}` : location.pathname);
   connect();
-}
-
-// ------------------------------------------------------------------ rendering helpers
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v === true ? '' : String(v));
-  }
-  for (const c of children) if (c !== null && c !== undefined) e.append(c);
-  return e;
-}
-
-function gcd(a, b) {
-  while (b) [a, b] = [b, a % b];
-  return a;
-}
-
-/** C / (ni + nj − C) as a reduced fraction. */
-function fraction(c, ni, nj) {
-  const den = ni + nj - c;
-  if (c === 0 || den === 0) return '0';
-  const g = gcd(c, den);
-  return den / g === 1 ? `${c / g}` : `${c / g}/${den / g}`;
-}
-
-/** Previous value of a cell, keyed by matrix and ids (not positions: rows come and go). */
-function previous(matrix, row, col) {
-  if (!state) return undefined;
-  const r = matrix === 'n' ? 0 : (matrix === 'H' ? state.users : state.items).indexOf(row);
-  const c = state.items.indexOf(col);
-  if (r < 0 || c < 0) return undefined;
-  return matrix === 'n' ? state.n[c] : state[matrix][r][c];
-}
-
-function cell(matrix, rowId, colId, r, c, value, extra = {}) {
-  const prev = previous(matrix, rowId, colId);
-  const changed = state !== null && prev !== value;
-  const td = el('td', {
-    'data-row': rowId,
-    'data-col': colId,
-    'data-r': r,
-    'data-c': c,
-    'data-value': value === null ? '' : value,
-    ...extra,
-  });
-  if (changed) td.classList.add('flash');
-  return td;
-}
-
-function header(items, corner = '') {
-  return el(
-    'thead',
-    {},
-    el('tr', {}, el('th', { text: corner }), ...items.map((i) => el('th', { scope: 'col', text: i }))),
-  );
-}
-
-// ------------------------------------------------------------------ the four matrices
-
-function renderH(s) {
-  const t = $('H');
-  const body = el('tbody');
-  s.users.forEach((u, r) => {
-    const tr = el('tr', { 'data-user': u }, el('th', { scope: 'row', text: u }));
-    s.items.forEach((i, c) => {
-      const v = s.H[r][c];
-      const td = cell('H', u, i, r, c, v, { class: v ? 'one' : 'zero', text: String(v) });
-      if (s.writes) {
-        td.classList.add('toggle');
-        td.title = v ? `Remove ${i} from ${u}` : `Add ${i} to ${u}`;
-        td.addEventListener('click', () =>
-          send('/inspector/interactions', { userId: u, itemId: i, action: v ? 'REMOVE' : 'ADD' }),
-        );
-      }
-      tr.append(td);
-    });
-    if (s.writes) {
-      tr.append(
-        el(
-          'td',
-          { class: 'rowaction' },
-          el('button', {
-            class: 'small',
-            type: 'button',
-            'data-forget': u,
-            'aria-label': `Forget ${u}`,
-            text: 'Forget',
-            onclick: () => forget(u),
-          }),
-        ),
-      );
-    }
-    body.append(tr);
-  });
-  t.replaceChildren(header(s.items, 'user \\ item'), body);
-  if (s.users.length === 0) t.replaceChildren(el('caption', { text: 'No interactions yet.' }));
-}
-
-function renderN(s) {
-  const tr = el('tr', {}, el('th', { scope: 'row', text: 'n' }));
-  s.items.forEach((i, c) => {
-    const v = s.n[c];
-    tr.append(cell('n', 'n', i, 0, c, v, { class: v ? '' : 'zero', text: String(v) }));
-  });
-  $('n').replaceChildren(header(s.items), el('tbody', {}, tr));
-}
-
-function renderPair(s, matrix) {
-  const body = el('tbody');
-  s.items.forEach((a, r) => {
-    const tr = el('tr', {}, el('th', { scope: 'row', text: a }));
-    s.items.forEach((b, c) => {
-      const v = s[matrix][r][c];
-      let td;
-      if (v === null) td = cell(matrix, a, b, r, c, v, { class: 'diag', text: '·' });
-      else if (matrix === 'C') td = cell(matrix, a, b, r, c, v, { class: v ? '' : 'zero', text: String(v) });
-      else {
-        const frac = fraction(s.C[r][c], s.n[r], s.n[c]);
-        td = cell(matrix, a, b, r, c, v, {
-          class: v ? 'sim' : 'sim zero',
-          title: `S(${a}, ${b}) = ${frac}`,
-          'data-fraction': frac,
-        });
-        td.style.setProperty('--v', String(v));
-        td.append(v ? v.toFixed(2) : '0');
-        if (v && v !== 1) td.append(el('small', { text: frac }));
-      }
-      tr.append(td);
-    });
-    body.append(tr);
-  });
-  $(matrix).replaceChildren(header(s.items), body);
 }
 
 // ------------------------------------------------------------------ receipts
@@ -222,23 +95,56 @@ function renderReceipts() {
 function render(s) {
   document.body.dataset.writes = String(s.writes);
   $('controls').hidden = !s.writes;
-  renderH(s);
-  renderN(s);
-  renderPair(s, 'C');
-  renderPair(s, 'S');
+  renderMatrices(s, state, {
+    toggle: (userId, itemId, held) =>
+      send('/inspector/interactions', { userId, itemId, action: held ? 'REMOVE' : 'ADD' }),
+    forget,
+  });
   addReceipts(s.receipts ?? []);
   $('totals').textContent =
     `${s.totals.users} user${s.totals.users === 1 ? '' : 's'} · ${s.totals.items} item${s.totals.items === 1 ? '' : 's'}`;
   $('ready').textContent = s.ready ? '' : 'The service is still catching up with its input topics…';
-  const sel = $('selection');
-  const explicit = Boolean(selection.items || selection.users);
-  sel.hidden = !s.large && !explicit;
-  $('selection-summary').textContent =
-    `Showing ${s.items.length} of ${s.totals.items} items and ${s.users.length} of ${s.totals.users} users` +
-    (explicit ? ' (your selection).' : ' (the most popular items and their heaviest users).');
+  renderSelection(s);
   $('dl-users').replaceChildren(...s.users.map((u) => el('option', { value: u })));
   $('dl-items').replaceChildren(...s.items.map((i) => el('option', { value: i })));
   state = s;
+}
+
+function plural(n, word) {
+  return `${n.toLocaleString('en')} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function renderSelection(s) {
+  const paging = selection.userCursor !== undefined || selection.itemCursor !== undefined;
+  const explicit = Boolean(selection.items || selection.users);
+  $('selection').hidden = !s.large && !explicit && !paging;
+  const users = s.page.users
+    ? s.page.users.cursor === 0
+      ? 'the first users'
+      : 'a further page of users'
+    : 'your users';
+  const items = s.page.items
+    ? 'a page of items'
+    : selection.items
+      ? 'your items'
+      : 'the items they hold most';
+  $('selection-summary').textContent =
+    `Showing ${plural(s.users.length, 'user')} of ${s.totals.users.toLocaleString('en')} and ` +
+    `${plural(s.items.length, 'item')} of ${s.totals.items.toLocaleString('en')}: ${users}, ${items}.`;
+  const next = (side) => s.page[side]?.next ?? null;
+  $('users-next').disabled = next('users') === null;
+  $('users-first').disabled = !s.page.users || s.page.users.cursor === 0;
+  $('items-next').disabled = s.page.items !== null && next('items') === null;
+  $('items-next').textContent = s.page.items ? 'Next items ›' : 'Page through items ›';
+}
+
+function pageUsers(cursor) {
+  setSelection({ ...selection, users: undefined, userCursor: cursor });
+}
+
+function pageItems() {
+  const cursor = state?.page.items ? state.page.items.next : 0;
+  if (cursor !== null) setSelection({ ...selection, items: undefined, itemCursor: cursor });
 }
 
 // ------------------------------------------------------------------ connection
@@ -348,19 +254,21 @@ function wireForms() {
     e.preventDefault();
     const q = $('search').value.trim();
     if (!q) return;
-    const r = await fetch(`/inspector/state?q=${encodeURIComponent(q)}`, { cache: 'no-store' });
+    const r = await fetch(`/inspector/state?limit=1&q=${encodeURIComponent(q)}`, { cache: 'no-store' });
     const { matches } = await r.json();
     const chip = (kind, id) =>
       el('button', {
         type: 'button',
         text: `+ ${kind} ${id}`,
         onclick: () => {
+          // Adding an id pins both sides to explicit lists (the ids shown now, plus this one).
+          const key = kind === 'item' ? 'items' : 'users';
           const cur = state
             ? { items: selection.items ?? state.items, users: selection.users ?? state.users }
             : {};
-          const list = [...(cur[kind === 'item' ? 'items' : 'users'] ?? [])];
+          const list = [...(cur[key] ?? [])];
           if (!list.includes(id)) list.push(id);
-          setSelection({ ...cur, [kind === 'item' ? 'items' : 'users']: list.slice(-40) });
+          setSelection({ ...cur, [key]: list.slice(-40) });
         },
       });
     const chips = [
@@ -368,12 +276,20 @@ function wireForms() {
       ...matches.users.map((u) => chip('user', u)),
     ];
     $('matches').replaceChildren(
-      ...(chips.length ? chips : [el('span', { class: 'empty', text: 'No matches.' })]),
+      ...(chips.length
+        ? chips
+        : [el('span', { class: 'empty', text: 'No user or item has exactly this id.' })]),
     );
   });
+  $('users-next').addEventListener('click', () => {
+    const next = state?.page.users?.next;
+    if (next !== null && next !== undefined) pageUsers(next);
+  });
+  $('users-first').addEventListener('click', () => pageUsers(0));
+  $('items-next').addEventListener('click', pageItems);
   $('reset-selection').addEventListener('click', () => {
     $('matches').replaceChildren();
-    setSelection({ items: undefined, users: undefined });
+    setSelection({});
   });
 }
 

@@ -1,29 +1,52 @@
-// The inspector's view of the model: the four matrices H, n, C, S restricted to a selection of
-// users and items. Pure reads through the Model's public API; small enough (≤ MAX_SIDE ids per
-// side) to be recomputed every poll tick and compared as a string.
+// The inspector's view of the model: H, n, C and S restricted to a selection of at most MAX_SIDE
+// users and items. Every request costs O(page), never O(catalogue): users and items are paged in
+// slot order from a cursor (Model.userPage/itemPage), explicit ids are looked up one by one, and the
+// id search is an exact lookup. Small enough to be recomputed every poll tick and compared as text.
 import type { Model } from '../../model/index.js';
+import { MAX_ID_LENGTH } from '../params.js';
+import { HttpError } from '../respond.js';
 
-/** Catalogues up to this many users and items are shown whole; larger ones need a selection. */
+/** Catalogues up to this many users and items are shown whole (one page of MAX_SIDE). */
 export const SMALL_CATALOGUE = 40;
-/** Most ids on either side of a view, whatever is asked for (bounds the work of one tick). */
+/** Most ids on either side of a view, whatever is asked for (bounds the work of one request). */
 export const MAX_SIDE = 40;
-/** Size of the automatic selection of a large catalogue (most popular items, their heaviest users). */
+/** Page size of a large catalogue unless `limit` says otherwise. */
 export const AUTO_SIDE = 12;
-/** Matches returned by a `q` search, per kind. */
-export const MAX_MATCHES = 20;
 
 export interface Selection {
-  /** Explicit ids (from `items=` / `users=`); undefined = automatic. */
+  /** Explicit ids (`items=` / `users=`); otherwise pages. */
   readonly items?: readonly string[];
   readonly users?: readonly string[];
+  /** Where the users page starts (`userCursor=`, a slot; 0 = the start). */
+  readonly userCursor?: number;
+  /** `itemCursor=`: page the items too, instead of showing those the page's users hold most. */
+  readonly itemCursor?: number;
+  /** Page size, 1..MAX_SIDE (`limit=`). */
+  readonly limit?: number;
 }
 
-export interface View {
-  /** True when the catalogue is larger than SMALL_CATALOGUE on either side (a subset is shown). */
+export interface Totals {
+  readonly users: number;
+  readonly items: number;
+}
+
+/** A page's cursor and where the next one starts (null: this is the last). */
+export interface PageInfo {
+  readonly cursor: number;
+  readonly next: number | null;
+}
+
+export interface Resolved {
+  /** True when the catalogue has more than SMALL_CATALOGUE users or items. */
   readonly large: boolean;
-  readonly totals: { readonly users: number; readonly items: number };
+  readonly totals: Totals;
   readonly users: readonly string[];
   readonly items: readonly string[];
+  /** Set for each side that was paged (null: explicit ids, or items taken from the users). */
+  readonly page: { readonly users: PageInfo | null; readonly items: PageInfo | null };
+}
+
+export interface View extends Resolved {
   /** users × items, 1 when the user has the item. */
   readonly H: readonly (readonly number[])[];
   /** n_i per item of `items`. */
@@ -40,72 +63,93 @@ export function parseIdList(v: string | null): string[] | undefined {
   const out: string[] = [];
   for (const raw of v.split(',')) {
     const id = raw.trim();
-    if (id.length > 0 && id.length <= 256 && !out.includes(id)) out.push(id);
+    if (id.length > 0 && id.length <= MAX_ID_LENGTH && !out.includes(id)) out.push(id);
     if (out.length >= MAX_SIDE) break;
   }
   return out;
 }
 
-/** Items with the most interactions, ties by id. */
-function popularItems(model: Model, all: readonly string[], k: number): string[] {
-  return all
-    .map((id) => ({ id, n: model.interactions(id) }))
-    .sort((a, b) => b.n - a.n || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .slice(0, k)
-    .map((x) => x.id)
-    .sort(byString);
+function parseCount(url: URL, name: string, min: number, max: number): number | undefined {
+  const raw = url.searchParams.get(name);
+  if (raw === null) return undefined;
+  const v = /^\d{1,10}$/.test(raw) ? Number(raw) : NaN;
+  if (!(v >= min && v <= max))
+    throw new HttpError('INVALID_PARAMETER', `${name} must be an integer from ${min} to ${max}`);
+  return v;
 }
 
-/** Users holding the most of `items`, ties by id. O(interactions): only on a new selection. */
-function heaviestUsers(model: Model, items: readonly string[], k: number): string[] {
-  const wanted = new Set(items);
-  const scored: { id: string; hits: number }[] = [];
-  for (const id of model.userIds()) {
-    let hits = 0;
-    for (const i of model.items(id)) if (wanted.has(i)) hits++;
-    if (hits > 0) scored.push({ id, hits });
-  }
-  return scored
-    .sort((a, b) => b.hits - a.hits || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    .slice(0, k)
-    .map((x) => x.id)
-    .sort(byString);
+/** The selection asked for by `items`, `users`, `userCursor`, `itemCursor` and `limit`; 400 when malformed. */
+export function selectionOf(url: URL): Selection {
+  const items = parseIdList(url.searchParams.get('items'));
+  const users = parseIdList(url.searchParams.get('users'));
+  const userCursor = parseCount(url, 'userCursor', 0, 2 ** 32);
+  const itemCursor = parseCount(url, 'itemCursor', 0, 2 ** 32);
+  const limit = parseCount(url, 'limit', 1, MAX_SIDE);
+  return {
+    ...(items ? { items } : {}),
+    ...(users ? { users } : {}),
+    ...(userCursor !== undefined ? { userCursor } : {}),
+    ...(itemCursor !== undefined ? { itemCursor } : {}),
+    ...(limit !== undefined ? { limit } : {}),
+  };
+}
+
+/** Users and items held in memory. O(users) but a plain loop (≈ 1 ms at 200k users): once per request or tick. */
+export function totalsOf(model: Model): Totals {
+  const s = model.stats();
+  return { users: s.users, items: s.items };
 }
 
 function byString(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/**
- * Resolves which ids a view shows. Small catalogues: everything (explicit lists still win).
- * Large ones: the explicit lists, else the AUTO_SIDE most popular items and their heaviest users.
- */
-export function resolveSelection(
-  model: Model,
-  sel: Selection,
-): { users: string[]; items: string[]; large: boolean; totals: View['totals'] } {
-  const allItems = model.itemIds();
-  const allUsers = model.userIds();
-  const totals = { users: allUsers.length, items: allItems.length };
-  const large = totals.items > SMALL_CATALOGUE || totals.users > SMALL_CATALOGUE;
-  const items = sel.items
-    ? [...sel.items].slice(0, MAX_SIDE)
-    : large
-      ? popularItems(model, allItems, AUTO_SIDE)
-      : allItems;
-  const users = sel.users
-    ? [...sel.users].slice(0, MAX_SIDE)
-    : large
-      ? heaviestUsers(model, items, AUTO_SIDE)
-      : allUsers;
-  return { users, items, large, totals };
+/** The `k` items most held by `users` (ties by id). O(their histories). */
+function heldMost(model: Model, users: readonly string[], k: number): string[] {
+  const count = new Map<string, number>();
+  for (const u of users) for (const i of model.items(u)) count.set(i, (count.get(i) ?? 0) + 1);
+  return [...count]
+    .sort((a, b) => b[1] - a[1] || byString(a[0], b[0]))
+    .slice(0, k)
+    .map(([id]) => id);
 }
 
-/** The matrices for fixed id lists. O(|users|·history + |items|²). */
-export function computeView(
-  model: Model,
-  ids: { users: readonly string[]; items: readonly string[]; large: boolean; totals: View['totals'] },
-): View {
+function paged(
+  page: (cursor: number, limit: number) => { ids: string[]; next: number | undefined },
+  cursor: number,
+  limit: number,
+): { ids: string[]; info: PageInfo } {
+  const p = page(cursor, limit);
+  return { ids: p.ids, info: { cursor, next: p.next ?? null } };
+}
+
+/**
+ * Which ids a view shows. Users: the explicit list, else a page from `userCursor`. Items: the
+ * explicit list; else a page from `itemCursor` (always for a small catalogue, so it is shown
+ * whole); else the items the shown users hold most. Each side is shown in id order.
+ */
+export function resolveSelection(model: Model, sel: Selection, totals: Totals = totalsOf(model)): Resolved {
+  const large = totals.users > SMALL_CATALOGUE || totals.items > SMALL_CATALOGUE;
+  const limit = Math.min(sel.limit ?? (large ? AUTO_SIDE : MAX_SIDE), MAX_SIDE);
+  const userSide = sel.users
+    ? { ids: sel.users.slice(0, MAX_SIDE), info: null }
+    : paged((c, l) => model.userPage(c, l), sel.userCursor ?? 0, limit);
+  const itemSide = sel.items
+    ? { ids: sel.items.slice(0, MAX_SIDE), info: null }
+    : sel.itemCursor !== undefined || !large
+      ? paged((c, l) => model.itemPage(c, l), sel.itemCursor ?? 0, limit)
+      : { ids: heldMost(model, userSide.ids, limit), info: null };
+  return {
+    large,
+    totals,
+    users: [...userSide.ids].sort(byString),
+    items: [...itemSide.ids].sort(byString),
+    page: { users: userSide.info, items: itemSide.info },
+  };
+}
+
+/** The matrices for resolved ids. O(|users|·history + |items|²). */
+export function computeView(model: Model, ids: Resolved): View {
   const { users, items } = ids;
   const col = new Map(items.map((id, k) => [id, k] as const));
   const H = users.map((u) => {
@@ -126,45 +170,36 @@ export function computeView(
       if (a === b) {
         cRow.push(null);
         sRow.push(null);
-        continue;
-      }
-      // Symmetric: reuse the upper triangle.
-      if (b < a) {
+      } else if (b < a) {
+        // Symmetric: reuse the upper triangle.
         cRow.push(C[b]![a]!);
         sRow.push(S[b]![a]!);
-        continue;
+      } else {
+        const p = model.similarity(items[a]!, items[b]!);
+        cRow.push(p?.cooccurrences ?? 0);
+        sRow.push(p?.similarity ?? 0);
       }
-      const p = model.similarity(items[a]!, items[b]!);
-      cRow.push(p?.cooccurrences ?? 0);
-      sRow.push(p?.similarity ?? 0);
     }
     C.push(cRow);
     S.push(sRow);
   }
-  return { large: ids.large, totals: ids.totals, users: [...users], items: [...items], H, n, C, S };
+  return { ...ids, users: [...users], items: [...items], H, n, C, S };
 }
 
-/** Ids containing `q` (case-insensitive), at most MAX_MATCHES per kind. */
-export function search(model: Model, q: string): { users: string[]; items: string[] } {
-  const needle = q.trim().toLowerCase();
-  if (needle.length === 0) return { users: [], items: [] };
-  const pick = (ids: readonly string[]) => {
-    const out: string[] = [];
-    for (const id of ids) {
-      if (id.toLowerCase().includes(needle)) out.push(id);
-      if (out.length >= MAX_MATCHES) break;
-    }
-    return out;
+/** Exact-id lookup (`q=`): the id as a user with a history and as an item with n > 0. O(history). */
+export function lookup(model: Model, q: string): { users: string[]; items: string[] } {
+  const id = q;
+  if (id.length === 0 || id.length > MAX_ID_LENGTH) return { users: [], items: [] };
+  return {
+    users: model.items(id).length > 0 ? [id] : [],
+    items: model.interactions(id) > 0 ? [id] : [],
   };
-  return { users: pick(model.userIds()), items: pick(model.itemIds()) };
 }
 
 /**
- * A cheap fingerprint of the whole model: changes whenever users, items, pairs or stored
- * interactions change (the model object itself is replaced on a rebuild). A change that keeps
- * all these counts equal is caught by the periodic full comparison in the route.
+ * Changes whenever what a view may show changes: the model object (replaced on a rebuild) and
+ * its version (grows with every change of H and every flush that changed a list).
  */
 export function modelFingerprint(model: Model, modelId: number): string {
-  const s = model.stats();
-  return `${modelId}:${s.users}:${s.items}:${s.pairs}:${s.bytes}:${s.tombstones}`;
+  return `${modelId}:${model.version}`;
 }

@@ -25,7 +25,7 @@ function updatedAtOf(list: NeighborList): number {
 }
 
 function itemNotFound(): HttpError {
-  return new HttpError(404, 'ITEM_NOT_FOUND', 'no such item (it has no interactions)');
+  return new HttpError('ITEM_NOT_FOUND', 'no such item (it has no interactions)');
 }
 
 export function queryRoutes(deps: QueryDeps): RouteSpec[] {

@@ -1,14 +1,18 @@
 // The inspector in a real headless Chromium against the real service and broker: the seed's n and
 // S on the page, "Forget" clicked for Marge, the page reaching the after-forgetting values and
 // showing the FORGOTTEN receipt, reconnection after a server restart, and no controls without
-// writes. Screenshots (1280×800 and 390×844) go to test-results/ as artifacts;
-// AMNESIA_UPDATE_SCREENSHOT=1 also refreshes docs/inspector.png.
+// writes; and, on a large catalogue built in-process, paging and the exact-id search. Screenshots
+// (1280×800 and 390×844) go to test-results/ as artifacts; AMNESIA_UPDATE_SCREENSHOT=1 also
+// refreshes docs/inspector.png.
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { inspectorRoute, type InspectorRoute } from '../../../src/http/inspector.js';
+import { Registry } from 'prom-client';
+import { createInspector, type Inspector } from '../../../src/http/inspector/index.js';
+import { inspectorRoutes, type InspectorRoutes } from '../../../src/http/inspector/routes.js';
 import { startHttpServer, type HttpServer } from '../../../src/http/server.js';
 import { createLogger } from '../../../src/log.js';
+import { Model } from '../../../src/model/index.js';
 import { SEED_FORGOTTEN, seedPairs } from '../../../src/cli/demo.js';
 import type { Service } from '../../../src/service.js';
 import { encodeValue } from '../../../src/stream/codec.js';
@@ -95,12 +99,12 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
   let service: Service;
   let browser: Browser;
   const servers: HttpServer[] = [];
-  const routes: InspectorRoute[] = [];
+  const inspectors: Inspector[] = [];
   const log = createLogger('silent');
 
   async function serve(writes: boolean, port = 0): Promise<HttpServer> {
     const config = service.config;
-    const route = inspectorRoute({
+    const inspector = createInspector({
       model: () => service.model,
       kafka: h.kafka,
       topics: config.topics,
@@ -109,7 +113,7 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
       log,
       isReady: () => service.isReady(),
     });
-    routes.push(route);
+    inspectors.push(inspector);
     const http = await startHttpServer({
       host: '127.0.0.1',
       port,
@@ -117,10 +121,10 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
       registry: service.metrics.registry,
       isReady: () => service.isReady(),
       model: () => service.model,
-      routes: [route],
+      routes: inspector.routes,
     });
     servers.push(http);
-    await route.receiptsJoined;
+    await inspector.receiptsJoined;
     return http;
   }
 
@@ -143,7 +147,7 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    for (const r of routes) await r.close();
+    for (const i of inspectors) await i.close();
     for (const s of servers) await s.close();
     await service?.stop();
   });
@@ -193,7 +197,7 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(`${first.url}/`);
     await page.waitForSelector('#conn[data-state="live"]');
-    await routes.at(-1)!.close();
+    await inspectors.at(-1)!.close();
     await first.close();
     await page.waitForSelector('#conn[data-state="offline"]');
     // A user added while the page is disconnected shows up once it is back.
@@ -222,6 +226,84 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
       body: JSON.stringify({ userId: 'Homer' }),
     });
     expect(r.status).toBe(403);
+    await page.close();
+  });
+});
+
+describe.skipIf(!haveChromium)('the inspector on a large catalogue in a browser', () => {
+  let browser: Browser;
+  let http: HttpServer;
+  let inspector: InspectorRoutes;
+
+  beforeAll(async () => {
+    // 100 users over 60 items (no broker needed: the routes read a model built here).
+    const model = new Model({ topK: 5 });
+    for (let u = 0; u < 100; u++)
+      for (const i of [u % 7, (u * 3) % 50, 59])
+        model.interaction({ userId: `user-${u}`, itemId: `item-${i}`, action: 'ADD', occurredAt: 1 });
+    model.flush();
+    const log = createLogger('silent');
+    inspector = inspectorRoutes({
+      model: () => model,
+      writes: false,
+      receipts: () => [],
+      log,
+    });
+    http = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      log,
+      registry: new Registry(),
+      isReady: () => true,
+      model: () => model,
+      routes: inspector.routes,
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    inspector?.close();
+    await http?.close();
+  });
+
+  const rows = (page: Page) =>
+    page.evaluate<string[]>(
+      `[...document.querySelectorAll('#H tr[data-user]')].map((tr) => tr.getAttribute('data-user'))`,
+    );
+
+  it('pages through the users, finds an id exactly and pins it to the view', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${http.url}/`);
+    await page.waitForSelector('#H tr[data-user]');
+    expect(await page.locator('#selection').isVisible()).toBe(true);
+    expect(await page.textContent('#selection-summary')).toContain('Showing 12 users of 100');
+    const first = await rows(page);
+    expect(first).toHaveLength(12);
+    expect(await page.locator('#users-first').isDisabled()).toBe(true);
+
+    await page.click('#users-next');
+    await page.waitForFunction(`location.hash.includes('userCursor=12')`);
+    await page.waitForFunction(
+      `!${JSON.stringify(first)}.includes(document.querySelector('#H tr[data-user]')?.getAttribute('data-user'))`,
+    );
+    const second = await rows(page);
+    expect(second).toHaveLength(12);
+    expect(second.some((u) => first.includes(u))).toBe(false);
+    await page.click('#users-first');
+    await page.waitForFunction(`location.hash.includes('userCursor=0')`);
+
+    await page.fill('#search', 'user-99');
+    await page.click('#search-form button[type=submit]');
+    await page.waitForSelector('#matches button');
+    expect(await page.textContent('#matches')).toBe('+ user user-99');
+    await page.click('#matches button');
+    await page.waitForSelector('#H tr[data-user="user-99"]');
+    // A substring finds nothing.
+    await page.fill('#search', 'ser-99');
+    await page.click('#search-form button[type=submit]');
+    await page.waitForSelector('#matches .empty');
+    await page.screenshot({ path: 'test-results/inspector-large-1280x800.png' });
     await page.close();
   });
 });

@@ -1,15 +1,17 @@
-// The inspector's HTTP surface against the real service and broker: the state JSON, the event
-// stream (state pushes and receipts), the write endpoints producing real input records (JSON, key =
-// user id), body validation, and logs free of user ids.
+// The inspector against the real service and broker: the state JSON, the event stream (state pushes
+// and receipts read from the receipts topic), the write endpoints producing real input records
+// (JSON, key = user id), and logs free of user ids. Routing, refusals and codes without a broker:
+// routes.test.ts.
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedPairs } from '../../../src/cli/demo.js';
-import { inspectorRoute, type InspectorRoute } from '../../../src/http/inspector.js';
+import { createInspector, type Inspector } from '../../../src/http/inspector/index.js';
 import { startHttpServer, type HttpServer } from '../../../src/http/server.js';
 import { createLogger } from '../../../src/log.js';
 import type { Service } from '../../../src/service.js';
 import { encodeValue } from '../../../src/stream/codec.js';
 import { SchemaRegistryClient } from '../../../src/stream/registry.js';
+import { eventStream } from '../../helpers/http.js';
 import { waitFor } from '../../helpers/kafka.js';
 import { harness, type Harness } from '../../helpers/service.js';
 
@@ -25,41 +27,14 @@ interface State {
   S: (number | null)[][];
   receipts: { requestId: string; status: string; interactionsRemoved: number }[];
   matches?: { users: string[]; items: string[] };
-}
-
-/** A minimal Server-Sent Events reader over fetch. */
-function events(url: string) {
-  const ac = new AbortController();
-  const got: { event: string; data: unknown }[] = [];
-  const done = (async () => {
-    const r = await fetch(url, { signal: ac.signal });
-    let buf = '';
-    for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
-      buf += Buffer.from(chunk).toString('utf8');
-      let end: number;
-      while ((end = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, end);
-        buf = buf.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) got.push({ event, data: JSON.parse(data) });
-      }
-    }
-  })().catch(() => undefined);
-  return {
-    got,
-    close: async () => {
-      ac.abort();
-      await done;
-    },
-  };
+  page: { users: { cursor: number; next: number | null } | null };
 }
 
 describe('the inspector endpoints', () => {
   let h: Harness;
   let service: Service;
   let http: HttpServer;
-  let route: InspectorRoute;
+  let inspector: Inspector;
   const logLines: string[] = [];
 
   const post = (path: string, body: unknown, type = 'application/json') =>
@@ -83,7 +58,7 @@ describe('the inspector endpoints', () => {
     });
     const log = createLogger('info', sink);
     const config = service.config;
-    route = inspectorRoute({
+    inspector = createInspector({
       model: () => service.model,
       kafka: h.kafka,
       topics: config.topics,
@@ -99,9 +74,9 @@ describe('the inspector endpoints', () => {
       registry: service.metrics.registry,
       isReady: () => service.isReady(),
       model: () => service.model,
-      routes: [route],
+      routes: inspector.routes,
     });
-    await route.receiptsJoined;
+    await inspector.receiptsJoined;
     await h.produce(
       h.topics.interactions,
       seedPairs().map(([userId, itemId]) => ({
@@ -113,7 +88,7 @@ describe('the inspector endpoints', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await route?.close();
+    await inspector?.close();
     await http?.close();
     await service?.stop();
   });
@@ -131,51 +106,15 @@ describe('the inspector endpoints', () => {
     expect(s.n).toEqual([2, 4, 2, 2, 1]);
     expect(s.C[1]![2]).toBe(2);
     expect(s.S[1]![4]).toBe(0.25);
-    expect((await state('?q=ar')).matches).toEqual({ users: ['Bart', 'Marge'], items: [] });
+    expect(s.page.users).toEqual({ cursor: 0, next: null });
+    expect((await state('?q=Marge')).matches).toEqual({ users: ['Marge'], items: [] });
+    expect((await state('?q=ar')).matches).toEqual({ users: [], items: [] });
     const subset = await state('?items=1,4&users=Homer');
     expect(subset).toMatchObject({ items: ['1', '4'], users: ['Homer'], H: [[1, 1]], n: [4, 1] });
   });
 
-  it('refuses bad bodies with a JSON error', async () => {
-    const cases: [string, unknown, string, number, string][] = [
-      ['/inspector/forget', { userId: 'x' }, 'text/plain', 415, 'UNSUPPORTED_MEDIA_TYPE'],
-      ['/inspector/forget', '{not json', 'application/json', 400, 'INVALID_BODY'],
-      ['/inspector/forget', {}, 'application/json', 400, 'INVALID_BODY'],
-      ['/inspector/forget', { userId: '' }, 'application/json', 400, 'INVALID_BODY'],
-      [
-        '/inspector/interactions',
-        { userId: 'a', itemId: 'b', action: 'DELETE' },
-        'application/json',
-        400,
-        'INVALID_BODY',
-      ],
-      [
-        '/inspector/interactions',
-        { userId: 'a', itemId: 'b', action: 'ADD', extra: 1 },
-        'application/json',
-        400,
-        'INVALID_BODY',
-      ],
-      ['/inspector/users', { userId: 'a', items: [] }, 'application/json', 400, 'INVALID_BODY'],
-      [
-        '/inspector/users',
-        { userId: 'a', items: 'x'.repeat(70_000) },
-        'application/json',
-        413,
-        'BODY_TOO_LARGE',
-      ],
-    ];
-    for (const [path, body, type, status, code] of cases) {
-      const r = await post(path, body, type);
-      expect(r.status, `${path} ${JSON.stringify(body).slice(0, 60)}`).toBe(status);
-      const j = (await r.json()) as { error: { code: string; message: string } };
-      expect(j.error.code).toBe(code);
-    }
-    expect((await fetch(`${http.url}/inspector/forget`)).status).toBe(405);
-  });
-
   it('produces to the input topics and pushes the new state and the receipt', async () => {
-    const stream = events(`${http.url}/inspector/events`);
+    const stream = eventStream(`${http.url}/inspector/events`);
     await waitFor(() => stream.got.some((e) => e.event === 'state'), 10_000);
 
     const added = await post('/inspector/users', { userId: 'Maggie', items: ['4', '0', '4'] });

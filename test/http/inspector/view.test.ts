@@ -1,16 +1,18 @@
-// The inspector's matrices: the seed's H, n, C, S exactly as the paper's example has them, the
-// automatic subset of a large catalogue, explicit selections and the id search.
+// The inspector's matrices: the seed's H, n, C, S exactly as the paper's example has them, pages of
+// a large catalogue, explicit selections, the exact-id lookup and the query parameters.
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../../src/model/index.js';
 import { seedPairs } from '../../../src/cli/demo.js';
+import { HttpError } from '../../../src/http/respond.js';
 import {
   AUTO_SIDE,
   MAX_SIDE,
   computeView,
+  lookup,
   modelFingerprint,
   parseIdList,
   resolveSelection,
-  search,
+  selectionOf,
 } from '../../../src/http/inspector/view.js';
 
 function seeded(): Model {
@@ -60,41 +62,93 @@ describe('the inspector view', () => {
     expect(a.S[2]![4]).toBe(1);
   });
 
-  it('shows a chosen subset of a large catalogue: popular items and their heaviest users', () => {
+  it('shows a large catalogue a page of users at a time, with the items they hold most', () => {
     const m = new Model({ topK: 5 });
     // 60 users × 80 items; item k is held by every user u with u % (k % 7 + 1) === 0.
+    const holds = (u: number, k: number) => u % ((k % 7) + 1) === 0;
     for (let u = 0; u < 60; u++)
       for (let k = 0; k < 80; k++)
-        if (u % ((k % 7) + 1) === 0)
-          m.interaction({ userId: `u${u}`, itemId: `i${k}`, action: 'ADD', occurredAt: 1 });
+        if (holds(u, k)) m.interaction({ userId: `u${u}`, itemId: `i${k}`, action: 'ADD', occurredAt: 1 });
     m.flush();
-    const sel = resolveSelection(m, {});
-    expect(sel.large).toBe(true);
-    expect(sel.totals).toEqual({ users: 60, items: 80 });
-    expect(sel.items).toHaveLength(AUTO_SIDE);
-    // Items with k % 7 === 0 are held by everyone: they are the most popular.
-    for (const i of sel.items) expect(Number(i.slice(1)) % 7).toBe(0);
-    expect(sel.users).toHaveLength(AUTO_SIDE);
-    const v = computeView(m, sel);
+    const first = resolveSelection(m, {});
+    expect(first.large).toBe(true);
+    expect(first.totals).toEqual({ users: 60, items: 80 });
+    expect(first.users).toHaveLength(AUTO_SIDE);
+    expect(first.page.users).toEqual({ cursor: 0, next: AUTO_SIDE });
+    // Every user holds the items with k % 7 === 0: they are the ones held most.
+    expect(first.items).toHaveLength(AUTO_SIDE);
+    for (const i of first.items) expect(Number(i.slice(1)) % 7).toBe(0);
+    expect(first.page.items).toBeNull();
+    const v = computeView(m, first);
     expect(v.n.every((n) => n === 60)).toBe(true);
     expect(v.S[0]![1]).toBe(1);
+    // H agrees with the rule the data was made by, cell by cell.
+    v.users.forEach((u, r) =>
+      v.items.forEach((i, c) =>
+        expect(v.H[r]![c]).toBe(holds(Number(u.slice(1)), Number(i.slice(1))) ? 1 : 0),
+      ),
+    );
 
-    const explicit = resolveSelection(m, { items: ['i1', 'i2', 'nope'], users: ['u2'] });
-    const e = computeView(m, explicit);
-    expect(e.items).toEqual(['i1', 'i2', 'nope']);
-    expect(e.H).toEqual([[1, 0, 0]]);
-    expect(e.n).toEqual([30, 20, 0]);
-    expect(e.S[0]![2]).toBe(0);
+    // All pages together hold every user once.
+    const seen: string[] = [];
+    let cursor: number | null = 0;
+    while (cursor !== null) {
+      const p = resolveSelection(m, { userCursor: cursor, limit: 25 });
+      seen.push(...p.users);
+      cursor = p.page.users!.next;
+    }
+    expect(seen.sort()).toEqual(Array.from({ length: 60 }, (_, u) => `u${u}`).sort());
+
+    const items = resolveSelection(m, { itemCursor: 70, users: ['u0'] });
+    expect(items.items).toHaveLength(10);
+    expect(items.page).toEqual({ users: null, items: { cursor: 70, next: null } });
+
+    const explicit = computeView(m, resolveSelection(m, { items: ['i1', 'i2', 'nope'], users: ['u2'] }));
+    expect(explicit.items).toEqual(['i1', 'i2', 'nope']);
+    expect(explicit.H).toEqual([[1, 0, 0]]);
+    expect(explicit.n).toEqual([30, 20, 0]);
+    expect(explicit.S[0]![2]).toBe(0);
   });
 
-  it('searches ids case-insensitively and parses id lists with a bound', () => {
+  it('finds ids by exact lookup only, and parses id lists with a bound', () => {
     const m = seeded();
-    expect(search(m, 'ar')).toEqual({ users: ['Bart', 'Marge'], items: [] });
-    expect(search(m, '  ')).toEqual({ users: [], items: [] });
-    expect(search(m, '3')).toEqual({ users: [], items: ['3'] });
+    expect(lookup(m, 'Marge')).toEqual({ users: ['Marge'], items: [] });
+    expect(lookup(m, '3')).toEqual({ users: [], items: ['3'] });
+    expect(lookup(m, 'ar')).toEqual({ users: [], items: [] });
+    expect(lookup(m, 'marge')).toEqual({ users: [], items: [] });
+    expect(lookup(m, '')).toEqual({ users: [], items: [] });
+    m.forget({ userId: 'Marge', requestedAt: 2 });
+    m.flush();
+    expect(lookup(m, 'Marge')).toEqual({ users: [], items: [] });
     expect(parseIdList(null)).toBeUndefined();
     expect(parseIdList(' a, b,,a ,c')).toEqual(['a', 'b', 'c']);
     expect(parseIdList(Array.from({ length: 100 }, (_, k) => `x${k}`).join(','))).toHaveLength(MAX_SIDE);
+  });
+
+  it('reads the paging parameters, refusing malformed ones with 400 INVALID_PARAMETER', () => {
+    const sel = (q: string) => selectionOf(new URL(`http://localhost/inspector/state${q}`));
+    expect(sel('')).toEqual({});
+    expect(sel('?userCursor=12&itemCursor=0&limit=40&users=a,b')).toEqual({
+      userCursor: 12,
+      itemCursor: 0,
+      limit: 40,
+      users: ['a', 'b'],
+    });
+    for (const q of [
+      '?userCursor=-1',
+      '?userCursor=1.5',
+      '?itemCursor=x',
+      '?limit=0',
+      '?limit=41',
+      '?userCursor=',
+    ]) {
+      expect(() => sel(q), q).toThrow(HttpError);
+      try {
+        sel(q);
+      } catch (e) {
+        expect((e as HttpError).code).toBe('INVALID_PARAMETER');
+      }
+    }
   });
 
   it('changes its fingerprint when the state changes', () => {
