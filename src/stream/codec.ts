@@ -94,13 +94,14 @@ export function uncachedSchemaIds(
  * Resolves schema ids so that decoding can stay synchronous: resolves once every id is known or
  * definitively unknown (per id: one unknown id fails no other). Rejects with AmnesiaError
  * REGISTRY_UNAVAILABLE (retriable) when the registry cannot be reached: pause and retry, never
- * dead-letter.
+ * dead-letter. Many new ids take seconds: pass the consumer's heartbeat.
  */
 export async function prefetchSchemas(
   ids: readonly number[],
   registry: SchemaRegistryClient | undefined,
+  heartbeat?: () => Promise<void>,
 ): Promise<void> {
-  if (registry) await registry.prefetch(ids);
+  if (registry) await registry.prefetch(ids, heartbeat);
 }
 
 // Avro strings are decoded leniently: invalid UTF-8 becomes U+FFFD, so two ids that differ only in

@@ -46,6 +46,8 @@ type Lookup = WriterSchema | 'not-found' | 'unusable';
 /** Expired unknown-id entries are swept once the map holds this many (garbage ids must not pile up). */
 const UNKNOWN_SWEEP_AT = 10_000;
 
+const HEARTBEAT_EVERY_MS = 1_000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class SchemaRegistryClient {
@@ -91,18 +93,27 @@ export class SchemaRegistryClient {
    * asked for again after each of the retry delays before it counts as unknown; ids are looked up
    * in rounds, at most `maxConcurrent` requests at once. Rejects with REGISTRY_UNAVAILABLE
    * (retriable) as soon as one request finds the registry unreachable, failing, or not a registry;
-   * what was resolved until then stays cached.
+   * what was resolved until then stays cached. Thousands of new ids take seconds: `heartbeat`
+   * (a consumer's) is called about once a second meanwhile; its errors propagate as they are.
    */
-  async prefetch(ids: Iterable<number>): Promise<void> {
+  async prefetch(ids: Iterable<number>, heartbeat?: () => Promise<void>): Promise<void> {
     let pending = [...new Set(ids)].filter((id) => this.cached(id) === undefined);
+    let last = Date.now();
+    const beat = async () => {
+      if (heartbeat && Date.now() - last >= HEARTBEAT_EVERY_MS) {
+        last = Date.now();
+        await heartbeat();
+      }
+    };
     for (let attempt = 0; pending.length > 0; attempt++) {
-      const notFound = await this.lookupAll(pending);
+      const notFound = await this.lookupAll(pending, beat);
       const delay = this.retryDelays[attempt];
       if (delay === undefined) {
         for (const id of notFound) this.markUnknown(id);
         return;
       }
       if (notFound.length > 0) await sleep(delay);
+      await beat();
       pending = notFound;
     }
   }
@@ -140,7 +151,7 @@ export class SchemaRegistryClient {
   }
 
   /** One round: looks every id up; returns those the registry does not know. Fails fast. */
-  private async lookupAll(ids: readonly number[]): Promise<number[]> {
+  private async lookupAll(ids: readonly number[], beat: () => Promise<void>): Promise<number[]> {
     const notFound: number[] = [];
     let next = 0;
     let failure: AmnesiaError | undefined;
@@ -154,6 +165,7 @@ export class SchemaRegistryClient {
         } catch (e) {
           failure ??= e instanceof AmnesiaError ? e : unavailable('schema lookup failed', e);
         }
+        await beat();
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.maxConcurrent, ids.length) }, worker));

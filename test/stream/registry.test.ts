@@ -150,6 +150,23 @@ describe('schema registry lookups', () => {
     expect(r.cached(6)).toMatchObject({ id: 6 });
   });
 
+  it("keeps the consumer's heartbeat going through a long lookup, and lets its errors through", async () => {
+    const f = fakeFetch(() => NOT_FOUND);
+    const r = client(f, { notFoundRetryDelaysMs: [700, 700] });
+    let beats = 0;
+    await prefetchSchemas([1, 2], r, () => {
+      beats++;
+      return Promise.resolve();
+    });
+    expect(beats).toBeGreaterThanOrEqual(1);
+    const rebalancing = new Error('The group is rebalancing');
+    const r2 = client(
+      fakeFetch(() => NOT_FOUND),
+      { notFoundRetryDelaysMs: [1_100] },
+    );
+    await expect(prefetchSchemas([1], r2, () => Promise.reject(rebalancing))).rejects.toBe(rebalancing);
+  });
+
   it('treats a non-Avro schema id as unknown at once', async () => {
     const f = fakeFetch(() => ({
       status: 200,
