@@ -22,6 +22,11 @@ const brokers = z
   .pipe(z.array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port')).min(1, 'at least one host:port'));
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+export const OUTPUT_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+export type OutputCompression = (typeof OUTPUT_COMPRESSIONS)[number];
+/** Default bound on how far an event's own timestamp may lie ahead of its Kafka record timestamp. */
+export const DEFAULT_MAX_FUTURE_SKEW_MS = 5 * 60_000;
+
 const schema = z.object({
   KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
   KAFKA_GROUP_ID: z.string().min(1).default('amnesia'),
@@ -44,6 +49,8 @@ const schema = z.object({
   SIMILARITIES_TOPIC: topicName.default('item-similarities'),
   RECEIPTS_TOPIC: topicName.default('deletion-receipts'),
   OUTPUT_FORMAT: z.enum(['avro', 'json']).optional(),
+  OUTPUT_COMPRESSION: z.enum(OUTPUT_COMPRESSIONS).default('zstd'),
+  MAX_FUTURE_SKEW_MS: int(0, 30 * 86_400_000).default(DEFAULT_MAX_FUTURE_SKEW_MS),
   TOP_K: int(1, 1000).default(20),
   MIN_COOCCURRENCES: int(1, 1_000_000_000).default(1),
   SNAPSHOT_DIR: z.string().min(1).optional(),
@@ -124,6 +131,10 @@ export interface Config {
     readonly replicationFactor: number;
   };
   readonly outputFormat: 'avro' | 'json';
+  /** Compression of every batch the service produces (OUTPUT_COMPRESSION). */
+  readonly outputCompression: OutputCompression;
+  /** Input rules beyond the field formats (MAX_FUTURE_SKEW_MS). */
+  readonly input: { readonly maxFutureSkewMs: number };
   readonly model: {
     readonly topK: number;
     readonly minCooccurrences: number;
@@ -185,6 +196,67 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+export interface UrlWithCredentials {
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+}
+
+/**
+ * Splits `user:pass@` off a URL, percent-decoded; the URL is returned without them and without
+ * trailing slashes. fetch refuses URLs with credentials, and URLs get logged: they must not be in it.
+ * Throws a ConfigError naming `variable`; no message ever quotes the URL (it may hold a password).
+ */
+export function splitUrlCredentials(raw: string, variable = 'SCHEMA_REGISTRY_URL'): UrlWithCredentials {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(variable, 'not a valid URL');
+  }
+  if (parsed.username === '' && parsed.password === '') return { url: raw.replace(/\/+$/, '') };
+  let username: string;
+  let password: string;
+  try {
+    username = decodeURIComponent(parsed.username);
+    password = decodeURIComponent(parsed.password);
+  } catch {
+    throw new ConfigError(variable, 'the credentials are not valid percent-encoding');
+  }
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.href.replace(/\/+$/, ''), username, password };
+}
+
+/**
+ * The registry settings. Credentials in SCHEMA_REGISTRY_URL (`https://user:pass@host/`) become basic
+ * auth; giving them both there and in SCHEMA_REGISTRY_USERNAME/PASSWORD is ambiguous, so an error.
+ */
+function registrySettings(e: Env): Config['registry'] {
+  if (e.SCHEMA_REGISTRY_URL === undefined) return undefined;
+  const fromUrl = splitUrlCredentials(e.SCHEMA_REGISTRY_URL);
+  let username = e.SCHEMA_REGISTRY_USERNAME;
+  let password = e.SCHEMA_REGISTRY_PASSWORD;
+  if (fromUrl.username !== undefined) {
+    for (const [variable, value] of [
+      ['SCHEMA_REGISTRY_USERNAME', username],
+      ['SCHEMA_REGISTRY_PASSWORD', password],
+    ] as const) {
+      if (value !== undefined)
+        throw new ConfigError(variable, 'must not be set when SCHEMA_REGISTRY_URL carries credentials');
+    }
+    username = fromUrl.username;
+    password = fromUrl.password;
+  }
+  if (password !== undefined && username === undefined)
+    throw new ConfigError('SCHEMA_REGISTRY_USERNAME', 'required with SCHEMA_REGISTRY_PASSWORD');
+  return {
+    url: fromUrl.url,
+    ...(username !== undefined ? { username } : {}),
+    ...(password !== undefined ? { password } : {}),
+  };
+}
+
 /** Parses and validates the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(relevantEnv(env));
@@ -210,6 +282,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'must be at most a third of KAFKA_SESSION_TIMEOUT_MS',
     );
   }
+  const registry = registrySettings(e);
   const names = [e.INTERACTIONS_TOPIC, e.DELETIONS_TOPIC, e.SIMILARITIES_TOPIC, e.RECEIPTS_TOPIC];
   const vars = ['INTERACTIONS_TOPIC', 'DELETIONS_TOPIC', 'SIMILARITIES_TOPIC', 'RECEIPTS_TOPIC'];
   for (let i = 1; i < names.length; i++) {
@@ -242,15 +315,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       transactionalId: `${e.KAFKA_GROUP_ID}.active`,
       transactionTimeoutMs: e.KAFKA_TRANSACTION_TIMEOUT_MS,
     },
-    ...(e.SCHEMA_REGISTRY_URL
-      ? {
-          registry: {
-            url: e.SCHEMA_REGISTRY_URL.replace(/\/+$/, ''),
-            ...(e.SCHEMA_REGISTRY_USERNAME ? { username: e.SCHEMA_REGISTRY_USERNAME } : {}),
-            ...(e.SCHEMA_REGISTRY_PASSWORD ? { password: e.SCHEMA_REGISTRY_PASSWORD } : {}),
-          },
-        }
-      : {}),
+    ...(registry ? { registry } : {}),
     topics: {
       interactions: e.INTERACTIONS_TOPIC,
       deletions: e.DELETIONS_TOPIC,
@@ -260,6 +325,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       replicationFactor: e.TOPIC_REPLICATION_FACTOR,
     },
     outputFormat: e.OUTPUT_FORMAT ?? (e.SCHEMA_REGISTRY_URL ? 'avro' : 'json'),
+    outputCompression: e.OUTPUT_COMPRESSION,
+    input: { maxFutureSkewMs: e.MAX_FUTURE_SKEW_MS },
     model: {
       topK: e.TOP_K,
       minCooccurrences: e.MIN_COOCCURRENCES,

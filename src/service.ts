@@ -18,6 +18,7 @@ import { consumerPort, offsetsPort } from './stream/kafka-ports.js';
 import { OutputEncoder, Outbox } from './stream/outbox.js';
 import { AckedSink, TransactionalSink } from './stream/output-sink.js';
 import type { OutputSink } from './stream/ports.js';
+import { outputCompression } from './stream/compression.js';
 import { SchemaRegistryClient } from './stream/registry.js';
 import { ensureTopics, registerSchemas, withRetry, type SchemaIds } from './stream/topics.js';
 
@@ -136,11 +137,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
     });
     consumer = c;
     sink = producer
-      ? new AckedSink(producer, c, (e) =>
-          log.warn(
-            { err: describeError(e) },
-            'offset commit failed (outputs are out; a restart re-reads a little more)',
-          ),
+      ? new AckedSink(
+          producer,
+          c,
+          (e) =>
+            log.warn(
+              { err: describeError(e) },
+              'offset commit failed (outputs are out; a restart re-reads a little more)',
+            ),
+          outputCompression(config),
         )
       : new TransactionalSink({
           makeProducer: () =>
@@ -152,6 +157,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
               allowAutoTopicCreation: false,
             }),
           groupId: config.kafka.groupId,
+          compression: outputCompression(config),
           log: root,
         });
     engine = new Engine({

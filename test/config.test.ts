@@ -84,6 +84,9 @@ describe('configuration from the environment', () => {
     ['BATCH_MAX_EVENTS', '0'],
     ['KAFKA_SASL_MECHANISM', 'kerberos'],
     ['TOMBSTONE_KEY', 'short'],
+    ['OUTPUT_COMPRESSION', 'brotli'],
+    ['MAX_FUTURE_SKEW_MS', '-1'],
+    ['MAX_FUTURE_SKEW_MS', 'five minutes'],
   ])('a bad %s (%j) is a ConfigError naming the variable', (variable, value) => {
     const e = bad({ [variable]: value });
     expect(e.variable).toBe(variable);
@@ -139,5 +142,72 @@ describe('configuration from the environment', () => {
     ['INSPECTOR_MAX_STREAMS', 'many'],
   ])('a bad %s (%j) stops start-up naming the variable', (variable, value) => {
     expect(bad({ [variable]: value }).variable).toBe(variable);
+  });
+
+  it('compresses outputs with zstd unless told otherwise, and allows five codecs', () => {
+    expect(loadConfig({}).outputCompression).toBe('zstd');
+    for (const c of ['none', 'gzip', 'snappy', 'lz4', 'zstd'])
+      expect(loadConfig({ OUTPUT_COMPRESSION: c }).outputCompression).toBe(c);
+  });
+
+  it('allows events five minutes ahead of their record by default', () => {
+    expect(loadConfig({}).input).toEqual({ maxFutureSkewMs: 300_000 });
+    expect(loadConfig({ MAX_FUTURE_SKEW_MS: '0' }).input.maxFutureSkewMs).toBe(0);
+  });
+});
+
+describe('schema registry credentials', () => {
+  const SECRET = 'S3cr:t/p@ss%';
+  const withSecret = `https://alice:${encodeURIComponent(SECRET)}@registry.example:8081/apis/ccompat/v7/`;
+
+  it('takes user:pass@ out of SCHEMA_REGISTRY_URL as basic-auth credentials', () => {
+    expect(loadConfig({ SCHEMA_REGISTRY_URL: withSecret }).registry).toEqual({
+      url: 'https://registry.example:8081/apis/ccompat/v7',
+      username: 'alice',
+      password: SECRET,
+    });
+    expect(loadConfig({ SCHEMA_REGISTRY_URL: 'http://bob@r:8081' }).registry).toEqual({
+      url: 'http://r:8081',
+      username: 'bob',
+      password: '',
+    });
+  });
+
+  it('keeps SCHEMA_REGISTRY_USERNAME/PASSWORD working for a URL without credentials', () => {
+    const env = {
+      SCHEMA_REGISTRY_URL: 'http://r:8081/',
+      SCHEMA_REGISTRY_USERNAME: 'u',
+      SCHEMA_REGISTRY_PASSWORD: 'p',
+    };
+    expect(loadConfig(env).registry).toEqual({ url: 'http://r:8081', username: 'u', password: 'p' });
+  });
+
+  it.each([
+    [{ SCHEMA_REGISTRY_USERNAME: 'alice' }, 'SCHEMA_REGISTRY_USERNAME'],
+    [{ SCHEMA_REGISTRY_PASSWORD: 'other' }, 'SCHEMA_REGISTRY_PASSWORD'],
+  ])('refuses credentials in the URL and in %j, naming the variable', (extra, variable) => {
+    const e = bad({ SCHEMA_REGISTRY_URL: withSecret, ...extra });
+    expect(e.variable).toBe(variable);
+    expect(e.message).toContain('SCHEMA_REGISTRY_URL');
+    expect(e.message).not.toContain(SECRET);
+    expect(e.message).not.toContain(encodeURIComponent(SECRET));
+  });
+
+  it('never quotes the password when the URL is bad', () => {
+    for (const url of [
+      `https://alice:${encodeURIComponent(SECRET)}@registry.example:99999/`,
+      'https://alice:S3cr%zzt@registry.example/',
+      `ftp://alice:${encodeURIComponent(SECRET)}@registry.example/`,
+    ]) {
+      const e = bad({ SCHEMA_REGISTRY_URL: url });
+      expect(e.variable).toBe('SCHEMA_REGISTRY_URL');
+      expect(e.message).not.toMatch(/S3cr/);
+    }
+  });
+
+  it('refuses a registry password without a user name', () => {
+    expect(bad({ SCHEMA_REGISTRY_URL: 'http://r:8081', SCHEMA_REGISTRY_PASSWORD: 'p' }).variable).toBe(
+      'SCHEMA_REGISTRY_USERNAME',
+    );
   });
 });

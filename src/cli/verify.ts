@@ -69,7 +69,7 @@ export function recompute(
   const pending = new Map<string, { d: Deletion; at: number }[]>();
   for (const list of deletions.values())
     for (const m of list) {
-      const d = decodeDeletion(m, registry);
+      const d = decodeDeletion(m, registry, config.input);
       if (!d.ok) continue; // dead-lettered by the service too
       const byUser = pending.get(d.value.userId) ?? [];
       byUser.push({ d: d.value, at: Number(m.timestamp) });
@@ -82,7 +82,7 @@ export function recompute(
   };
   for (const list of interactions.values())
     for (const m of list) {
-      const e = decodeInteraction(m, registry);
+      const e = decodeInteraction(m, registry, config.input);
       if (!e.ok) continue;
       forgetUpTo(e.value.userId, Number(m.timestamp));
       model.interaction(e.value);

@@ -1,16 +1,21 @@
 // Input and output codecs. Every input value is classified per record: Confluent wire format
-// (0x00, 4-byte schema id, Avro body) or UTF-8 JSON text; then its fields are validated. Decoding
-// never throws for bad data: it returns a DecodeFailure that the caller routes to the DLQ. It only
-// throws REGISTRY_UNAVAILABLE (from prefetch), which must be retried, never dead-lettered.
+// (0x00, 4-byte schema id, Avro body) or UTF-8 JSON text; then its fields, key and event time are
+// validated. Decoding never throws for bad data: it returns a DecodeFailure that the caller routes
+// to the DLQ. Only prefetchSchemas throws (REGISTRY_UNAVAILABLE), which must be retried, never
+// dead-lettered.
 import { isUtf8 } from 'node:buffer';
 import type { SchemaRegistryClient } from './registry.js';
 import { fail, type DecodeFailure } from './reasons.js';
 import { localSchema, type SchemaName } from './schemas.js';
 import {
+  checkEventTime,
+  DEFAULT_INPUT_RULES,
   validateDeletion,
   validateInteraction,
+  type InputRules,
   type ValidDeletion,
   type ValidInteraction,
+  type Validated,
 } from './validate.js';
 
 export const MAGIC_BYTE = 0x00;
@@ -85,13 +90,41 @@ export function uncachedSchemaIds(
   return [...ids];
 }
 
-/** Resolves schema ids so that decoding can stay synchronous. Throws REGISTRY_UNAVAILABLE. */
+/**
+ * Resolves schema ids so that decoding can stay synchronous: resolves once every id is known or
+ * definitively unknown (per id: one unknown id fails no other). Rejects with AmnesiaError
+ * REGISTRY_UNAVAILABLE (retriable) when the registry cannot be reached: pause and retry, never
+ * dead-letter. Many new ids take seconds: pass the consumer's heartbeat.
+ */
 export async function prefetchSchemas(
   ids: readonly number[],
   registry: SchemaRegistryClient | undefined,
+  heartbeat?: () => Promise<void>,
 ): Promise<void> {
-  if (!registry) return;
-  await Promise.all(ids.map((id) => registry.schemaById(id)));
+  if (registry) await registry.prefetch(ids, heartbeat);
+}
+
+// Avro strings are decoded leniently: invalid UTF-8 becomes U+FFFD, so two ids that differ only in
+// invalid bytes would become one. A decoded U+FFFD that is not spelled as such in the body (EF BF
+// BD) was invalid bytes. Counting runs only when a U+FFFD appears at all.
+const REPLACEMENT_UTF8 = Buffer.from('\uFFFD');
+
+function replacements(v: unknown): number {
+  if (typeof v === 'string') {
+    let n = 0;
+    for (let i = v.indexOf('\uFFFD'); i >= 0; i = v.indexOf('\uFFFD', i + 1)) n++;
+    return n;
+  }
+  if (v === null || typeof v !== 'object' || Buffer.isBuffer(v)) return 0;
+  let n = 0;
+  for (const x of Object.values(v)) n += replacements(x);
+  return n;
+}
+
+function occurrences(buf: Buffer, pattern: Buffer): number {
+  let n = 0;
+  for (let i = buf.indexOf(pattern); i >= 0; i = buf.indexOf(pattern, i + pattern.length)) n++;
+  return n;
 }
 
 type Parsed =
@@ -130,6 +163,10 @@ function parseValue(
         `Avro body does not decode with schema id ${f.schemaId}: ${(e as Error).message}`,
       );
     }
+    const replaced = replacements(obj);
+    if (replaced > 0 && replaced > occurrences(f.body, REPLACEMENT_UTF8)) {
+      return fail('invalid-unicode', `an Avro string of schema id ${f.schemaId} is not valid UTF-8`);
+    }
     return { ok: true, obj: obj as Record<string, unknown>, format: 'avro' };
   }
   if (!isUtf8(f.buf)) return fail('invalid-utf8', 'the value is neither a Confluent frame nor valid UTF-8');
@@ -161,38 +198,50 @@ function keyMismatch(key: Buffer | null, userId: string): DecodeFailure | undefi
   return fail('key-mismatch', 'the record key is not the userId of the value');
 }
 
-/** Decodes and validates an interaction event; registry schemas must have been prefetched. */
-export function decodeInteraction(rec: InputRecord, registry?: SchemaRegistryClient): Decoded<Interaction> {
-  const p = parseValue(rec.value, 'interaction', registry);
+/** Parse, validate, check the key, complete and check the event time: both inputs alike. */
+function decodeRecord<V extends { readonly userId: string }, T extends V>(
+  rec: InputRecord,
+  expect: SchemaName,
+  validate: (obj: Record<string, unknown>) => Validated<V>,
+  field: 'occurredAt' | 'requestedAt',
+  registry: SchemaRegistryClient | undefined,
+  rules: InputRules,
+): Decoded<T> {
+  const p = parseValue(rec.value, expect, registry);
   if (!p.ok) return p;
-  const v = validateInteraction(p.obj);
+  const v = validate(p.obj);
   if (!v.ok) return v;
   const mismatch = keyMismatch(rec.key, v.value.userId);
   if (mismatch) return mismatch;
-  const value = v.value as { occurredAt?: number };
-  if (value.occurredAt === undefined) {
-    const t = recordTime(rec.timestamp);
-    if (t === undefined) return fail('invalid-timestamp', 'no occurredAt and no usable record timestamp');
-    value.occurredAt = t; // a fresh object from the validator: completing it in place is safe
+  // A fresh object from the validator: completing it in place is safe.
+  const value = v.value as Record<string, unknown>;
+  const recTime = recordTime(rec.timestamp);
+  let time = value[field] as number | undefined;
+  if (time === undefined) {
+    if (recTime === undefined) return fail('invalid-timestamp', `no ${field} and no usable record timestamp`);
+    value[field] = time = recTime;
   }
-  return { ok: true, value: value as Interaction, format: p.format };
+  const bad = checkEventTime(field, time, recTime, rules);
+  if (bad) return bad;
+  return { ok: true, value: value as unknown as T, format: p.format };
+}
+
+/** Decodes and validates an interaction event; registry schemas must have been prefetched. */
+export function decodeInteraction(
+  rec: InputRecord,
+  registry?: SchemaRegistryClient,
+  rules: InputRules = DEFAULT_INPUT_RULES,
+): Decoded<Interaction> {
+  return decodeRecord(rec, 'interaction', validateInteraction, 'occurredAt', registry, rules);
 }
 
 /** Decodes and validates a deletion request; registry schemas must have been prefetched. */
-export function decodeDeletion(rec: InputRecord, registry?: SchemaRegistryClient): Decoded<Deletion> {
-  const p = parseValue(rec.value, 'deletion', registry);
-  if (!p.ok) return p;
-  const v = validateDeletion(p.obj);
-  if (!v.ok) return v;
-  const mismatch = keyMismatch(rec.key, v.value.userId);
-  if (mismatch) return mismatch;
-  const value = v.value as { requestedAt?: number };
-  if (value.requestedAt === undefined) {
-    const t = recordTime(rec.timestamp);
-    if (t === undefined) return fail('invalid-timestamp', 'no requestedAt and no usable record timestamp');
-    value.requestedAt = t;
-  }
-  return { ok: true, value: value as Deletion, format: p.format };
+export function decodeDeletion(
+  rec: InputRecord,
+  registry?: SchemaRegistryClient,
+  rules: InputRules = DEFAULT_INPUT_RULES,
+): Decoded<Deletion> {
+  return decodeRecord(rec, 'deletion', validateDeletion, 'requestedAt', registry, rules);
 }
 
 /** A Confluent wire-format frame around an Avro body. */

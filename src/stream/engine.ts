@@ -92,6 +92,7 @@ export class Engine implements SnapshotSource {
     this.intake = new Intake({
       model,
       registry: deps.registry,
+      inputRules: deps.config.input,
       outbox,
       metrics,
       noteForgotten: deps.snapshots ? (p) => deps.snapshots?.noteForgotten(p) : undefined,
@@ -473,8 +474,10 @@ export class Engine implements SnapshotSource {
 
   /** Resolves unknown schema ids; an unreachable registry is retried here, never dead-lettered. */
   private prefetchSchemas(messages: InputBatch['messages'], ctl: BatchControl): Promise<void> {
-    return retry(() => this.intake.prefetchSchemas(messages), {
+    return retry(() => this.intake.prefetchSchemas(messages, () => ctl.heartbeat()), {
       initialDelayMs: 250,
+      // Only an unreachable registry waits here; a heartbeat failing (rebalance) ends the batch.
+      retriable: (e) => isAmnesiaError(e, 'REGISTRY_UNAVAILABLE'),
       stopping: () => this.stopping || !ctl.isRunning(),
       beforeWait: () => ctl.heartbeat(),
       onRetry: (e, attempt, delayMs) =>

@@ -19,6 +19,7 @@ import type { Metrics } from './metrics.js';
 import type { Outbox, Receipt } from './outbox.js';
 import type { TopicPartition } from './partitions.js';
 import type { DecodeFailure } from './reasons.js';
+import type { InputRules } from './validate.js';
 import type { SchemaRegistryClient } from './registry.js';
 
 const OUTCOME_LABEL: Record<InteractionOutcome, string> = {
@@ -65,6 +66,7 @@ export class CountsByTopic {
 export interface IntakeDeps {
   readonly model: () => Model;
   readonly registry: SchemaRegistryClient | undefined;
+  readonly inputRules?: InputRules;
   readonly outbox: Outbox;
   readonly metrics: Metrics;
   /** A forgotten user's PURGED receipt is due after the next durable snapshot (SNAPSHOT_DIR set). */
@@ -75,12 +77,12 @@ export class Intake {
   constructor(private readonly deps: IntakeDeps) {}
 
   /** Resolves the schema ids these records use (decoding stays synchronous). Throws when unreachable. */
-  async prefetchSchemas(messages: readonly KafkaMessage[]): Promise<void> {
+  async prefetchSchemas(messages: readonly KafkaMessage[], heartbeat?: () => Promise<void>): Promise<void> {
     const ids = uncachedSchemaIds(
       messages.map((m) => m.value),
       this.deps.registry,
     );
-    if (ids.length > 0) await prefetchSchemas(ids, this.deps.registry);
+    if (ids.length > 0) await prefetchSchemas(ids, this.deps.registry, heartbeat);
   }
 
   decode(kind: 'interaction', m: KafkaMessage): Decoded<Interaction>;
@@ -88,8 +90,8 @@ export class Intake {
   decode(kind: InputKind, m: KafkaMessage): Decoded<Interaction> | Decoded<Deletion>;
   decode(kind: InputKind, m: KafkaMessage): Decoded<Interaction> | Decoded<Deletion> {
     return kind === 'interaction'
-      ? decodeInteraction(m, this.deps.registry)
-      : decodeDeletion(m, this.deps.registry);
+      ? decodeInteraction(m, this.deps.registry, this.deps.inputRules)
+      : decodeDeletion(m, this.deps.registry, this.deps.inputRules);
   }
 
   /** Queues the record for `<topic>.dlq` with the reason (published with the next flush). */

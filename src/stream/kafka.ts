@@ -1,8 +1,13 @@
-// The kafkajs client for a config: brokers, TLS, SASL, logs routed into pino.
+// The kafkajs client for a config: brokers, TLS, SASL, logs routed into pino. Loading this module
+// registers the snappy, lz4 and zstd codecs: every client of the service, CLI and inspector is made
+// here, so none of them can meet a compressed batch it cannot read.
 import { readFileSync } from 'node:fs';
 import { Kafka, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '../config.js';
 import { kafkaLogCreator, kafkaLogLevel, type Logger } from '../log.js';
+import { registerCompressionCodecs } from './compression.js';
+
+registerCompressionCodecs();
 
 export function createKafka(config: KafkaConfig, log: Logger, clientIdSuffix = ''): Kafka {
   const options: KafkaJsConfig = {

@@ -26,10 +26,19 @@ export const DECODE_REASONS = [
   'missing-field',
   /** A field has the wrong type, or an id is empty or longer than 256 characters. */
   'invalid-field',
+  /**
+   * An id (userId, itemId, requestId, eventId) is not well-formed Unicode: a lone surrogate in JSON,
+   * invalid UTF-8 in an Avro string. Either would turn into U+FFFD and collide with another id.
+   */
+  'invalid-unicode',
   /** `action` is not exactly "ADD" or "REMOVE". */
   'invalid-action',
   /** `occurredAt`/`requestedAt` is not a non-negative integer (epoch ms), or the record timestamp is unusable. */
   'invalid-timestamp',
+  /** `occurredAt`/`requestedAt` more than MAX_FUTURE_SKEW_MS after the record timestamp. */
+  'timestamp-in-future',
+  /** `occurredAt`/`requestedAt` (given, or the record timestamp it defaults to) before 1990-01-01. */
+  'timestamp-too-old',
   /** The record key is set and differs from the value's userId (records must be keyed by user). */
   'key-mismatch',
 ] as const;

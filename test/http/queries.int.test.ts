@@ -20,7 +20,12 @@ describe('HTTP on a running service', () => {
       expect(sampleSum(before, 'amnesia_ready')).toBe(1);
 
       await h.produceEvents(
-        SEED.map(([u, i]) => ({ userId: USERS[u]!, itemId: item(i), action: 'ADD', occurredAt: 1_000 })),
+        SEED.map(([u, i]) => ({
+          userId: USERS[u]!,
+          itemId: item(i),
+          action: 'ADD',
+          occurredAt: 1_700_000_000_000,
+        })),
         'json',
       );
       await h.waitProcessed(30_000);

@@ -18,10 +18,10 @@ describe('bad input', () => {
       userId: u,
       itemId: i,
       action: 'ADD',
-      occurredAt: 1_000,
+      occurredAt: 1_700_000_000_000,
     });
     const j = (o: unknown) => Buffer.from(JSON.stringify(o));
-    const valid = { userId: 'u1', itemId: 'x', action: 'ADD', occurredAt: 5 };
+    const valid = { userId: 'u1', itemId: 'x', action: 'ADD', occurredAt: 1_700_000_000_000 };
 
     const bad: [string, Message, DecodeReason][] = [
       ['null', { key: 'u1', value: null }, 'null-value'],

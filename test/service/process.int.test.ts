@@ -49,8 +49,8 @@ describe('the service process', () => {
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, 10_000);
     await h.produceEvents(
       [
-        { userId: 'a', itemId: 'x', action: 'ADD', occurredAt: 1 },
-        { userId: 'a', itemId: 'y', action: 'ADD', occurredAt: 1 },
+        { userId: 'a', itemId: 'x', action: 'ADD', occurredAt: 1_700_000_000_000 },
+        { userId: 'a', itemId: 'y', action: 'ADD', occurredAt: 1_700_000_000_000 },
       ],
       'json',
     );
@@ -82,7 +82,12 @@ describe('the service process', () => {
     const events: RefEvent[] = [];
     for (let u = 0; u < 20; u++)
       for (let i = 0; i < 4; i++)
-        events.push({ userId: `u${u}`, itemId: `i${(u + i) % 7}`, action: 'ADD', occurredAt: 1 });
+        events.push({
+          userId: `u${u}`,
+          itemId: `i${(u + i) % 7}`,
+          action: 'ADD',
+          occurredAt: 1_700_000_000_000,
+        });
     await h.produceEvents(events, 'mixed', standby.schemaIds);
     await h.waitProcessed();
     expect(standby.phase).toBe('standby');
@@ -92,8 +97,8 @@ describe('the service process', () => {
     // the group notices after the session timeout (6 s), then the standby rebuilds
     await standby.waitUntilReady(40_000);
     const more: RefEvent[] = [
-      { userId: 'late', itemId: 'i1', action: 'ADD', occurredAt: 2 },
-      { userId: 'late', itemId: 'i2', action: 'ADD', occurredAt: 2 },
+      { userId: 'late', itemId: 'i1', action: 'ADD', occurredAt: 1_700_000_000_001 },
+      { userId: 'late', itemId: 'i2', action: 'ADD', occurredAt: 1_700_000_000_001 },
     ];
     await h.produceEvents(more, 'json');
     await h.waitProcessed();

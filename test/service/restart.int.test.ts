@@ -35,12 +35,14 @@ describe('restarting the service', () => {
 
     // Input that arrives while no instance runs is picked up, with its receipt, on the next start.
     const victim = s.before.find((e) => !s.deletions.some((d) => d.userId === e.userId))!.userId;
+    // Event times within MAX_FUTURE_SKEW_MS of the record timestamps they get now.
+    const now = Date.now();
     const more = [
-      { userId: 'newcomer', itemId: 'i1', action: 'ADD' as const, occurredAt: 1_800_000_000_000 },
-      { userId: 'newcomer', itemId: 'i2', action: 'ADD' as const, occurredAt: 1_800_000_000_001 },
+      { userId: 'newcomer', itemId: 'i1', action: 'ADD' as const, occurredAt: now },
+      { userId: 'newcomer', itemId: 'i2', action: 'ADD' as const, occurredAt: now + 1 },
     ];
     await h.produceEvents(more, 'json');
-    const late = { requestId: 'while-down', userId: victim, requestedAt: 1_800_000_000_100 };
+    const late = { requestId: 'while-down', userId: victim, requestedAt: now + 100 };
     await h.produceDeletions([late], 'json');
     const c = await h.start();
     await c.waitUntilReady(30_000);

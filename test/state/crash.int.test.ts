@@ -85,7 +85,7 @@ describe('crash recovery', () => {
     const events: RefEvent[] = [];
     const deletions: { requestId: string; userId: string; requestedAt: number }[] = [];
     const forgotten = new Set<number>();
-    let t = 1_000;
+    let t = 1_700_000_000_000;
     const chunk = (size: number): RefEvent[] => {
       const out: RefEvent[] = [];
       while (out.length < size) {

@@ -37,7 +37,7 @@ describe('snapshots in the service', () => {
       userId: victim,
       itemId,
       action: 'ADD',
-      occurredAt: 1_000 + k,
+      occurredAt: 1_700_000_000_000 + k,
     }));
 
     const a = await h.start(env);
@@ -49,7 +49,9 @@ describe('snapshots in the service', () => {
 
     const requestId = `dsr-${randomUUID()}`;
     const t0 = Date.now();
-    await h.produceDeletions([{ requestId, userId: victim, requestedAt: 2_000_000_000_000 }], 'json');
+    // After every event of the scenario (t0 = 2023), within MAX_FUTURE_SKEW_MS of its record time.
+    const victimRequestedAt = t0;
+    await h.produceDeletions([{ requestId, userId: victim, requestedAt: victimRequestedAt }], 'json');
     await h.produceDeletions(s.deletions, 'json');
     const forgotten = await waitForReceipts(h, [requestId]);
     expect(forgotten.get(requestId)).toMatchObject({ interactionsRemoved: 4 });
@@ -82,20 +84,21 @@ describe('snapshots in the service', () => {
     // Restored at the final snapshot's offsets: nothing to replay, nothing re-published.
     expect(await Promise.all(outputs.map((t) => h.endOffsets(t)))).toEqual(before);
     expect(b.model.hasUser(victim)).toBe(false);
-    const deletions = [...s.deletions, { userId: victim, requestedAt: 2_000_000_000_000 }];
+    const deletions = [...s.deletions, { userId: victim, requestedAt: victimRequestedAt }];
     const all = [...s.before, ...victimEvents, ...s.after];
     expectExact(await h.similarities(), bruteForceLists(survivingHistory(all, deletions), 20, 1));
 
     // Input that arrives after the snapshot is replayed on top of it.
     const more: RefEvent[] = [
-      { userId: 'newcomer', itemId: 'i-a', action: 'ADD', occurredAt: 2_100_000_000_000 },
-      { userId: 'newcomer', itemId: 'i-b', action: 'ADD', occurredAt: 2_100_000_000_001 },
+      { userId: 'newcomer', itemId: 'i-a', action: 'ADD', occurredAt: Date.now() },
+      { userId: 'newcomer', itemId: 'i-b', action: 'ADD', occurredAt: Date.now() + 1 },
     ];
     await h.produceEvents(more, 'json');
     await h.waitProcessed();
     await b.stop();
+    const newcomerC = Date.now();
     await h.produceEvents(
-      [{ userId: 'newcomer', itemId: 'i-c', action: 'ADD', occurredAt: 2_100_000_000_002 }],
+      [{ userId: 'newcomer', itemId: 'i-c', action: 'ADD', occurredAt: newcomerC }],
       'json',
     );
     const c = await h.start(env);
@@ -105,7 +108,7 @@ describe('snapshots in the service', () => {
     const final = [
       ...all,
       ...more,
-      { userId: 'newcomer', itemId: 'i-c', action: 'ADD' as const, occurredAt: 2_100_000_000_002 },
+      { userId: 'newcomer', itemId: 'i-c', action: 'ADD' as const, occurredAt: newcomerC },
     ];
     expectExact(await h.similarities(), bruteForceLists(survivingHistory(final, deletions), 20, 1));
     await c.stop();

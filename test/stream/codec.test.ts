@@ -44,6 +44,21 @@ const rec = (value: Buffer | string | null, key: string | null = null): InputRec
 });
 const json = (o: unknown) => Buffer.from(JSON.stringify(o));
 
+/** An InteractionEvent Avro body written byte by byte (not by avsc): userId given raw, itemId "i", ADD. */
+function avroInteraction(userIdBytes: Buffer): Buffer {
+  const zigzag = (n: number) => Buffer.from([n * 2]); // lengths < 64 only
+  const body = Buffer.concat([
+    zigzag(userIdBytes.length),
+    userIdBytes,
+    zigzag(1),
+    Buffer.from('i'),
+    Buffer.from([0]), // action: enum index 0 = ADD
+    Buffer.from([0]), // occurredAt: union branch 0 = null
+    Buffer.from([0]), // eventId: union branch 0 = null
+  ]);
+  return confluentFrame(IA, body);
+}
+
 describe('input codec', () => {
   const reg = registry();
 
@@ -90,10 +105,10 @@ describe('input codec', () => {
       value: { userId: 'u', itemId: 'i', action: 'ADD', occurredAt: 1700000000000 },
     });
     const del = decodeDeletion(
-      rec(encodeValue('deletion', { requestId: 'r', userId: 'u', requestedAt: 5 }, DR)),
+      rec(encodeValue('deletion', { requestId: 'r', userId: 'u', requestedAt: 1_600_000_000_000 }, DR)),
       reg,
     );
-    expect(del.ok && del.value).toEqual({ requestId: 'r', userId: 'u', requestedAt: 5 });
+    expect(del.ok && del.value).toEqual({ requestId: 'r', userId: 'u', requestedAt: 1_600_000_000_000 });
   });
 
   it('accepts JSON with surrounding whitespace and unknown extra fields', () => {
@@ -101,7 +116,7 @@ describe('input codec', () => {
     expect(d.ok).toBe(true);
   });
 
-  const valid = { userId: 'u', itemId: 'i', action: 'ADD', occurredAt: 1 };
+  const valid = { userId: 'u', itemId: 'i', action: 'ADD', occurredAt: 1_600_000_000_000 };
   const cases: [string, InputRecord, DecodeReason][] = [
     ['a null value', rec(null), 'null-value'],
     ['an empty value', rec(''), 'empty-value'],
@@ -147,6 +162,28 @@ describe('input codec', () => {
     ['a fractional occurredAt', rec(json({ ...valid, occurredAt: 1.5 })), 'invalid-timestamp'],
     ['an ISO-string occurredAt', rec(json({ ...valid, occurredAt: '2026-01-01' })), 'invalid-timestamp'],
     ['a key that is not the userId', rec(json(valid), 'someone-else'), 'key-mismatch'],
+    [
+      'a lone high surrogate in the userId',
+      rec('{"userId":"a\\ud800","itemId":"i","action":"ADD"}'),
+      'invalid-unicode',
+    ],
+    [
+      'a lone low surrogate in the itemId',
+      rec('{"userId":"u","itemId":"\\udc00x","action":"ADD"}'),
+      'invalid-unicode',
+    ],
+    ['a lone surrogate in the eventId', rec(json({ ...valid, eventId: 'e\ud83d' })), 'invalid-unicode'],
+    [
+      'invalid UTF-8 in an Avro string',
+      rec(avroInteraction(Buffer.from([0x75, 0xed, 0xa0, 0x80]))),
+      'invalid-unicode',
+    ],
+    [
+      'an occurredAt more than 5 minutes after the record timestamp',
+      rec(json({ ...valid, occurredAt: Number(TS) + 300_001 })),
+      'timestamp-in-future',
+    ],
+    ['an occurredAt before 1990', rec(json({ ...valid, occurredAt: 631_151_999_999 })), 'timestamp-too-old'],
   ];
 
   it.each(cases)('rejects %s as a value, not an exception', (_name, r, reason) => {
@@ -176,6 +213,67 @@ describe('input codec', () => {
       const d = decodeDeletion(r, reg);
       expect(d.ok ? 'ok' : d.reason).toBe(reason);
     }
+  });
+
+  it('rejects ids that differ only in a lone surrogate instead of letting them collide as keys', () => {
+    const a = decodeInteraction(rec('{"userId":"u","itemId":"x\\ud800","action":"ADD"}'), reg);
+    const b = decodeInteraction(rec('{"userId":"u","itemId":"x\\ud801","action":"ADD"}'), reg);
+    // Both would encode to the same UTF-8 bytes (x + EF BF BD): neither may get through.
+    expect(Buffer.from('x\ud800').equals(Buffer.from('x\ud801'))).toBe(true);
+    expect([a.ok || a.reason, b.ok || b.reason]).toEqual(['invalid-unicode', 'invalid-unicode']);
+    const d = decodeDeletion(rec('{"requestId":"r\\udfff","userId":"u"}'), reg);
+    expect(d.ok || d.reason).toBe('invalid-unicode');
+  });
+
+  it('accepts ids that genuinely contain U+FFFD or astral characters, in JSON and Avro', () => {
+    const replacement = Buffer.from('u\uFFFD'); // the bytes 75 EF BF BD: valid UTF-8
+    const avro = decodeInteraction(rec(avroInteraction(replacement)), reg);
+    expect(avro.ok && avro.value.userId).toBe('u\uFFFD');
+    const j = decodeInteraction(rec(json({ ...valid, userId: 'u\uFFFD😀', itemId: '𝄞' })), reg);
+    expect(j.ok && [j.value.userId, j.value.itemId]).toEqual(['u\uFFFD😀', '𝄞']);
+  });
+
+  it('bounds event times by the record timestamp, not the wall clock', () => {
+    const at = (occurredAt: number, timestamp: string, rules?: { maxFutureSkewMs: number }) => {
+      const d = decodeInteraction(
+        { key: null, value: json({ ...valid, occurredAt }), timestamp },
+        reg,
+        rules,
+      );
+      return d.ok ? 'ok' : d.reason;
+    };
+    const t = 1_700_000_000_000; // 2023: long past by the wall clock
+    expect(at(t + 300_000, String(t))).toBe('ok'); // exactly the default 5 minutes ahead
+    expect(at(t + 300_001, String(t))).toBe('timestamp-in-future');
+    expect(at(t + 1, String(t), { maxFutureSkewMs: 0 })).toBe('timestamp-in-future');
+    expect(at(t + 3_600_000, String(t), { maxFutureSkewMs: 3_600_000 })).toBe('ok');
+    const y2100 = 4_102_444_800_000; // a record written in 2100 may carry events of 2100
+    expect(at(y2100, String(y2100))).toBe('ok');
+    // No usable record timestamp: nothing to judge the future by.
+    expect(at(y2100, '-1')).toBe('ok');
+    expect(at(631_152_000_000, String(t))).toBe('ok'); // 1990-01-01T00:00:00Z
+    expect(at(631_151_999_999, String(t))).toBe('timestamp-too-old');
+    expect(at(1_700_000_000, String(t))).toBe('timestamp-too-old'); // seconds, not milliseconds
+  });
+
+  it('applies the same time bounds to deletion requests and to defaulted times', () => {
+    const del = (requestedAt: number | undefined, timestamp = TS) => {
+      const d = decodeDeletion(
+        { key: null, value: json({ requestId: 'r', userId: 'u', requestedAt }), timestamp },
+        reg,
+      );
+      return d.ok ? 'ok' : d.reason;
+    };
+    expect(del(Number(TS) + 600_000)).toBe('timestamp-in-future');
+    expect(del(0)).toBe('timestamp-too-old');
+    expect(del(undefined)).toBe('ok');
+    // A record timestamp from 1970 (a producer setting its own) is as broken as an explicit one.
+    expect(del(undefined, '1000')).toBe('timestamp-too-old');
+    const i = decodeInteraction(
+      { key: null, value: json({ userId: 'u', itemId: 'i', action: 'ADD' }), timestamp: '5' },
+      reg,
+    );
+    expect(i.ok || i.reason).toBe('timestamp-too-old');
   });
 
   it('never puts the offending text (which may hold a user id) in the message', () => {

@@ -8,6 +8,9 @@ const anyValue = fc.oneof(
   fc.constant(null),
   fc.constantFrom('', 'a', 'x'.repeat(256), 'x'.repeat(257), 'ADD', 'REMOVE', 'add', ' ADD'),
   fc.string({ maxLength: 300 }),
+  // Lone and paired surrogates: only well-formed ids are accepted.
+  fc.constantFrom('\ud800', 'a\udc00', '\udfff\ud800', '😀', 'x\ud83d\ude00'),
+  fc.string({ unit: 'binary', maxLength: 20 }),
   fc.constantFrom(
     0,
     -1,
