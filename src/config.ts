@@ -92,6 +92,7 @@ const schema = z.object({
   FETCH_MAX_WAIT_MS: int(1, 10_000).default(100),
   TOMBSTONE_RETENTION_MS: int(0, Number.MAX_SAFE_INTEGER).default(30 * 86_400_000),
   TOMBSTONE_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  ACCEPT_DELETION_GAP: bool.default(false),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   LIVENESS_STALL_MS: int(1_000, 3_600_000).default(60_000),
   READINESS_OUTPUT_STALL_MS: int(1_000, 3_600_000).default(30_000),
@@ -174,6 +175,8 @@ export interface Config {
     readonly outputStallMs: number;
     readonly probeIntervalMs: number;
   };
+  /** Rebuild even when retention deleted deletion requests the state never applied (operator's call). */
+  readonly acceptDeletionGap: boolean;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly shutdownTimeoutMs: number;
 }
@@ -358,6 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       outputStallMs: e.READINESS_OUTPUT_STALL_MS,
       probeIntervalMs: e.HEALTH_PROBE_INTERVAL_MS,
     },
+    acceptDeletionGap: e.ACCEPT_DELETION_GAP,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

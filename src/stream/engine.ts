@@ -33,7 +33,7 @@ import type { SchemaRegistryClient } from './registry.js';
 import { retry } from './retry.js';
 import { SerialQueue } from './serial-queue.js';
 
-export type Phase = 'starting' | 'standby' | 'rebuilding' | 'live' | 'stopped';
+export type Phase = 'starting' | 'standby' | 'rebuilding' | 'live' | 'blocked' | 'stopped';
 
 const TOMBSTONE_EXPIRY_EVERY_MS = 60_000;
 
@@ -124,6 +124,12 @@ export class Engine implements SnapshotSource {
       model,
       flushes: this.flushes,
       activate: () => deps.sink.activate(),
+      acceptDeletionGap: deps.config.acceptDeletionGap,
+      onGaps: (gaps) => {
+        metrics.retentionGap.reset();
+        for (const g of gaps)
+          metrics.retentionGap.set({ topic: g.topic, partition: String(g.partition) }, g.lost);
+      },
       stopping: this.isStopping,
     };
     this.monitor = new HealthMonitor(
@@ -133,6 +139,10 @@ export class Engine implements SnapshotSource {
         noteHighWatermark: (tp, offset) => this.positions.noteHighWatermark(tp, offset),
         live: () => this.phase_ === 'live',
         ready: () => this.phase_ === 'live',
+        notReadyReason: () =>
+          this.phase_ === 'blocked'
+            ? 'deletion requests were deleted by retention before they were applied (see amnesia_retention_gap_records; ACCEPT_DELETION_GAP)'
+            : `phase ${this.phase_}`,
         inputsPaused: () => this.inputsPaused,
         busy: () => this.queue.busy,
         lastBatchAt: () => this.lastBatchAt,
@@ -193,6 +203,7 @@ export class Engine implements SnapshotSource {
     this.phase_ = p;
     this.deps.metrics.ready.set(p === 'live' ? 1 : 0);
     this.deps.metrics.active.set(p === 'live' || p === 'rebuilding' ? 1 : 0);
+    this.deps.metrics.blocked.set(p === 'blocked' ? 1 : 0);
     this.log.info({ phase: p, generation: this.generation }, 'phase changed');
     for (const l of this.phaseListeners) l(p);
   }
@@ -275,8 +286,12 @@ export class Engine implements SnapshotSource {
       .run(async () => {
         if (gen !== this.generation) return;
         this.resetState();
-        if (await rebuild.begin(() => gen === this.generation && this.rebuild === rebuild))
-          await this.finishRebuild(undefined);
+        const current = () => gen === this.generation && this.rebuild === rebuild;
+        await this.guarded(async () => {
+          const begun = await rebuild.begin(current);
+          if (begun === 'begun') await this.finishRebuild(undefined);
+          else if (begun === 'blocked') this.block();
+        });
       })
       .catch((e: unknown) => this.log.error({ err: describeError(e) }, 'rebuild could not start'));
   }
@@ -330,6 +345,18 @@ export class Engine implements SnapshotSource {
     this.startRebuild(++this.generation, this.positions.partitions);
   }
 
+  /**
+   * Retention deleted deletion requests this state never applied: going on would bring back users
+   * they name. Consume nothing, stay not ready, say why (log, metric, /readyz) until an operator
+   * restores the requests or restarts with ACCEPT_DELETION_GAP=true.
+   */
+  private block(): void {
+    this.deps.consumer.pause(this.topics);
+    this.rebuild = undefined;
+    this.resetState();
+    this.setPhase('blocked');
+  }
+
   /** An empty model, nothing pending or queued for output. */
   private resetState(): void {
     this.live.reset();
@@ -363,7 +390,7 @@ export class Engine implements SnapshotSource {
   eachBatchOf(batch: InputBatch, ctl: BatchControl): Promise<void> {
     this.lastBatchAt = Date.now();
     return this.queue
-      .run(() => this.handleBatch(batch, ctl))
+      .run(() => this.guarded(() => this.handleBatch(batch, ctl)))
       .finally(() => {
         this.lastBatchAt = Date.now();
       });

@@ -16,6 +16,8 @@ export interface HealthInputs {
   readonly noteHighWatermark: (tp: { topic: string; partition: number }, offset: number) => void;
   readonly live: () => boolean;
   readonly ready: () => boolean;
+  /** Why the state is not ready (e.g. the phase), for /readyz. */
+  readonly notReadyReason?: () => string;
   readonly inputsPaused: () => boolean;
   /** True while a batch or a flush of ours is running (busy is not wedged). */
   readonly busy: () => boolean;
@@ -108,7 +110,7 @@ export class HealthMonitor {
     const stuck = this.inputs.outputsStuckMs();
     const outputsStuck = stuck > this.thresholds.outputStallMs;
     if (outputsStuck) reasons.push(`outputs failing for ${Math.round(stuck / 1000)} s`);
-    if (!this.inputs.ready()) reasons.push('state not live');
+    if (!this.inputs.ready()) reasons.push(this.inputs.notReadyReason?.() ?? 'state not live');
     return { live: !this.wedged, ready: this.inputs.ready() && !outputsStuck && !this.wedged, reasons };
   }
 }

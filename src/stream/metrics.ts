@@ -15,6 +15,8 @@ export interface Metrics {
   readonly tombstonesPublished: Counter;
   readonly publishFailures: Counter;
   readonly producerFenced: Counter;
+  readonly retentionGap: Gauge<'topic' | 'partition'>;
+  readonly blocked: Gauge;
   readonly ready: Gauge;
   readonly active: Gauge;
 }
@@ -151,6 +153,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     producerFenced: new Counter({
       name: 'amnesia_producer_fenced_total',
       help: 'Deliveries refused because another producer with our transactional id took over (or our transaction timed out).',
+      registers,
+    }),
+    retentionGap: new Gauge({
+      name: 'amnesia_retention_gap_records',
+      help: 'Input records deleted by retention before the state applied them, found at the last restore (deletion topic: the instance refuses to go live).',
+      labelNames: ['topic', 'partition'] as const,
+      registers,
+    }),
+    blocked: new Gauge({
+      name: 'amnesia_blocked',
+      help: '1 while the instance refuses to go live because retention deleted deletion requests it never applied.',
       registers,
     }),
     ready: new Gauge({

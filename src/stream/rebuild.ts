@@ -47,6 +47,10 @@ export interface RebuildDeps {
   readonly restore: () => Promise<Restored<Model> | undefined>;
   /** Becomes the one writer of the outputs (output-sink.ts). */
   readonly activate: () => Promise<void>;
+  /** ACCEPT_DELETION_GAP: rebuild even when retention deleted unapplied deletion requests. */
+  readonly acceptDeletionGap: boolean;
+  /** Told the gaps found at every rebuild (none: an empty list), for the metrics. */
+  readonly onGaps: (gaps: readonly RetentionGap[]) => void;
   readonly setModel: (m: Model) => void;
   readonly model: () => Model;
   readonly flushes: FlushRunner;
@@ -56,6 +60,31 @@ export interface RebuildDeps {
 interface Marks {
   readonly low: number;
   readonly high: number;
+}
+
+export interface RetentionGap extends TopicPartition {
+  /** Records deleted by retention between where the state stands and the log start. */
+  readonly lost: number;
+}
+
+/**
+ * Input records the state never applied but retention already deleted: for each partition, the
+ * records between where the state stands (`start`: a snapshot's offset, else 0) and the log start.
+ * On the deletion topic such a gap means requests were never applied: users they name would come
+ * back (the caller refuses to go on). On the interactions topic it loses history, not privacy.
+ */
+export function retentionGaps(
+  inputs: readonly TopicPartition[],
+  marks: PartitionMap<{ readonly low: number }>,
+  start: PartitionMap<number>,
+): RetentionGap[] {
+  const gaps: RetentionGap[] = [];
+  for (const tp of inputs) {
+    const low = marks.get(tp)?.low ?? 0;
+    const from = start.get(tp) ?? 0;
+    if (low > from) gaps.push({ ...tp, lost: low - from });
+  }
+  return gaps;
 }
 
 /** Where each assigned partition's first fetch starts: a snapshot's offsets for the inputs, else 0. */
@@ -105,9 +134,10 @@ export class Rebuild {
   /**
    * Becomes the outputs' writer (fencing any earlier one, so that its open transaction is aborted
    * before the outputs are read), takes the marks and the group's commits, restores a snapshot, sets
-   * positions, seeks. False if abandoned.
+   * positions, seeks. 'abandoned' when a newer assignment took over meanwhile; 'blocked' when
+   * retention deleted deletion requests that the state never applied (see retentionGaps).
    */
-  async begin(isCurrent: () => boolean): Promise<boolean> {
+  async begin(isCurrent: () => boolean): Promise<'begun' | 'abandoned' | 'blocked'> {
     const { positions, offsets, groupId, consumer, log } = this.deps;
     await retry(() => this.deps.activate(), {
       stopping: () => this.deps.stopping() || !isCurrent(),
@@ -117,7 +147,7 @@ export class Rebuild {
           'could not become the outputs writer, retrying',
         ),
     });
-    if (!isCurrent()) return false;
+    if (!isCurrent()) return 'abandoned';
     const held = positions.partitions;
     const marks = new PartitionMap<Marks>();
     for (const topic of new Set(held.map((tp) => tp.topic)))
@@ -128,24 +158,34 @@ export class Rebuild {
       (await offsets.committed(groupId, inputTopics)).map((o) => [o, o.offset] as const),
     );
     const restored = await this.deps.restore();
-    if (!isCurrent()) return false;
+    if (!isCurrent()) return 'abandoned';
     this.marks = marks;
     this.committedAtStart = committed;
-    for (const tp of held) positions.set(tp, marks.get(tp)?.low ?? 0);
+    // Where each input partition starts: the snapshot's offset, or 0 (replay from the beginning).
+    const start = PartitionMap.of((restored?.offsets ?? []).map((o) => [o, o.offset] as const));
+    const gaps = retentionGaps(
+      held.filter((tp) => this.isInput(tp.topic)),
+      marks,
+      start,
+    );
+    this.deps.onGaps(gaps);
+    const deletionGaps = gaps.filter((g) => g.topic === this.deps.topics.deletions);
+    for (const g of gaps)
+      log[g.topic === this.deps.topics.deletions ? 'error' : 'warn'](
+        { ...g, snapshot: restored?.file.name },
+        g.topic === this.deps.topics.deletions
+          ? 'deletion requests were deleted by retention before they were applied'
+          : 'interactions were deleted by retention before they were applied: their history is lost',
+      );
+    if (deletionGaps.length > 0 && !this.deps.acceptDeletionGap) return 'blocked';
+    if (deletionGaps.length > 0)
+      log.warn(
+        { partitions: deletionGaps.length },
+        'ACCEPT_DELETION_GAP: rebuilding from what the topics still hold',
+      );
+    for (const tp of held) positions.set(tp, Math.max(start.get(tp) ?? 0, marks.get(tp)?.low ?? 0));
     this.restoredFrom = restored?.file.name;
-    if (restored) {
-      this.deps.setModel(restored.value);
-      for (const o of restored.offsets) {
-        if (!positions.holds(o)) continue;
-        const low = marks.get(o)?.low ?? 0;
-        if (o.offset < low)
-          log.warn(
-            { topic: o.topic, partition: o.partition, offset: o.offset, low },
-            'records after the snapshot were deleted by retention',
-          );
-        positions.set(o, Math.max(o.offset, low));
-      }
-    }
+    if (restored) this.deps.setModel(restored.value);
     for (const tp of held) {
       const pos = positions.get(tp)!;
       if (this.isInput(tp.topic) && (this.seeked.get(tp) ?? 0) !== pos) consumer.seek({ ...tp, offset: pos });
@@ -155,7 +195,7 @@ export class Rebuild {
       { partitions: held.length, records: this.recordsToReplay(), snapshot: this.restoredFrom },
       'rebuilding state from the input topics',
     );
-    return true;
+    return 'begun';
   }
 
   private recordsToReplay(): number {

@@ -35,9 +35,12 @@ function produceDeletions(log: FakeLog, s: Scenario): void {
   for (const d of s.deletions) log.appendJson(T.del, partitionOf(d.userId), d.userId, d, d.requestedAt);
 }
 
-function engineOn(log: FakeLog, sink: OutputSink = log.sink()): { engine: Engine; consumer: FakeConsumer } {
+function engineOn(
+  log: FakeLog,
+  sink: OutputSink = log.sink(),
+  metrics = createMetrics(),
+): { engine: Engine; consumer: FakeConsumer } {
   const consumer = new FakeConsumer(log);
-  const metrics = createMetrics();
   const engine = new Engine({
     config,
     log: createLogger('silent'),
@@ -249,5 +252,75 @@ describe('the engine (Kafka faked in memory)', () => {
     const live = (engine as unknown as { live: { chunkLimit(lag: number): number } }).live;
     expect(live.chunkLimit(10)).toBe(config.batch.maxEvents);
     expect(live.chunkLimit(1_000_000)).toBeGreaterThan(config.batch.maxEvents);
+  });
+
+  it('fenced and no longer holding the partitions: stands down and publishes nothing more', async () => {
+    const log = newLog();
+    produceEvents(log, s.before.slice(0, 100));
+    const sink = log.sink();
+    const { engine, consumer } = await start(log, sink);
+    sink.active = false; // another instance activated the outputs
+    log.members.clear();
+    log.members.add('member-2');
+    const written = log.records(T.sim, 0).length + log.records(T.sim, 1).length;
+    produceEvents(log, s.before.slice(100, 200));
+    await consumer.drain(engine, ORDER);
+    await engine.flushNow();
+    expect(engine.phase).toBe('standby');
+    expect(consumer.paused).toEqual(new Set(ORDER));
+    expect(log.records(T.sim, 0).length + log.records(T.sim, 1).length).toBe(written);
+  });
+
+  it('fenced while still holding the partitions: a new producer, and nothing lost', async () => {
+    const log = newLog();
+    produceEvents(log, s.before.slice(0, 100));
+    const sink = log.sink();
+    const { engine, consumer } = await start(log, sink);
+    sink.active = false; // e.g. our transaction timed out during a long pause
+    produceEvents(log, s.before.slice(100, 200));
+    await consumer.drain(engine, ORDER);
+    await engine.flushNow();
+    expect(engine.phase).toBe('live');
+    expect(sink.activations).toBe(2);
+    expect(published(log)).toEqual(expected(s.before.slice(0, 200), { ...s, deletions: [] }));
+  });
+
+  it('fenced after another member went ahead: rebuilds, and the lists are exact', async () => {
+    const log = newLog();
+    produceEvents(log, s.before.slice(0, 100));
+    const sink = log.sink();
+    const { engine, consumer } = await start(log, sink);
+    sink.active = false;
+    produceEvents(log, s.before.slice(100, 300));
+    for (const w of log.watermarks(T.in)) log.commits.set(`${T.in}/${w.partition}`, w.high);
+    const phases: string[] = [];
+    engine.onPhase((p) => phases.push(p));
+    await consumer.drain(engine, ORDER);
+    await engine.flushNow();
+    expect(phases).toEqual(['rebuilding', 'live']);
+    expect(published(log)).toEqual(expected(s.before.slice(0, 300), { ...s, deletions: [] }));
+  });
+
+  it('refuses to go live when retention deleted deletion requests it never applied', async () => {
+    const log = newLog();
+    produceEvents(log, s.before);
+    produceDeletions(log, s);
+    log.truncate(T.del, partitionOf(s.deletions[0]!.userId), 1);
+    const { engine } = await start(log);
+    expect(engine.phase).toBe('blocked');
+    expect(log.compacted(T.sim).size).toBe(0);
+  });
+
+  it('goes on, with the loss visible, when retention deleted only interactions', async () => {
+    const log = newLog();
+    produceEvents(log, s.before);
+    log.truncate(T.in, 0, 5);
+    const metrics = createMetrics();
+    const { engine, consumer } = engineOn(log, log.sink(), metrics);
+    consumer.join(engine, ASSIGNMENT);
+    await consumer.drain(engine, ORDER);
+    expect(engine.phase).toBe('live');
+    const gauge = await metrics.registry.getSingleMetric('amnesia_retention_gap_records')!.get();
+    expect(gauge.values).toEqual([{ labels: { topic: T.in, partition: '0' }, value: 5 }]);
   });
 });
