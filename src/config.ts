@@ -48,6 +48,7 @@ const schema = z.object({
   DELETIONS_TOPIC: topicName.default('deletion-requests'),
   SIMILARITIES_TOPIC: topicName.default('item-similarities'),
   RECEIPTS_TOPIC: topicName.default('deletion-receipts'),
+  PROGRESS_TOPIC: topicName.default('amnesia-progress'),
   OUTPUT_FORMAT: z.enum(['avro', 'json']).optional(),
   OUTPUT_COMPRESSION: z.enum(OUTPUT_COMPRESSIONS).default('zstd'),
   MAX_FUTURE_SKEW_MS: int(0, 30 * 86_400_000).default(DEFAULT_MAX_FUTURE_SKEW_MS),
@@ -128,6 +129,8 @@ export interface Config {
     readonly deletions: string;
     readonly similarities: string;
     readonly receipts: string;
+    /** Compacted, key = instance id: which replicas may hold snapshots (PURGED waits for all). */
+    readonly progress: string;
     readonly partitions: number;
     readonly replicationFactor: number;
   };
@@ -286,8 +289,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const registry = registrySettings(e);
-  const names = [e.INTERACTIONS_TOPIC, e.DELETIONS_TOPIC, e.SIMILARITIES_TOPIC, e.RECEIPTS_TOPIC];
-  const vars = ['INTERACTIONS_TOPIC', 'DELETIONS_TOPIC', 'SIMILARITIES_TOPIC', 'RECEIPTS_TOPIC'];
+  const names = [
+    e.INTERACTIONS_TOPIC,
+    e.DELETIONS_TOPIC,
+    e.SIMILARITIES_TOPIC,
+    e.RECEIPTS_TOPIC,
+    e.PROGRESS_TOPIC,
+  ];
+  const vars = [
+    'INTERACTIONS_TOPIC',
+    'DELETIONS_TOPIC',
+    'SIMILARITIES_TOPIC',
+    'RECEIPTS_TOPIC',
+    'PROGRESS_TOPIC',
+  ];
   for (let i = 1; i < names.length; i++) {
     if (names.indexOf(names[i]!) < i) throw new ConfigError(vars[i]!, 'must differ from the other topics');
   }
@@ -324,6 +339,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       deletions: e.DELETIONS_TOPIC,
       similarities: e.SIMILARITIES_TOPIC,
       receipts: e.RECEIPTS_TOPIC,
+      progress: e.PROGRESS_TOPIC,
       partitions: e.TOPIC_PARTITIONS,
       replicationFactor: e.TOPIC_REPLICATION_FACTOR,
     },

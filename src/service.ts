@@ -12,6 +12,7 @@ import { SnapshotStore } from './state/store.js';
 import { singleActiveAssigner } from './stream/assigner.js';
 import { Engine, type Phase } from './stream/engine.js';
 import type { HealthVerdict } from './stream/health.js';
+import { PurgeProgress } from './stream/purge-progress.js';
 import { createKafka } from './stream/kafka.js';
 import { createMetrics, type Metrics } from './stream/metrics.js';
 import { consumerPort, offsetsPort } from './stream/kafka-ports.js';
@@ -86,6 +87,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     : kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   let consumer: Consumer | undefined;
   let sink: OutputSink | undefined;
+  let progress: PurgeProgress | undefined;
   const disconnectAll = async () => {
     await Promise.allSettled([
       consumer?.disconnect(),
@@ -117,6 +119,15 @@ export async function startService(config: Config, options: ServiceOptions = {})
       ? await withRetry('register schemas', log, () => registerSchemas(registry, config, log))
       : undefined;
     if (producer) await withRetry('connect producer', log, () => producer.connect());
+    progress = new PurgeProgress({
+      kafka,
+      topic: config.topics.progress,
+      groupId: config.kafka.groupId,
+      instanceId,
+      log: root,
+    });
+    const board = progress;
+    await withRetry('start the progress board', log, () => board.start());
 
     const outbox = new Outbox(
       config.topics,
@@ -170,6 +181,8 @@ export async function startService(config: Config, options: ServiceOptions = {})
       outbox,
       registry,
       snapshots,
+      progress,
+      instanceId,
     });
     const eng = engine;
     c.on(c.events.GROUP_JOIN, (e) => {
@@ -209,6 +222,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
     snapshots?.start({
       atBoundary: (take) => eng.atBoundary(take),
       publishPurged: (purges) => eng.publishPurged(purges),
+      othersHoldNoSnapshots: () => eng.othersHoldNoSnapshots(),
     });
     log.info(
       { instanceId, groupId: config.kafka.groupId, outputFormat: config.outputFormat },
@@ -263,6 +277,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
           await c.stop().catch((e) => log.warn({ err: describeError(e) }, 'consumer stop failed'));
           await snapshots?.stop().catch((e) => log.warn({ err: describeError(e) }, 'final snapshot failed'));
           await eng.finishStop();
+          await progress?.stop();
           await disconnectAll();
           log.info({}, 'stopped');
         })();

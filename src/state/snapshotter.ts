@@ -14,6 +14,9 @@ import type { ModelState } from '../model/state.js';
 import type { PendingPurge, Snapshot, TopicOffset } from './format.js';
 import type { SnapshotFile, SnapshotStore } from './store.js';
 
+/** How often PURGED receipts waiting for the other replicas' confirmation are tried again. */
+const CONFIRM_RETRY_MS = 1_000;
+
 export interface SnapshotStatus {
   readonly lastSuccessMs?: number;
   readonly lastDurationSeconds?: number;
@@ -28,6 +31,8 @@ export interface SnapshotSource {
     take: (state: () => ModelState, offsets: readonly TopicOffset[]) => T,
   ): Promise<T | undefined>;
   publishPurged(purges: readonly PendingPurge[]): Promise<void>;
+  /** True once every other running replica has confirmed that it holds no snapshot (PURGED may go out). */
+  othersHoldNoSnapshots(): Promise<boolean>;
 }
 
 export interface Restored<T> {
@@ -47,6 +52,9 @@ export class Snapshotter {
   private readonly log: Logger;
   private readonly now: () => number;
   private pending: PendingPurge[] = [];
+  /** Purged on this disk; PURGED waits for the other replicas' confirmation. */
+  private awaiting: PendingPurge[] = [];
+  private confirmTimer: ReturnType<typeof setTimeout> | undefined;
   private preloaded: { file: SnapshotFile; snapshot: Snapshot } | undefined;
   private source: SnapshotSource | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -163,6 +171,8 @@ export class Snapshotter {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
+    this.confirmTimer = undefined;
     await this.inFlight;
     await this.snapshotNow();
   }
@@ -230,14 +240,62 @@ export class Snapshotter {
     // The new file is durable and holds none of the forgotten users: delete everything older.
     try {
       const deleted = await this.store.purgeOlderThan(file);
-      await source.publishPurged(taken.purges);
-      this.log.info(
-        { requests: taken.purges.length, filesDeleted: deleted },
-        'older snapshots purged, PURGED receipts published',
-      );
+      this.log.info({ requests: taken.purges.length, filesDeleted: deleted }, 'older snapshots purged');
     } catch (e) {
       this.pending = [...taken.purges, ...this.pending];
       this.log.error({ err: describeError(e) }, 'purge incomplete; retried after the next snapshot');
+      return;
     }
+    this.awaiting.push(...taken.purges);
+    await this.publishConfirmed();
+  }
+
+  /**
+   * Publishes the PURGED receipts this disk is clean of, once every other replica confirmed it holds
+   * no snapshot; else tries again every CONFIRM_RETRY_MS.
+   */
+  private async publishConfirmed(): Promise<void> {
+    const source = this.source;
+    if (!source || this.awaiting.length === 0) return;
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
+    this.confirmTimer = undefined;
+    const purges = this.awaiting;
+    try {
+      if (!(await source.othersHoldNoSnapshots())) {
+        this.log.info({ requests: purges.length }, 'PURGED waits for the other replicas to confirm');
+        this.retryConfirm();
+        return;
+      }
+      this.awaiting = [];
+      await source.publishPurged(purges);
+      this.log.info({ requests: purges.length }, 'PURGED receipts published');
+    } catch (e) {
+      this.awaiting = [...purges, ...this.awaiting];
+      this.log.error({ err: describeError(e) }, 'PURGED receipts not published; retrying');
+      this.retryConfirm();
+    }
+  }
+
+  private retryConfirm(): void {
+    if (this.stopped || this.confirmTimer) return;
+    this.confirmTimer = setTimeout(() => {
+      this.confirmTimer = undefined;
+      void this.publishConfirmed();
+    }, CONFIRM_RETRY_MS);
+    this.confirmTimer.unref?.();
+  }
+
+  /**
+   * A standby holds no snapshot: every file in the directory is deleted, nothing is pending (the
+   * active replica owns the receipts now). Resolves once the directory is clean.
+   */
+  async dropAll(): Promise<number> {
+    await this.inFlight;
+    this.pending = [];
+    this.awaiting = [];
+    this.preloaded = undefined;
+    const deleted = await this.store.purgeAll();
+    if (deleted > 0) this.log.info({ filesDeleted: deleted }, 'standby: every snapshot deleted');
+    return deleted;
   }
 }

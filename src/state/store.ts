@@ -186,14 +186,25 @@ export class SnapshotStore {
    * the directory predates `newest`. Returns how many were deleted.
    */
   async purgeOlderThan(newest: SnapshotFile): Promise<number> {
+    return this.purgeWhere((name, m) =>
+      m
+        ? Number(m[1]) < newest.sequence
+        : BROKEN.test(name) || (TEMP.test(name) && !name.includes(newest.name)),
+    );
+  }
+
+  /** Deletes every snapshot, broken and temp file (a standby holds none). Returns how many were deleted. */
+  async purgeAll(): Promise<number> {
+    return this.purgeWhere((name, m) => m !== null || BROKEN.test(name) || TEMP.test(name));
+  }
+
+  private async purgeWhere(
+    old: (name: string, snapshot: RegExpExecArray | null) => boolean,
+  ): Promise<number> {
     let deleted = 0;
     let failed = 0;
     for (const name of await this.fs.readdir(this.dir)) {
-      const m = NAME.exec(name);
-      const old = m
-        ? Number(m[1]) < newest.sequence
-        : BROKEN.test(name) || (TEMP.test(name) && !name.includes(newest.name));
-      if (!old) continue;
+      if (!old(name, NAME.exec(name))) continue;
       if (await this.remove(path.join(this.dir, name))) deleted++;
       else failed++;
     }

@@ -25,6 +25,7 @@ import type { BatchControl, ConsumerPort, InputBatch, OffsetsPort, OutputSink } 
 import { Positions, type PartitionLag } from './positions.js';
 import { FlushRunner } from './flush-runner.js';
 import { HealthMonitor, type HealthVerdict } from './health.js';
+import type { ProgressBoard } from './purge-progress.js';
 import { Publisher, type PublishContext } from './publisher.js';
 import { decideOnJoin, othersWentAhead } from './membership.js';
 import { modelFromSnapshot, newModel } from './model-factory.js';
@@ -48,6 +49,10 @@ export interface EngineDeps {
   readonly registry: SchemaRegistryClient | undefined;
   /** Snapshots (SNAPSHOT_DIR set): restore on assignment, forgotten users noted for PURGED. */
   readonly snapshots?: Snapshotter | undefined;
+  /** Who holds snapshots among the replicas (purge-progress.ts); PURGED waits for the others. */
+  readonly progress?: ProgressBoard | undefined;
+  /** This instance's id (in the group's member metadata and on the progress board). */
+  readonly instanceId?: string;
 }
 
 export class Engine implements SnapshotSource {
@@ -123,7 +128,11 @@ export class Engine implements SnapshotSource {
       },
       model,
       flushes: this.flushes,
-      activate: () => deps.sink.activate(),
+      activate: async () => {
+        // Announced before any snapshot is restored or written: PURGED elsewhere waits for us now.
+        await deps.progress?.announce(true);
+        await deps.sink.activate();
+      },
       acceptDeletionGap: deps.config.acceptDeletionGap,
       onGaps: (gaps) => {
         metrics.retentionGap.reset();
@@ -324,12 +333,12 @@ export class Engine implements SnapshotSource {
       { generation: gen },
       'outputs fenced: another instance took over, or our transaction timed out',
     );
-    const members = await retry(() => offsets.assignedMembers(config.kafka.groupId), {
+    const members = await retry(() => offsets.members(config.kafka.groupId), {
       stopping: this.isStopping,
       onRetry: (e) => this.log.warn({ err: describeError(e) }, 'group membership check failed, retrying'),
     });
     if (gen !== this.generation) return; // a join meanwhile decides
-    if (this.memberId === undefined || !members.includes(this.memberId)) {
+    if (!members.some((m) => m.assigned && m.memberId === this.memberId)) {
       consumer.pause(this.topics);
       this.generation++;
       this.positions.release();
@@ -367,6 +376,7 @@ export class Engine implements SnapshotSource {
   private async becomeStandby(gen: number): Promise<void> {
     if (gen !== this.generation) return;
     await this.deps.sink.deactivate();
+    await this.holdNoSnapshots();
     this.resetState();
     this.rebuild = undefined;
     this.setPhase('standby');
@@ -532,6 +542,32 @@ export class Engine implements SnapshotSource {
       const model = this.model_;
       return take(() => model.exportState(), this.positions.offsets(this.isInput));
     });
+  }
+
+  /** A standby holds no snapshot: delete ours, then say so on the progress board. */
+  private async holdNoSnapshots(): Promise<void> {
+    const { snapshots, progress } = this.deps;
+    await retry(
+      async () => {
+        await snapshots?.dropAll();
+        await progress?.announce(false);
+      },
+      {
+        stopping: this.isStopping,
+        onRetry: (e) =>
+          this.log.error({ err: describeError(e) }, 'standby: could not clear its snapshots, retrying'),
+      },
+    );
+  }
+
+  /** True when every other current member of the group has announced that it holds no snapshot. */
+  async othersHoldNoSnapshots(): Promise<boolean> {
+    const { progress, offsets, config, instanceId } = this.deps;
+    if (!progress) return true;
+    const members = await offsets.members(config.kafka.groupId);
+    return members.every(
+      (m) => m.instanceId === undefined || m.instanceId === instanceId || progress.isClean(m.instanceId),
+    );
   }
 
   /** Publishes PURGED receipts (with the outputs' guarantees) once no snapshot on disk holds the users. */

@@ -113,23 +113,33 @@ export class Intake {
     counts?.add(OUTCOME_LABEL[outcome]);
   }
 
-  /** Forgets the user now; returns the FORGOTTEN receipt (completedAt is set when it is published). */
-  forget(d: Deletion, recordMs: number): Receipt {
+  /**
+   * Forgets the user now; returns the FORGOTTEN receipt (completedAt is set when it is published).
+   * `notePurge`: the request's PURGED receipt becomes due after the next durable snapshot (a
+   * rebuild decides that later, once it knows which requests already have one).
+   */
+  forget(d: Deletion, recordMs: number, notePurge = true): Receipt {
     const t0 = performance.now();
     const r = this.deps.model().forget({ userId: d.userId, requestedAt: d.requestedAt });
     this.deps.metrics.forgetDuration.observe((performance.now() - t0) / 1000);
-    this.deps.noteForgotten?.({
-      requestId: d.requestId,
-      interactionsRemoved: r.interactionsRemoved,
-      itemsAffected: r.itemsAffected,
-      recordMs,
-    });
-    return {
+    const receipt: Receipt = {
       requestId: d.requestId,
       status: 'FORGOTTEN',
       interactionsRemoved: r.interactionsRemoved,
       itemsAffected: r.itemsAffected,
       completedAt: 0,
     };
+    if (notePurge) this.notePurge(receipt, recordMs);
+    return receipt;
+  }
+
+  /** The request's PURGED receipt is due after the next durable snapshot (when snapshots are on). */
+  notePurge(r: Receipt, recordMs: number): void {
+    this.deps.noteForgotten?.({
+      requestId: r.requestId,
+      interactionsRemoved: r.interactionsRemoved,
+      itemsAffected: r.itemsAffected,
+      recordMs,
+    });
   }
 }

@@ -1,7 +1,15 @@
 // kafkajs behind the engine's ports (ports.ts): the consumer's seek/pause/resume, the admin's offset
 // queries, and a kafkajs eachBatch payload as an InputBatch plus its BatchControl.
 import { AssignerProtocol, type Admin, type Consumer, type EachBatchPayload } from 'kafkajs';
-import type { BatchControl, ConsumerPort, InputBatch, OffsetsPort, Watermarks } from './ports.js';
+import { decodeMemberInfo } from './assigner.js';
+import type {
+  BatchControl,
+  ConsumerPort,
+  GroupMember,
+  InputBatch,
+  OffsetsPort,
+  Watermarks,
+} from './ports.js';
 import type { PartitionOffset } from './partitions.js';
 
 export function consumerPort(consumer: Pick<Consumer, 'seek' | 'pause' | 'resume'>): ConsumerPort {
@@ -35,14 +43,18 @@ export function offsetsPort(
         }
       return out;
     },
-    async assignedMembers(groupId): Promise<string[]> {
+    async members(groupId): Promise<GroupMember[]> {
       const { groups } = await admin.describeGroups([groupId]);
-      const out: string[] = [];
-      for (const m of groups[0]?.members ?? []) {
+      return (groups[0]?.members ?? []).map((m) => {
         const a = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
-        if (a && Object.values(a.assignment).some((parts) => parts.length > 0)) out.push(m.memberId);
-      }
-      return out;
+        const meta =
+          m.memberMetadata.length > 0 ? AssignerProtocol.MemberMetadata.decode(m.memberMetadata) : null;
+        return {
+          memberId: m.memberId,
+          instanceId: decodeMemberInfo(meta?.userData)?.instanceId,
+          assigned: a !== null && Object.values(a.assignment).some((parts) => parts.length > 0),
+        };
+      });
     },
   };
 }

@@ -48,8 +48,16 @@ export interface OffsetsPort {
   watermarks(topic: string): Promise<Watermarks[]>;
   /** The group's committed offsets (partitions without a commit are left out). */
   committed(groupId: string, topics: readonly string[]): Promise<PartitionOffset[]>;
-  /** The group's members that hold a non-empty assignment now. */
-  assignedMembers(groupId: string): Promise<string[]>;
+  /** The group's current members. */
+  members(groupId: string): Promise<GroupMember[]>;
+}
+
+export interface GroupMember {
+  readonly memberId: string;
+  /** The instance id the member announced in its metadata (undefined: another client). */
+  readonly instanceId: string | undefined;
+  /** True when its assignment is not empty. */
+  readonly assigned: boolean;
 }
 
 /** A record to produce: topic plus the kafkajs message (key, value, headers). */

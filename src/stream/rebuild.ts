@@ -109,6 +109,8 @@ export class Rebuild {
   private readonly outputs = new PublishedOutputs();
   private readonly deletions = new DeletionsByUser();
   private readonly receipts: PendingReceipt[] = [];
+  /** Every request replayed (silent ones too): PURGED is due where the topic has none. */
+  private readonly forgotten: PendingReceipt[] = [];
   private stage: 'starting' | 'deletions' | 'interactions' | 'done' = 'starting';
   private restoredFrom: string | undefined;
   private readonly startedAt = Date.now();
@@ -246,7 +248,8 @@ export class Rebuild {
   }
 
   private forget(d: Parameters<Intake['forget']>[0], silent: boolean, recordMs: number): void {
-    const receipt = this.deps.intake.forget(d, recordMs);
+    const receipt = this.deps.intake.forget(d, recordMs, false);
+    this.forgotten.push({ receipt, recordMs });
     if (!silent) this.receipts.push({ receipt, recordMs });
   }
 
@@ -255,7 +258,8 @@ export class Rebuild {
     for (const m of messages) {
       if (m.key === null) continue;
       const key = m.key.toString('utf8');
-      if (tp.topic === this.deps.topics.receipts) this.outputs.noteReceipt(key, m.value !== null);
+      if (tp.topic === this.deps.topics.receipts)
+        await this.outputs.noteReceipt(key, m.value, this.deps.registry);
       else await this.outputs.noteList(key, m.value, this.deps.registry);
     }
     this.deps.positions.set(tp, end + 1);
@@ -274,6 +278,10 @@ export class Rebuild {
     if (held.some((tp) => !this.reached(tp))) return false;
     await ctl?.heartbeat();
     for (const b of this.deletions.takeAll()) this.forget(b.deletion, b.silent, b.recordMs);
+    // PURGED is due for every replayed request that has none on the receipts topic yet.
+    for (const f of this.forgotten)
+      if (this.outputs.receiptStatus(f.receipt.requestId) !== 'PURGED')
+        this.deps.intake.notePurge(f.receipt, f.recordMs);
     const now = Date.now();
     const model = this.deps.model();
     const report = await this.deps.flushes.run(model, now, {

@@ -35,11 +35,31 @@ export interface ReconcileOutcome {
 export class PublishedOutputs {
   /** Item id → canonical list currently on the similarities topic (non-null values only). */
   private readonly lists = new Map<string, string>();
-  private readonly receiptKeys = new Set<string>();
+  /** Request id → status of its latest receipt on the topic. */
+  private readonly receiptStatuses = new Map<string, string>();
 
-  noteReceipt(requestId: string, present: boolean): void {
-    if (present) this.receiptKeys.add(requestId);
-    else this.receiptKeys.delete(requestId);
+  async noteReceipt(
+    requestId: string,
+    value: Buffer | null,
+    registry: SchemaRegistryClient | undefined,
+  ): Promise<void> {
+    if (value === null) {
+      this.receiptStatuses.delete(requestId);
+      return;
+    }
+    let status = 'UNKNOWN';
+    try {
+      const v = (await decodeAny(value, registry)) as { status?: unknown } | undefined;
+      if (typeof v?.status === 'string') status = v.status;
+    } catch {
+      // unreadable: a receipt is there, of unknown status
+    }
+    this.receiptStatuses.set(requestId, status);
+  }
+
+  /** Status of the latest receipt of the request on the topic (undefined: none). */
+  receiptStatus(requestId: string): string | undefined {
+    return this.receiptStatuses.get(requestId);
   }
 
   async noteList(
@@ -92,7 +112,7 @@ export class PublishedOutputs {
     this.lists.clear();
     let receipts = 0;
     for (const p of pending) {
-      if (this.receiptKeys.has(p.receipt.requestId)) continue;
+      if (this.receiptStatuses.has(p.receipt.requestId)) continue;
       outbox.addReceipt({ ...p.receipt, completedAt: now }, p.recordMs);
       receipts++;
     }

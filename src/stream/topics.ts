@@ -28,6 +28,12 @@ export function topicSpecs(config: Config): ITopicConfig[] {
     { topic: dlqTopic(topics.deletions), ...base, configEntries: dlq },
     { topic: topics.similarities, ...base, configEntries: compact },
     { topic: topics.receipts, ...base, configEntries: compact },
+    {
+      topic: topics.progress,
+      numPartitions: 1,
+      replicationFactor: topics.replicationFactor,
+      configEntries: compact,
+    },
   ];
 }
 

@@ -105,7 +105,10 @@ export class FakeLog {
           }
         return Promise.resolve(out);
       },
-      assignedMembers: () => Promise.resolve([...this.members]),
+      members: () =>
+        Promise.resolve(
+          [...this.members].map((memberId) => ({ memberId, instanceId: memberId, assigned: true })),
+        ),
     };
   }
 

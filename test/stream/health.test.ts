@@ -12,7 +12,7 @@ function monitor(over: Partial<HealthInputs> & { high?: number; reachable?: bool
           ? Promise.reject(new Error('broker away'))
           : Promise.resolve([{ topic, partition: 0, low: 0, high: over.high ?? 100 }]),
       committed: () => Promise.resolve([]),
-      assignedMembers: () => Promise.resolve([]),
+      members: () => Promise.resolve([]),
     },
     positions: () => [{ topic: 'in', partition: 0, offset: 40 }],
     noteHighWatermark: () => undefined,

@@ -26,7 +26,8 @@ describe('reconciling a rebuilt state with the output topics', () => {
     await seen.noteList('gone', json(list('gone', 1)), undefined);
     await seen.noteList('deleted', json(list('deleted', 1)), undefined);
     await seen.noteList('deleted', null, undefined); // a tombstone later in the topic
-    seen.noteReceipt('r-done', true);
+    await seen.noteReceipt('r-done', json({ requestId: 'r-done', status: 'PURGED' }), undefined);
+    expect(seen.receiptStatus('r-done')).toBe('PURGED');
     const outbox = new Outbox(
       { similarities: 'sim', receipts: 'rec' },
       new OutputEncoder(undefined),
