@@ -1,0 +1,74 @@
+// The snapshot schedule's PURGED rule: a forgotten user's PURGED receipt goes out only once this
+// disk holds no snapshot older than the forget AND every other replica has confirmed it holds none;
+// a standby deletes every snapshot it has.
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import type { PendingPurge } from '../../src/state/format.js';
+import { Snapshotter, type SnapshotSource } from '../../src/state/snapshotter.js';
+import { SnapshotStore } from '../../src/state/store.js';
+import { sampleModel } from '../helpers/snapshot-sample.js';
+
+const log = createLogger('silent');
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function snapshotter() {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'amnesia-snapshotter-'));
+  dirs.push(dir);
+  const s = new Snapshotter({
+    store: new SnapshotStore({ dir, retain: 2, log }),
+    intervalMs: 3_600_000,
+    log,
+  });
+  await s.init();
+  const published: PendingPurge[][] = [];
+  let othersClean = false;
+  const model = sampleModel(3);
+  const source: SnapshotSource = {
+    atBoundary: (take) =>
+      Promise.resolve(take(() => model.exportState(), [{ topic: 'in', partition: 0, offset: 5 }])),
+    publishPurged: (p) => {
+      published.push([...p]);
+      return Promise.resolve();
+    },
+    othersHoldNoSnapshots: () => Promise.resolve(othersClean),
+  };
+  s.start(source);
+  return { s, dir, published, setOthersClean: (v: boolean) => (othersClean = v) };
+}
+
+const purge: PendingPurge = { requestId: 'r-1', interactionsRemoved: 2, itemsAffected: 2, recordMs: 1 };
+
+describe('PURGED receipts', () => {
+  it('wait for every other replica to confirm a clean disk, then go out once', async () => {
+    const { s, dir, published, setOthersClean } = await snapshotter();
+    await s.snapshotNow();
+    s.noteForgotten(purge);
+    await s.snapshotNow();
+    expect((await readdir(dir)).filter((n) => n.endsWith('.amnesia'))).toHaveLength(1); // older one purged
+    expect(published).toEqual([]); // the other replicas have not confirmed
+    setOthersClean(true);
+    await new Promise((r) => setTimeout(r, 1_300));
+    expect(published).toEqual([[purge]]);
+    await s.snapshotNow();
+    expect(published).toHaveLength(1);
+    await s.stop();
+  });
+
+  it('a standby deletes every snapshot and forgets what was pending', async () => {
+    const { s, dir, published, setOthersClean } = await snapshotter();
+    await s.snapshotNow();
+    await writeFile(path.join(dir, 'snapshot-000000000009-1700000000000.amnesia.broken'), 'x');
+    s.noteForgotten(purge);
+    expect(await s.dropAll()).toBe(2);
+    expect(await readdir(dir)).toEqual([]);
+    setOthersClean(true);
+    await s.stop();
+    expect(published).toEqual([]);
+  });
+});
