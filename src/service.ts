@@ -131,7 +131,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
 
     const outbox = new Outbox(
       config.topics,
-      new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined),
+      new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined, config.dlq.retentionMs),
       metrics,
       config.dlq.maxRecordBytes,
     );

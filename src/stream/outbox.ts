@@ -30,7 +30,11 @@ export interface OutputTopics {
 }
 
 export class OutputEncoder {
-  constructor(private readonly ids: SchemaIds | undefined) {}
+  constructor(
+    private readonly ids: SchemaIds | undefined,
+    /** DLQ_RETENTION_MS, stated on every receipt: how long a user's dead letters may remain. */
+    private readonly dlqRetentionMs = 0,
+  ) {}
 
   list(list: NeighborList, updatedAt: number): Buffer {
     const value = {
@@ -43,7 +47,7 @@ export class OutputEncoder {
   }
 
   receipt(r: Receipt): Buffer {
-    return encodeValue('receipt', r, this.ids?.receipt);
+    return encodeValue('receipt', { ...r, dlqRetentionMs: this.dlqRetentionMs }, this.ids?.receipt);
   }
 }
 

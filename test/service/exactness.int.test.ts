@@ -40,6 +40,8 @@ describe('the service end to end', () => {
       const r = receipts.get(d.requestId)!;
       expect(r.status).toBe('FORGOTTEN');
       expect(typeof r.completedAt).toBe('number');
+      // the receipt states how long the user's dead letters may remain (DLQ_RETENTION_MS)
+      expect(Number(r.dlqRetentionMs)).toBe(7 * 86_400_000);
       expect(JSON.stringify(r)).not.toContain(d.userId);
     }
     expect(receipts.get(`req-7-ghost`)).toMatchObject({ interactionsRemoved: 0, itemsAffected: 0 });
