@@ -52,7 +52,12 @@ function ingest(model: Model, s: EventStream, flushEvery: number, skipUser = -1)
 
 const stream: EventStream = args.dataset
   ? readCsv(args.dataset)
-  : synthetic({ events: Number(args.events), users: Number(args.users), items: Number(args.items), seed: Number(args.seed) });
+  : synthetic({
+      events: Number(args.events),
+      users: Number(args.users),
+      items: Number(args.items),
+      seed: Number(args.seed),
+    });
 const topK = Number(args['top-k']);
 const flushEvery = Number(args['flush-every']);
 const repr = { representation: args.representation as 'dense' | 'sparse' | 'auto' };
@@ -70,7 +75,9 @@ for (let k = 0; k < 2; k++) {
   await new Promise((r) => setTimeout(r, 200));
 }
 const { rss: rssBytes, heapUsed: heapUsedBytes, arrayBuffers: arrayBufferBytes } = process.memoryUsage();
-log(`ingest ${ingestSeconds.toFixed(3)} s, ${stats.users} users, ${stats.items} items, ${stats.pairs} pairs, rss ${(rssBytes / 2 ** 20).toFixed(0)} MiB`);
+log(
+  `ingest ${ingestSeconds.toFixed(3)} s, ${stats.users} users, ${stats.items} items, ${stats.pairs} pairs, rss ${(rssBytes / 2 ** 20).toFixed(0)} MiB`,
+);
 
 // Forget users one at a time on the full state, then put them back (with later event times).
 const userItems = new Map<number, string[]>();
@@ -104,15 +111,20 @@ for (const u of candidates) {
   const ms = performance.now() - t0;
   forgetMs.push(ms);
   if (ms > worstMs) [worstMs, worstUser] = [ms, u];
-  for (const item of userItems.get(u) as string[]) model.interaction({ userId, itemId: item, action: 'ADD', occurredAt: clock });
+  for (const item of userItems.get(u) as string[])
+    model.interaction({ userId, itemId: item, action: 'ADD', occurredAt: clock });
   clock++;
   model.flush();
 }
 forgetMs.sort((a, b) => a - b);
-log(`forget p50 ${percentile(forgetMs, 50).toFixed(3)} ms, p99 ${percentile(forgetMs, 99).toFixed(3)} ms, max ${worstMs.toFixed(1)} ms (user with ${userItems.get(worstUser)?.length} items)`);
+log(
+  `forget p50 ${percentile(forgetMs, 50).toFixed(3)} ms, p99 ${percentile(forgetMs, 99).toFixed(3)} ms, max ${worstMs.toFixed(1)} ms (user with ${userItems.get(worstUser)?.length} items)`,
+);
 
 // Retraining baseline: everything from scratch without the median user, same process, one flush.
-const median = candidates.map((u) => [u, (userItems.get(u) as string[]).length] as const).sort((a, b) => a[1] - b[1])[Math.floor(candidates.length / 2)]?.[0] as number;
+const median = candidates
+  .map((u) => [u, (userItems.get(u) as string[]).length] as const)
+  .sort((a, b) => a[1] - b[1])[Math.floor(candidates.length / 2)]?.[0] as number;
 const retrainModel = new Model({ topK }, repr);
 const retrainSeconds = ingest(retrainModel, stream, Number.MAX_SAFE_INTEGER, median);
 log(`retrain without one user ${retrainSeconds.toFixed(3)} s`);
@@ -123,13 +135,17 @@ const result = {
   users: stats.users,
   items: stats.items,
   pairs: stats.pairs,
-  representation: model.store.kind,
+  representation: model.representation,
   topK,
   flushEvery,
   ingestSeconds: round(ingestSeconds, 3),
   eventsPerSecond: Math.round(stream.users.length / ingestSeconds),
   forgotten: forgetMs.length,
-  forgetMs: { p50: round(percentile(forgetMs, 50), 3), p99: round(percentile(forgetMs, 99), 3), max: round(worstMs, 3) },
+  forgetMs: {
+    p50: round(percentile(forgetMs, 50), 3),
+    p99: round(percentile(forgetMs, 99), 3),
+    max: round(worstMs, 3),
+  },
   retrainSeconds: round(retrainSeconds, 3),
   speedupP50: Math.round(retrainSeconds / (percentile(forgetMs, 50) / 1000)),
   rssBytes,

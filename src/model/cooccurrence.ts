@@ -7,19 +7,24 @@
 // - SparseCooccurrence: one linear-probing hash per row in typed arrays (key Int32, count Uint32),
 //   backward-shift deletion so an entry that returns to 0 frees its cell. For catalogues beyond that.
 
-export interface CooccurrenceStore {
-  readonly kind: 'dense' | 'sparse';
-  /** Makes slots [0, items) addressable. */
-  ensureCapacity(items: number): void;
+/** What the top-K index may read of C. */
+export interface CooccurrenceReader {
   get(i: number, j: number): number;
-  /** C[i][c] += delta for every c of cols[0..len) except c === i. */
-  addRow(i: number, cols: Int32Array, len: number, delta: 1 | -1): void;
   /** Copies the nonzero entries of row i (ascending column for dense, any order for sparse); returns how many. */
   row(i: number, outIdx: Int32Array, outCnt: Int32Array): number;
   /** Upper bound of row i's nonzero count (for sizing scratch buffers). */
   rowBound(i: number): number;
+}
+
+export interface CooccurrenceStore extends CooccurrenceReader {
+  readonly kind: 'dense' | 'sparse';
+  /** Makes slots [0, items) addressable. */
+  ensureCapacity(items: number): void;
+  /** C[i][c] += delta for every c of cols[0..len) except c === i. */
+  addRow(i: number, cols: Int32Array, len: number, delta: 1 | -1): void;
   /** Directed nonzero cells (= 2 × unordered pairs). */
   readonly nonzeros: number;
+  /** Bytes held (O(1): read on every metrics scrape). */
   bytes(): number;
 }
 
@@ -33,14 +38,6 @@ export class DenseCooccurrence implements CooccurrenceStore {
   private data = new Uint16Array(0);
   private readonly overflow = new Map<number, number>();
   nonzeros = 0;
-
-  constructor(initialItems = 0) {
-    this.ensureCapacity(initialItems);
-  }
-
-  get capacity(): number {
-    return this.cap;
-  }
 
   ensureCapacity(items: number): void {
     if (items > this.width) this.width = items;
@@ -145,6 +142,10 @@ class SparseRow {
     return (Math.imul(key, 0x9e3779b1) >>> 0) & this.mask;
   }
 
+  bytes(): number {
+    return this.keys.byteLength + this.vals.byteLength;
+  }
+
   get(key: number): number {
     const keys = this.keys;
     for (let s = this.slot(key); ; s = (s + 1) & this.mask) {
@@ -219,10 +220,14 @@ class SparseRow {
   }
 }
 
+const ROW_OVERHEAD = 64;
+
 export class SparseCooccurrence implements CooccurrenceStore {
   readonly kind = 'sparse' as const;
   private rows: (SparseRow | undefined)[] = [];
   nonzeros = 0;
+  /** Bytes of the row tables, kept up to date as they grow and shrink. */
+  private tableBytes = 0;
 
   ensureCapacity(items: number): void {
     while (this.rows.length < items) this.rows.push(undefined);
@@ -234,14 +239,22 @@ export class SparseCooccurrence implements CooccurrenceStore {
 
   addRow(i: number, cols: Int32Array, len: number, delta: 1 | -1): void {
     let r = this.rows[i];
-    if (r === undefined) r = this.rows[i] = new SparseRow();
+    if (r === undefined) {
+      r = this.rows[i] = new SparseRow();
+      this.tableBytes += ROW_OVERHEAD;
+    }
+    const before = r.bytes();
     let nz = 0;
     for (let k = 0; k < len; k++) {
       const c = cols[k] as number;
       if (c !== i) nz += r.add(c, delta);
     }
     this.nonzeros += nz;
-    if (r.size === 0) this.rows[i] = undefined;
+    this.tableBytes += r.bytes() - before;
+    if (r.size === 0) {
+      this.rows[i] = undefined;
+      this.tableBytes -= r.bytes() + ROW_OVERHEAD;
+    }
   }
 
   row(i: number, outIdx: Int32Array, outCnt: Int32Array): number {
@@ -266,8 +279,6 @@ export class SparseCooccurrence implements CooccurrenceStore {
   }
 
   bytes(): number {
-    let b = this.rows.length * 8;
-    for (const r of this.rows) if (r !== undefined) b += r.keys.byteLength + r.vals.byteLength + 64;
-    return b;
+    return this.rows.length * 8 + this.tableBytes;
   }
 }

@@ -1,4 +1,5 @@
-// Public surface of the model: everything else calls it through this.
+// Public surface of the model: everything outside src/model/ imports from here, and only from here.
 export { Model, DEFAULT_MODEL_OPTIONS, type RepresentationOptions } from './model.js';
+export { stateCounts, type ModelSettings, type ModelState, type StateCounts } from './state.js';
+export type { NeighborIndexState } from './topk.js';
 export type * from './types.js';
-export type { ModelSettings, ModelState } from './state.js';

@@ -37,10 +37,6 @@ export class Interner {
     return n;
   }
 
-  has(slot: number): boolean {
-    return this.names[slot] !== undefined;
-  }
-
   release(slot: number): void {
     const n = this.names[slot];
     if (n === undefined) return;

@@ -12,7 +12,7 @@ import { Interner } from './interner.js';
 import { SortedIntSet } from './sorted-set.js';
 import type { ModelState } from './state.js';
 import { Tombstones } from './tombstones.js';
-import { NeighborIndex } from './topk.js';
+import { NeighborIndex, type TopKHost } from './topk.js';
 import type {
   ChangeReport,
   ForgetRequest,
@@ -43,13 +43,15 @@ export interface RepresentationOptions {
 
 export class Model {
   readonly options: ModelOptions;
-  readonly itemDict = new Interner();
+  private readonly itemDict = new Interner();
   private readonly users = new Interner();
   private history: (SortedIntSet | undefined)[] = [];
   /** Per user slot: latest request time of a tombstone matching the user (late-event bound). */
   private readonly lateBound = new Map<number, number>();
-  n = new Int32Array(64);
-  store: CooccurrenceStore;
+  private n = new Int32Array(64);
+  private store: CooccurrenceStore;
+  /** Interactions held (Σ|H_u|), kept as they change: stats() is read on every metrics scrape. */
+  private interactionCount = 0;
   private readonly topk: NeighborIndex;
   private readonly tombstones: Tombstones;
   private readonly denseMaxItems: number;
@@ -81,7 +83,7 @@ export class Model {
     this.denseMaxItems = Math.floor(Math.sqrt((repr.denseMaxBytes ?? 2 ** 31) / 2));
     this.store = this.forcedRepresentation === 'sparse' ? new SparseCooccurrence() : new DenseCooccurrence();
     this.tombstones = new Tombstones(this.options.tombstoneKey, this.options.tombstoneRetentionMs);
-    this.topk = new NeighborIndex(this, this.options.topK, this.options.minCooccurrences);
+    this.topk = new NeighborIndex(this.topKHost(), this.options.topK, this.options.minCooccurrences);
     this.store.ensureCapacity(this.n.length);
     this.topk.ensureCapacity(this.n.length);
     if (this.store.kind === 'sparse') this.topk.useSparseWatchers();
@@ -105,6 +107,7 @@ export class Model {
       this.beginUserChange(u, h);
       h.add(i);
       this.n[i] = (this.n[i] as number) + 1;
+      this.interactionCount++;
       this.markChanged(i);
       this.version_++;
       return 'applied';
@@ -116,6 +119,7 @@ export class Model {
     this.beginUserChange(u, h);
     h.delete(i);
     this.n[i] = (this.n[i] as number) - 1;
+    this.interactionCount--;
     this.markChanged(i, true);
     this.version_++;
     return 'applied';
@@ -136,6 +140,7 @@ export class Model {
         this.markChanged(i, true);
       }
       h.length = 0;
+      this.interactionCount -= removed;
     }
     // Settle now: the slot (and the id with it) leaves the dictionary immediately.
     this.settleUser(u);
@@ -324,16 +329,20 @@ export class Model {
     return this.users.lookup(userId) !== undefined;
   }
 
+  /** O(1): every term is a running total. */
   stats(): ModelStats {
-    let interactions = 0;
-    for (const h of this.history) if (h !== undefined) interactions += h.length;
     return {
       users: this.users.size,
       items: this.itemDict.size,
       pairs: this.store.nonzeros / 2,
-      bytes: this.store.bytes() + this.topk.bytes() + interactions * 4 + this.n.byteLength,
+      bytes: this.store.bytes() + this.topk.bytes() + this.interactionCount * 4 + this.n.byteLength,
       tombstones: this.tombstones.size,
     };
+  }
+
+  /** How C is held (benchmarks, diagnostics). */
+  get representation(): 'dense' | 'sparse' {
+    return this.store.kind;
   }
 
   /** Rows rescanned because a bound could not prove a list (diagnostics). */
@@ -351,6 +360,26 @@ export class Model {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The read-only view the top-K index gets of this model (getters: the arrays are replaced as they grow). */
+  private topKHost(): TopKHost {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the view reads this model's private fields
+    const model = this;
+    return {
+      get n() {
+        return model.n;
+      },
+      get store() {
+        return model.store;
+      },
+      get names() {
+        return model.itemDict.names;
+      },
+      get slots() {
+        return model.itemDict.capacity;
+      },
+    };
+  }
 
   private internItem(itemId: string): number {
     const i = this.itemDict.intern(itemId);
@@ -579,16 +608,12 @@ export class Model {
       if (n[i] !== state.n[i] || (n[i] === 0) !== (state.itemNames[i] === undefined))
         throw new RangeError(`n of item slot ${i} does not match the histories`);
     m.n.set(n);
+    m.interactionCount = byItem.length;
     m.tombstones.restore(state.tombstones);
     m.reported = state.lists.slice();
     if (state.topk !== undefined && state.topk.lengths.length === slots) m.topk.importState(state.topk);
     else for (let i = 0; i < slots; i++) if ((n[i] as number) > 0) m.topk.rescan(i);
     return m;
-  }
-
-  /** @internal for the snapshot layer and tests */
-  get tombstoneStore(): Tombstones {
-    return this.tombstones;
   }
 }
 

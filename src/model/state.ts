@@ -36,13 +36,15 @@ export interface ModelState {
 }
 
 /** Totals of a state, for snapshot headers and logs (no ids). */
-export function stateCounts(s: ModelState): {
-  users: number;
-  items: number;
-  interactions: number;
-  lists: number;
-  tombstones: number;
-} {
+export interface StateCounts {
+  readonly users: number;
+  readonly items: number;
+  readonly interactions: number;
+  readonly lists: number;
+  readonly tombstones: number;
+}
+
+export function stateCounts(s: ModelState): StateCounts {
   let interactions = 0;
   for (const h of s.histories) interactions += h.length;
   let items = 0;

@@ -19,16 +19,23 @@
 //   of a forget is therefore one pass over the rows of the user's items, as the paper's bound says.
 // - C_kj shrinks: a value only falls; buffers drop candidates whose C fell below the minimum.
 
-import type { CooccurrenceStore } from './cooccurrence.js';
-import type { Interner } from './interner.js';
+import type { CooccurrenceReader } from './cooccurrence.js';
 import { BitWatchers, SetWatchers, type Watchers } from './watchers.js';
 
 const BOTTOM = -1;
 
+/**
+ * What the index reads of the model, and nothing it could change: n and C, the item names (for
+ * ties) and the number of slots. Getters, because the model replaces its arrays when they grow.
+ */
 export interface TopKHost {
-  readonly store: CooccurrenceStore;
-  readonly itemDict: Interner;
-  n: Int32Array;
+  /** n per item slot. */
+  readonly n: Int32Array;
+  readonly store: CooccurrenceReader;
+  /** Item slot → id (undefined: a free slot). */
+  readonly names: readonly (string | undefined)[];
+  /** Slots in use so far (an upper bound of every slot). */
+  readonly slots: number;
 }
 
 /** A copy of the index's state for slots [0, lengths.length) (see exportState). */
@@ -46,7 +53,7 @@ export interface NeighborIndexState {
 }
 
 export class NeighborIndex {
-  readonly L: number;
+  private readonly L: number;
   private readonly B: number; // buffer capacity per row: room for offers between compactions
   private cap = 0;
   private buf = new Int32Array(0);
@@ -187,7 +194,7 @@ export class NeighborIndex {
       this.due.push(i);
       return;
     }
-    const { store, itemDict, n } = this.host;
+    const { store, names, n } = this.host;
     this.refresh(i);
     const ni = n[i] as number;
     const bv = this.betaV[i] as number;
@@ -199,12 +206,12 @@ export class NeighborIndex {
       if (c < min) continue;
       const v = c / (ni + (n[j] as number) - c);
       if (v < bv) continue;
-      if (v > bv || itemDict.name(j) < (this.betaName[i] as string)) this.offer(i, j);
+      if (v > bv || (names[j] as string) < (this.betaName[i] as string)) this.offer(i, j);
     }
   }
 
   private rescanThreshold(): number {
-    return Math.max(this.B, this.host.itemDict.capacity >>> 4);
+    return Math.max(this.B, this.host.slots >>> 4);
   }
 
   /** Rows that must be rebuilt from a scan before they are read (too many offers); clears the list. */
@@ -224,12 +231,12 @@ export class NeighborIndex {
    * before β_k, and touches k when i is or becomes one of k's candidates. One pass over row i.
    */
   propagate(i: number, touch: (k: number) => void): void {
-    const { itemDict: items, n } = this.host;
+    const { names, n } = this.host;
     const len = this.loadRow(i);
     const rowIdx = this.rowIdx;
     const rowCnt = this.rowCnt;
     const ni = n[i] as number;
-    const nameI = items.name(i);
+    const nameI = names[i] as string;
     const min = this.minCooccurrences;
     const betaV = this.betaV;
     const betaN = this.betaN;
@@ -261,12 +268,12 @@ export class NeighborIndex {
 
   /** Rebuilds row i's buffer and bound from a full scan. */
   rescan(i: number): void {
-    const { itemDict: items, n } = this.host;
+    const { n } = this.host;
+    const names = this.host.names as readonly string[];
     const len = this.loadRow(i);
     const rowIdx = this.rowIdx;
     const rowCnt = this.rowCnt;
     const ni = n[i] as number;
-    const names = items.names as string[];
     const L = this.L;
     const selV = this.selV;
     const selId = this.selId;
@@ -343,8 +350,8 @@ export class NeighborIndex {
    * the bound with what it drops), and leaves the result sorted in tmpId/tmpV/tmpC. Returns the count.
    */
   private compact(k: number): number {
-    const { store, itemDict: items, n } = this.host;
-    const names = items.names as string[];
+    const { store, n } = this.host;
+    const names = this.host.names as readonly string[];
     this.refresh(k);
     const base = k * this.B;
     const len = this.bufLen[k] as number;
@@ -384,7 +391,7 @@ export class NeighborIndex {
     if (count > this.L) {
       // The first entry dropped is the best of the dropped: it may raise the bound.
       const dv = tmpV[this.L] as number;
-      const dName = items.name(tmpId[this.L] as number);
+      const dName = names[tmpId[this.L] as number] as string;
       if (this.beats(dv, dName, k)) {
         this.betaV[k] = dv;
         this.betaName[k] = dName;
@@ -422,7 +429,7 @@ export class NeighborIndex {
 
   private ranksBeforeBound(v: number, j: number, k: number): boolean {
     const bv = this.betaV[k] as number;
-    return v > bv || (v === bv && this.host.itemDict.name(j) < (this.betaName[k] as string));
+    return v > bv || (v === bv && (this.host.names[j] as string) < (this.betaName[k] as string));
   }
 
   /** The index for slots [0, slots), copied (snapshots): restoring it spares a scan of every row. */

@@ -68,6 +68,9 @@ export class BitWatchers implements Watchers {
 
 export class SetWatchers implements Watchers {
   private sets: (Set<number> | undefined)[] = [];
+  /** Non-empty sets and their entries, for an O(1) size estimate. */
+  private live = 0;
+  private entries = 0;
 
   ensureCapacity(items: number): void {
     while (this.sets.length < items) this.sets.push(undefined);
@@ -79,15 +82,23 @@ export class SetWatchers implements Watchers {
 
   add(i: number, k: number): void {
     let s = this.sets[i];
-    if (s === undefined) s = this.sets[i] = new Set();
+    if (s === undefined) {
+      s = this.sets[i] = new Set();
+      this.live++;
+    }
+    const size = s.size;
     s.add(k);
+    this.entries += s.size - size;
   }
 
   delete(i: number, k: number): void {
     const s = this.sets[i];
-    if (s === undefined) return;
-    s.delete(k);
-    if (s.size === 0) this.sets[i] = undefined;
+    if (s === undefined || !s.delete(k)) return;
+    this.entries--;
+    if (s.size === 0) {
+      this.sets[i] = undefined;
+      this.live--;
+    }
   }
 
   forEach(i: number, f: (k: number) => void): void {
@@ -95,8 +106,6 @@ export class SetWatchers implements Watchers {
   }
 
   bytes(): number {
-    let b = this.sets.length * 8;
-    for (const s of this.sets) if (s !== undefined) b += 40 + s.size * 16;
-    return b;
+    return this.sets.length * 8 + this.live * 40 + this.entries * 16;
   }
 }

@@ -13,10 +13,14 @@
 
 import { createHash } from 'node:crypto';
 import { AmnesiaError } from '../errors.js';
-import type { ModelState } from '../model/state.js';
-import { stateCounts } from '../model/state.js';
-import type { Neighbor, NeighborList } from '../model/index.js';
-import type { NeighborIndexState } from '../model/topk.js';
+import {
+  stateCounts,
+  type ModelState,
+  type Neighbor,
+  type NeighborIndexState,
+  type NeighborList,
+  type StateCounts,
+} from '../model/index.js';
 
 export const MAGIC = Buffer.from('AMNESIA\0', 'latin1');
 export const FORMAT_VERSION = 1;
@@ -46,7 +50,7 @@ export interface SnapshotHeader {
   readonly createdAt: number;
   readonly offsets: readonly TopicOffset[];
   readonly settings: { readonly topK: number; readonly minCooccurrences: number };
-  readonly counts: ReturnType<typeof stateCounts>;
+  readonly counts: StateCounts;
   readonly purges: readonly PendingPurge[];
 }
 
@@ -111,9 +115,6 @@ class ChunkWriter {
     this.u32(b.length);
     this.raw(b);
   }
-  ints(a: Int32Array): void {
-    this.raw(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  }
   typed(a: Uint16Array | Uint8Array | Float64Array | Int32Array): void {
     this.raw(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
   }
@@ -169,7 +170,7 @@ export function* encodeSnapshot(s: Snapshot): Generator<Buffer> {
   }
   w.u32(st.itemFree.length);
   for (const f of st.itemFree) w.i32(f);
-  w.ints(st.n);
+  w.typed(st.n);
   yield* w.take();
   // Users: id, late-event bound, history as item slots.
   w.u32(st.userIds.length);
@@ -178,7 +179,7 @@ export function* encodeSnapshot(s: Snapshot): Generator<Buffer> {
     w.str(st.userIds[k] as string);
     w.f64(st.lateBounds[k] as number);
     w.u32(h.length);
-    w.ints(h);
+    w.typed(h);
     if ((k & 1023) === 0) yield* w.take();
   }
   // The last reported list per item slot; neighbours as slots.
@@ -213,14 +214,14 @@ export function* encodeSnapshot(s: Snapshot): Generator<Buffer> {
     w.u32(t.lengths.length);
     w.typed(t.lengths);
     w.u32(t.ids.length);
-    w.ints(t.ids);
+    w.typed(t.ids);
     w.typed(t.betaV);
-    w.ints(t.betaN);
+    w.typed(t.betaN);
     for (const name of t.betaName) {
       if (name === undefined) w.u32(NONE);
       else w.str(name);
     }
-    w.ints(t.offered);
+    w.typed(t.offered);
     w.typed(t.rescanDue);
     w.u32(t.due.length);
     for (const d of t.due) w.i32(d);

@@ -45,6 +45,9 @@ function checkState(model: Model, ref: Reference, lists: Map<string, RefList>, a
     }
   }
   for (const [user, items] of ref.H) expect(model.items(user)).toEqual([...items].sort());
+  let pairs = 0;
+  for (const row of C.values()) for (const c of row.values()) if (c > 0) pairs++;
+  expect(model.stats()).toMatchObject({ users: ref.H.size, items: n.size, pairs: pairs / 2 });
 }
 
 function run(ops: RefOp[], topK: number, minC: number, repr: 'dense' | 'sparse', items: number): void {
