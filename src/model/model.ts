@@ -9,7 +9,7 @@
 
 import { DenseCooccurrence, SparseCooccurrence, type CooccurrenceStore } from './cooccurrence.js';
 import { Interner } from './interner.js';
-import { SortedIntSet } from './sorted-set.js';
+import { History } from './history.js';
 import type { ModelState } from './state.js';
 import { Tombstones } from './tombstones.js';
 import { NeighborIndex, type TopKHost } from './topk.js';
@@ -45,7 +45,7 @@ export class Model {
   readonly options: ModelOptions;
   private readonly itemDict = new Interner();
   private readonly users = new Interner();
-  private history: (SortedIntSet | undefined)[] = [];
+  private history: (History | undefined)[] = [];
   /** Per user slot: latest request time of a tombstone matching the user (late-event bound). */
   private readonly lateBound = new Map<number, number>();
   private n = new Int32Array(64);
@@ -101,7 +101,7 @@ export class Model {
         if (bound !== undefined) this.lateBound.set(u, bound);
       }
       let h = this.history[u];
-      if (h === undefined) h = this.history[u] = new SortedIntSet();
+      if (h === undefined) h = this.history[u] = new History();
       const i = this.internItem(e.itemId);
       if (h.has(i)) return 'duplicate';
       this.beginUserChange(u, h);
@@ -295,10 +295,7 @@ export class Model {
     const u = this.users.lookup(userId);
     const h = u === undefined ? undefined : this.history[u];
     if (h === undefined) return [];
-    return h
-      .toArray()
-      .map((i) => this.itemDict.name(i))
-      .sort(byString);
+    return Array.from(h.sorted(), (i) => this.itemDict.name(i)).sort(byString);
   }
 
   /** Alias of itemsOf (the contract's `GET /users/{userId}/items`). */
@@ -427,8 +424,8 @@ export class Model {
     }
   }
 
-  private beginUserChange(u: number, h: SortedIntSet): void {
-    if (!this.batchBase.has(u)) this.batchBase.set(u, h.snapshot());
+  private beginUserChange(u: number, h: History): void {
+    if (!this.batchBase.has(u)) this.batchBase.set(u, h.sorted());
   }
 
   private settleAll(): void {
@@ -451,7 +448,7 @@ export class Model {
     const base = this.batchBase.get(u);
     if (base === undefined) return;
     this.batchBase.delete(u);
-    const h = this.history[u] as SortedIntSet;
+    const h = this.history[u] as History;
     const cur = h.items;
     const curLen = h.length;
     const need = base.length + curLen;
@@ -524,27 +521,27 @@ export class Model {
     const bounds: number[] = [];
     for (const u of this.users.slots()) {
       userIds.push(this.users.name(u));
-      histories.push(this.history[u]?.snapshot() ?? new Int32Array(0));
+      histories.push(this.history[u]?.arrival() ?? new Int32Array(0));
       bounds.push(this.lateBound.get(u) ?? NaN);
     }
     return {
       settings: { topK: this.options.topK, minCooccurrences: this.options.minCooccurrences },
       itemNames: names,
       itemFree: free,
-      n: this.n.slice(0, names.length),
       userIds,
       histories,
       lateBounds: Float64Array.from(bounds),
       // Lists are immutable once reported: sharing them is a copy.
       lists: Array.from({ length: names.length }, (_, i) => this.reported[i]),
       tombstones: [...this.tombstones.entries()],
-      topk: this.topk.exportState(names.length),
+      topk: this.topk.exportState(names.length, (name) => this.itemDict.lookup(name)),
     };
   }
 
   /**
-   * A model equal to the one that exported `state`: C is rebuilt from H, every top-K row from one
-   * scan, and the reported lists are the exported ones (so only lists that differ are reported next).
+   * A model equal to the one that exported `state`: n and C are rebuilt from H, the top-K candidates
+   * restored (or every row rescanned without them), and the reported lists are the exported ones (so
+   * only lists that differ are reported next). Throws RangeError when the state does not add up.
    */
   static fromState(
     state: ModelState,
@@ -563,35 +560,33 @@ export class Model {
     if (slots > m.n.length) m.growItems(slots);
     m.store.ensureCapacity(slots);
     const n = new Int32Array(slots);
+    const sorted: Int32Array[] = [];
     for (let k = 0; k < state.userIds.length; k++) {
       const items = state.histories[k] as Int32Array;
-      const u = m.users.intern(state.userIds[k] as string);
-      const h = new SortedIntSet(Math.max(4, items.length));
-      h.items.set(items);
-      h.length = items.length;
-      m.history[u] = h;
-      const bound = state.lateBounds[k] as number;
-      if (!Number.isNaN(bound)) m.lateBound.set(u, bound);
       for (let p = 0; p < items.length; p++) {
         const i = items[p] as number;
-        if (
-          i < 0 ||
-          i >= slots ||
-          state.itemNames[i] === undefined ||
-          (p > 0 && i <= (items[p - 1] as number))
-        )
-          throw new RangeError(`history ${k} is not an ascending list of item slots in use`);
+        if (i < 0 || i >= slots || state.itemNames[i] === undefined)
+          throw new RangeError(`history ${k} holds an item slot not in use`);
         n[i] = (n[i] as number) + 1;
       }
+      const u = m.users.intern(state.userIds[k] as string);
+      const h = History.fromArrival(items);
+      m.history[u] = h;
+      sorted.push(h.sorted());
+      const bound = state.lateBounds[k] as number;
+      if (!Number.isNaN(bound)) m.lateBound.set(u, bound);
     }
+    for (let i = 0; i < slots; i++)
+      if ((n[i] === 0) !== (state.itemNames[i] === undefined))
+        throw new RangeError(`item slot ${i} is in use but held by no one, or free but held`);
     // C row by row (item → its users' histories): each row is written while it sits in cache, which
     // is several times faster than user by user over the whole square.
     const holders = new Int32Array(slots + 1);
     for (let i = 0; i < slots; i++) holders[i + 1] = (holders[i] as number) + (n[i] as number);
     const fill = holders.slice(0, slots);
     const byItem = new Int32Array(holders[slots] as number);
-    for (let k = 0; k < state.histories.length; k++) {
-      const items = state.histories[k] as Int32Array;
+    for (let k = 0; k < sorted.length; k++) {
+      const items = sorted[k] as Int32Array;
       for (let p = 0; p < items.length; p++) {
         const i = items[p] as number;
         byItem[fill[i] as number] = k;
@@ -600,19 +595,17 @@ export class Model {
     }
     for (let i = 0; i < slots; i++) {
       for (let q = holders[i] as number; q < (holders[i + 1] as number); q++) {
-        const items = state.histories[byItem[q] as number] as Int32Array;
+        const items = sorted[byItem[q] as number] as Int32Array;
         m.store.addRow(i, items, items.length, 1);
       }
     }
-    for (let i = 0; i < slots; i++)
-      if (n[i] !== state.n[i] || (n[i] === 0) !== (state.itemNames[i] === undefined))
-        throw new RangeError(`n of item slot ${i} does not match the histories`);
     m.n.set(n);
     m.interactionCount = byItem.length;
     m.tombstones.restore(state.tombstones);
     m.reported = state.lists.slice();
-    if (state.topk !== undefined && state.topk.lengths.length === slots) m.topk.importState(state.topk);
-    else for (let i = 0; i < slots; i++) if ((n[i] as number) > 0) m.topk.rescan(i);
+    const restored =
+      state.topk !== undefined && state.topk.offsets.length === slots + 1 && m.topk.importState(state.topk);
+    if (!restored) for (let i = 0; i < slots; i++) if ((n[i] as number) > 0) m.topk.rescan(i);
     return m;
   }
 }

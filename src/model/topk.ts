@@ -20,6 +20,7 @@
 // - C_kj shrinks: a value only falls; buffers drop candidates whose C fell below the minimum.
 
 import type { CooccurrenceReader } from './cooccurrence.js';
+import type { TopKState } from './state.js';
 import { BitWatchers, SetWatchers, type Watchers } from './watchers.js';
 
 const BOTTOM = -1;
@@ -36,20 +37,6 @@ export interface TopKHost {
   readonly names: readonly (string | undefined)[];
   /** Slots in use so far (an upper bound of every slot). */
   readonly slots: number;
-}
-
-/** A copy of the index's state for slots [0, lengths.length) (see exportState). */
-export interface NeighborIndexState {
-  readonly lengths: Uint16Array;
-  /** The buffers' candidate slots, concatenated. */
-  readonly ids: Int32Array;
-  readonly betaV: Float64Array;
-  readonly betaN: Int32Array;
-  readonly betaName: readonly (string | undefined)[];
-  readonly offered: Int32Array;
-  readonly rescanDue: Uint8Array;
-  readonly due: readonly number[];
-  readonly forcedRescans: number;
 }
 
 export class NeighborIndex {
@@ -432,50 +419,54 @@ export class NeighborIndex {
     return v > bv || (v === bv && (this.host.names[j] as string) < (this.betaName[k] as string));
   }
 
-  /** The index for slots [0, slots), copied (snapshots): restoring it spares a scan of every row. */
-  exportState(slots: number): NeighborIndexState {
-    let total = 0;
-    for (let k = 0; k < slots; k++) total += this.bufLen[k] as number;
-    const ids = new Int32Array(total);
-    let o = 0;
+  /**
+   * The candidates and bounds of slots [0, slots), copied (snapshots): restoring them spares a scan
+   * of every row. Bounds are first brought up to the current n, so that they hold on their own.
+   */
+  exportState(slots: number, slotOf: (name: string) => number | undefined): TopKState {
+    const offsets = new Uint32Array(slots + 1);
+    for (let k = 0; k < slots; k++) offsets[k + 1] = (offsets[k] as number) + (this.bufLen[k] as number);
+    const candidates = new Int32Array(offsets[slots] as number);
+    const boundValue = new Float64Array(slots);
+    const boundItem = new Int32Array(slots).fill(-1);
     for (let k = 0; k < slots; k++) {
-      const len = this.bufLen[k] as number;
-      ids.set(this.buf.subarray(k * this.B, k * this.B + len), o);
-      o += len;
+      const base = k * this.B;
+      candidates.set(this.buf.subarray(base, base + (this.bufLen[k] as number)), offsets[k]);
+      this.refresh(k);
+      boundValue[k] = this.betaV[k] as number;
+      // A bound naming an item that has gone since becomes value-only: weaker, still true.
+      const name = this.betaName[k];
+      if (name !== undefined && name !== '') boundItem[k] = slotOf(name) ?? -1;
     }
-    return {
-      lengths: this.bufLen.slice(0, slots),
-      ids,
-      betaV: this.betaV.slice(0, slots),
-      betaN: this.betaN.slice(0, slots),
-      betaName: Array.from({ length: slots }, (_, k) => this.betaName[k]),
-      offered: this.offered.slice(0, slots),
-      rescanDue: this.rescanDue.slice(0, slots),
-      due: this.due.slice(),
-      forcedRescans: this.forcedRescans,
-    };
+    return { offsets, candidates, boundValue, boundItem };
   }
 
-  /** Loads an exported index into this (empty) one; the watchers follow from the buffers. */
-  importState(s: NeighborIndexState): void {
-    const slots = s.lengths.length;
-    this.ensureCapacity(slots);
-    let o = 0;
+  /**
+   * Loads exported candidates and bounds into this (empty) index; offer counters start afresh. False
+   * (and nothing loaded) when they do not fit this index: the caller rescans instead.
+   */
+  importState(s: TopKState): boolean {
+    const slots = s.offsets.length - 1;
+    const names = this.host.names;
     for (let k = 0; k < slots; k++) {
-      const len = s.lengths[k] as number;
-      if (len > this.B || o + len > s.ids.length)
-        throw new RangeError(`top-K buffer of slot ${k} does not fit`);
-      this.setBuffer(k, s.ids.subarray(o, o + len), len);
-      o += len;
-      this.betaName[k] = s.betaName[k];
+      const from = s.offsets[k] as number;
+      const to = s.offsets[k + 1] as number;
+      if (to < from || to - from > this.B || to > s.candidates.length) return false;
+      for (let p = from; p < to; p++) if (names[s.candidates[p] as number] === undefined) return false;
     }
-    if (o !== s.ids.length) throw new RangeError('top-K buffers longer than their lengths');
-    this.betaV.set(s.betaV);
-    this.betaN.set(s.betaN);
-    this.offered.set(s.offered);
-    this.rescanDue.set(s.rescanDue);
-    this.due = s.due.slice();
-    this.forcedRescans = s.forcedRescans;
+    if (s.offsets[slots] !== s.candidates.length) return false;
+    this.ensureCapacity(slots);
+    const n = this.host.n;
+    for (let k = 0; k < slots; k++) {
+      const len = (s.offsets[k + 1] as number) - (s.offsets[k] as number);
+      this.setBuffer(k, s.candidates.subarray(s.offsets[k], s.offsets[k + 1]), len);
+      const v = s.boundValue[k] as number;
+      const item = s.boundItem[k] as number;
+      this.betaV[k] = v < 0 ? BOTTOM : v;
+      this.betaName[k] = v < 0 ? undefined : item >= 0 ? (names[item] ?? '') : '';
+      this.betaN[k] = n[k] as number;
+    }
+    return true;
   }
 
   bytes(): number {

@@ -17,7 +17,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Model, type ChangeReport, type NeighborList } from '../../src/model/index.js';
-import { decodeSnapshot, verifySnapshot } from '../../src/state/format.js';
+import { decodeSnapshot, encodeSnapshotToBuffer, verifySnapshot } from '../../src/state/format.js';
 import { bruteForceLists } from '../helpers/oracle.js';
 
 interface Expected {
@@ -106,5 +106,19 @@ describe('a version-1 snapshot', () => {
     const report = m.flush(4000);
     expect(byItem(report)).toEqual(byItem(expected.laterReport));
     expect([...report.removed].sort()).toEqual([...expected.laterReport.removed].sort());
+  });
+});
+
+describe('a version-1 snapshot read by this build', () => {
+  it('takes slot order as arrival order and writes it back as version 2 unchanged', () => {
+    const s = decodeSnapshot(file);
+    for (const h of s.state.histories) expect([...h]).toEqual([...h].sort((a, b) => a - b));
+    const again = decodeSnapshot(encodeSnapshotToBuffer({ ...s, state: restore().exportState() }));
+    expect(again.state.userIds.map((u, k) => [u, [...again.state.histories[k]!]]).sort()).toEqual(
+      s.state.userIds.map((u, k) => [u, [...s.state.histories[k]!]]).sort(),
+    );
+    const m = Model.fromState(again.state, options);
+    for (const [item, list] of Object.entries(expected.lists))
+      expect(m.neighbors(item) ?? null, item).toEqual(list);
   });
 });
