@@ -1,5 +1,6 @@
 // Public surface of the model: everything outside src/model/ imports from here, and only from here.
-export { Model, DEFAULT_MODEL_OPTIONS, type RepresentationOptions } from './model.js';
+export { Model, DEFAULT_MODEL_OPTIONS, type FlushJob, type RepresentationOptions } from './model.js';
+export { ModelCapacityError } from './memory.js';
 export {
   stateCounts,
   type ModelSettings,

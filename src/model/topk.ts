@@ -20,6 +20,8 @@
 // - C_kj shrinks: a value only falls; buffers drop candidates whose C fell below the minimum.
 
 import type { CooccurrenceReader } from './cooccurrence.js';
+import { SET_BYTES, SET_ENTRY_BYTES } from './memory.js';
+import { runToEnd, type Slice, type Step } from './slice.js';
 import type { TopKState } from './state.js';
 import { BitWatchers, SetWatchers, type Watchers } from './watchers.js';
 
@@ -63,6 +65,8 @@ export class NeighborIndex {
   private readonly tmpId: Int32Array;
   /** Rows rescanned because a bound could not prove a list (diagnostics). */
   forcedRescans = 0;
+  /** Work done so far, in units of about one cell of C (for the flush's slicing). */
+  work = 0;
 
   constructor(
     private readonly host: TopKHost,
@@ -78,40 +82,67 @@ export class NeighborIndex {
     this.tmpId = new Int32Array(this.B + 1);
   }
 
-  /** Switches the watcher index to sets (for sparse catalogues), keeping its contents. */
-  useSparseWatchers(): void {
-    if (this.watchers instanceof SetWatchers) return;
+  /** The work of switching the watcher index to sets (for sparse catalogues), keeping its contents. */
+  useSparseWatchers(): Step | undefined {
+    if (this.watchers instanceof SetWatchers) return undefined;
     const sets = new SetWatchers();
-    sets.ensureCapacity(this.cap);
-    for (let k = 0; k < this.cap; k++)
-      for (let p = 0; p < (this.bufLen[k] as number); p++) sets.add(this.buf[k * this.B + p] as number, k);
-    this.watchers = sets;
+    sets.grow(this.cap);
+    let k = 0;
+    return (slice: Slice) => {
+      while (k < this.cap) {
+        const len = this.bufLen[k] as number;
+        for (let p = 0; p < len; p++) sets.add(this.buf[k * this.B + p] as number, k);
+        k++;
+        if (slice.spend(len * 8)) return false;
+      }
+      this.watchers = sets;
+      return true;
+    };
   }
 
-  ensureCapacity(items: number): void {
-    if (items <= this.cap) return;
-    const next = Math.max(items, Math.ceil(this.cap * 1.5), 64);
-    const buf = new Int32Array(next * this.B);
-    for (let i = 0; i < this.cap; i++)
-      buf.set(this.buf.subarray(i * this.B, i * this.B + (this.bufLen[i] as number)), i * this.B);
-    const bufLen = new Uint16Array(next);
-    bufLen.set(this.bufLen);
-    const betaV = new Float64Array(next).fill(BOTTOM);
-    betaV.set(this.betaV);
-    const betaN = new Int32Array(next);
-    betaN.set(this.betaN);
-    const offered = new Int32Array(next);
-    offered.set(this.offered);
-    const rescanDue = new Uint8Array(next);
-    rescanDue.set(this.rescanDue);
-    this.offered = offered;
-    this.rescanDue = rescanDue;
-    this.buf = buf;
-    this.bufLen = bufLen;
-    this.betaV = betaV;
-    this.betaN = betaN;
-    this.cap = next;
-    this.watchers.ensureCapacity(next);
+  private nextCap(items: number): number {
+    return Math.max(items, Math.ceil(this.cap * 1.5), 64);
+  }
+
+  /** Bytes of the watcher index as sets for `slots` slots (at most B candidates each). */
+  setWatcherBytes(slots: number): number {
+    return slots * (SET_BYTES + this.B * SET_ENTRY_BYTES);
+  }
+
+  /** Bytes that making slots [0, items) addressable would newly allocate. */
+  growthBytes(items: number): number {
+    if (items <= this.cap) return 0;
+    return this.nextCap(items) * (this.B * 4 + 19) + this.watchers.growthBytes(items);
+  }
+
+  /**
+   * Makes slots [0, items) addressable: the per-slot arrays at once (small), the watcher index as
+   * the returned work (its bit matrix is N²/8 bytes).
+   */
+  grow(items: number): Step | undefined {
+    if (items > this.cap) {
+      const next = this.nextCap(items);
+      const buf = new Int32Array(next * this.B);
+      buf.set(this.buf);
+      const bufLen = new Uint16Array(next);
+      bufLen.set(this.bufLen);
+      const betaV = new Float64Array(next).fill(BOTTOM);
+      betaV.set(this.betaV);
+      const betaN = new Int32Array(next);
+      betaN.set(this.betaN);
+      const offered = new Int32Array(next);
+      offered.set(this.offered);
+      const rescanDue = new Uint8Array(next);
+      rescanDue.set(this.rescanDue);
+      this.offered = offered;
+      this.rescanDue = rescanDue;
+      this.buf = buf;
+      this.bufLen = bufLen;
+      this.betaV = betaV;
+      this.betaN = betaN;
+      this.cap = next;
+    }
+    return this.watchers.grow(items);
   }
 
   /** Forgets row i's candidates (the item is gone). */
@@ -134,6 +165,7 @@ export class NeighborIndex {
   private loadRow(i: number): number {
     const store = this.host.store;
     const size = store.rowBound(i);
+    this.work += size;
     if (this.rowIdx.length < size) {
       const n = Math.max(size, this.rowIdx.length * 2, 1024);
       this.rowIdx = new Int32Array(n);
@@ -172,6 +204,7 @@ export class NeighborIndex {
    */
   offerRow(i: number, cols: Int32Array, len: number): void {
     if (this.rescanDue[i] === 1) return;
+    this.work += len;
     // Many offers to one row (a heavy user's items arriving, a row still filling up) cost more than
     // one scan of the row: the row is rebuilt from a scan before it is next read instead.
     const offered = (this.offered[i] as number) + len;
@@ -342,6 +375,7 @@ export class NeighborIndex {
     this.refresh(k);
     const base = k * this.B;
     const len = this.bufLen[k] as number;
+    this.work += len * 8;
     const nk = n[k] as number;
     const tmpV = this.tmpV;
     const tmpC = this.tmpC;
@@ -455,7 +489,8 @@ export class NeighborIndex {
       for (let p = from; p < to; p++) if (names[s.candidates[p] as number] === undefined) return false;
     }
     if (s.offsets[slots] !== s.candidates.length) return false;
-    this.ensureCapacity(slots);
+    const grow = this.grow(slots);
+    if (grow !== undefined) runToEnd(grow);
     const n = this.host.n;
     for (let k = 0; k < slots; k++) {
       const len = (s.offsets[k + 1] as number) - (s.offsets[k] as number);
