@@ -110,3 +110,69 @@ export function synthetic(shape: SyntheticShape): EventStream {
     itemNames: Array.from({ length: shape.items }, (_, i) => `i${i}`),
   };
 }
+
+/** MovieLens 20M: 20,000,263 ratings by 138,493 users of 26,744 movies (max 9,254 per user). */
+export const ML20M = { events: 20_000_263, users: 138_493, items: 26_744, maxPerUser: 9_254, minPerUser: 20 };
+
+/**
+ * A stream shaped like MovieLens 20M: per-user activity 20 + A·r^-0.41 for the user of rank r (mean
+ * ≈ 144, max ≈ 9,254, as in ML-20M), items Zipf(0.9) without repeats within a user, users active in
+ * sessions of 10–200 events interleaved at random. `events` < the full size keeps the first ones.
+ */
+export function syntheticMl20m(seed = 42, events = ML20M.events): EventStream {
+  const rand = mulberry32(seed);
+  const { users: U, items: I, maxPerUser, minPerUser } = ML20M;
+  const alpha = 0.41;
+  const perUser = new Int32Array(U);
+  let total = 0;
+  for (let r = 0; r < U; r++) total += Math.pow(r + 1, -alpha);
+  const scale = (ML20M.events - U * minPerUser) / total;
+  for (let r = 0; r < U; r++)
+    perUser[r] = Math.min(maxPerUser, minPerUser + Math.round(scale * Math.pow(r + 1, -alpha)));
+  // Sessions: (user, length) blocks, shuffled.
+  const sessionUser: number[] = [];
+  const sessionLen: number[] = [];
+  for (let u = 0; u < U; u++) {
+    for (let left = perUser[u] as number; left > 0;) {
+      const len = Math.min(left, 10 + Math.floor(rand() * 190));
+      sessionUser.push(u);
+      sessionLen.push(len);
+      left -= len;
+    }
+  }
+  for (let s = sessionUser.length - 1; s > 0; s--) {
+    const t = Math.floor(rand() * (s + 1));
+    [sessionUser[s], sessionUser[t]] = [sessionUser[t] as number, sessionUser[s] as number];
+    [sessionLen[s], sessionLen[t]] = [sessionLen[t] as number, sessionLen[s] as number];
+  }
+  const item = zipfSampler(I, 0.9, rand);
+  const held = new Map<number, Set<number>>();
+  const n = Math.min(events, ML20M.events);
+  const users = new Int32Array(n);
+  const items = new Int32Array(n);
+  const times = new Float64Array(n);
+  let e = 0;
+  for (let s = 0; s < sessionUser.length && e < n; s++) {
+    const u = sessionUser[s] as number;
+    let mine = held.get(u);
+    if (mine === undefined) held.set(u, (mine = new Set()));
+    for (let k = 0; k < (sessionLen[s] as number) && e < n; k++) {
+      let i = item();
+      // A repeat of a popular item: any item the user does not hold yet, uniformly.
+      while (mine.has(i)) i = Math.floor(rand() * I);
+      mine.add(i);
+      users[e] = u;
+      items[e] = i;
+      times[e] = 1_500_000_000_000 + e;
+      e++;
+    }
+  }
+  return {
+    name: `synthetic-ml20m(events=${n},users=${U},items=${I},seed=${seed})`,
+    users: users.subarray(0, e),
+    items: items.subarray(0, e),
+    times: times.subarray(0, e),
+    userNames: Array.from({ length: U }, (_, u) => `u${u}`),
+    itemNames: Array.from({ length: I }, (_, i) => `i${i}`),
+  };
+}

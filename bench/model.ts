@@ -1,24 +1,34 @@
-// Model benchmark: ingest with exact top-K every 10,000 events, forgetting every user (or a sample)
-// one at a time on the full state, and a retrain-without-one-user baseline, all in one process.
+// Model benchmark, all in one process: ingest with exact top-K every 10,000 events; RSS after a
+// collection; forgetting the heaviest user and a sample of random users on the full state (each
+// forget + flush timed, then the user put back); the whole stream as one catch-up chunk; a
+// retrain-without-one-user baseline; and, with --heavy-user, the longest slice of a sliced flush
+// adding and forgetting one user with that many items.
 //
 //   npm run bench:model -- --dataset bench/data/ml-latest-small/ratings.csv [--json]
-//   npm run bench:model -- --synthetic --events 2000000 --users 20000 --items 10000 [--forget-sample 200] [--json]
+//   npm run bench:model -- --synthetic --events 2000000 --users 20000 --items 10000 [--json]
+//   npm run bench:model -- --synthetic-ml20m [--full] [--json]      (first 4 M events, or all 20 M)
+//   options: --forget-sample 50 (random users, seeded) --forget-all --heavy-user 20000 --no-catchup
 
 import { parseArgs } from 'node:util';
 import { Model } from '../src/model/index.js';
-import { mulberry32, readCsv, synthetic, type EventStream } from './datasets.js';
+import { mulberry32, readCsv, synthetic, syntheticMl20m, type EventStream } from './datasets.js';
 
 const { values: args } = parseArgs({
   options: {
     dataset: { type: 'string' },
     synthetic: { type: 'boolean', default: false },
+    'synthetic-ml20m': { type: 'boolean', default: false },
+    full: { type: 'boolean', default: false },
     events: { type: 'string', default: '1000000' },
     users: { type: 'string', default: '10000' },
     items: { type: 'string', default: '5000' },
     seed: { type: 'string', default: '42' },
     'top-k': { type: 'string', default: '20' },
     'flush-every': { type: 'string', default: '10000' },
-    'forget-sample': { type: 'string' },
+    'forget-sample': { type: 'string', default: '50' },
+    'forget-all': { type: 'boolean', default: false },
+    'heavy-user': { type: 'string' },
+    'no-catchup': { type: 'boolean', default: false },
     representation: { type: 'string', default: 'auto' },
     json: { type: 'boolean', default: false },
   },
@@ -27,11 +37,11 @@ const { values: args } = parseArgs({
 const log = (msg: string): void => {
   if (!args.json) process.stderr.write(`${msg}\n`);
 };
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
+const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
+const percentile = (sorted: number[], p: number): number =>
+  sorted.length === 0
+    ? 0
+    : (sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number);
 
 function ingest(model: Model, s: EventStream, flushEvery: number, skipUser = -1): number {
   const t0 = performance.now();
@@ -50,29 +60,39 @@ function ingest(model: Model, s: EventStream, flushEvery: number, skipUser = -1)
   return (performance.now() - t0) / 1000;
 }
 
-const stream: EventStream = args.dataset
-  ? readCsv(args.dataset)
-  : synthetic({ events: Number(args.events), users: Number(args.users), items: Number(args.items), seed: Number(args.seed) });
+/** RSS after full collections (npm scripts pass --expose-gc); freed squares are released off-thread. */
+async function settledMemory(): Promise<NodeJS.MemoryUsage> {
+  for (let k = 0; k < 2; k++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return process.memoryUsage();
+}
+
+const stream: EventStream = args['synthetic-ml20m']
+  ? syntheticMl20m(Number(args.seed), args.full ? Infinity : 4_000_000)
+  : args.dataset
+    ? readCsv(args.dataset)
+    : synthetic({
+        events: Number(args.events),
+        users: Number(args.users),
+        items: Number(args.items),
+        seed: Number(args.seed),
+      });
 const topK = Number(args['top-k']);
 const flushEvery = Number(args['flush-every']);
 const repr = { representation: args.representation as 'dense' | 'sparse' | 'auto' };
+const options = { topK, maxItemsPerUser: 1_000_000 };
 
 log(`dataset ${stream.name}: ${stream.users.length} events`);
-const model = new Model({ topK }, repr);
+const model = new Model(options, repr);
 const ingestSeconds = ingest(model, stream, flushEvery);
 const stats = model.stats();
-// RSS after a full collection when the runtime allows it (npm scripts pass --expose-gc): garbage of
-// the ingest (flushed lists, the old squares of earlier growth) is not state.
-// Freed ArrayBuffers (the smaller squares C grew out of) are released after the collection, off
-// the main thread: collect twice with a pause before reading RSS.
-for (let k = 0; k < 2; k++) {
-  (globalThis as { gc?: () => void }).gc?.();
-  await new Promise((r) => setTimeout(r, 200));
-}
-const { rss: rssBytes, heapUsed: heapUsedBytes, arrayBuffers: arrayBufferBytes } = process.memoryUsage();
-log(`ingest ${ingestSeconds.toFixed(3)} s, ${stats.users} users, ${stats.items} items, ${stats.pairs} pairs, rss ${(rssBytes / 2 ** 20).toFixed(0)} MiB`);
+const memory = await settledMemory();
+log(
+  `ingest ${ingestSeconds.toFixed(3)} s, ${stats.users} users, ${stats.items} items, ${stats.pairs} pairs, rss ${(memory.rss / 2 ** 20).toFixed(0)} MiB`,
+);
 
-// Forget users one at a time on the full state, then put them back (with later event times).
 const userItems = new Map<number, string[]>();
 for (let e = 0; e < stream.users.length; e++) {
   const u = stream.users[e] as number;
@@ -80,42 +100,87 @@ for (let e = 0; e < stream.users.length; e++) {
   if (list === undefined) userItems.set(u, (list = []));
   list.push(stream.itemNames[stream.items[e] as number] as string);
 }
-let candidates = [...userItems.keys()];
-if (args['forget-sample'] !== undefined) {
-  const rand = mulberry32(7);
-  const k = Number(args['forget-sample']);
-  for (let i = candidates.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [candidates[i], candidates[j]] = [candidates[j] as number, candidates[i] as number];
-  }
-  // Always include the most active user: the worst case.
-  const heaviest = [...userItems].sort((a, b) => b[1].length - a[1].length)[0]?.[0] as number;
-  candidates = [heaviest, ...candidates.slice(0, k).filter((u) => u !== heaviest)];
-}
-const forgetMs: number[] = [];
+const heaviest = [...userItems].sort((a, b) => b[1].length - a[1].length)[0]?.[0] as number;
 let clock = 4_000_000_000_000;
-let worstUser = -1;
-let worstMs = -1;
-for (const u of candidates) {
+
+/** Forgets u (timed with its flush), then puts the user back (untimed). */
+function forgetAndRestore(u: number): number {
   const userId = stream.userNames[u] as string;
   const t0 = performance.now();
   model.forget({ userId, requestedAt: clock++ });
   model.flush();
   const ms = performance.now() - t0;
-  forgetMs.push(ms);
-  if (ms > worstMs) [worstMs, worstUser] = [ms, u];
-  for (const item of userItems.get(u) as string[]) model.interaction({ userId, itemId: item, action: 'ADD', occurredAt: clock });
+  for (const item of userItems.get(u) as string[])
+    model.interaction({ userId, itemId: item, action: 'ADD', occurredAt: clock });
   clock++;
   model.flush();
+  return ms;
 }
-forgetMs.sort((a, b) => a - b);
-log(`forget p50 ${percentile(forgetMs, 50).toFixed(3)} ms, p99 ${percentile(forgetMs, 99).toFixed(3)} ms, max ${worstMs.toFixed(1)} ms (user with ${userItems.get(worstUser)?.length} items)`);
 
-// Retraining baseline: everything from scratch without the median user, same process, one flush.
-const median = candidates.map((u) => [u, (userItems.get(u) as string[]).length] as const).sort((a, b) => a[1] - b[1])[Math.floor(candidates.length / 2)]?.[0] as number;
-const retrainModel = new Model({ topK }, repr);
-const retrainSeconds = ingest(retrainModel, stream, Number.MAX_SAFE_INTEGER, median);
+function forgetStats(users: number[]): { p50: number; p99: number; max: number; users: number } {
+  const ms = users.map(forgetAndRestore).sort((a, b) => a - b);
+  return {
+    p50: round(percentile(ms, 50)),
+    p99: round(percentile(ms, 99)),
+    max: round(ms.at(-1) ?? 0),
+    users: ms.length,
+  };
+}
+
+const heaviestMs = forgetAndRestore(heaviest);
+log(`forget heaviest user (${userItems.get(heaviest)?.length} items): ${heaviestMs.toFixed(1)} ms`);
+const others = [...userItems.keys()].filter((u) => u !== heaviest);
+const rand = mulberry32(7);
+for (let i = others.length - 1; i > 0; i--) {
+  const j = Math.floor(rand() * (i + 1));
+  [others[i], others[j]] = [others[j] as number, others[i] as number];
+}
+const sample = forgetStats(others.slice(0, Number(args['forget-sample'])));
+log(`forget ${sample.users} random users: p50 ${sample.p50} ms, max ${sample.max} ms`);
+const all = args['forget-all'] ? forgetStats([...userItems.keys()]) : undefined;
+if (all) log(`forget every user: p50 ${all.p50} ms, p99 ${all.p99} ms, max ${all.max} ms`);
+
+// The whole stream as one chunk (a cold start on a backlog), and retraining without the median user.
+const catchupSeconds = args['no-catchup'] ? undefined : ingest(new Model(options, repr), stream, Infinity);
+if (catchupSeconds !== undefined) log(`catch-up (one chunk) ${catchupSeconds.toFixed(3)} s`);
+const byLength = [...userItems].sort((a, b) => a[1].length - b[1].length);
+const median = byLength[Math.floor(byLength.length / 2)]?.[0] as number;
+const retrainSeconds = ingest(new Model(options, repr), stream, Infinity, median);
 log(`retrain without one user ${retrainSeconds.toFixed(3)} s`);
+
+/** A user with `h` items added, then forgotten, each flushed in slices of ≤ 10 ms: the longest slice. */
+function heavyUser(h: number): { items: number; addMaxSliceMs: number; forgetMaxSliceMs: number } {
+  const m = new Model({ topK, maxItemsPerUser: h }, repr);
+  const r = mulberry32(3);
+  for (let k = 0; k < 200_000; k++)
+    m.interaction({
+      userId: `b${Math.floor(r() * 5000)}`,
+      itemId: `i${Math.floor(h * 1.25 * r() ** 2)}`,
+      action: 'ADD',
+      occurredAt: 1,
+    });
+  m.flush();
+  const sliced = (): number => {
+    const job = m.beginFlush();
+    let longest = 0;
+    for (let done = false; !done;) {
+      const t0 = performance.now();
+      done = job.step(() => performance.now() - t0 > 10);
+      longest = Math.max(longest, performance.now() - t0);
+    }
+    return longest;
+  };
+  for (let i = 0; i < h; i++)
+    m.interaction({ userId: 'heavy', itemId: `i${i}`, action: 'ADD', occurredAt: 2 });
+  const addMaxSliceMs = sliced();
+  m.forget({ userId: 'heavy', requestedAt: 3 });
+  return { items: h, addMaxSliceMs: round(addMaxSliceMs), forgetMaxSliceMs: round(sliced()) };
+}
+const heavy = args['heavy-user'] !== undefined ? heavyUser(Number(args['heavy-user'])) : undefined;
+if (heavy)
+  log(
+    `heavy user of ${heavy.items} items: longest slice adding ${heavy.addMaxSliceMs} ms, forgetting ${heavy.forgetMaxSliceMs} ms`,
+  );
 
 const result = {
   dataset: stream.name,
@@ -123,25 +188,24 @@ const result = {
   users: stats.users,
   items: stats.items,
   pairs: stats.pairs,
-  representation: model.store.kind,
+  representation: model.representation,
   topK,
   flushEvery,
-  ingestSeconds: round(ingestSeconds, 3),
+  ingestSeconds: round(ingestSeconds),
   eventsPerSecond: Math.round(stream.users.length / ingestSeconds),
-  forgotten: forgetMs.length,
-  forgetMs: { p50: round(percentile(forgetMs, 50), 3), p99: round(percentile(forgetMs, 99), 3), max: round(worstMs, 3) },
-  retrainSeconds: round(retrainSeconds, 3),
-  speedupP50: Math.round(retrainSeconds / (percentile(forgetMs, 50) / 1000)),
-  rssBytes,
-  heapUsedBytes,
-  arrayBufferBytes,
+  forgetHeaviest: { items: userItems.get(heaviest)?.length, ms: round(heaviestMs) },
+  forgetSampleMs: sample,
+  ...(all ? { forgetAllMs: all } : {}),
+  ...(catchupSeconds !== undefined ? { catchupSeconds: round(catchupSeconds) } : {}),
+  retrainSeconds: round(retrainSeconds),
+  speedupP50: Math.round(retrainSeconds / (sample.p50 / 1000)),
+  rssBytes: memory.rss,
+  heapUsedBytes: memory.heapUsed,
+  arrayBufferBytes: memory.arrayBuffers,
   modelBytes: stats.bytes,
   bytesPerPair: round(stats.bytes / Math.max(1, stats.pairs), 2),
   forcedRescans: model.forcedRescans,
+  ...(heavy ? { heavyUser: heavy } : {}),
 };
 if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
 else console.table(result);
-
-function round(x: number, d: number): number {
-  return Math.round(x * 10 ** d) / 10 ** d;
-}

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'STATE_INCONSISTENT',
   'SNAPSHOT_INVALID',
   'SNAPSHOT_FAILED',
+  'MODEL_MEMORY_EXCEEDED',
   'USAGE',
 ] as const;
 

@@ -1,4 +1,11 @@
-// Public surface of the model: everything else calls it through this.
-export { Model, DEFAULT_MODEL_OPTIONS, type RepresentationOptions } from './model.js';
+// Public surface of the model: everything outside src/model/ imports from here, and only from here.
+export { Model, DEFAULT_MODEL_OPTIONS, type FlushJob, type RepresentationOptions } from './model.js';
+export { ModelCapacityError } from './memory.js';
+export {
+  stateCounts,
+  type ModelSettings,
+  type ModelState,
+  type StateCounts,
+  type TopKState,
+} from './state.js';
 export type * from './types.js';
-export type { ModelSettings, ModelState } from './state.js';

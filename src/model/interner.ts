@@ -6,6 +6,8 @@ export class Interner {
   /** Slot → id; read directly by hot loops (undefined for a free slot). */
   readonly names: (string | undefined)[] = [];
   private readonly free: number[] = [];
+  /** Characters of the ids held (memory estimate). */
+  chars = 0;
 
   get size(): number {
     return this.byName.size;
@@ -14,6 +16,11 @@ export class Interner {
   /** Upper bound (exclusive) of the slots in use. */
   get capacity(): number {
     return this.names.length;
+  }
+
+  /** Whether interning a new id would take a new slot at the end rather than reuse a free one. */
+  get full(): boolean {
+    return this.free.length === 0;
   }
 
   lookup(name: string): number | undefined {
@@ -28,6 +35,7 @@ export class Interner {
     if (slot === this.names.length) this.names.push(name);
     else this.names[slot] = name;
     this.byName.set(name, slot);
+    this.chars += name.length;
     return slot;
   }
 
@@ -37,14 +45,11 @@ export class Interner {
     return n;
   }
 
-  has(slot: number): boolean {
-    return this.names[slot] !== undefined;
-  }
-
   release(slot: number): void {
     const n = this.names[slot];
     if (n === undefined) return;
     this.byName.delete(n);
+    this.chars -= n.length;
     this.names[slot] = undefined;
     this.free.push(slot);
   }
@@ -88,7 +93,10 @@ export class Interner {
       this.names.push(name);
       if (name === undefined) holes++;
       else if (this.byName.has(name)) throw new RangeError(`duplicate id at slot ${slot}`);
-      else this.byName.set(name, slot);
+      else {
+        this.byName.set(name, slot);
+        this.chars += name.length;
+      }
     }
     if (holes !== free.length || free.some((f) => names[f] !== undefined))
       throw new RangeError('free slots do not match the dictionary');

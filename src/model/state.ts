@@ -1,15 +1,32 @@
 // The model's durable state: everything a snapshot must hold for a restored model to be
 // indistinguishable from the original (same lists, same future change reports, same queries).
+// It describes the model, not its data structures: the snapshot format (src/state/format.ts) encodes
+// exactly this, so in-memory layouts can change without a new file format.
 // C is not part of it: it is a function of H (C = HᵀH), and rebuilding it from the histories is
-// both smaller on disk and fast enough (see docs/durability.md). The top-K candidate buffers and
-// bounds are (optionally): restoring them spares a scan of every row, the slow part of a restore.
+// both smaller on disk and fast enough (see docs/durability.md); n is the column sums of H. The
+// top-K candidates and bounds are (optionally): restoring them spares a scan of every row.
 
-import type { NeighborIndexState } from './topk.js';
 import type { NeighborList } from './types.js';
 
 export interface ModelSettings {
   readonly topK: number;
   readonly minCooccurrences: number;
+}
+
+/**
+ * Per item slot, a superset of its top-K neighbours and a bound on everything else: every eligible
+ * neighbour (C ≥ minCooccurrences) that is not a candidate ranks after (boundValue, id of boundItem)
+ * in the lists' order (similarity descending, then id ascending), or, with boundItem = -1, has a
+ * similarity ≤ boundValue. A negative boundValue: every eligible neighbour is a candidate.
+ */
+export interface TopKState {
+  /** Candidates of slot i: candidates[offsets[i] .. offsets[i + 1]) (length = slots + 1). */
+  readonly offsets: Uint32Array;
+  /** Item slots. */
+  readonly candidates: Int32Array;
+  readonly boundValue: Float64Array;
+  /** Item slot of the bound's tie-break id, or -1 (value-only bound). */
+  readonly boundItem: Int32Array;
 }
 
 export interface ModelState {
@@ -19,11 +36,9 @@ export interface ModelState {
   readonly itemNames: readonly (string | undefined)[];
   /** The item dictionary's free slots, in reuse order (last is reused first). */
   readonly itemFree: readonly number[];
-  /** n per item slot (length = itemNames.length). */
-  readonly n: Int32Array;
   /** Users held in memory (personal data: only inside the snapshot file, never in its header). */
   readonly userIds: readonly string[];
-  /** Per user, the history as item slots, ascending. */
+  /** Per user, the history as item slots in arrival order (oldest first). */
   readonly histories: readonly Int32Array[];
   /** Per user, the late-event bound of a tombstone matching them (NaN: none). */
   readonly lateBounds: Float64Array;
@@ -31,18 +46,20 @@ export interface ModelState {
   readonly lists: readonly (NeighborList | undefined)[];
   /** Forgotten users' tombstones: keyed hash → request time (never ids). */
   readonly tombstones: readonly (readonly [string, number])[];
-  /** The top-K candidate buffers and bounds; without them every row is rescanned on restore. */
-  readonly topk?: NeighborIndexState;
+  /** Top-K candidates and bounds; without them every row is rescanned on restore. */
+  readonly topk?: TopKState;
 }
 
 /** Totals of a state, for snapshot headers and logs (no ids). */
-export function stateCounts(s: ModelState): {
-  users: number;
-  items: number;
-  interactions: number;
-  lists: number;
-  tombstones: number;
-} {
+export interface StateCounts {
+  readonly users: number;
+  readonly items: number;
+  readonly interactions: number;
+  readonly lists: number;
+  readonly tombstones: number;
+}
+
+export function stateCounts(s: ModelState): StateCounts {
   let interactions = 0;
   for (const h of s.histories) interactions += h.length;
   let items = 0;

@@ -16,7 +16,7 @@ export class Tombstones {
     return this.byHash.size;
   }
 
-  hash(userId: string): string {
+  private hash(userId: string): string {
     return createHmac('sha256', this.key).update(userId).digest('base64url').slice(0, 22);
   }
 

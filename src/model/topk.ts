@@ -19,34 +19,30 @@
 //   of a forget is therefore one pass over the rows of the user's items, as the paper's bound says.
 // - C_kj shrinks: a value only falls; buffers drop candidates whose C fell below the minimum.
 
-import type { CooccurrenceStore } from './cooccurrence.js';
-import type { Interner } from './interner.js';
+import type { CooccurrenceReader } from './cooccurrence.js';
+import { SET_BYTES, SET_ENTRY_BYTES } from './memory.js';
+import { runToEnd, type Slice, type Step } from './slice.js';
+import type { TopKState } from './state.js';
 import { BitWatchers, SetWatchers, type Watchers } from './watchers.js';
 
 const BOTTOM = -1;
 
+/**
+ * What the index reads of the model, and nothing it could change: n and C, the item names (for
+ * ties) and the number of slots. Getters, because the model replaces its arrays when they grow.
+ */
 export interface TopKHost {
-  readonly store: CooccurrenceStore;
-  readonly itemDict: Interner;
-  n: Int32Array;
-}
-
-/** A copy of the index's state for slots [0, lengths.length) (see exportState). */
-export interface NeighborIndexState {
-  readonly lengths: Uint16Array;
-  /** The buffers' candidate slots, concatenated. */
-  readonly ids: Int32Array;
-  readonly betaV: Float64Array;
-  readonly betaN: Int32Array;
-  readonly betaName: readonly (string | undefined)[];
-  readonly offered: Int32Array;
-  readonly rescanDue: Uint8Array;
-  readonly due: readonly number[];
-  readonly forcedRescans: number;
+  /** n per item slot. */
+  readonly n: Int32Array;
+  readonly store: CooccurrenceReader;
+  /** Item slot → id (undefined: a free slot). */
+  readonly names: readonly (string | undefined)[];
+  /** Slots in use so far (an upper bound of every slot). */
+  readonly slots: number;
 }
 
 export class NeighborIndex {
-  readonly L: number;
+  private readonly L: number;
   private readonly B: number; // buffer capacity per row: room for offers between compactions
   private cap = 0;
   private buf = new Int32Array(0);
@@ -69,6 +65,8 @@ export class NeighborIndex {
   private readonly tmpId: Int32Array;
   /** Rows rescanned because a bound could not prove a list (diagnostics). */
   forcedRescans = 0;
+  /** Work done so far, in units of about one cell of C (for the flush's slicing). */
+  work = 0;
 
   constructor(
     private readonly host: TopKHost,
@@ -84,40 +82,67 @@ export class NeighborIndex {
     this.tmpId = new Int32Array(this.B + 1);
   }
 
-  /** Switches the watcher index to sets (for sparse catalogues), keeping its contents. */
-  useSparseWatchers(): void {
-    if (this.watchers instanceof SetWatchers) return;
+  /** The work of switching the watcher index to sets (for sparse catalogues), keeping its contents. */
+  useSparseWatchers(): Step | undefined {
+    if (this.watchers instanceof SetWatchers) return undefined;
     const sets = new SetWatchers();
-    sets.ensureCapacity(this.cap);
-    for (let k = 0; k < this.cap; k++)
-      for (let p = 0; p < (this.bufLen[k] as number); p++) sets.add(this.buf[k * this.B + p] as number, k);
-    this.watchers = sets;
+    sets.grow(this.cap);
+    let k = 0;
+    return (slice: Slice) => {
+      while (k < this.cap) {
+        const len = this.bufLen[k] as number;
+        for (let p = 0; p < len; p++) sets.add(this.buf[k * this.B + p] as number, k);
+        k++;
+        if (slice.spend(len * 8)) return false;
+      }
+      this.watchers = sets;
+      return true;
+    };
   }
 
-  ensureCapacity(items: number): void {
-    if (items <= this.cap) return;
-    const next = Math.max(items, Math.ceil(this.cap * 1.5), 64);
-    const buf = new Int32Array(next * this.B);
-    for (let i = 0; i < this.cap; i++)
-      buf.set(this.buf.subarray(i * this.B, i * this.B + (this.bufLen[i] as number)), i * this.B);
-    const bufLen = new Uint16Array(next);
-    bufLen.set(this.bufLen);
-    const betaV = new Float64Array(next).fill(BOTTOM);
-    betaV.set(this.betaV);
-    const betaN = new Int32Array(next);
-    betaN.set(this.betaN);
-    const offered = new Int32Array(next);
-    offered.set(this.offered);
-    const rescanDue = new Uint8Array(next);
-    rescanDue.set(this.rescanDue);
-    this.offered = offered;
-    this.rescanDue = rescanDue;
-    this.buf = buf;
-    this.bufLen = bufLen;
-    this.betaV = betaV;
-    this.betaN = betaN;
-    this.cap = next;
-    this.watchers.ensureCapacity(next);
+  private nextCap(items: number): number {
+    return Math.max(items, Math.ceil(this.cap * 1.5), 64);
+  }
+
+  /** Bytes of the watcher index as sets for `slots` slots (at most B candidates each). */
+  setWatcherBytes(slots: number): number {
+    return slots * (SET_BYTES + this.B * SET_ENTRY_BYTES);
+  }
+
+  /** Bytes that making slots [0, items) addressable would newly allocate. */
+  growthBytes(items: number): number {
+    if (items <= this.cap) return 0;
+    return this.nextCap(items) * (this.B * 4 + 19) + this.watchers.growthBytes(items);
+  }
+
+  /**
+   * Makes slots [0, items) addressable: the per-slot arrays at once (small), the watcher index as
+   * the returned work (its bit matrix is N²/8 bytes).
+   */
+  grow(items: number): Step | undefined {
+    if (items > this.cap) {
+      const next = this.nextCap(items);
+      const buf = new Int32Array(next * this.B);
+      buf.set(this.buf);
+      const bufLen = new Uint16Array(next);
+      bufLen.set(this.bufLen);
+      const betaV = new Float64Array(next).fill(BOTTOM);
+      betaV.set(this.betaV);
+      const betaN = new Int32Array(next);
+      betaN.set(this.betaN);
+      const offered = new Int32Array(next);
+      offered.set(this.offered);
+      const rescanDue = new Uint8Array(next);
+      rescanDue.set(this.rescanDue);
+      this.offered = offered;
+      this.rescanDue = rescanDue;
+      this.buf = buf;
+      this.bufLen = bufLen;
+      this.betaV = betaV;
+      this.betaN = betaN;
+      this.cap = next;
+    }
+    return this.watchers.grow(items);
   }
 
   /** Forgets row i's candidates (the item is gone). */
@@ -140,6 +165,7 @@ export class NeighborIndex {
   private loadRow(i: number): number {
     const store = this.host.store;
     const size = store.rowBound(i);
+    this.work += size;
     if (this.rowIdx.length < size) {
       const n = Math.max(size, this.rowIdx.length * 2, 1024);
       this.rowIdx = new Int32Array(n);
@@ -178,6 +204,7 @@ export class NeighborIndex {
    */
   offerRow(i: number, cols: Int32Array, len: number): void {
     if (this.rescanDue[i] === 1) return;
+    this.work += len;
     // Many offers to one row (a heavy user's items arriving, a row still filling up) cost more than
     // one scan of the row: the row is rebuilt from a scan before it is next read instead.
     const offered = (this.offered[i] as number) + len;
@@ -187,7 +214,7 @@ export class NeighborIndex {
       this.due.push(i);
       return;
     }
-    const { store, itemDict, n } = this.host;
+    const { store, names, n } = this.host;
     this.refresh(i);
     const ni = n[i] as number;
     const bv = this.betaV[i] as number;
@@ -199,12 +226,12 @@ export class NeighborIndex {
       if (c < min) continue;
       const v = c / (ni + (n[j] as number) - c);
       if (v < bv) continue;
-      if (v > bv || itemDict.name(j) < (this.betaName[i] as string)) this.offer(i, j);
+      if (v > bv || (names[j] as string) < (this.betaName[i] as string)) this.offer(i, j);
     }
   }
 
   private rescanThreshold(): number {
-    return Math.max(this.B, this.host.itemDict.capacity >>> 4);
+    return Math.max(this.B, this.host.slots >>> 4);
   }
 
   /** Rows that must be rebuilt from a scan before they are read (too many offers); clears the list. */
@@ -224,12 +251,12 @@ export class NeighborIndex {
    * before β_k, and touches k when i is or becomes one of k's candidates. One pass over row i.
    */
   propagate(i: number, touch: (k: number) => void): void {
-    const { itemDict: items, n } = this.host;
+    const { names, n } = this.host;
     const len = this.loadRow(i);
     const rowIdx = this.rowIdx;
     const rowCnt = this.rowCnt;
     const ni = n[i] as number;
-    const nameI = items.name(i);
+    const nameI = names[i] as string;
     const min = this.minCooccurrences;
     const betaV = this.betaV;
     const betaN = this.betaN;
@@ -261,12 +288,12 @@ export class NeighborIndex {
 
   /** Rebuilds row i's buffer and bound from a full scan. */
   rescan(i: number): void {
-    const { itemDict: items, n } = this.host;
+    const { n } = this.host;
+    const names = this.host.names as readonly string[];
     const len = this.loadRow(i);
     const rowIdx = this.rowIdx;
     const rowCnt = this.rowCnt;
     const ni = n[i] as number;
-    const names = items.names as string[];
     const L = this.L;
     const selV = this.selV;
     const selId = this.selId;
@@ -343,11 +370,12 @@ export class NeighborIndex {
    * the bound with what it drops), and leaves the result sorted in tmpId/tmpV/tmpC. Returns the count.
    */
   private compact(k: number): number {
-    const { store, itemDict: items, n } = this.host;
-    const names = items.names as string[];
+    const { store, n } = this.host;
+    const names = this.host.names as readonly string[];
     this.refresh(k);
     const base = k * this.B;
     const len = this.bufLen[k] as number;
+    this.work += len * 8;
     const nk = n[k] as number;
     const tmpV = this.tmpV;
     const tmpC = this.tmpC;
@@ -384,7 +412,7 @@ export class NeighborIndex {
     if (count > this.L) {
       // The first entry dropped is the best of the dropped: it may raise the bound.
       const dv = tmpV[this.L] as number;
-      const dName = items.name(tmpId[this.L] as number);
+      const dName = names[tmpId[this.L] as number] as string;
       if (this.beats(dv, dName, k)) {
         this.betaV[k] = dv;
         this.betaName[k] = dName;
@@ -422,53 +450,58 @@ export class NeighborIndex {
 
   private ranksBeforeBound(v: number, j: number, k: number): boolean {
     const bv = this.betaV[k] as number;
-    return v > bv || (v === bv && this.host.itemDict.name(j) < (this.betaName[k] as string));
+    return v > bv || (v === bv && (this.host.names[j] as string) < (this.betaName[k] as string));
   }
 
-  /** The index for slots [0, slots), copied (snapshots): restoring it spares a scan of every row. */
-  exportState(slots: number): NeighborIndexState {
-    let total = 0;
-    for (let k = 0; k < slots; k++) total += this.bufLen[k] as number;
-    const ids = new Int32Array(total);
-    let o = 0;
+  /**
+   * The candidates and bounds of slots [0, slots), copied (snapshots): restoring them spares a scan
+   * of every row. Bounds are first brought up to the current n, so that they hold on their own.
+   */
+  exportState(slots: number, slotOf: (name: string) => number | undefined): TopKState {
+    const offsets = new Uint32Array(slots + 1);
+    for (let k = 0; k < slots; k++) offsets[k + 1] = (offsets[k] as number) + (this.bufLen[k] as number);
+    const candidates = new Int32Array(offsets[slots] as number);
+    const boundValue = new Float64Array(slots);
+    const boundItem = new Int32Array(slots).fill(-1);
     for (let k = 0; k < slots; k++) {
-      const len = this.bufLen[k] as number;
-      ids.set(this.buf.subarray(k * this.B, k * this.B + len), o);
-      o += len;
+      const base = k * this.B;
+      candidates.set(this.buf.subarray(base, base + (this.bufLen[k] as number)), offsets[k]);
+      this.refresh(k);
+      boundValue[k] = this.betaV[k] as number;
+      // A bound naming an item that has gone since becomes value-only: weaker, still true.
+      const name = this.betaName[k];
+      if (name !== undefined && name !== '') boundItem[k] = slotOf(name) ?? -1;
     }
-    return {
-      lengths: this.bufLen.slice(0, slots),
-      ids,
-      betaV: this.betaV.slice(0, slots),
-      betaN: this.betaN.slice(0, slots),
-      betaName: Array.from({ length: slots }, (_, k) => this.betaName[k]),
-      offered: this.offered.slice(0, slots),
-      rescanDue: this.rescanDue.slice(0, slots),
-      due: this.due.slice(),
-      forcedRescans: this.forcedRescans,
-    };
+    return { offsets, candidates, boundValue, boundItem };
   }
 
-  /** Loads an exported index into this (empty) one; the watchers follow from the buffers. */
-  importState(s: NeighborIndexState): void {
-    const slots = s.lengths.length;
-    this.ensureCapacity(slots);
-    let o = 0;
+  /**
+   * Loads exported candidates and bounds into this (empty) index; offer counters start afresh. False
+   * (and nothing loaded) when they do not fit this index: the caller rescans instead.
+   */
+  importState(s: TopKState): boolean {
+    const slots = s.offsets.length - 1;
+    const names = this.host.names;
     for (let k = 0; k < slots; k++) {
-      const len = s.lengths[k] as number;
-      if (len > this.B || o + len > s.ids.length)
-        throw new RangeError(`top-K buffer of slot ${k} does not fit`);
-      this.setBuffer(k, s.ids.subarray(o, o + len), len);
-      o += len;
-      this.betaName[k] = s.betaName[k];
+      const from = s.offsets[k] as number;
+      const to = s.offsets[k + 1] as number;
+      if (to < from || to - from > this.B || to > s.candidates.length) return false;
+      for (let p = from; p < to; p++) if (names[s.candidates[p] as number] === undefined) return false;
     }
-    if (o !== s.ids.length) throw new RangeError('top-K buffers longer than their lengths');
-    this.betaV.set(s.betaV);
-    this.betaN.set(s.betaN);
-    this.offered.set(s.offered);
-    this.rescanDue.set(s.rescanDue);
-    this.due = s.due.slice();
-    this.forcedRescans = s.forcedRescans;
+    if (s.offsets[slots] !== s.candidates.length) return false;
+    const grow = this.grow(slots);
+    if (grow !== undefined) runToEnd(grow);
+    const n = this.host.n;
+    for (let k = 0; k < slots; k++) {
+      const len = (s.offsets[k + 1] as number) - (s.offsets[k] as number);
+      this.setBuffer(k, s.candidates.subarray(s.offsets[k], s.offsets[k + 1]), len);
+      const v = s.boundValue[k] as number;
+      const item = s.boundItem[k] as number;
+      this.betaV[k] = v < 0 ? BOTTOM : v;
+      this.betaName[k] = v < 0 ? undefined : item >= 0 ? (names[item] ?? '') : '';
+      this.betaN[k] = n[k] as number;
+    }
+    return true;
   }
 
   bytes(): number {

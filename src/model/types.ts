@@ -71,6 +71,17 @@ export interface ModelOptions {
   readonly tombstoneRetentionMs: number;
   /** Secret key for the tombstones' keyed hash of user ids (HMAC-SHA-256). */
   readonly tombstoneKey: string;
+  /**
+   * Items a user holds at most (default 10,000): an ADD for a user at the cap first removes their
+   * oldest interaction (arrival order), as a REMOVE would. Bounds the work of one user, O(h²).
+   */
+  readonly maxItemsPerUser: number;
+  /**
+   * Bytes the model may hold (estimated, see memory.ts; default: unbounded). Decides whether C is a
+   * dense square or sparse rows, and an interaction that would need more throws ModelCapacityError
+   * (code MODEL_MEMORY_EXCEEDED) before changing anything.
+   */
+  readonly memoryBudgetBytes: number;
 }
 
 export interface ModelStats {
@@ -78,7 +89,7 @@ export interface ModelStats {
   readonly items: number;
   /** Unordered item pairs with C_ij > 0. */
   readonly pairs: number;
-  /** Approximate bytes held by the matrices and lists. */
+  /** Estimated bytes held: the matrices, the top-K index, histories, dictionaries, lists, tombstones. */
   readonly bytes: number;
   readonly tombstones: number;
 }

@@ -3,8 +3,14 @@
 // watchers. Dense catalogues use an N×N bit matrix (N = 10k: 12 MB; row i is contiguous, so a row
 // scan of C reads it sequentially); sparse ones a set per item.
 
+import { SET_BYTES, SET_ENTRY_BYTES } from './memory.js';
+import type { Slice, Step } from './slice.js';
+
 export interface Watchers {
-  ensureCapacity(items: number): void;
+  /** Bytes that making slots [0, items) addressable would newly allocate. */
+  growthBytes(items: number): number;
+  /** Makes slots [0, items) addressable: undefined when they are, else the (sliceable) work. */
+  grow(items: number): Step | undefined;
   has(i: number, k: number): boolean;
   add(i: number, k: number): void;
   delete(i: number, k: number): void;
@@ -18,16 +24,33 @@ export class BitWatchers implements Watchers {
   private words = 0;
   private bits = new Uint32Array(0);
 
-  ensureCapacity(items: number): void {
-    if (items <= this.cap) return;
-    const cap = Math.ceil(Math.max(items, this.cap * 1.25, 64) / 32) * 32;
+  private nextCap(items: number): number {
+    return Math.ceil(Math.max(items, this.cap * 1.25, 64) / 32) * 32;
+  }
+
+  growthBytes(items: number): number {
+    if (items <= this.cap) return 0;
+    const cap = this.nextCap(items);
+    return cap * (cap >>> 5) * 4;
+  }
+
+  grow(items: number): Step | undefined {
+    if (items <= this.cap) return undefined;
+    const cap = this.nextCap(items);
     const words = cap >>> 5;
     const bits = new Uint32Array(cap * words);
-    for (let i = 0; i < this.cap; i++)
-      bits.set(this.bits.subarray(i * this.words, (i + 1) * this.words), i * words);
-    this.cap = cap;
-    this.words = words;
-    this.bits = bits;
+    let i = 0;
+    return (slice: Slice) => {
+      while (i < this.cap) {
+        bits.set(this.bits.subarray(i * this.words, (i + 1) * this.words), i * words);
+        i++;
+        if (slice.spend(this.words)) return false;
+      }
+      this.cap = cap;
+      this.words = words;
+      this.bits = bits;
+      return true;
+    };
   }
 
   has(i: number, k: number): boolean {
@@ -68,9 +91,17 @@ export class BitWatchers implements Watchers {
 
 export class SetWatchers implements Watchers {
   private sets: (Set<number> | undefined)[] = [];
+  /** Non-empty sets and their entries, for an O(1) size estimate. */
+  private live = 0;
+  private entries = 0;
 
-  ensureCapacity(items: number): void {
+  growthBytes(items: number): number {
+    return Math.max(0, items - this.sets.length) * 8;
+  }
+
+  grow(items: number): Step | undefined {
     while (this.sets.length < items) this.sets.push(undefined);
+    return undefined;
   }
 
   has(i: number, k: number): boolean {
@@ -79,15 +110,23 @@ export class SetWatchers implements Watchers {
 
   add(i: number, k: number): void {
     let s = this.sets[i];
-    if (s === undefined) s = this.sets[i] = new Set();
+    if (s === undefined) {
+      s = this.sets[i] = new Set();
+      this.live++;
+    }
+    const size = s.size;
     s.add(k);
+    this.entries += s.size - size;
   }
 
   delete(i: number, k: number): void {
     const s = this.sets[i];
-    if (s === undefined) return;
-    s.delete(k);
-    if (s.size === 0) this.sets[i] = undefined;
+    if (s === undefined || !s.delete(k)) return;
+    this.entries--;
+    if (s.size === 0) {
+      this.sets[i] = undefined;
+      this.live--;
+    }
   }
 
   forEach(i: number, f: (k: number) => void): void {
@@ -95,8 +134,6 @@ export class SetWatchers implements Watchers {
   }
 
   bytes(): number {
-    let b = this.sets.length * 8;
-    for (const s of this.sets) if (s !== undefined) b += 40 + s.size * 16;
-    return b;
+    return this.sets.length * 8 + this.live * SET_BYTES + this.entries * SET_ENTRY_BYTES;
   }
 }

@@ -1,29 +1,64 @@
-// The snapshot file format (version 1). Little-endian throughout.
+// The snapshot file format, version 2. Little-endian throughout; the layout is defined here, not by
+// any in-memory structure (src/state/model-state.ts reads and writes it).
 //
 //   0   8 bytes   magic "AMNESIA\0"
-//   8   u32       format version
+//   8   u32       format version (2; version-1 files are still read)
 //   12  u32       header length h
 //   16  h bytes   header, UTF-8 JSON (SnapshotHeader): no user ids, readable by `amnesia snapshot inspect`
-//   ..  body      item dictionary, free slots, n, users (id, late bound, history), last lists, tombstones
+//   ..  sections  until the trailer, each: 4-byte ASCII tag, u64 payload length (u32 low, u32 high), payload
 //   end 32 bytes  SHA-256 of everything before it
 //
-// C is not stored: it is rebuilt from H on load (smaller and, measured, fast enough: see
-// docs/durability.md). Encoding is a generator of ~256 KiB chunks so that the writer can yield to the
-// event loop between them; decoding verifies magic, version and checksum before parsing anything.
+// A tag whose first letter is upper case is critical: a reader that does not know it refuses the
+// file. Lower case is optional: a reader that does not know it skips it (and hands it to the caller
+// in `sections`). New sections therefore need no new version. Each section appears at most once.
+//
+//   ITEM  u32 slots; per slot a string (u32 byte length + UTF-8), or u32 0xFFFFFFFF for a free slot;
+//         u32 f, f × i32: the free slots in reuse order (the last is reused first)
+//   USER  u32 users; per user: string id, f64 late-event bound (NaN: none), u32 h, h × i32 item slots
+//         in arrival order (oldest first)
+//   LIST  per item slot: u32 m (0xFFFFFFFF: no list), then i32 n_i, f64 updatedAt (NaN: none) and
+//         m × (i32 neighbour slot, u32 cooccurrences, f64 similarity) — the last reported list
+//   TOMB  u32 t; t × (string keyed hash of a forgotten user, f64 request time)
+//   topk  u32 slots; per slot: u32 c, c × i32 candidate slots, f64 bound value (negative: none),
+//         i32 bound item slot (-1: value-only) — see TopKState; without it, a restore rescans C
+//   dedu  reserved for the engine's event de-duplication table (opaque here)
+//
+// n is not stored (the column sums of H), nor C (rebuilt from H on load: smaller, and fast enough;
+// see docs/durability.md). Version 1 stored one fixed body: items, n, users (histories ascending by
+// slot, which a restore takes as their arrival order), lists, tombstones and the top-K index's
+// internals. Encoding is a generator of ~256 KiB chunks so that the writer can yield to the event
+// loop between them; decoding verifies magic, version and checksum before parsing anything.
 
 import { createHash } from 'node:crypto';
-import { AmnesiaError } from '../errors.js';
-import type { ModelState } from '../model/state.js';
-import { stateCounts } from '../model/state.js';
-import type { Neighbor, NeighborList } from '../model/index.js';
-import type { NeighborIndexState } from '../model/topk.js';
+import { stateCounts, type ModelState, type StateCounts } from '../model/index.js';
+import {
+  ChunkWriter,
+  Counter,
+  itemSection,
+  listSection,
+  readBodyV1,
+  Reader,
+  readItems,
+  readLists,
+  readTombstones,
+  readTopk,
+  readUsers,
+  SnapshotError,
+  tombstoneSection,
+  topkSection,
+  userSection,
+  type SectionEncoder,
+} from './model-state.js';
+
+export { SnapshotError };
 
 export const MAGIC = Buffer.from('AMNESIA\0', 'latin1');
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+const READABLE_VERSIONS = [1, 2];
 const DIGEST_BYTES = 32;
 const PREAMBLE = 16;
-const NONE = 0xffffffff;
-const CHUNK = 1 << 18;
+const TAG = /^[A-Za-z]{4}$/;
+const MODEL_TAGS = ['ITEM', 'USER', 'LIST', 'TOMB', 'topk'];
 
 export interface TopicOffset {
   readonly topic: string;
@@ -46,8 +81,10 @@ export interface SnapshotHeader {
   readonly createdAt: number;
   readonly offsets: readonly TopicOffset[];
   readonly settings: { readonly topK: number; readonly minCooccurrences: number };
-  readonly counts: ReturnType<typeof stateCounts>;
+  readonly counts: StateCounts;
   readonly purges: readonly PendingPurge[];
+  /** Identifies the tombstone key the file's keyed hashes were made with (never the key itself). */
+  readonly keyFingerprint?: string;
 }
 
 export interface Snapshot {
@@ -55,87 +92,16 @@ export interface Snapshot {
   readonly offsets: readonly TopicOffset[];
   readonly purges: readonly PendingPurge[];
   readonly state: ModelState;
+  readonly keyFingerprint?: string;
+  /**
+   * Optional sections beyond the model's state, by tag (four ASCII letters, the first lower case, not
+   * the model's own): written as given; on reading, every optional section this build does not
+   * decode itself (e.g. `dedu`).
+   */
+  readonly sections?: Readonly<Record<string, Uint8Array>>;
 }
 
-export class SnapshotError extends AmnesiaError {
-  constructor(message: string) {
-    super('SNAPSHOT_INVALID', message);
-    this.name = 'SnapshotError';
-  }
-}
-
-// ------------------------------------------------------------------------------------ encoding
-
-class ChunkWriter {
-  private buf = Buffer.allocUnsafe(CHUNK);
-  private pos = 0;
-  private done: Buffer[] = [];
-  private readonly hash = createHash('sha256');
-  bytes = 0;
-
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    this.cut();
-    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
-  }
-
-  private cut(): void {
-    if (this.pos === 0) return;
-    const chunk = this.buf.subarray(0, this.pos);
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    this.done.push(chunk);
-    this.buf = Buffer.allocUnsafe(Math.max(CHUNK, this.buf.length));
-    this.pos = 0;
-  }
-
-  u32(v: number): void {
-    this.room(4);
-    this.pos = this.buf.writeUInt32LE(v, this.pos);
-  }
-  i32(v: number): void {
-    this.room(4);
-    this.pos = this.buf.writeInt32LE(v, this.pos);
-  }
-  f64(v: number): void {
-    this.room(8);
-    this.pos = this.buf.writeDoubleLE(v, this.pos);
-  }
-  raw(b: Uint8Array): void {
-    this.room(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-  str(s: string): void {
-    const b = Buffer.from(s, 'utf8');
-    this.u32(b.length);
-    this.raw(b);
-  }
-  ints(a: Int32Array): void {
-    this.raw(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  }
-  typed(a: Uint16Array | Uint8Array | Float64Array | Int32Array): void {
-    this.raw(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  }
-
-  /** Completed chunks so far (the caller writes them out). */
-  take(): Buffer[] {
-    const d = this.done;
-    this.done = [];
-    return d;
-  }
-
-  /** Cuts the last chunk and appends the digest of everything. */
-  finish(): Buffer[] {
-    this.cut();
-    const digest = this.hash.digest();
-    this.bytes += digest.length;
-    this.done.push(digest);
-    return this.take();
-  }
-}
-
-export function headerOf(s: Omit<Snapshot, 'state'> & { state: ModelState }): SnapshotHeader {
+export function headerOf(s: Snapshot): SnapshotHeader {
   return {
     formatVersion: FORMAT_VERSION,
     createdAt: s.createdAt,
@@ -143,88 +109,51 @@ export function headerOf(s: Omit<Snapshot, 'state'> & { state: ModelState }): Sn
     settings: s.state.settings,
     counts: stateCounts(s.state),
     purges: s.purges,
+    ...(s.keyFingerprint === undefined ? {} : { keyFingerprint: s.keyFingerprint }),
   };
+}
+
+// ------------------------------------------------------------------------------------ encoding
+
+function sectionsOf(s: Snapshot): [string, SectionEncoder][] {
+  const st = s.state;
+  const out: [string, SectionEncoder][] = [
+    ['ITEM', (w) => itemSection(w, st)],
+    ['USER', (w) => userSection(w, st)],
+    ['LIST', (w) => listSection(w, st)],
+    ['TOMB', (w) => tombstoneSection(w, st)],
+  ];
+  const topk = st.topk;
+  if (topk !== undefined) out.push(['topk', (w) => topkSection(w, topk)]);
+  for (const [tag, bytes] of Object.entries(s.sections ?? {})) {
+    if (!TAG.test(tag) || tag[0] !== (tag[0] as string).toLowerCase() || MODEL_TAGS.includes(tag))
+      throw new RangeError(`not a tag for an optional section: ${JSON.stringify(tag)}`);
+    out.push([
+      tag,
+      function* (w) {
+        w.raw(bytes);
+        yield;
+      },
+    ]);
+  }
+  return out;
 }
 
 /** The file's bytes, in chunks of about 256 KiB; the last chunk is the checksum. */
 export function* encodeSnapshot(s: Snapshot): Generator<Buffer> {
   const w = new ChunkWriter();
-  const st = s.state;
   const header = Buffer.from(JSON.stringify(headerOf(s)), 'utf8');
   w.raw(MAGIC);
   w.u32(FORMAT_VERSION);
   w.u32(header.length);
   w.raw(header);
-  // Item dictionary (slot → id) and the free slots in reuse order.
-  const slots = st.itemNames.length;
-  const slotOf = new Map<string, number>();
-  w.u32(slots);
-  for (let i = 0; i < slots; i++) {
-    const name = st.itemNames[i];
-    if (name === undefined) w.u32(NONE);
-    else {
-      w.str(name);
-      slotOf.set(name, i);
-    }
-  }
-  w.u32(st.itemFree.length);
-  for (const f of st.itemFree) w.i32(f);
-  w.ints(st.n);
-  yield* w.take();
-  // Users: id, late-event bound, history as item slots.
-  w.u32(st.userIds.length);
-  for (let k = 0; k < st.userIds.length; k++) {
-    const h = st.histories[k] as Int32Array;
-    w.str(st.userIds[k] as string);
-    w.f64(st.lateBounds[k] as number);
-    w.u32(h.length);
-    w.ints(h);
-    if ((k & 1023) === 0) yield* w.take();
-  }
-  // The last reported list per item slot; neighbours as slots.
-  for (let i = 0; i < slots; i++) {
-    const l = st.lists[i];
-    if (l === undefined) {
-      w.u32(NONE);
-      continue;
-    }
-    w.u32(l.neighbors.length);
-    w.i32(l.interactions);
-    w.f64(l.updatedAt ?? NaN);
-    for (const nb of l.neighbors) {
-      const j = slotOf.get(nb.itemId);
-      if (j === undefined)
-        throw new AmnesiaError('SNAPSHOT_FAILED', `list of slot ${i} names an item not in the dictionary`);
-      w.i32(j);
-      w.u32(nb.cooccurrences);
-      w.f64(nb.similarity);
-    }
-    if ((i & 1023) === 0) yield* w.take();
-  }
-  w.u32(st.tombstones.length);
-  for (const [hash, at] of st.tombstones) {
-    w.str(hash);
-    w.f64(at);
-  }
-  // The top-K candidate buffers and bounds (optional: without them, a restore rescans every row).
-  const t = st.topk;
-  w.u32(t === undefined ? 0 : 1);
-  if (t !== undefined) {
-    w.u32(t.lengths.length);
-    w.typed(t.lengths);
-    w.u32(t.ids.length);
-    w.ints(t.ids);
-    w.typed(t.betaV);
-    w.ints(t.betaN);
-    for (const name of t.betaName) {
-      if (name === undefined) w.u32(NONE);
-      else w.str(name);
-    }
-    w.ints(t.offered);
-    w.typed(t.rescanDue);
-    w.u32(t.due.length);
-    for (const d of t.due) w.i32(d);
-    w.f64(t.forcedRescans);
+  for (const [tag, encode] of sectionsOf(s)) {
+    const count = new Counter();
+    for (const _ of encode(count));
+    w.raw(Buffer.from(tag, 'latin1'));
+    w.u32(count.bytes % 2 ** 32);
+    w.u32(Math.floor(count.bytes / 2 ** 32));
+    for (const _ of encode(w)) yield* w.take();
   }
   yield* w.finish();
 }
@@ -241,9 +170,9 @@ export function verifySnapshot(buf: Buffer): SnapshotHeader {
   if (buf.length < PREAMBLE + DIGEST_BYTES) throw new SnapshotError(`truncated: ${buf.length} bytes`);
   if (!buf.subarray(0, 8).equals(MAGIC)) throw new SnapshotError('not an amnesia snapshot (bad magic)');
   const version = buf.readUInt32LE(8);
-  if (version !== FORMAT_VERSION)
+  if (!READABLE_VERSIONS.includes(version))
     throw new SnapshotError(
-      `unsupported snapshot format version ${version} (this build reads ${FORMAT_VERSION})`,
+      `unsupported snapshot format version ${version} (this build reads ${READABLE_VERSIONS.join(', ')})`,
     );
   const h = buf.readUInt32LE(12);
   if (PREAMBLE + h + DIGEST_BYTES > buf.length)
@@ -259,138 +188,71 @@ export function verifySnapshot(buf: Buffer): SnapshotHeader {
   }
 }
 
-class Reader {
-  pos: number;
-  constructor(
-    private readonly buf: Buffer,
-    start: number,
-    private readonly end: number,
-  ) {
-    this.pos = start;
+/** The sections of a version-2 body by tag, each as a reader bounded to its payload. */
+function splitSections(buf: Buffer, start: number, end: number): Map<string, Reader> {
+  const r = new Reader(buf, start, end);
+  const found = new Map<string, Reader>();
+  while (r.pos < end) {
+    const tag = r.bytes(4).toString('latin1');
+    const length = r.u32() + r.u32() * 2 ** 32;
+    if (!TAG.test(tag)) throw new SnapshotError(`malformed section tag at byte ${r.pos - 12}`);
+    if (found.has(tag)) throw new SnapshotError(`section ${tag} appears twice`);
+    if (r.pos + length > end) throw new SnapshotError(`section ${tag} runs past the end`);
+    found.set(tag, new Reader(buf, r.pos, r.pos + length));
+    r.pos += length;
   }
-  private need(n: number): void {
-    if (this.pos + n > this.end) throw new SnapshotError('body shorter than its contents');
-  }
-  u32(): number {
-    this.need(4);
-    const v = this.buf.readUInt32LE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  i32(): number {
-    this.need(4);
-    const v = this.buf.readInt32LE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  f64(): number {
-    this.need(8);
-    const v = this.buf.readDoubleLE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-  strOfLength(n: number): string {
-    this.need(n);
-    const s = this.buf.toString('utf8', this.pos, this.pos + n);
-    this.pos += n;
-    return s;
-  }
-  str(): string {
-    return this.strOfLength(this.u32());
-  }
-  ints(count: number): Int32Array {
-    return this.typed(Int32Array, count);
-  }
-  typed<T extends Int32Array | Uint16Array | Uint8Array | Float64Array>(
-    make: new (n: number) => T,
-    count: number,
-  ): T {
-    const out = new make(count);
-    const bytes = out.byteLength;
-    this.need(bytes);
-    new Uint8Array(out.buffer).set(this.buf.subarray(this.pos, this.pos + bytes));
-    this.pos += bytes;
-    return out;
-  }
+  for (const tag of found.keys())
+    if (tag[0] !== (tag[0] as string).toLowerCase() && !MODEL_TAGS.includes(tag))
+      throw new SnapshotError(`unknown critical section ${tag} (written by a newer build?)`);
+  return found;
 }
 
-/** Verifies and parses a whole snapshot file. Throws SnapshotError for anything invalid. */
+interface Body {
+  readonly state: Omit<ModelState, 'settings'>;
+  readonly sections: Readonly<Record<string, Uint8Array>>;
+}
+
+function decodeBodyV2(buf: Buffer, start: number, end: number): Body {
+  const sections = splitSections(buf, start, end);
+  const section = (tag: string): Reader => {
+    const r = sections.get(tag);
+    if (r === undefined) throw new SnapshotError(`section ${tag} is missing`);
+    return r;
+  };
+  const read = <T>(tag: string, f: (r: Reader) => T): T => {
+    const r = section(tag);
+    const v = f(r);
+    r.done(`section ${tag}`);
+    return v;
+  };
+  const { itemNames, itemFree } = read('ITEM', readItems);
+  const users = read('USER', readUsers);
+  const lists = read('LIST', (r) => readLists(r, itemNames));
+  const tombstones = read('TOMB', readTombstones);
+  const topk = sections.has('topk') ? read('topk', (r) => readTopk(r, itemNames.length)) : undefined;
+  const extra: Record<string, Uint8Array> = {};
+  for (const [tag, r] of sections) if (!MODEL_TAGS.includes(tag)) extra[tag] = r.bytes(r.end - r.pos);
+  return {
+    state: { itemNames, itemFree, ...users, lists, tombstones, ...(topk ? { topk } : {}) },
+    sections: extra,
+  };
+}
+
+/** Verifies and parses a whole snapshot file (version 1 or 2). Throws SnapshotError for anything invalid. */
 export function decodeSnapshot(buf: Buffer): Snapshot {
   const header = verifySnapshot(buf);
-  const r = new Reader(buf, PREAMBLE + buf.readUInt32LE(12), buf.length - DIGEST_BYTES);
-  const slots = r.u32();
-  const itemNames = new Array<string | undefined>(slots);
-  for (let i = 0; i < slots; i++) {
-    const len = r.u32();
-    itemNames[i] = len === NONE ? undefined : r.strOfLength(len);
-  }
-  const itemFree = Array.from(r.ints(r.u32()));
-  const n = r.ints(slots);
-  const users = r.u32();
-  const userIds = new Array<string>(users);
-  const histories = new Array<Int32Array>(users);
-  const lateBounds = new Float64Array(users);
-  for (let k = 0; k < users; k++) {
-    userIds[k] = r.str();
-    lateBounds[k] = r.f64();
-    histories[k] = r.ints(r.u32());
-  }
-  const lists = new Array<NeighborList | undefined>(slots);
-  for (let i = 0; i < slots; i++) {
-    const m = r.u32();
-    if (m === NONE) continue;
-    const itemId = itemNames[i];
-    if (itemId === undefined) throw new SnapshotError(`list for free slot ${i}`);
-    const interactions = r.i32();
-    const updatedAt = r.f64();
-    const neighbors = new Array<Neighbor>(m);
-    for (let p = 0; p < m; p++) {
-      const j = r.i32();
-      const name = itemNames[j];
-      if (name === undefined) throw new SnapshotError(`list of slot ${i} names free slot ${j}`);
-      const cooccurrences = r.u32();
-      neighbors[p] = { itemId: name, similarity: r.f64(), cooccurrences };
-    }
-    lists[i] = Number.isNaN(updatedAt)
-      ? { itemId, interactions, neighbors }
-      : { itemId, interactions, neighbors, updatedAt };
-  }
-  const tombstones = new Array<[string, number]>(r.u32());
-  for (let t = 0; t < tombstones.length; t++) tombstones[t] = [r.str(), r.f64()];
-  let topk: NeighborIndexState | undefined;
-  if (r.u32() === 1) {
-    const rows = r.u32();
-    const lengths = r.typed(Uint16Array, rows);
-    const ids = r.ints(r.u32());
-    const betaV = r.typed(Float64Array, rows);
-    const betaN = r.ints(rows);
-    const betaName = new Array<string | undefined>(rows);
-    for (let k = 0; k < rows; k++) {
-      const len = r.u32();
-      betaName[k] = len === NONE ? undefined : r.strOfLength(len);
-    }
-    const offered = r.ints(rows);
-    const rescanDue = r.typed(Uint8Array, rows);
-    const due = Array.from(r.ints(r.u32()));
-    const forcedRescans = r.f64();
-    topk = { lengths, ids, betaV, betaN, betaName, offered, rescanDue, due, forcedRescans };
-  }
-  if (r.pos !== buf.length - DIGEST_BYTES) throw new SnapshotError('trailing bytes after the body');
+  const start = PREAMBLE + buf.readUInt32LE(12);
+  const end = buf.length - DIGEST_BYTES;
+  const body: Body =
+    buf.readUInt32LE(8) === 1
+      ? { state: readBodyV1(new Reader(buf, start, end)), sections: {} }
+      : decodeBodyV2(buf, start, end);
   return {
     createdAt: header.createdAt,
     offsets: header.offsets,
     purges: header.purges,
-    state: {
-      settings: header.settings,
-      itemNames,
-      itemFree,
-      n,
-      userIds,
-      histories,
-      lateBounds,
-      lists,
-      tombstones,
-      ...(topk ? { topk } : {}),
-    },
+    ...(header.keyFingerprint === undefined ? {} : { keyFingerprint: header.keyFingerprint }),
+    sections: body.sections,
+    state: { settings: header.settings, ...body.state },
   };
 }

@@ -10,7 +10,7 @@
 
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ModelState } from '../model/state.js';
+import type { ModelState } from '../model/index.js';
 import type { PendingPurge, Snapshot, TopicOffset } from './format.js';
 import type { SnapshotFile, SnapshotStore } from './store.js';
 

@@ -2,7 +2,7 @@
 // event times. A failure is a value with a reason from the fixed list, never an exception.
 import { z } from 'zod';
 import { DEFAULT_MAX_FUTURE_SKEW_MS } from '../config.js';
-import type { Action } from '../model/types.js';
+import type { Action } from '../model/index.js';
 import { fail, type DecodeFailure } from './reasons.js';
 
 /**

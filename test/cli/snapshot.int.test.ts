@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
+import { FORMAT_VERSION } from '../../src/state/format.js';
 import { SnapshotStore } from '../../src/state/store.js';
 import { sampleSnapshot } from '../helpers/snapshot-sample.js';
 
@@ -45,7 +46,7 @@ describe('amnesia snapshot inspect', () => {
     const header = JSON.parse(ok.out) as Record<string, unknown>;
     expect(header).toMatchObject({
       valid: true,
-      formatVersion: 1,
+      formatVersion: FORMAT_VERSION,
       settings: { topK: 5, minCooccurrences: 1 },
       pendingPurges: 1,
     });

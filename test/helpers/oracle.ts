@@ -99,8 +99,12 @@ export type RefOp =
   | { kind: 'flush' };
 
 export class Reference {
+  /** Per user, the items held; a Set iterates in insertion order, which is the arrival order. */
   readonly H = new Map<string, Set<string>>();
   private readonly forgottenAt = new Map<string, number>();
+
+  /** maxItemsPerUser: an ADD for a user holding that many first drops their oldest item. */
+  constructor(private readonly maxItemsPerUser = Infinity) {}
 
   apply(op: RefOp): string | undefined {
     if (op.kind === 'flush') return undefined;
@@ -115,6 +119,7 @@ export class Reference {
     const set = this.H.get(op.user) ?? new Set<string>();
     if (op.kind === 'add') {
       if (set.has(op.item)) return 'duplicate';
+      while (set.size >= this.maxItemsPerUser) set.delete(set.values().next().value as string);
       set.add(op.item);
       this.H.set(op.user, set);
       return 'applied';

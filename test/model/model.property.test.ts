@@ -3,8 +3,9 @@
 // difference between the brute-force lists before and after the batch.
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
-import { Model } from '../../src/model/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Model, type ChangeReport } from '../../src/model/index.js';
+import { QUANTUM, setSliceQuantum } from '../../src/model/slice.js';
 import { ITEM_IDS, opArb } from '../helpers/model-ops.js';
 import { expectedReport, Reference, type RefList, type RefOp } from '../helpers/oracle.js';
 
@@ -45,22 +46,69 @@ function checkState(model: Model, ref: Reference, lists: Map<string, RefList>, a
     }
   }
   for (const [user, items] of ref.H) expect(model.items(user)).toEqual([...items].sort());
+  let pairs = 0;
+  for (const row of C.values()) for (const c of row.values()) if (c > 0) pairs++;
+  expect(model.stats()).toMatchObject({ users: ref.H.size, items: n.size, pairs: pairs / 2 });
 }
 
-function run(ops: RefOp[], topK: number, minC: number, repr: 'dense' | 'sparse', items: number): void {
+interface RunOptions {
+  /** maxItemsPerUser of both the model and the oracle. */
+  readonly cap?: number;
+  /** Flush in the smallest slices (yield at every check), reading the lists between them. */
+  readonly sliced?: boolean;
+}
+
+function flushed(model: Model, sliced: boolean, lastReported: [string, RefList | undefined][]): ChangeReport {
+  if (!sliced) return model.flush();
+  const job = model.beginFlush();
+  let slices = 0;
+  while (!job.step(() => true)) {
+    slices++;
+    // Between slices, queries see the lists of the last completed flush.
+    for (const [item, list] of lastReported) {
+      const got = model.neighbors(item);
+      expect(got === undefined ? undefined : asPlain(got), `list of ${item} mid-flush`).toEqual(list);
+    }
+    expect(() => model.interaction({ userId: 'x', itemId: 'y', action: 'ADD', occurredAt: 0 })).toThrow(
+      /flush is in progress/,
+    );
+  }
+  const report = job.result();
+  if (report.changed.length > 0) expect(slices, 'the flush ran in slices').toBeGreaterThan(0);
+  return report;
+}
+
+function run(
+  ops: RefOp[],
+  topK: number,
+  minC: number,
+  repr: 'dense' | 'sparse',
+  items: number,
+  o: RunOptions = {},
+): void {
   const model = new Model(
-    { topK, minCooccurrences: minC, tombstoneRetentionMs: 1e12 },
+    { topK, minCooccurrences: minC, tombstoneRetentionMs: 1e12, maxItemsPerUser: o.cap ?? 10_000 },
     { representation: repr },
   );
-  const ref = new Reference();
+  const ref = new Reference(o.cap);
   const allItems = Array.from({ length: items }, (_, i) => ITEM_IDS[i] ?? `item-${i}`);
   let before = new Map<string, RefList>();
   for (const op of [...ops, { kind: 'flush' as const }]) {
     const got = apply(model, op);
     const want = ref.apply(op);
     expect(got).toBe(want);
+    if (op.kind === 'forget') {
+      // Forgetting is immediate for readers of H, whatever C still holds until the flush.
+      expect(model.hasUser(op.user)).toBe(false);
+      expect(model.itemsOf(op.user)).toEqual([]);
+      expect(model.userIds()).not.toContain(op.user);
+    }
     if (op.kind !== 'flush') continue;
-    const report = model.flush();
+    const report = flushed(
+      model,
+      o.sliced === true,
+      allItems.map((i): [string, RefList | undefined] => [i, before.get(i)]),
+    );
     const after = ref.lists(topK, minC);
     const exp = expectedReport(before, after);
     expect(new Map(report.changed.map((l) => [l.itemId, asPlain(l)]))).toEqual(exp.changed);
@@ -95,6 +143,37 @@ describe('the model equals a brute-force recomputation from the surviving events
           fc.array(opArb(8, 40), { minLength: 50, maxLength: 300 }),
           fc.integer({ min: 1, max: 2 }),
           (ops, topK) => run(ops, topK, 1, repr, 40),
+        ),
+        { numRuns: 30 },
+      );
+    }, 120_000);
+  }
+});
+
+describe('bounded work', () => {
+  // Every resume point of a flush is exercised: ask whether to yield after every unit of work.
+  beforeAll(() => setSliceQuantum(1));
+  afterAll(() => setSliceQuantum(QUANTUM));
+
+  for (const repr of ['dense', 'sparse'] as const) {
+    it(`a user at maxItemsPerUser loses their oldest item first, as the oracle's rule says (${repr})`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(opArb(4, 12), { minLength: 20, maxLength: 200 }),
+          fc.integer({ min: 1, max: 5 }),
+          fc.integer({ min: 1, max: 3 }),
+          (ops, cap, topK) => run(ops, topK, 1, repr, 12, { cap }),
+        ),
+        { numRuns: 100 },
+      );
+    });
+
+    it(`a flush in slices reports what a flush at once does, serving the last lists meanwhile (${repr})`, () => {
+      fc.assert(
+        fc.property(
+          fc.array(opArb(6, 40), { minLength: 30, maxLength: 200 }),
+          fc.integer({ min: 1, max: 3 }),
+          (ops, topK) => run(ops, topK, 1, repr, 40, { sliced: true, cap: 8 }),
         ),
         { numRuns: 30 },
       );

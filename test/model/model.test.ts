@@ -162,8 +162,12 @@ describe('interactions', () => {
 
   it('keeps no user id in its tombstones', () => {
     const m = new Model();
-    m.forget({ userId: 'alice@example.org', requestedAt: 1 });
-    const dump = JSON.stringify([...m.tombstoneStore.entries()]);
-    expect(dump).not.toContain('alice');
+    m.interaction({ userId: 'alice@example.org', itemId: 'a', action: 'ADD', occurredAt: 1 });
+    m.interaction({ userId: 'bob', itemId: 'a', action: 'ADD', occurredAt: 1 });
+    m.forget({ userId: 'alice@example.org', requestedAt: 2 });
+    m.flush();
+    const state = m.exportState();
+    expect(state.tombstones).toHaveLength(1);
+    expect(JSON.stringify(state)).not.toContain('alice');
   });
 });

@@ -102,3 +102,84 @@ describe('snapshot format', () => {
     }
   });
 });
+
+describe('snapshot format version 2', () => {
+  const sample = () => sampleSnapshot();
+  const sectionTags = (buf: Buffer): string[] => {
+    const tags: string[] = [];
+    let pos = 16 + buf.readUInt32LE(12);
+    while (pos < buf.length - 32) {
+      tags.push(buf.toString('latin1', pos, pos + 4));
+      pos += 12 + buf.readUInt32LE(pos + 4) + buf.readUInt32LE(pos + 8) * 2 ** 32;
+    }
+    return tags;
+  };
+  /** Appends a section before the trailer and re-seals the file with a new checksum. */
+  const withSection = (buf: Buffer, tag: string, payload: Buffer): Buffer => {
+    const body = buf.subarray(0, buf.length - 32);
+    const head = Buffer.alloc(12);
+    head.write(tag, 0, 'latin1');
+    head.writeUInt32LE(payload.length, 4);
+    const all = Buffer.concat([body, head, payload]);
+    return Buffer.concat([all, createHash('sha256').update(all).digest()]);
+  };
+
+  it('is written as version 2 with the model in tagged sections', () => {
+    const buf = encodeSnapshotToBuffer(sample());
+    expect(buf.readUInt32LE(8)).toBe(2);
+    expect(verifySnapshot(buf).formatVersion).toBe(2);
+    expect(sectionTags(buf)).toEqual(['ITEM', 'USER', 'LIST', 'TOMB', 'topk']);
+  });
+
+  it('keeps histories in arrival order, not slot order', () => {
+    const m = new Model({ topK: 2 });
+    for (const item of ['c', 'a', 'b'])
+      m.interaction({ userId: 'u', itemId: item, action: 'ADD', occurredAt: 1 });
+    m.interaction({ userId: 'v', itemId: 'b', action: 'ADD', occurredAt: 1 });
+    m.interaction({ userId: 'u', itemId: 'a', action: 'REMOVE', occurredAt: 2 });
+    m.interaction({ userId: 'u', itemId: 'a', action: 'ADD', occurredAt: 3 });
+    m.flush();
+    const s = decodeSnapshot(encodeSnapshotToBuffer({ ...sample(), state: m.exportState() }));
+    const u = s.state.userIds.indexOf('u');
+    expect(Array.from(s.state.histories[u]!, (i) => s.state.itemNames[i])).toEqual(['c', 'b', 'a']);
+    const again = Model.fromState(s.state, { topK: 2 }).exportState();
+    expect(again.histories[again.userIds.indexOf('u')]).toEqual(s.state.histories[u]);
+  });
+
+  it('carries the key fingerprint in the header and optional sections through', () => {
+    const dedup = Buffer.from('opaque table');
+    const buf = encodeSnapshotToBuffer({ ...sample(), keyFingerprint: 'kf-1', sections: { dedu: dedup } });
+    expect(verifySnapshot(buf).keyFingerprint).toBe('kf-1');
+    const s = decodeSnapshot(buf);
+    expect(s.keyFingerprint).toBe('kf-1');
+    expect(Buffer.from(s.sections?.dedu ?? [])).toEqual(dedup);
+    expect(decodeSnapshot(encodeSnapshotToBuffer(sample())).keyFingerprint).toBeUndefined();
+  });
+
+  it('skips an optional section it does not know and refuses a critical one', () => {
+    const good = encodeSnapshotToBuffer(sample());
+    const skipped = decodeSnapshot(withSection(good, 'zzzz', Buffer.from([1, 2, 3])));
+    expect(skipped.state.userIds).toEqual(decodeSnapshot(good).state.userIds);
+    expect(Buffer.from(skipped.sections?.zzzz ?? [])).toEqual(Buffer.from([1, 2, 3]));
+    expect(() => decodeSnapshot(withSection(good, 'ZZZZ', Buffer.alloc(0)))).toThrow(/critical section ZZZZ/);
+    expect(() => decodeSnapshot(withSection(good, 'TOMB', Buffer.alloc(4)))).toThrow(/twice/);
+  });
+
+  it('restores without its top-K section by rescanning', () => {
+    const m = sampleModel();
+    const { topk: _, ...state } = m.exportState();
+    const buf = encodeSnapshotToBuffer({ ...sample(), state });
+    expect(sectionTags(buf)).not.toContain('topk');
+    const r = Model.fromState(decodeSnapshot(buf).state, { topK: 5, tombstoneRetentionMs: 1e12 });
+    for (const id of m.itemIds()) expect(r.neighbors(id)).toEqual(m.neighbors(id));
+  });
+
+  it('refuses an optional section under a tag it owns or a malformed one', () => {
+    expect(() => encodeSnapshotToBuffer({ ...sample(), sections: { topk: Buffer.alloc(0) } })).toThrow(
+      /optional section/,
+    );
+    expect(() => encodeSnapshotToBuffer({ ...sample(), sections: { Dedu: Buffer.alloc(0) } })).toThrow(
+      /optional section/,
+    );
+  });
+});

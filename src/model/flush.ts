@@ -1,0 +1,183 @@
+// A flush: ends a batch by settling C, bringing every affected top-K list up to date exactly and
+// reporting the lists that differ from the last ones reported, plus the items that disappeared.
+// It runs as resumable phases so that the caller can yield to the event loop between slices:
+//
+//   capacity   grow C and the top-K index to every slot in use (or convert C to sparse rows)
+//   settle     apply the batch's net history changes to C, offering grown cells to the index
+//   propagate  rows of items whose n fell: offer the item where it may now rank; collect the rows
+//              holding a changed item as a candidate (watchers)
+//   rescan     rows that took too many offers are rebuilt from a scan
+//   emit       the exact top-K of every affected row, compared with the last reported list
+//   commit     (at once) publish the new lists to readers, drop the items whose n reached 0
+//
+// Until commit, readers of the lists (Model.neighbors) keep seeing the last reported ones.
+
+import type { ModelCore } from './core.js';
+import { Settler } from './settle.js';
+import { Slice, type Step } from './slice.js';
+import type { ChangeReport, Neighbor, NeighborList } from './types.js';
+
+/** A flush in progress; no other mutating model call until it is complete. */
+export interface FlushJob {
+  /** Does work until shouldYield() returns true (checked often enough that a slice stays ≲ 20 ms) or the flush is complete; true when complete. */
+  step(shouldYield: () => boolean): boolean;
+  /** The change report; only after step() returned true. */
+  result(): ChangeReport;
+}
+
+export class Flush implements FlushJob {
+  private readonly steps: Step[];
+  private s = 0;
+  private report: ChangeReport | undefined;
+  private readonly changed: NeighborList[] = [];
+  /** Slot of each list in `changed`. */
+  private readonly changedSlots: number[] = [];
+  private cursor = 0;
+  private due: number[] = [];
+  private order: Int32Array = new Int32Array(0);
+  private readonly outId: Int32Array;
+  private readonly outC: Int32Array;
+  private readonly outV: Float64Array;
+
+  constructor(
+    private readonly core: ModelCore,
+    private readonly updatedAt: number | undefined,
+    private readonly done: () => void,
+  ) {
+    const K = core.options.topK;
+    this.outId = new Int32Array(K);
+    this.outC = new Int32Array(K);
+    this.outV = new Float64Array(K);
+    let settler: Settler | undefined;
+    this.steps = [
+      ...core.capacitySteps(),
+      (slice) => (settler ??= new Settler(core)).step(slice),
+      (slice) => this.propagate(slice),
+      (slice) => this.rescan(slice),
+      (slice) => this.emitChanged(slice),
+      (slice) => this.emitTouched(slice),
+    ];
+  }
+
+  step(shouldYield: () => boolean): boolean {
+    if (this.report !== undefined) return true;
+    const slice = new Slice(shouldYield);
+    for (; this.s < this.steps.length; this.s++) {
+      if (!(this.steps[this.s] as Step)(slice)) return false;
+      this.cursor = 0;
+    }
+    this.commit();
+    return true;
+  }
+
+  result(): ChangeReport {
+    if (this.report === undefined)
+      throw new Error('the flush is not complete: call step() until it returns true');
+    return this.report;
+  }
+
+  /** Where n fell, one pass over the row offers the item to its neighbours; watchers are touched. */
+  private propagate(slice: Slice): boolean {
+    const { core } = this;
+    const { n, topk, changedItems: T, decreasedMark, epoch } = core;
+    const touch = (k: number): void => core.touch(k);
+    while (this.cursor < T.length) {
+      const i = T[this.cursor++] as number;
+      const work = topk.work;
+      if ((n[i] as number) > 0 && decreasedMark[i] === epoch) topk.propagate(i, touch);
+      topk.forEachWatcher(i, touch);
+      if (slice.spend(topk.work - work + (core.itemDict.capacity >>> 5))) return false;
+    }
+    this.due = topk.takeDueRescans();
+    return true;
+  }
+
+  /** Rows that took too many offers are rebuilt from a scan before they are read. */
+  private rescan(slice: Slice): boolean {
+    const { n, topk } = this.core;
+    while (this.cursor < this.due.length) {
+      const i = this.due[this.cursor++] as number;
+      const work = topk.work;
+      if ((n[i] as number) > 0) topk.rescan(i);
+      if (slice.spend(topk.work - work + 1)) return false;
+    }
+    return true;
+  }
+
+  private emitChanged(slice: Slice): boolean {
+    const { n, changedItems: T } = this.core;
+    while (this.cursor < T.length) {
+      const i = T[this.cursor++] as number;
+      if ((n[i] as number) > 0 && this.emit(i, slice)) return false;
+    }
+    // Slot order: the order in which watchers were found depends on the watcher index's history
+    // (set insertion order in sparse mode), and a restored model must report in the same order.
+    this.order = Int32Array.from(this.core.touchedItems).sort();
+    return true;
+  }
+
+  private emitTouched(slice: Slice): boolean {
+    const { n, changedMark, epoch } = this.core;
+    while (this.cursor < this.order.length) {
+      const k = this.order[this.cursor++] as number;
+      if (changedMark[k] !== epoch && (n[k] as number) > 0 && this.emit(k, slice)) return false;
+    }
+    return true;
+  }
+
+  /** Computes row i's exact top-K and keeps it if it differs from the last reported; true to yield. */
+  private emit(i: number, slice: Slice): boolean {
+    const { core, outId, outC, outV } = this;
+    const names = core.itemDict.names as readonly string[];
+    const work = core.topk.work;
+    const m = core.topk.top(i, outId, outC, outV);
+    const prev = core.reported[i];
+    const ni = core.n[i] as number;
+    let same = prev !== undefined && prev.interactions === ni && prev.neighbors.length === m;
+    for (let p = 0; p < m && same; p++) {
+      const nb = (prev as NeighborList).neighbors[p] as Neighbor;
+      same =
+        nb.cooccurrences === outC[p] && nb.similarity === outV[p] && nb.itemId === names[outId[p] as number];
+    }
+    if (!same) {
+      const neighbors = new Array<Neighbor>(m);
+      for (let p = 0; p < m; p++)
+        neighbors[p] = {
+          itemId: names[outId[p] as number] as string,
+          similarity: outV[p] as number,
+          cooccurrences: outC[p] as number,
+        };
+      const itemId = names[i] as string;
+      this.changed.push(
+        this.updatedAt === undefined
+          ? { itemId, interactions: ni, neighbors }
+          : { itemId, interactions: ni, neighbors, updatedAt: this.updatedAt },
+      );
+      this.changedSlots.push(i);
+    }
+    return slice.spend(core.topk.work - work + m * 8);
+  }
+
+  /** The new lists become the reported ones; items whose n reached 0 leave. The batch ends. */
+  private commit(): void {
+    const core = this.core;
+    this.changedSlots.forEach((slot, p) => (core.reported[slot] = this.changed[p]));
+    const removed: string[] = [];
+    for (const i of core.changedItems) {
+      if ((core.n[i] as number) !== 0) continue;
+      if (core.reported[i] !== undefined) {
+        removed.push(core.itemDict.name(i));
+        core.reported[i] = undefined;
+      }
+      core.topk.clear(i);
+      core.itemDict.release(i);
+    }
+    core.changedItems = [];
+    core.touchedItems = [];
+    core.epoch++;
+    core.reservedBytes = 0;
+    if (this.changed.length > 0 || removed.length > 0) core.version++;
+    this.report = { changed: this.changed, removed };
+    this.done();
+  }
+}
