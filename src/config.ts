@@ -2,6 +2,7 @@
 // A bad value throws a ConfigError naming the variable, before anything connects.
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { defaultModelMemoryBytes } from './memory-limit.js';
 import { parseAuthority } from './http/inspector/guard.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -94,6 +95,8 @@ const schema = z.object({
   TOMBSTONE_RETENTION_MS: int(0, Number.MAX_SAFE_INTEGER).default(30 * 86_400_000),
   TOMBSTONE_KEY: z.string().min(16, 'at least 16 characters').optional(),
   ACCEPT_DELETION_GAP: bool.default(false),
+  MAX_ITEMS_PER_USER: int(1, 1_000_000).default(10_000),
+  MODEL_MEMORY_BYTES: int(16 * 1024 * 1024, Number.MAX_SAFE_INTEGER).optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   LIVENESS_STALL_MS: int(1_000, 3_600_000).default(60_000),
   READINESS_OUTPUT_STALL_MS: int(1_000, 3_600_000).default(30_000),
@@ -144,6 +147,10 @@ export interface Config {
     readonly minCooccurrences: number;
     readonly tombstoneRetentionMs: number;
     readonly tombstoneKey?: string;
+    /** A user holds at most this many items; an ADD past it first removes their oldest interaction. */
+    readonly maxItemsPerUser: number;
+    /** Bytes the model may hold (default: 60% of the memory the process may use, see memory-limit.ts). */
+    readonly memoryBudgetBytes: number;
   };
   readonly batch: {
     readonly maxEvents: number;
@@ -351,6 +358,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minCooccurrences: e.MIN_COOCCURRENCES,
       tombstoneRetentionMs: e.TOMBSTONE_RETENTION_MS,
       ...(e.TOMBSTONE_KEY ? { tombstoneKey: e.TOMBSTONE_KEY } : {}),
+      maxItemsPerUser: e.MAX_ITEMS_PER_USER,
+      memoryBudgetBytes: e.MODEL_MEMORY_BYTES ?? defaultModelMemoryBytes(),
     },
     batch: {
       maxEvents: e.BATCH_MAX_EVENTS,

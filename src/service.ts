@@ -13,6 +13,8 @@ import { singleActiveAssigner } from './stream/assigner.js';
 import { Engine, type Phase } from './stream/engine.js';
 import type { HealthVerdict } from './stream/health.js';
 import { PurgeProgress } from './stream/purge-progress.js';
+import { resolveTombstoneKey } from './state/tombstone-key.js';
+import { mkdir } from 'node:fs/promises';
 import { createKafka } from './stream/kafka.js';
 import { createMetrics, type Metrics } from './stream/metrics.js';
 import { consumerPort, offsetsPort } from './stream/kafka-ports.js';
@@ -98,8 +100,10 @@ export async function startService(config: Config, options: ServiceOptions = {})
   };
 
   try {
-    // State first: the newest valid snapshot is decoded before the consumer joins, so that the
-    // engine can seek to its offsets as soon as it is assigned the partitions.
+    // State first: the tombstone key, then the newest valid snapshot is decoded (and checked against
+    // the key) before the consumer joins, so that the engine can seek to its offsets at once.
+    if (config.snapshot.dir) await mkdir(config.snapshot.dir, { recursive: true, mode: 0o700 });
+    const key = await resolveTombstoneKey(config.model.tombstoneKey, config.snapshot.dir, root);
     const snapshots = config.snapshot.dir
       ? new Snapshotter({
           store: new SnapshotStore({
@@ -110,6 +114,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
           }),
           intervalMs: config.snapshot.intervalMs,
           log: root,
+          key,
         })
       : undefined;
     await snapshots?.init();
@@ -183,6 +188,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       snapshots,
       progress,
       instanceId,
+      tombstoneKey: key.key,
     });
     const eng = engine;
     c.on(c.events.GROUP_JOIN, (e) => {

@@ -8,11 +8,12 @@
 // At start, the newest valid snapshot is decoded once (preload) so that the engine can seek to its
 // offsets as soon as it is assigned the partitions.
 
-import { describeError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ModelState } from '../model/index.js';
 import type { PendingPurge, Snapshot, TopicOffset } from './format.js';
 import type { SnapshotFile, SnapshotStore } from './store.js';
+import { checkKeyFingerprint, type TombstoneKey } from './tombstone-key.js';
 
 /** How often PURGED receipts waiting for the other replicas' confirmation are tried again. */
 const CONFIRM_RETRY_MS = 1_000;
@@ -46,6 +47,8 @@ export interface SnapshotterOptions {
   readonly intervalMs: number;
   readonly log: Logger;
   readonly now?: () => number;
+  /** The tombstone key: its fingerprint goes into every snapshot; a restore under another is refused. */
+  readonly key?: TombstoneKey;
 }
 
 export class Snapshotter {
@@ -114,16 +117,24 @@ export class Snapshotter {
    * does not fit the configuration). Also resets the pending purges to the ones the file carries:
    * requests after its offsets are replayed, and note themselves again.
    */
-  async restore<T>(make: (s: Snapshot) => T | undefined): Promise<Restored<T> | undefined> {
+  async restore<T>(build: (s: Snapshot) => T | undefined): Promise<Restored<T> | undefined> {
     this.pending = [];
     const pre = this.preloaded;
     this.preloaded = undefined;
+    // A snapshot written under another tombstone key is refused (ConfigError): not set aside as
+    // broken, not skipped for an older one (those share the key) — the operator must act.
+    const key = this.options.key;
+    const make = (s: Snapshot): T | undefined => {
+      if (key) checkKeyFingerprint(s.keyFingerprint, key, this.log);
+      return build(s);
+    };
     let found: { file: SnapshotFile; snapshot: Snapshot; value: T } | undefined;
     if (pre) {
       try {
         const value = make(pre.snapshot);
         if (value !== undefined) found = { ...pre, value };
       } catch (e) {
+        if (e instanceof ConfigError) throw e;
         this.log.error(
           { file: pre.file.name, err: describeError(e) },
           'preloaded snapshot could not be restored',
@@ -193,7 +204,14 @@ export class Snapshotter {
     try {
       taken = await source.atBoundary((state, offsets) => {
         const c0 = performance.now();
-        const snapshot: Snapshot = { createdAt: this.now(), offsets, purges: this.pending, state: state() };
+        const fingerprint = this.options.key?.fingerprint;
+        const snapshot: Snapshot = {
+          createdAt: this.now(),
+          offsets,
+          purges: this.pending,
+          state: state(),
+          ...(fingerprint === undefined ? {} : { keyFingerprint: fingerprint }),
+        };
         this.pending = [];
         captureMs = performance.now() - c0;
         return snapshot;

@@ -9,7 +9,7 @@
 // batches, group-join transitions, timed flushes, snapshot captures and shutdown never interleave.
 import type { EachBatchPayload } from 'kafkajs';
 import type { Config } from '../config.js';
-import { describeError, isAmnesiaError } from '../errors.js';
+import { ConfigError, describeError, isAmnesiaError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Model, ModelState } from '../model/index.js';
 import type { PendingPurge, TopicOffset } from '../state/format.js';
@@ -28,7 +28,7 @@ import { HealthMonitor, type HealthVerdict } from './health.js';
 import type { ProgressBoard } from './purge-progress.js';
 import { Publisher, type PublishContext } from './publisher.js';
 import { decideOnJoin, othersWentAhead } from './membership.js';
-import { modelFromSnapshot, newModel } from './model-factory.js';
+import { modelFromState, newModel, settingsFit, tombstonesOnly } from './model-factory.js';
 import { Rebuild, seekForAssignment, type RebuildDeps } from './rebuild.js';
 import type { SchemaRegistryClient } from './registry.js';
 import { retry } from './retry.js';
@@ -37,6 +37,9 @@ import { SerialQueue } from './serial-queue.js';
 export type Phase = 'starting' | 'standby' | 'rebuilding' | 'live' | 'blocked' | 'stopped';
 
 const TOMBSTONE_EXPIRY_EVERY_MS = 60_000;
+
+/** Why an instance refuses to go on (see block()). */
+type BlockReason = 'retention' | 'memory' | 'config';
 
 export interface EngineDeps {
   readonly config: Config;
@@ -53,6 +56,8 @@ export interface EngineDeps {
   readonly progress?: ProgressBoard | undefined;
   /** This instance's id (in the group's member metadata and on the progress board). */
   readonly instanceId?: string;
+  /** The tombstones' secret key, resolved at start-up (state/tombstone-key.ts). */
+  readonly tombstoneKey: string;
 }
 
 export class Engine implements SnapshotSource {
@@ -78,6 +83,7 @@ export class Engine implements SnapshotSource {
   /** Our member id in the group (from the last join): the fencing check asks whether it still holds partitions. */
   private memberId: string | undefined;
   private inputsPaused = false;
+  private blockedReason: BlockReason | undefined;
   /** The heartbeat of the latest batch: long work outside a batch (timer flush, snapshot) uses it. */
   private heartbeat: (() => Promise<void>) | undefined;
   private readonly isInput = (topic: string): boolean => this.kinds.has(topic);
@@ -91,7 +97,7 @@ export class Engine implements SnapshotSource {
       [t.deletions, 'deletion'],
     ]);
     this.outputs = [t.similarities, t.receipts];
-    this.model_ = newModel(deps.config);
+    this.model_ = newModel(deps.config, deps.tombstoneKey);
     const model = (): Model => this.model_;
     const { metrics, outbox } = deps;
     this.intake = new Intake({
@@ -122,7 +128,9 @@ export class Engine implements SnapshotSource {
       registry: deps.registry,
       metrics,
       log: this.log,
-      restore: async () => deps.snapshots?.restore((s) => modelFromSnapshot(deps.config, s)),
+      restore: async () => deps.snapshots?.restore((s) => (settingsFit(deps.config, s) ? s : undefined)),
+      buildModel: (s, withUsers) =>
+        modelFromState(deps.config, deps.tombstoneKey, withUsers ? s.state : tombstonesOnly(s.state)),
       setModel: (m) => {
         this.model_ = m;
       },
@@ -149,9 +157,13 @@ export class Engine implements SnapshotSource {
         live: () => this.phase_ === 'live',
         ready: () => this.phase_ === 'live',
         notReadyReason: () =>
-          this.phase_ === 'blocked'
-            ? 'deletion requests were deleted by retention before they were applied (see amnesia_retention_gap_records; ACCEPT_DELETION_GAP)'
-            : `phase ${this.phase_}`,
+          this.phase_ !== 'blocked'
+            ? `phase ${this.phase_}`
+            : this.blockedReason === 'memory'
+              ? 'the model reached its memory budget (MODEL_MEMORY_BYTES)'
+              : this.blockedReason === 'config'
+                ? 'the configuration does not fit the saved state (see the log, e.g. TOMBSTONE_KEY)'
+                : 'deletion requests were deleted by retention before they were applied (see amnesia_retention_gap_records; ACCEPT_DELETION_GAP)',
         inputsPaused: () => this.inputsPaused,
         busy: () => this.queue.busy,
         lastBatchAt: () => this.lastBatchAt,
@@ -297,9 +309,7 @@ export class Engine implements SnapshotSource {
         this.resetState();
         const current = () => gen === this.generation && this.rebuild === rebuild;
         await this.guarded(async () => {
-          const begun = await rebuild.begin(current);
-          if (begun === 'begun') await this.finishRebuild(undefined);
-          else if (begun === 'blocked') this.block();
+          if ((await rebuild.begin(current)) === 'begun') await this.finishRebuild(undefined);
         });
       })
       .catch((e: unknown) => this.log.error({ err: describeError(e) }, 'rebuild could not start'));
@@ -313,6 +323,25 @@ export class Engine implements SnapshotSource {
     try {
       await task();
     } catch (e) {
+      if (isAmnesiaError(e, 'MODEL_MEMORY_EXCEEDED')) {
+        this.log.error(
+          { err: describeError(e) },
+          'the model reached its memory budget: consuming stops (raise MODEL_MEMORY_BYTES and the memory limit)',
+        );
+        this.block('memory');
+        if (rethrow) throw e;
+        return;
+      }
+      if (e instanceof ConfigError) {
+        // e.g. snapshots written under another TOMBSTONE_KEY: nothing good can come of going on.
+        this.log.error(
+          { err: describeError(e) },
+          'refusing to restore: configuration does not fit the state',
+        );
+        this.block('config');
+        if (rethrow) throw e;
+        return;
+      }
       if (!isAmnesiaError(e, 'PRODUCER_FENCED')) throw e;
       await this.afterFenced();
       if (rethrow) throw e;
@@ -355,11 +384,14 @@ export class Engine implements SnapshotSource {
   }
 
   /**
-   * Retention deleted deletion requests this state never applied: going on would bring back users
-   * they name. Consume nothing, stay not ready, say why (log, metric, /readyz) until an operator
-   * restores the requests or restarts with ACCEPT_DELETION_GAP=true.
+   * Going on would break a promise: retention deleted deletion requests this state never applied
+   * (users they name would come back), or the model reached its memory budget (an event would be
+   * lost). Consume nothing, stay not ready, say why (log, metric, /readyz) until an operator acts
+   * (ACCEPT_DELETION_GAP, MODEL_MEMORY_BYTES) and restarts the instance.
    */
-  private block(): void {
+  private block(reason: BlockReason): void {
+    this.blockedReason = reason;
+    if (reason === 'memory') this.deps.metrics.modelMemoryExceeded.set(1);
     this.deps.consumer.pause(this.topics);
     this.rebuild = undefined;
     this.resetState();
@@ -369,7 +401,7 @@ export class Engine implements SnapshotSource {
   /** An empty model, nothing pending or queued for output. */
   private resetState(): void {
     this.live.reset();
-    this.model_ = newModel(this.deps.config);
+    this.model_ = newModel(this.deps.config, this.deps.tombstoneKey);
     this.deps.outbox.clear();
   }
 
@@ -481,7 +513,10 @@ export class Engine implements SnapshotSource {
     }
     await this.prefetchSchemas(messages, ctl);
     if (this.rebuild) {
-      if (!this.rebuild.onInputBatch(batch, kind, messages, end)) return;
+      if (!this.rebuild.onInputBatch(batch, kind, messages, end)) {
+        if (this.rebuild.blocked) this.block('retention');
+        return;
+      }
       ctl.resolveOffset(end);
       await this.finishRebuild(ctl);
       return;

@@ -8,11 +8,6 @@ import type { PublishContext } from './publisher.js';
 
 const SLICE_MS = 20;
 
-interface FlushJob {
-  step(shouldYield: () => boolean): boolean;
-  result(): ChangeReport;
-}
-
 export class FlushRunner {
   /** Longest slice seen (ms), for the metrics. */
   longestSliceMs = 0;
@@ -20,9 +15,7 @@ export class FlushRunner {
   constructor(private readonly sliceMs = SLICE_MS) {}
 
   async run(model: Model, now: number, ctx: Pick<PublishContext, 'heartbeat'>): Promise<ChangeReport> {
-    const sliced = model as Model & { beginFlush?: (updatedAt?: number) => FlushJob };
-    if (typeof sliced.beginFlush !== 'function') return model.flush(now);
-    const job = sliced.beginFlush(now);
+    const job = model.beginFlush(now);
     for (;;) {
       const t0 = performance.now();
       const done = job.step(() => performance.now() - t0 >= this.sliceMs);

@@ -17,6 +17,7 @@ export interface Metrics {
   readonly producerFenced: Counter;
   readonly retentionGap: Gauge<'topic' | 'partition'>;
   readonly blocked: Gauge;
+  readonly modelMemoryExceeded: Gauge;
   readonly ready: Gauge;
   readonly active: Gauge;
 }
@@ -164,6 +165,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     blocked: new Gauge({
       name: 'amnesia_blocked',
       help: '1 while the instance refuses to go live because retention deleted deletion requests it never applied.',
+      registers,
+    }),
+    modelMemoryExceeded: new Gauge({
+      name: 'amnesia_model_memory_exceeded',
+      help: '1 once the model refused to grow past MODEL_MEMORY_BYTES: consuming has stopped (not ready) until the budget is raised and the instance restarted.',
       registers,
     }),
     ready: new Gauge({

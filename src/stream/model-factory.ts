@@ -1,27 +1,47 @@
-// The model a configuration asks for: new and empty, or restored from a snapshot built with the same
-// settings (a snapshot of another TOP_K or MIN_COOCCURRENCES is not used: its lists would be wrong).
+// The model a configuration asks for: new and empty, or restored from a snapshot's state built with
+// the same settings (a snapshot of another TOP_K or MIN_COOCCURRENCES is not used: its lists would
+// be wrong), whole or reduced to its tombstones (when its users cannot be trusted, see retention.ts).
 import type { Config } from '../config.js';
-import { Model, type ModelOptions } from '../model/index.js';
+import { Model, type ModelOptions, type ModelState } from '../model/index.js';
 import type { Snapshot } from '../state/format.js';
 
-export function modelOptionsOf(config: Config): Partial<ModelOptions> {
+/** The model's options: the configuration's, with the tombstone key resolved at start-up (tombstone-key.ts). */
+export function modelOptionsOf(config: Config, tombstoneKey: string): Partial<ModelOptions> {
   const m = config.model;
   return {
     topK: m.topK,
     minCooccurrences: m.minCooccurrences,
     tombstoneRetentionMs: m.tombstoneRetentionMs,
-    ...(m.tombstoneKey ? { tombstoneKey: m.tombstoneKey } : {}),
+    maxItemsPerUser: m.maxItemsPerUser,
+    memoryBudgetBytes: m.memoryBudgetBytes,
+    tombstoneKey,
   };
 }
 
-export function newModel(config: Config): Model {
-  return new Model(modelOptionsOf(config));
+export function newModel(config: Config, tombstoneKey: string): Model {
+  return new Model(modelOptionsOf(config, tombstoneKey));
 }
 
-/** A model from a snapshot, or undefined when the snapshot was built with other model settings. */
-export function modelFromSnapshot(config: Config, s: Snapshot): Model | undefined {
+/** True when the snapshot was built with this configuration's TOP_K and MIN_COOCCURRENCES. */
+export function settingsFit(config: Config, s: Snapshot): boolean {
   const { topK, minCooccurrences } = config.model;
-  if (s.state.settings.topK !== topK || s.state.settings.minCooccurrences !== minCooccurrences)
-    return undefined;
-  return Model.fromState(s.state, modelOptionsOf(config));
+  return s.state.settings.topK === topK && s.state.settings.minCooccurrences === minCooccurrences;
+}
+
+export function modelFromState(config: Config, tombstoneKey: string, state: ModelState): Model {
+  return Model.fromState(state, modelOptionsOf(config, tombstoneKey));
+}
+
+/** The state with nothing but its tombstones (no user, item or list). */
+export function tombstonesOnly(state: ModelState): ModelState {
+  return {
+    settings: state.settings,
+    itemNames: [],
+    itemFree: [],
+    userIds: [],
+    histories: [],
+    lateBounds: new Float64Array(0),
+    lists: [],
+    tombstones: state.tombstones,
+  };
 }

@@ -8,7 +8,9 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { Model } from '../model/index.js';
 import type { Logger } from '../log.js';
+import type { Snapshot } from '../state/format.js';
 import type { Restored } from '../state/snapshotter.js';
+import { DeletionGapGuard, retentionGaps, type RetentionGap } from './retention.js';
 import type { InputKind } from './codec.js';
 import type { FlushRunner } from './flush-runner.js';
 import { OutcomeCounts, type Intake } from './intake.js';
@@ -44,7 +46,10 @@ export interface RebuildDeps {
   readonly metrics: Metrics;
   readonly log: Logger;
   /** The newest usable snapshot, built into a model (undefined: none, or SNAPSHOT_DIR unset). */
-  readonly restore: () => Promise<Restored<Model> | undefined>;
+  /** The newest snapshot that fits the model settings (undefined: none, or SNAPSHOT_DIR unset). */
+  readonly restore: () => Promise<Restored<Snapshot> | undefined>;
+  /** A model from a snapshot: whole, or only its tombstones (when its users cannot be trusted). */
+  readonly buildModel: (s: Snapshot, withUsers: boolean) => Model;
   /** Becomes the one writer of the outputs (output-sink.ts). */
   readonly activate: () => Promise<void>;
   /** ACCEPT_DELETION_GAP: rebuild even when retention deleted unapplied deletion requests. */
@@ -60,31 +65,6 @@ export interface RebuildDeps {
 interface Marks {
   readonly low: number;
   readonly high: number;
-}
-
-export interface RetentionGap extends TopicPartition {
-  /** Records deleted by retention between where the state stands and the log start. */
-  readonly lost: number;
-}
-
-/**
- * Input records the state never applied but retention already deleted: for each partition, the
- * records between where the state stands (`start`: a snapshot's offset, else 0) and the log start.
- * On the deletion topic such a gap means requests were never applied: users they name would come
- * back (the caller refuses to go on). On the interactions topic it loses history, not privacy.
- */
-export function retentionGaps(
-  inputs: readonly TopicPartition[],
-  marks: PartitionMap<{ readonly low: number }>,
-  start: PartitionMap<number>,
-): RetentionGap[] {
-  const gaps: RetentionGap[] = [];
-  for (const tp of inputs) {
-    const low = marks.get(tp)?.low ?? 0;
-    const from = start.get(tp) ?? 0;
-    if (low > from) gaps.push({ ...tp, lost: low - from });
-  }
-  return gaps;
 }
 
 /** Where each assigned partition's first fetch starts: a snapshot's offsets for the inputs, else 0. */
@@ -114,6 +94,9 @@ export class Rebuild {
   private stage: 'starting' | 'deletions' | 'interactions' | 'done' = 'starting';
   private restoredFrom: string | undefined;
   private readonly startedAt = Date.now();
+  private guard = new DeletionGapGuard([]);
+  /** Set when an interaction may predate a deletion request lost to retention: the instance must block. */
+  blocked = false;
 
   constructor(
     private readonly deps: RebuildDeps,
@@ -136,10 +119,9 @@ export class Rebuild {
   /**
    * Becomes the outputs' writer (fencing any earlier one, so that its open transaction is aborted
    * before the outputs are read), takes the marks and the group's commits, restores a snapshot, sets
-   * positions, seeks. 'abandoned' when a newer assignment took over meanwhile; 'blocked' when
-   * retention deleted deletion requests that the state never applied (see retentionGaps).
+   * positions, seeks. 'abandoned' when a newer assignment took over meanwhile.
    */
-  async begin(isCurrent: () => boolean): Promise<'begun' | 'abandoned' | 'blocked'> {
+  async begin(isCurrent: () => boolean): Promise<'begun' | 'abandoned'> {
     const { positions, offsets, groupId, consumer, log } = this.deps;
     await retry(() => this.deps.activate(), {
       stopping: () => this.deps.stopping() || !isCurrent(),
@@ -159,35 +141,37 @@ export class Rebuild {
     const committed = PartitionMap.of(
       (await offsets.committed(groupId, inputTopics)).map((o) => [o, o.offset] as const),
     );
-    const restored = await this.deps.restore();
+    let restored = await this.deps.restore();
     if (!isCurrent()) return 'abandoned';
     this.marks = marks;
     this.committedAtStart = committed;
+    const inputs = held.filter((tp) => this.isInput(tp.topic));
     // Where each input partition starts: the snapshot's offset, or 0 (replay from the beginning).
-    const start = PartitionMap.of((restored?.offsets ?? []).map((o) => [o, o.offset] as const));
-    const gaps = retentionGaps(
-      held.filter((tp) => this.isInput(tp.topic)),
-      marks,
-      start,
-    );
+    let start = PartitionMap.of((restored?.offsets ?? []).map((o) => [o, o.offset] as const));
+    let gaps = retentionGaps(inputs, marks, start);
+    const isDeletion = (g: RetentionGap) => g.topic === this.deps.topics.deletions;
+    if (restored && gaps.some(isDeletion)) {
+      // The snapshot predates deletion requests that are gone: it may hold users they named.
+      log.error(
+        { snapshot: restored.file.name, partitions: gaps.filter(isDeletion).length },
+        'the snapshot predates deletion requests deleted by retention: replaying the topics instead (its tombstones kept)',
+      );
+      this.deps.setModel(this.deps.buildModel(restored.value, false));
+      restored = undefined;
+      start = new PartitionMap<number>();
+      gaps = retentionGaps(inputs, marks, start);
+    } else if (restored) this.deps.setModel(this.deps.buildModel(restored.value, true));
     this.deps.onGaps(gaps);
-    const deletionGaps = gaps.filter((g) => g.topic === this.deps.topics.deletions);
     for (const g of gaps)
-      log[g.topic === this.deps.topics.deletions ? 'error' : 'warn'](
-        { ...g, snapshot: restored?.file.name },
-        g.topic === this.deps.topics.deletions
-          ? 'deletion requests were deleted by retention before they were applied'
+      log.warn(
+        { ...g },
+        isDeletion(g)
+          ? 'deletion requests were deleted by retention: replaying only if no interaction predates them'
           : 'interactions were deleted by retention before they were applied: their history is lost',
       );
-    if (deletionGaps.length > 0 && !this.deps.acceptDeletionGap) return 'blocked';
-    if (deletionGaps.length > 0)
-      log.warn(
-        { partitions: deletionGaps.length },
-        'ACCEPT_DELETION_GAP: rebuilding from what the topics still hold',
-      );
+    this.guard = new DeletionGapGuard(this.deps.acceptDeletionGap ? [] : gaps.filter(isDeletion));
     for (const tp of held) positions.set(tp, Math.max(start.get(tp) ?? 0, marks.get(tp)?.low ?? 0));
     this.restoredFrom = restored?.file.name;
-    if (restored) this.deps.setModel(restored.value);
     for (const tp of held) {
       const pos = positions.get(tp)!;
       if (this.isInput(tp.topic) && (this.seeked.get(tp) ?? 0) !== pos) consumer.seek({ ...tp, offset: pos });
@@ -223,6 +207,15 @@ export class Rebuild {
     for (const m of messages) {
       const silent = Number(m.offset) < committed; // handled (and dead-lettered) by an earlier run
       const recordMs = Number(m.timestamp);
+      if (kind === 'interaction' && !this.guard.allows(recordMs)) {
+        this.deps.log.error(
+          { topic: tp.topic, partition: tp.partition, offset: m.offset },
+          'an interaction may predate deletion requests deleted by retention: refusing to go on',
+        );
+        this.blocked = true;
+        return false;
+      }
+      if (kind === 'deletion') this.guard.noteDeletion(tp, recordMs);
       if (kind === 'interaction') {
         const d = intake.decode('interaction', m);
         if (!d.ok) {
@@ -273,6 +266,12 @@ export class Rebuild {
     if (this.stage === 'deletions') {
       if (held.some((tp) => tp.topic !== topics.interactions && !this.reached(tp))) return false;
       this.stage = 'interactions';
+      const bound = this.guard.seal();
+      if (bound !== undefined)
+        this.deps.log.warn(
+          { bound },
+          'replaying: every interaction must be recorded after the lost deletion requests',
+        );
       consumer.resume([topics.interactions]);
     }
     if (held.some((tp) => !this.reached(tp))) return false;

@@ -47,9 +47,9 @@ describe('local stack', () => {
     expect(decoded[0]).toEqual(event);
     expect(decoded[1]).toEqual(decoded[0]);
 
-    const res = await fetch(`${schemaRegistryUrl()}/subjects`);
+    // The subject is listed by the registry (asked by name: a long-lived registry pages /subjects).
+    const res = await fetch(`${schemaRegistryUrl()}/subjects/${topic}-value/versions`);
     expect(res.status).toBe(200);
-    const subjects = (await res.json()) as string[];
-    expect(subjects).toContain(`${topic}-value`);
+    expect(((await res.json()) as number[]).length).toBeGreaterThan(0);
   });
 });

@@ -14,7 +14,7 @@ import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/ora
 const T = { in: 'in', del: 'del', sim: 'sim', rec: 'rec' };
 const ORDER = [T.del, T.in, T.sim, T.rec];
 const ASSIGNMENT = { [T.del]: [0, 1], [T.in]: [0, 1], [T.sim]: [0, 1], [T.rec]: [0, 1] };
-const config = loadConfig({
+const env = {
   INTERACTIONS_TOPIC: T.in,
   DELETIONS_TOPIC: T.del,
   SIMILARITIES_TOPIC: T.sim,
@@ -23,7 +23,8 @@ const config = loadConfig({
   BATCH_MAX_MS: '10000',
   BATCH_MAX_EVENTS: '40',
   LOG_LEVEL: 'silent',
-});
+};
+const config = loadConfig(env);
 
 const partitionOf = (userId: string) => [...userId].reduce((h, c) => h + c.charCodeAt(0), 0) % 2;
 
@@ -39,10 +40,11 @@ function engineOn(
   log: FakeLog,
   sink: OutputSink = log.sink(),
   metrics = createMetrics(),
+  cfg = config,
 ): { engine: Engine; consumer: FakeConsumer } {
   const consumer = new FakeConsumer(log);
   const engine = new Engine({
-    config,
+    config: cfg,
     log: createLogger('silent'),
     metrics,
     consumer,
@@ -50,6 +52,7 @@ function engineOn(
     sink,
     outbox: new Outbox(config.topics, new OutputEncoder(undefined), metrics),
     registry: undefined,
+    tombstoneKey: 'a-test-key-of-sixteen-chars-or-more',
   });
   return { engine, consumer };
 }
@@ -311,6 +314,28 @@ describe('the engine (Kafka faked in memory)', () => {
     expect(log.compacted(T.sim).size).toBe(0);
   });
 
+  it('replays after lost deletion requests when every retained interaction is newer than them', async () => {
+    const log = newLog();
+    const t = 1_750_000_000_000;
+    const users = ['ua', 'ub', 'uc', 'ud', 'ue', 'uf'];
+    const deletions = users.map((userId, k) => ({ requestId: `old-${k}`, userId, requestedAt: t + k }));
+    for (const d of deletions) log.appendJson(T.del, partitionOf(d.userId), d.userId, d, d.requestedAt);
+    const truncated = partitionOf('ua');
+    log.truncate(T.del, truncated, 1);
+    const events: RefEvent[] = users.flatMap((userId, u) =>
+      ['x', 'y', 'z'].slice(0, 1 + (u % 3)).map((itemId, k) => ({
+        userId,
+        itemId,
+        action: 'ADD' as const,
+        occurredAt: t + 10_000 + u * 10 + k,
+      })),
+    );
+    produceEvents(log, events);
+    const { engine } = await start(log);
+    expect(engine.phase).toBe('live');
+    expect(published(log)).toEqual(expected(events, { ...s, deletions }));
+  });
+
   it('goes on, with the loss visible, when retention deleted only interactions', async () => {
     const log = newLog();
     produceEvents(log, s.before);
@@ -322,5 +347,30 @@ describe('the engine (Kafka faked in memory)', () => {
     expect(engine.phase).toBe('live');
     const gauge = await metrics.registry.getSingleMetric('amnesia_retention_gap_records')!.get();
     expect(gauge.values).toEqual([{ labels: { topic: T.in, partition: '0' }, value: 5 }]);
+  });
+
+  it('stops, not ready and saying why, rather than grow past its memory budget', async () => {
+    const log = newLog();
+    const tight = loadConfig({ ...env, MODEL_MEMORY_BYTES: String(16 * 1024 * 1024) });
+    for (let u = 0; u < 4; u++)
+      for (let i = 0; i < 3_000; i++) {
+        const e = {
+          userId: `heavy-${u}`,
+          itemId: `item-${i}`,
+          action: 'ADD',
+          occurredAt: 1_700_000_000_000 + i,
+        };
+        log.appendJson(T.in, partitionOf(e.userId), e.userId, e, e.occurredAt);
+      }
+    const metrics = createMetrics();
+    const { engine, consumer } = engineOn(log, log.sink(), metrics, tight);
+    consumer.join(engine, ASSIGNMENT);
+    await consumer.drain(engine, ORDER);
+    expect(engine.phase).toBe('blocked');
+    expect(engine.health()).toMatchObject({ ready: false });
+    expect(engine.health().reasons.join()).toContain('memory budget');
+    const g = await metrics.registry.getSingleMetric('amnesia_model_memory_exceeded')!.get();
+    expect(g.values[0]?.value).toBe(1);
+    expect(log.compacted(T.sim).size).toBe(0);
   });
 });
