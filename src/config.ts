@@ -96,6 +96,7 @@ const schema = z.object({
   TOMBSTONE_KEY: z.string().min(16, 'at least 16 characters').optional(),
   ACCEPT_DELETION_GAP: bool.default(false),
   MAX_ITEMS_PER_USER: int(1, 1_000_000).default(10_000),
+  EVENT_DEDUP_WINDOW: int(0, 1_024).default(8),
   MODEL_MEMORY_BYTES: int(16 * 1024 * 1024, Number.MAX_SAFE_INTEGER).optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   LIVENESS_STALL_MS: int(1_000, 3_600_000).default(60_000),
@@ -151,6 +152,8 @@ export interface Config {
     readonly maxItemsPerUser: number;
     /** Bytes the model may hold (default: 60% of the memory the process may use, see memory-limit.ts). */
     readonly memoryBudgetBytes: number;
+    /** eventIds remembered per user: an interaction repeating one of them is dropped (0: off). */
+    readonly dedupWindow: number;
   };
   readonly batch: {
     readonly maxEvents: number;
@@ -360,6 +363,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.TOMBSTONE_KEY ? { tombstoneKey: e.TOMBSTONE_KEY } : {}),
       maxItemsPerUser: e.MAX_ITEMS_PER_USER,
       memoryBudgetBytes: e.MODEL_MEMORY_BYTES ?? defaultModelMemoryBytes(),
+      dedupWindow: e.EVENT_DEDUP_WINDOW,
     },
     batch: {
       maxEvents: e.BATCH_MAX_EVENTS,

@@ -29,7 +29,11 @@ export interface SnapshotStatus {
 export interface SnapshotSource {
   /** Runs `take` at a batch boundary (all applied events flushed and published); undefined when not live. */
   atBoundary<T>(
-    take: (state: () => ModelState, offsets: readonly TopicOffset[]) => T,
+    take: (
+      state: () => ModelState,
+      offsets: readonly TopicOffset[],
+      sections?: () => Readonly<Record<string, Uint8Array>>,
+    ) => T,
   ): Promise<T | undefined>;
   publishPurged(purges: readonly PendingPurge[]): Promise<void>;
   /** True once every other running replica has confirmed that it holds no snapshot (PURGED may go out). */
@@ -202,7 +206,7 @@ export class Snapshotter {
     let captureMs = 0;
     let taken: Snapshot | undefined;
     try {
-      taken = await source.atBoundary((state, offsets) => {
+      taken = await source.atBoundary((state, offsets, sections) => {
         const c0 = performance.now();
         const fingerprint = this.options.key?.fingerprint;
         const snapshot: Snapshot = {
@@ -211,6 +215,7 @@ export class Snapshotter {
           purges: this.pending,
           state: state(),
           ...(fingerprint === undefined ? {} : { keyFingerprint: fingerprint }),
+          ...(sections ? { sections: sections() } : {}),
         };
         this.pending = [];
         captureMs = performance.now() - c0;

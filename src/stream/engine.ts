@@ -38,6 +38,9 @@ export type Phase = 'starting' | 'standby' | 'rebuilding' | 'live' | 'blocked' |
 
 const TOMBSTONE_EXPIRY_EVERY_MS = 60_000;
 
+/** The snapshot section that carries the eventIds remembered per user (dedup.ts). */
+const DEDUP_SECTION = 'dedp';
+
 /** Why an instance refuses to go on (see block()). */
 type BlockReason = 'retention' | 'memory' | 'config';
 
@@ -102,6 +105,7 @@ export class Engine implements SnapshotSource {
     const { metrics, outbox } = deps;
     this.intake = new Intake({
       model,
+      dedupWindow: deps.config.model.dedupWindow,
       registry: deps.registry,
       inputRules: deps.config.input,
       outbox,
@@ -129,8 +133,12 @@ export class Engine implements SnapshotSource {
       metrics,
       log: this.log,
       restore: async () => deps.snapshots?.restore((s) => (settingsFit(deps.config, s) ? s : undefined)),
-      buildModel: (s, withUsers) =>
-        modelFromState(deps.config, deps.tombstoneKey, withUsers ? s.state : tombstonesOnly(s.state)),
+      buildModel: (s, withUsers) => {
+        // The eventIds remembered go with the users (they name them): kept only with them.
+        const dedup = s.sections?.[DEDUP_SECTION];
+        if (withUsers && dedup) this.intake.resetDedup(dedup);
+        return modelFromState(deps.config, deps.tombstoneKey, withUsers ? s.state : tombstonesOnly(s.state));
+      },
       setModel: (m) => {
         this.model_ = m;
       },
@@ -401,6 +409,7 @@ export class Engine implements SnapshotSource {
   /** An empty model, nothing pending or queued for output. */
   private resetState(): void {
     this.live.reset();
+    this.intake.resetDedup();
     this.model_ = newModel(this.deps.config, this.deps.tombstoneKey);
     this.deps.outbox.clear();
   }
@@ -568,14 +577,23 @@ export class Engine implements SnapshotSource {
    * Undefined unless live.
    */
   atBoundary<T>(
-    take: (state: () => ModelState, offsets: readonly TopicOffset[]) => T,
+    take: (
+      state: () => ModelState,
+      offsets: readonly TopicOffset[],
+      sections?: () => Readonly<Record<string, Uint8Array>>,
+    ) => T,
   ): Promise<T | undefined> {
     return this.queue.run(async () => {
       if (this.phase_ !== 'live') return undefined;
       await this.guarded(() => this.live.flush(this.idleContext()), true);
       if (this.phase_ !== 'live' || this.live.pendingEvents > 0) return undefined;
       const model = this.model_;
-      return take(() => model.exportState(), this.positions.offsets(this.isInput));
+      const intake = this.intake;
+      return take(
+        () => model.exportState(),
+        this.positions.offsets(this.isInput),
+        () => ({ [DEDUP_SECTION]: intake.exportDedup() }),
+      );
     });
   }
 

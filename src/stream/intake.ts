@@ -14,6 +14,7 @@ import {
   type InputKind,
   type Interaction,
 } from './codec.js';
+import { EventDedup } from './dedup.js';
 import { dlqMessage, dlqTopic } from './dlq.js';
 import type { Metrics } from './metrics.js';
 import type { Outbox, Receipt } from './outbox.js';
@@ -65,6 +66,8 @@ export class CountsByTopic {
 
 export interface IntakeDeps {
   readonly model: () => Model;
+  /** EVENT_DEDUP_WINDOW: eventIds remembered per user (0: no de-duplication). */
+  readonly dedupWindow?: number;
   readonly registry: SchemaRegistryClient | undefined;
   readonly inputRules?: InputRules;
   readonly outbox: Outbox;
@@ -74,7 +77,22 @@ export interface IntakeDeps {
 }
 
 export class Intake {
-  constructor(private readonly deps: IntakeDeps) {}
+  private dedup: EventDedup;
+
+  constructor(private readonly deps: IntakeDeps) {
+    this.dedup = new EventDedup(deps.dedupWindow ?? 0);
+  }
+
+  /** Starts over with the state (a rebuild): the eventIds remembered, from a snapshot's section or none. */
+  resetDedup(section?: Uint8Array): void {
+    this.dedup = new EventDedup(this.deps.dedupWindow ?? 0);
+    if (section) this.dedup.import(section);
+  }
+
+  /** The eventIds remembered, as a snapshot section. */
+  exportDedup(): Uint8Array {
+    return this.dedup.export();
+  }
 
   /** Resolves the schema ids these records use (decoding stays synchronous). Throws when unreachable. */
   async prefetchSchemas(messages: readonly KafkaMessage[], heartbeat?: () => Promise<void>): Promise<void> {
@@ -109,7 +127,13 @@ export class Intake {
   }
 
   interaction(e: Interaction, counts: OutcomeCounts | undefined): void {
+    const { eventId, userId } = e;
+    if (eventId !== undefined && this.dedup.seen(userId, eventId)) {
+      counts?.add('duplicate_event');
+      return;
+    }
     const outcome = this.deps.model().interaction(e);
+    if (eventId !== undefined) this.dedup.note(userId, eventId);
     counts?.add(OUTCOME_LABEL[outcome]);
   }
 
@@ -121,6 +145,7 @@ export class Intake {
   forget(d: Deletion, recordMs: number, notePurge = true): Receipt {
     const t0 = performance.now();
     const r = this.deps.model().forget({ userId: d.userId, requestedAt: d.requestedAt });
+    this.dedup.forget(d.userId);
     this.deps.metrics.forgetDuration.observe((performance.now() - t0) / 1000);
     const receipt: Receipt = {
       requestId: d.requestId,
