@@ -3,7 +3,7 @@
 import { afterAll, expect } from 'vitest';
 import type { Kafka, Message } from 'kafkajs';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { startService, type Service } from '../../src/service.js';
 import { encodeValue } from '../../src/stream/codec.js';
 import { readToEnd } from '../../src/stream/reader.js';
@@ -25,7 +25,7 @@ export interface Harness {
   readonly topics: { interactions: string; deletions: string; similarities: string; receipts: string };
   readonly kafka: Kafka;
   config(env?: Record<string, string>): Config;
-  start(env?: Record<string, string>): Promise<Service>;
+  start(env?: Record<string, string>, options?: { log?: Logger }): Promise<Service>;
   produce(topic: string, messages: Message[]): Promise<void>;
   produceEvents(
     events: readonly RefEvent[],
@@ -53,7 +53,8 @@ afterAll(async () => {
   await Promise.allSettled([...running].map((s) => s.stop()));
 });
 
-export async function harness(partitions = 3): Promise<Harness> {
+/** `dlqByService`: leave the DLQ topics for the service to create (with its retention settings). */
+export async function harness(partitions = 3, options: { dlqByService?: boolean } = {}): Promise<Harness> {
   const brokers = kafkaBrokers();
   const registryUrl = schemaRegistryUrl();
   const prefix = uniqueName('t');
@@ -66,7 +67,11 @@ export async function harness(partitions = 3): Promise<Harness> {
   };
   await createTopics(
     brokers,
-    [topics.interactions, topics.deletions, `${topics.interactions}.dlq`, `${topics.deletions}.dlq`],
+    [
+      topics.interactions,
+      topics.deletions,
+      ...(options.dlqByService ? [] : [`${topics.interactions}.dlq`, `${topics.deletions}.dlq`]),
+    ],
     { partitions },
   );
   await createTopics(brokers, [topics.similarities, topics.receipts], { partitions, compact: true });
@@ -103,9 +108,9 @@ export async function harness(partitions = 3): Promise<Harness> {
     topics,
     kafka,
     config,
-    async start(env = {}) {
+    async start(env = {}, options = {}) {
       const c = config(env);
-      const s = await startService(c, { log: createLogger(c.logLevel) });
+      const s = await startService(c, { log: options.log ?? createLogger(c.logLevel) });
       running.add(s);
       const stop = s.stop.bind(s);
       return Object.assign(s, {
