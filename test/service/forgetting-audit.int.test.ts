@@ -5,8 +5,7 @@
 // the HTTP API including the inspector. The id is found nowhere but where the documentation says:
 // the DLQ, within its retention — and the receipt states that retention truthfully.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { ConfigResourceTypes } from 'kafkajs';
@@ -14,15 +13,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/log.js';
 import { readToEnd } from '../../src/stream/reader.js';
+import { tempDirs } from '../helpers/files.js';
 import { waitFor } from '../helpers/kafka.js';
 import type { RefEvent } from '../helpers/oracle.js';
 import { harness } from '../helpers/service.js';
 
-const dirs: string[] = [];
+const tempDir = tempDirs('amnesia-audit');
 const apps = new Set<App>();
 afterAll(async () => {
   await Promise.allSettled([...apps].map((a) => a.stop()));
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
 /** A logger at debug level whose every line is kept. */
@@ -53,7 +52,7 @@ describe('the forgetting audit', () => {
     const [dirA, dirB] = await Promise.all(
       [1, 2].map(() => mkdtemp(path.join(os.tmpdir(), 'amnesia-audit-'))),
     );
-    dirs.push(dirA!, dirB!);
+    dirs.push(dirA, dirB);
     const logsA: string[] = [];
     const logsB: string[] = [];
     const env = (dir: string) => ({
@@ -85,22 +84,22 @@ describe('the forgetting audit', () => {
         occurredAt: t0 + 10 + k,
       })),
     ];
-    let a = await start(dirA!, logsA);
+    let a = await start(dirA, logsA);
     await a.service.waitUntilReady(30_000);
     await h.produceEvents(events, 'json');
     await h.produce(h.topics.interactions, [{ key: victim, value: Buffer.from('{"userId": not json') }]);
     await h.waitProcessed();
     await waitFor(
-      async () => ((await readdir(dirA!)).some((n) => n.endsWith('.amnesia')) ? true : undefined),
+      async () => ((await readdir(dirA)).some((n) => n.endsWith('.amnesia')) ? true : undefined),
       15_000,
     );
 
     // A failover: B takes over (A stops), then A comes back as the standby.
-    const b = await start(dirB!, logsB);
+    const b = await start(dirB, logsB);
     await a.stop();
     apps.delete(a);
     await b.service.waitUntilReady(30_000);
-    a = await start(dirA!, logsA);
+    a = await start(dirA, logsA);
     await waitFor(() => a.service.phase === 'standby', 30_000);
 
     const requestId = `dsr-${randomUUID()}`;
@@ -112,7 +111,7 @@ describe('the forgetting audit', () => {
     expect(b.service.model.items(victim)).toEqual([]);
 
     // Snapshot directories (names and contents) of both replicas.
-    for (const bytes of [...(await everyFileIn(dirA!)), ...(await everyFileIn(dirB!))])
+    for (const bytes of [...(await everyFileIn(dirA)), ...(await everyFileIn(dirB))])
       expect(bytes.includes(needle)).toBe(false);
     // Every record ever written to the outputs and the progress topic (keys, values, headers).
     for (const topic of [h.topics.similarities, h.topics.receipts, 'amnesia-progress']) {

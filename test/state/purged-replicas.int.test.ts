@@ -3,33 +3,15 @@
 // snapshot with the forgotten user — including a standby whose volume still carries snapshots from
 // when it was active. Request → PURGED is bounded by one snapshot interval plus the confirmation.
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { copyFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { filesContaining, tempDirs } from '../helpers/files.js';
 import { waitFor } from '../helpers/kafka.js';
 import type { RefEvent } from '../helpers/oracle.js';
 import { harness } from '../helpers/service.js';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(path.join(os.tmpdir(), 'amnesia-replica-'));
-  dirs.push(d);
-  return d;
-}
-
-/** Names of the files under dir whose bytes contain `needle`. */
-async function filesContaining(dir: string, needle: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of await readdir(dir)) {
-    if ((await readFile(path.join(dir, name))).includes(Buffer.from(needle, 'utf8'))) out.push(name);
-  }
-  return out;
-}
+const tempDir = tempDirs('amnesia-replica');
 
 describe('PURGED with two replicas', () => {
   it('is published only after both snapshot directories are clean of the user', async () => {

@@ -2,34 +2,19 @@
 // holds the user, and no file does), and a restart restores the newest snapshot, replays only what
 // came after it, re-publishes nothing unchanged and stays exact.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { filesContaining, tempDirs } from '../helpers/files.js';
 import { waitFor } from '../helpers/kafka.js';
 import { expectExact, harness, waitForReceipts } from '../helpers/service.js';
 import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/oracle.js';
 import { scenario } from '../helpers/generator.js';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-/** Names of the files under dir whose bytes contain `needle`. */
-async function filesContaining(dir: string, needle: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of await readdir(dir)) {
-    if ((await readFile(path.join(dir, name))).includes(Buffer.from(needle, 'utf8'))) out.push(name);
-  }
-  return out;
-}
+const tempDir = tempDirs('amnesia-svc');
 
 describe('snapshots in the service', () => {
   it('forgetting reaches the disk: PURGED once no snapshot holds the user; a restart restores exactly', async () => {
     const h = await harness(3);
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'amnesia-svc-'));
-    dirs.push(dir);
+    const dir = await tempDir();
     const env = { SNAPSHOT_DIR: dir, SNAPSHOT_INTERVAL_MS: '1000' };
     const s = scenario({ seed: 7, users: 40, items: 25, events: 600, forget: 3 });
     const victim = `victim-${randomUUID()}`;

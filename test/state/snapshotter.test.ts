@@ -1,10 +1,10 @@
 // The snapshot schedule's PURGED rule: a forgotten user's PURGED receipt goes out only once this
 // disk holds no snapshot older than the forget AND every other replica has confirmed it holds none;
 // a standby deletes every snapshot it has.
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../helpers/files.js';
 import { createLogger } from '../../src/log.js';
 import type { PendingPurge } from '../../src/state/format.js';
 import { Snapshotter, type SnapshotSource } from '../../src/state/snapshotter.js';
@@ -12,14 +12,10 @@ import { SnapshotStore } from '../../src/state/store.js';
 import { sampleModel } from '../helpers/snapshot-sample.js';
 
 const log = createLogger('silent');
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const tempDir = tempDirs('amnesia-snapshotter');
 
 async function snapshotter() {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'amnesia-snapshotter-'));
-  dirs.push(dir);
+  const dir = await tempDir();
   const s = new Snapshotter({
     store: new SnapshotStore({ dir, retain: 2, log }),
     intervalMs: 3_600_000,

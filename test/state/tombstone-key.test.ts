@@ -1,9 +1,9 @@
 // The tombstone key is never a built-in constant: TOMBSTONE_KEY, else a generated key kept beside the
 // snapshots (0600), else one for this process; a snapshot written under another key is refused.
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDirs } from '../helpers/files.js';
 import { ConfigError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import {
@@ -14,15 +14,8 @@ import {
 } from '../../src/state/tombstone-key.js';
 
 const log = createLogger('silent');
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-async function dir() {
-  const d = await mkdtemp(path.join(os.tmpdir(), 'amnesia-key-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs('amnesia-key');
+const dir = tempDir;
 
 describe('the tombstone key', () => {
   it('is TOMBSTONE_KEY when set', async () => {
