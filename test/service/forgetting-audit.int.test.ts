@@ -49,10 +49,7 @@ describe('the forgetting audit', () => {
     const h = await harness(2, { dlqByService: true });
     const victim = `victim-${randomUUID()}`;
     const needle = Buffer.from(victim, 'utf8');
-    const [dirA, dirB] = await Promise.all(
-      [1, 2].map(() => mkdtemp(path.join(os.tmpdir(), 'amnesia-audit-'))),
-    );
-    dirs.push(dirA, dirB);
+    const [dirA, dirB] = [await tempDir(), await tempDir()];
     const logsA: string[] = [];
     const logsB: string[] = [];
     const env = (dir: string) => ({
