@@ -193,7 +193,7 @@ function recordTime(timestamp: string): number | undefined {
 
 function keyMismatch(key: Buffer | null, userId: string): DecodeFailure | undefined {
   if (key === null || key.length === 0) return undefined;
-  // Compare bytes, not strings: no allocation on the hot path.
+  // The byte lengths first (no allocation); the key is decoded only when they agree.
   if (key.length === Buffer.byteLength(userId) && key.toString('utf8') === userId) return undefined;
   return fail('key-mismatch', 'the record key is not the userId of the value');
 }
@@ -269,7 +269,7 @@ export function encodeValue(name: SchemaName, value: object, schemaId?: number):
 
 /**
  * Decodes any of our values (outputs included) from JSON or Avro, for readers of the output topics.
- * Returns undefined for null values; throws on undecodable data (outputs are ours, so that is a bug).
+ * Returns null for a null value (a tombstone); throws on undecodable data (outputs are ours, so that is a bug).
  */
 export async function decodeAny(
   value: Buffer | null,

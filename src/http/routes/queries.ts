@@ -13,15 +13,9 @@ export interface QueryDeps {
   readonly model: () => Model;
 }
 
-// Until the model stamps lists with the `updatedAt` it is given at flush, a list's time is when this
-// server first served that version of it: the model replaces the list object whenever it changes.
-const firstServed = new WeakMap<object, number>();
+/** The time of the flush that produced the list (the engine stamps every flush; 0 if none was given). */
 function updatedAtOf(list: NeighborList): number {
-  const own = (list as NeighborList & { updatedAt?: unknown }).updatedAt;
-  if (typeof own === 'number') return own;
-  let t = firstServed.get(list);
-  if (t === undefined) firstServed.set(list, (t = Date.now()));
-  return t;
+  return list.updatedAt ?? 0;
 }
 
 function itemNotFound(): HttpError {
