@@ -194,7 +194,11 @@ export class Engine implements SnapshotSource {
   readonly eachBatch = (payload: EachBatchPayload): Promise<void> =>
     this.eachBatchOf(inputBatch(payload), batchControl(payload));
 
-  /** Handles one fetched batch in the serial queue. */
+  /**
+   * Handles one fetched batch in the serial queue. A delivery the batch triggers (a full or due
+   * chunk, a deletion's fast path, the end of a rebuild) may find our producer fenced like any other:
+   * handled here, never thrown to kafkajs (a non-retriable error there crashes the consumer for good).
+   */
   eachBatchOf(batch: InputBatch, ctl: BatchControl): Promise<void> {
     this.lastBatchAt = Date.now();
     return this.queue

@@ -249,6 +249,27 @@ describe('the engine (Kafka faked in memory)', () => {
     );
   });
 
+  it('a delivery refused as fenced inside a batch is handled, not thrown: still the member, it goes on with a new producer', async () => {
+    const log = newLog();
+    const base = s.before.slice(0, 100);
+    produceEvents(log, base);
+    const sink = log.sink();
+    const { engine, consumer } = await start(log, sink);
+    const activations = sink.activations;
+    sink.active = false; // our transaction timed out (or another producer started with our id)
+    const d = s.deletions[0]!;
+    log.appendJson(T.del, partitionOf(d.userId), d.userId, d, d.requestedAt);
+    // The deletion's fast path delivers inside the batch: the refusal must not escape to kafkajs,
+    // where a non-retriable error crashes the consumer for good.
+    await consumer.poll(engine, ORDER);
+    await engine.idle();
+    expect(engine.phase).toBe('live');
+    expect(sink.activations).toBe(activations + 1);
+    await engine.flushNow();
+    expect(log.compacted(T.rec).has(d.requestId)).toBe(true);
+    expect(published(log)).toEqual(expected(base, { ...s, deletions: [d] }));
+  });
+
   it('while catching up on a large lag, chunks grow to the flush budget', async () => {
     const log = newLog();
     const { engine } = await start(log);
