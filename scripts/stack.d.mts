@@ -26,6 +26,8 @@ export interface StartStackOptions extends StackDirsOptions {
   apicurioVersion?: string;
   /** Broker `auto.create.topics.enable`; default `$AMNESIA_STACK_AUTO_CREATE_TOPICS === 'true'`. */
   autoCreateTopics?: boolean;
+  /** Registry storage on disk in the stack dir (default: in memory), so that a restart keeps it. */
+  persistRegistry?: boolean;
   /** How long to wait for both services to answer (ms, default 180000). */
   timeoutMs?: number;
   /** No progress lines on stderr. */
@@ -36,8 +38,15 @@ export interface StackState {
   marker: string;
   startedAt: string;
   versions: { kafka: string; apicurio: string };
-  kafka: { pid?: number; port: number; controllerPort: number; log: string };
-  registry: { pid: number; port: number; managementPort: number; log: string };
+  kafka: { pid?: number; port: number; controllerPort: number; log: string; cmd: string; args: string[] };
+  registry: {
+    pid: number;
+    port: number;
+    managementPort: number;
+    log: string;
+    cmd: string;
+    args: string[];
+  };
   kafkaBrokers: string;
   schemaRegistryUrl: string;
   timings?: { fetchMs: number; totalMs: number };
@@ -72,3 +81,13 @@ export declare function startStack(opts?: StartStackOptions): Promise<Stack>;
 export declare function stopStack(
   opts?: StackDirsOptions & { quiet?: boolean; keepLogs?: boolean; timeoutMs?: number },
 ): Promise<void>;
+
+export interface StackProcessOptions {
+  stackDir: string;
+  which: 'kafka' | 'registry';
+  timeoutMs?: number;
+}
+export declare function signalStackProcess(
+  opts: StackProcessOptions & { signal: 'SIGKILL' | 'SIGTERM' | 'SIGSTOP' | 'SIGCONT' },
+): Promise<void>;
+export declare function restartStackProcess(opts: StackProcessOptions): Promise<void>;

@@ -3,7 +3,8 @@
 // git-ignored cache, starting a single-node KRaft broker and Apicurio Registry (Confluent-compatible
 // API) as detached JVMs bound to 127.0.0.1, waiting until both answer, and stopping exactly the
 // processes it started. CLI: `node scripts/stack.mjs up|down|status|fetch`. Also imported by the
-// vitest global setup (see scripts/stack.d.mts for the typed API).
+// vitest global setup and by tests that crash and restart a stack of their own (signalStackProcess,
+// restartStackProcess); see scripts/stack.d.mts for the typed API.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -469,10 +470,16 @@ export async function startStack(opts = {}) {
   const kafkaLog = path.join(logsDir, 'kafka.log');
   const registryLog = path.join(logsDir, 'registry.log');
 
-  // The registry does not depend on Kafka (in-memory storage): start it while Kafka formats.
-  const registryPid = spawnDetached(
-    java.registryJava,
-    [
+  // The registry does not depend on Kafka (H2 storage): start it while Kafka formats. In memory
+  // unless persistRegistry (a restarted registry then still knows its schemas and ids).
+  const registryDataDir = path.join(stackDir, 'registry-data');
+  fs.rmSync(registryDataDir, { recursive: true, force: true });
+  const registryStorage = opts.persistRegistry
+    ? [`-Dapicurio.datasource.url=jdbc:h2:file:${path.join(registryDataDir, 'registry')}`]
+    : [];
+  const registryCmd = {
+    cmd: java.registryJava,
+    args: [
       marker,
       '-Xms64m',
       '-Xmx384m',
@@ -489,18 +496,25 @@ export async function startStack(opts = {}) {
       '-Dapicurio.rest.deletion.group.enabled=true',
       '-Dapicurio.rest.deletion.artifact.enabled=true',
       '-Dapicurio.rest.deletion.artifact-version.enabled=true',
+      ...registryStorage,
       '-jar',
       apicurioJar(apicurioDir),
     ],
-    registryLog,
-    stackDir,
-  );
+  };
+  const registryPid = spawnDetached(registryCmd.cmd, registryCmd.args, registryLog, stackDir);
   const state = {
     marker,
     startedAt: new Date().toISOString(),
     versions: { kafka: VERSIONS.kafka, apicurio: java.apicurio },
-    kafka: { pid: undefined, port, controllerPort, log: kafkaLog },
-    registry: { pid: registryPid, port: registryPort, managementPort, log: registryLog },
+    kafka: {
+      pid: undefined,
+      port,
+      controllerPort,
+      log: kafkaLog,
+      cmd: java.kafkaJava,
+      args: [...kafkaJvm, 'kafka.Kafka', propsFile],
+    },
+    registry: { pid: registryPid, port: registryPort, managementPort, log: registryLog, ...registryCmd },
     kafkaBrokers: `127.0.0.1:${port}`,
     schemaRegistryUrl: `http://127.0.0.1:${registryPort}/apis/ccompat/v7`,
   };
@@ -514,12 +528,7 @@ export async function startStack(opts = {}) {
     );
     fs.writeFileSync(path.join(logsDir, 'kafka-format.log'), `${fmt.stdout}\n${fmt.stderr}`);
     if (fmt.status !== 0) throw new Error(`kafka storage format failed:\n${fmt.stdout}\n${fmt.stderr}`);
-    state.kafka.pid = spawnDetached(
-      java.kafkaJava,
-      [...kafkaJvm, 'kafka.Kafka', propsFile],
-      kafkaLog,
-      stackDir,
-    );
+    state.kafka.pid = spawnDetached(state.kafka.cmd, state.kafka.args, kafkaLog, stackDir);
     writeState(stackDir, state);
 
     await Promise.all([
@@ -603,7 +612,14 @@ export async function stopStack(opts = {}) {
     log(opts, `stopped stack in ${stackDir}`);
   }
   // Only what start created: the stack dir may also hold other stacks' per-run dirs (tests).
-  const created = ['kafka-data', STATE_FILE, ENV_FILE, 'server.properties', 'log4j2.properties'];
+  const created = [
+    'kafka-data',
+    'registry-data',
+    STATE_FILE,
+    ENV_FILE,
+    'server.properties',
+    'log4j2.properties',
+  ];
   if (!opts.keepLogs) created.push('logs');
   for (const f of created) fs.rmSync(path.join(stackDir, f), { recursive: true, force: true });
   try {
@@ -611,6 +627,48 @@ export async function stopStack(opts = {}) {
   } catch {
     /* not empty (other stacks' dirs, kept logs) or already gone */
   }
+}
+
+// ---------------------------------------------------------------- failures (tests)
+
+function runningState(stackDir, which) {
+  const st = readState(stackDir);
+  if (!st?.[which]?.cmd) throw new Error(`no ${which} recorded in ${stackDir}`);
+  return st;
+}
+
+/**
+ * Sends `signal` to the broker (`which: 'kafka'`) or the registry of the stack in `stackDir` — a
+ * stack of its own, for tests that crash, stop or pause them; never a shared one. SIGKILL and
+ * SIGTERM resolve once the process is gone (SIGKILL after `timeoutMs`, default 15 s).
+ */
+export async function signalStackProcess({ stackDir, which, signal, timeoutMs = 15_000 }) {
+  const st = runningState(path.resolve(stackDir), which);
+  const pid = st[which].pid;
+  if (!pid || !ours(pid, st.marker)) return;
+  if (signal === 'SIGKILL' || signal === 'SIGTERM') {
+    process.kill(-pid, signal);
+    const deadline = Date.now() + timeoutMs;
+    while (alive(pid) && Date.now() < deadline) await sleep(50);
+    if (alive(pid)) await stopPid(pid, st.marker, 0);
+  } else process.kill(-pid, signal);
+}
+
+/**
+ * Starts the broker or the registry again with the command line it was started with (same ports,
+ * same data directory: the broker recovers its logs, a `persistRegistry` registry its schemas) and
+ * resolves once it answers.
+ */
+export async function restartStackProcess({ stackDir, which, timeoutMs = 120_000 }) {
+  const dir = path.resolve(stackDir);
+  const st = runningState(dir, which);
+  const proc = st[which];
+  if (proc.pid && ours(proc.pid, st.marker)) throw new Error(`${which} of ${dir} is still running`);
+  proc.pid = spawnDetached(proc.cmd, proc.args, proc.log, dir);
+  writeState(dir, st);
+  const probe =
+    which === 'kafka' ? () => kafkaReady([st.kafkaBrokers]) : () => registryReady(st.schemaRegistryUrl);
+  await waitFor(which, probe, { timeoutMs, pid: proc.pid, logFile: proc.log });
 }
 
 // ---------------------------------------------------------------- CLI

@@ -42,9 +42,15 @@ export interface Harness {
   /** The similarities topic read to its end: latest value per key (null = tombstone). */
   similarities(): Promise<Map<string, RefList | null>>;
   receipts(): Promise<Map<string, Record<string, unknown>>>;
-  records(
-    topic: string,
-  ): Promise<{ key: string | null; value: Buffer | null; headers: Record<string, string>; offset: number }[]>;
+  records(topic: string): Promise<
+    {
+      key: string | null;
+      value: Buffer | null;
+      headers: Record<string, string>;
+      partition: number;
+      offset: number;
+    }[]
+  >;
   endOffsets(topic: string): Promise<number[]>;
 }
 
@@ -53,10 +59,23 @@ afterAll(async () => {
   await Promise.allSettled([...running].map((s) => s.stop()));
 });
 
-/** `dlqByService`: leave the DLQ topics for the service to create (with its retention settings). */
-export async function harness(partitions = 3, options: { dlqByService?: boolean } = {}): Promise<Harness> {
-  const brokers = kafkaBrokers();
-  const registryUrl = schemaRegistryUrl();
+/** Where a harness runs: the test stack by default, or a stack of the test's own (chaos tests). */
+export interface Infrastructure {
+  readonly kafkaBrokers: string;
+  readonly schemaRegistryUrl: string;
+}
+
+/**
+ * `dlqByService`: leave the DLQ topics for the service to create (with its retention settings).
+ * `infra`: a stack of the test's own instead of the test stack.
+ */
+export async function harness(
+  partitions = 3,
+  options: { dlqByService?: boolean; infra?: Infrastructure } = {},
+): Promise<Harness> {
+  const { infra } = options;
+  const brokers = infra?.kafkaBrokers ?? kafkaBrokers();
+  const registryUrl = infra?.schemaRegistryUrl ?? schemaRegistryUrl();
   const prefix = uniqueName('t');
   const groupId = `${prefix}-g`;
   const topics = {
@@ -65,6 +84,8 @@ export async function harness(partitions = 3, options: { dlqByService?: boolean 
     similarities: `${prefix}-similarities`,
     receipts: `${prefix}-receipts`,
   };
+  // A stack of the test's own is thrown away whole: its topics need no clean-up.
+  const keep = infra !== undefined;
   await createTopics(
     brokers,
     [
@@ -72,9 +93,9 @@ export async function harness(partitions = 3, options: { dlqByService?: boolean 
       topics.deletions,
       ...(options.dlqByService ? [] : [`${topics.interactions}.dlq`, `${topics.deletions}.dlq`]),
     ],
-    { partitions },
+    { partitions, keep },
   );
-  await createTopics(brokers, [topics.similarities, topics.receipts], { partitions, compact: true });
+  await createTopics(brokers, [topics.similarities, topics.receipts], { partitions, compact: true, keep });
   const kafka = kafkaClient(brokers);
   const registry = registryClient(registryUrl);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -210,11 +231,17 @@ export async function harness(partitions = 3, options: { dlqByService?: boolean 
     },
     async records(topic) {
       const out: Awaited<ReturnType<Harness['records']>> = [];
-      await readToEnd(kafka, topic, (m) => {
+      await readToEnd(kafka, topic, (m, partition) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(m.headers ?? {}))
           if (v !== undefined) headers[k] = String(Array.isArray(v) ? v[0] : v);
-        out.push({ key: m.key?.toString('utf8') ?? null, value: m.value, headers, offset: Number(m.offset) });
+        out.push({
+          key: m.key?.toString('utf8') ?? null,
+          value: m.value,
+          headers,
+          partition,
+          offset: Number(m.offset),
+        });
       });
       return out;
     },
