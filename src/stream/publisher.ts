@@ -1,15 +1,16 @@
 // Publishing a flush: the outbox's records and the input positions they reflect go to the output
 // sink together, retried with the service's retry policy while the failure is retriable. Offsets are
 // never committed ahead of the outputs that reflect them. While a delivery keeps failing, `stuckMs`
-// says for how long (health checks and metrics read it).
-import { describeError } from '../errors.js';
+// says for how long (health checks and metrics read it). A record the broker refuses as too large
+// is a dead-letter copy over the DLQ topic's limit: the copies are bounded tighter and sent again.
+import { describeError, isAmnesiaError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
 import type { PartitionOffset } from './partitions.js';
 import type { OutputSink } from './ports.js';
 import type { Positions } from './positions.js';
-import { retry } from './retry.js';
+import { isRetriable, retry } from './retry.js';
 
 export interface PublishContext {
   /** Keeps the group membership during long retries. */
@@ -50,6 +51,7 @@ export class Publisher {
     await retry(() => outbox.drain((records) => sink.deliver(records, offsets)), {
       stopping: ctx.stopping,
       beforeWait: ctx.heartbeat,
+      retriable: (e) => isRetriable(e) || (isAmnesiaError(e, 'RECORD_REJECTED') && outbox.tightenDlqBound()),
       onRetry: (e, attempt, delayMs) => {
         this.failingSince ??= (this.deps.now ?? Date.now)();
         metrics.publishFailures.inc();
