@@ -220,7 +220,7 @@ export class Lifecycle {
     try {
       await task();
     } catch (e) {
-      if (isAmnesiaError(e, 'PRODUCER_FENCED')) await this.afterFenced();
+      if (isAmnesiaError(e, 'PRODUCER_FENCED')) await this.afterFenced(e);
       else if (isAmnesiaError(e, 'MODEL_MEMORY_EXCEEDED') || e instanceof ConfigError) {
         this.deps.log.error(
           { err: describeError(e) },
@@ -234,15 +234,16 @@ export class Lifecycle {
 
   /**
    * Our producer was fenced: another instance activated the outputs, or the broker aborted our
-   * transaction after its timeout (a long pause). Nothing is published from this state until we know:
+   * transaction after its timeout (a long pause), or the sink dropped it after a failed transaction.
+   * Nothing is published from this state until we know:
    * not holding the partitions any more → stand down (paused) until the group's next assignment;
    * still holding them and nobody else committed → a new producer, go on; else → rebuild.
    */
-  private async afterFenced(): Promise<void> {
+  private async afterFenced(cause: unknown): Promise<void> {
     const gen = this.generation;
     this.deps.metrics.producerFenced.inc();
     this.deps.log.warn(
-      { generation: gen },
+      { generation: gen, err: describeError(cause) },
       'outputs fenced: another instance took over, or our transaction timed out',
     );
     const assigned = await this.deps.replicas.stillAssigned();
@@ -261,6 +262,8 @@ export class Lifecycle {
       !(await this.deps.replicas.othersWentAhead(this.deps.positions.offsets(this.deps.isInput)))
     ) {
       await this.deps.sink.activate();
+      // What the refused delivery carried is still in the outbox: out with the next flush, input or not.
+      this.deps.live.flushSoon();
       return;
     }
     this.startRebuild(++this.generation, this.deps.positions.partitions);

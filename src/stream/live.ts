@@ -160,6 +160,12 @@ export class Live {
     if (keep.length !== this.held.length) this.held = keep;
   }
 
+  /** A flush after the linger even if no input comes (a refused delivery left outputs behind). */
+  flushSoon(): void {
+    if (this.held.length === 0) this.since = performance.now();
+    this.scheduleFlush();
+  }
+
   /** A flush at the end of the linger window, if no batch triggers one before. */
   private scheduleFlush(): void {
     if (this.timer) return;

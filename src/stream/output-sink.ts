@@ -166,17 +166,15 @@ export class TransactionalSink implements OutputSink {
         await this.deactivate();
         throw error;
       }
-      // Abort what may be open; a producer that cannot abort (or whose state broke) is replaced.
-      const broken =
-        classifyKafkaError(cause) === 'producer' ||
-        !(await txn?.abort().then(
-          () => true,
-          () => false,
-        ));
-      if (broken) {
-        this.options.log.warn({ err: describeError(cause) }, 'transactional producer unusable: dropped');
-        await this.deactivate();
-      }
+      // Abort what may be open, and never start another transaction on this producer: when a
+      // produce request fails, kafkajs rolls back the sequence numbers of every partition in it,
+      // also of those the broker appended. The next transaction would send records with sequence
+      // numbers the broker has seen (in the aborted transaction) and the broker would drop them as
+      // duplicates: lost, while their input offsets commit. The next delivery finds no producer, and
+      // the engine decides whether this instance may start a new one (PRODUCER_FENCED → afterFenced).
+      await txn?.abort().catch(() => undefined);
+      this.options.log.warn({ err: describeError(cause) }, 'transactional producer unusable: dropped');
+      await this.deactivate();
       throw error;
     }
   }

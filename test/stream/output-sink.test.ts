@@ -1,6 +1,7 @@
-import type { ProducerBatch } from 'kafkajs';
+import type { Producer, ProducerBatch } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { AckedSink, requests } from '../../src/stream/output-sink.js';
+import { createLogger } from '../../src/log.js';
+import { AckedSink, requests, TransactionalSink } from '../../src/stream/output-sink.js';
 
 const rec = (topic: string, key: string, bytes: number) => ({
   topic,
@@ -52,5 +53,42 @@ describe('delivering outputs', () => {
       code: 'PUBLISH_FAILED',
       retriable: true,
     });
+  });
+
+  it('never starts another transaction on a producer whose transaction failed', async () => {
+    // kafkajs rolls back the sequence numbers of a failed produce request, also for partitions the
+    // broker appended: a retry on the same producer would be dropped as duplicates of the aborted ones.
+    const made: { calls: string[] }[] = [];
+    let failNext = true;
+    const makeProducer = () => {
+      const p = { calls: [] as string[] };
+      made.push(p);
+      const txn = {
+        sendBatch: () => {
+          p.calls.push('send');
+          if (!failNext) return Promise.resolve([]);
+          failNext = false;
+          return Promise.reject(Object.assign(new Error('too large'), { type: 'MESSAGE_TOO_LARGE' }));
+        },
+        sendOffsets: () => Promise.resolve(),
+        commit: () => (p.calls.push('commit'), Promise.resolve()),
+        abort: () => (p.calls.push('abort'), Promise.resolve()),
+      };
+      return {
+        connect: () => Promise.resolve(),
+        disconnect: () => (p.calls.push('disconnect'), Promise.resolve()),
+        transaction: () => Promise.resolve(txn),
+      } as unknown as Producer;
+    };
+    const sink = new TransactionalSink({ makeProducer, groupId: 'g', log: createLogger('silent') });
+    await sink.activate();
+    await expect(sink.deliver([rec('a', '1', 10)], [])).rejects.toMatchObject({ code: 'RECORD_REJECTED' });
+    expect(made[0]!.calls).toEqual(['abort', 'send', 'abort', 'disconnect']);
+    // Refused until the engine decides this instance may start a new producer.
+    await expect(sink.deliver([rec('a', '1', 10)], [])).rejects.toMatchObject({ code: 'PRODUCER_FENCED' });
+    await sink.activate();
+    await sink.deliver([rec('a', '1', 10)], []);
+    expect(made).toHaveLength(2);
+    expect(made[1]!.calls).toEqual(['abort', 'send', 'commit']);
   });
 });
