@@ -111,12 +111,6 @@ describe('a paused active instance', () => {
     const end = await expectExactEnd(s.h, { topK: TOP_K });
     expect(listsGoingBack(end.lists)).toEqual([]);
     expect(attempts).toBeGreaterThan(0);
-    if (process.env.CHAOS_DEBUG) {
-      console.log(tail(s.a, 60), '\n', tail(s.b, 60));
-      const ep = new Map<number, number>();
-      for (const r of end.lists) ep.set(r.epoch, (ep.get(r.epoch) ?? 0) + 1);
-      console.log('attempts', attempts, 'records', end.lists.length, 'epochs', [...ep]);
-    }
   }, 180_000);
 
   it('stopped during a catch-up flush: the same, from the middle of a backlog', async () => {

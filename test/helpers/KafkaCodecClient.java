@@ -2,8 +2,9 @@
 // (kafka-clients with snappy-java, lz4-java and zstd-jni), run by `java -cp '<kafka libs>/*'
 // KafkaCodecClient.java ...` (single-file source launch, Java 17+). Driven by test/helpers/java-kafka.ts.
 //
-//   produce <bootstrap> <codec>=<topic>...  stdin: base64(key) TAB base64(value) per line; every
-//                                           line goes to every topic, compressed with its codec
+//   produce <bootstrap> <codec>=<topic>...  stdin: base64(key) TAB base64(value) [TAB target] per
+//                                           line; a line goes to every topic (compressed with its
+//                                           codec), or with a target only to the target-th one
 //   consume <bootstrap> <n> <timeoutMs> <topic>...
 //                                           prints topic TAB base64(key) TAB base64(value) for the
 //                                           first n records of each topic (all partitions)
@@ -38,16 +39,18 @@ public class KafkaCodecClient {
 
   static void produce(String bootstrap, String[] codecTopics) throws Exception {
     List<byte[][]> records = new ArrayList<>();
+    List<Integer> targets = new ArrayList<>();
     Base64.Decoder b64 = Base64.getDecoder();
     try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
       for (String line; (line = in.readLine()) != null; ) {
         if (line.isEmpty()) continue;
         String[] kv = line.split("\t", -1);
         records.add(new byte[][] {kv[0].isEmpty() ? null : b64.decode(kv[0]), b64.decode(kv[1])});
+        targets.add(kv.length > 2 ? Integer.parseInt(kv[2]) : -1);
       }
     }
-    for (String ct : codecTopics) {
-      String[] parts = ct.split("=", 2);
+    for (int t = 0; t < codecTopics.length; t++) {
+      String[] parts = codecTopics[t].split("=", 2);
       Properties p = new Properties();
       p.put("bootstrap.servers", bootstrap);
       p.put("compression.type", parts[0]);
@@ -57,7 +60,11 @@ public class KafkaCodecClient {
       p.put("batch.size", "1048576");
       try (KafkaProducer<byte[], byte[]> producer =
           new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
-        for (byte[][] r : records) producer.send(new ProducerRecord<>(parts[1], r[0], r[1]));
+        for (int i = 0; i < records.size(); i++) {
+          byte[][] r = records.get(i);
+          if (targets.get(i) == -1 || targets.get(i) == t)
+            producer.send(new ProducerRecord<>(parts[1], r[0], r[1]));
+        }
         producer.flush();
       }
     }

@@ -13,6 +13,8 @@ export type JavaCodec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 export interface RawRecord {
   readonly key: Buffer | null;
   readonly value: Buffer;
+  /** javaProduce: only to the target-th (codec, topic) pair instead of every one. */
+  readonly target?: number;
 }
 
 function run(args: readonly string[], stdin = '', timeoutMs = 90_000): Promise<string> {
@@ -37,13 +39,19 @@ function run(args: readonly string[], stdin = '', timeoutMs = 90_000): Promise<s
   });
 }
 
-/** Produces every record to every topic, each topic with its codec (one Java producer per codec). */
+/**
+ * Produces every record to every topic (or to its `target` pair only), each topic with its codec
+ * (one Java producer per pair, in order).
+ */
 export async function javaProduce(
   brokers: string,
   codecTopics: readonly (readonly [JavaCodec, string])[],
   records: readonly RawRecord[],
 ): Promise<void> {
-  const lines = records.map((r) => `${r.key?.toString('base64') ?? ''}\t${r.value.toString('base64')}\n`);
+  const lines = records.map(
+    (r) =>
+      `${r.key?.toString('base64') ?? ''}\t${r.value.toString('base64')}${r.target === undefined ? '' : `\t${r.target}`}\n`,
+  );
   await run(['produce', brokers, ...codecTopics.map(([c, t]) => `${c}=${t}`)], lines.join(''));
 }
 
