@@ -82,6 +82,23 @@ export class UncommittedWatch {
   }
 }
 
+/** The group's committed offsets summed over the input partitions, and the inputs' end offsets. */
+export async function inputProgress(h: Harness): Promise<{ committed: number; end: number }> {
+  const admin = h.kafka.admin();
+  await admin.connect();
+  try {
+    const topics = [h.topics.interactions, h.topics.deletions];
+    let committed = 0;
+    let end = 0;
+    for (const t of await admin.fetchOffsets({ groupId: h.groupId, topics }))
+      for (const p of t.partitions) committed += Math.max(0, Number(p.offset));
+    for (const topic of topics) for (const o of await admin.fetchTopicOffsets(topic)) end += Number(o.high);
+    return { committed, end };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export interface StopOptions {
   /** Which written records count as the moment (default: any record on the outputs). */
   readonly when?: (topic: string, messages: readonly KafkaMessage[]) => boolean;

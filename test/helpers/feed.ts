@@ -41,6 +41,7 @@ export class Feeder {
   private running: Promise<void> | undefined;
   private stopping = false;
   private k = 0;
+  private encoder: ((e: RefEvent) => Buffer) | undefined;
   /** Records written (input records, both topics). */
   produced = 0;
   /** Failed sends that were retried. */
@@ -108,6 +109,11 @@ export class Feeder {
     return d.requestId;
   }
 
+  /** From now on, interaction values are encoded by `encode` (another writer schema, say). */
+  encodeWith(encode: ((e: RefEvent) => Buffer) | undefined): void {
+    this.encoder = encode;
+  }
+
   private avro(k: number): boolean {
     const f = this.o.format ?? 'json';
     return f === 'avro' || (f === 'mixed' && k % 2 === 1);
@@ -116,7 +122,9 @@ export class Feeder {
   private encodeEvents(events: readonly RefEvent[]): Message[] {
     return events.map((e, i) => ({
       key: e.userId,
-      value: encodeValue('interaction', e, this.avro(i) ? this.o.schemaIds?.interaction : undefined),
+      value:
+        this.encoder?.(e) ??
+        encodeValue('interaction', e, this.avro(i) ? this.o.schemaIds?.interaction : undefined),
     }));
   }
 
