@@ -51,18 +51,21 @@ async function expectBoundedCopy(h: Harness, bad: Message, offset: number): Prom
   });
 }
 
+/** The service takes the bad record between two valid events: exact lists, one bounded DLQ copy. */
+async function expectBoundedAndExact(h: Harness, bad: Message): Promise<void> {
+  const svc = await h.start({ OUTPUT_FORMAT: 'json' });
+  await svc.waitUntilReady(30_000);
+  await produceAround(h, bad, Date.now() - 60_000);
+  await expectExactEnd(h, { invalid: 1 });
+  await expectBoundedCopy(h, bad, 1);
+  expect(svc.phase).toBe('live');
+  await svc.stop();
+}
+
 describe('an oversized bad record', () => {
   it('near the broker limit: a bounded copy in the DLQ, the events around it applied', async () => {
-    const h = await harness(1);
-    const svc = await h.start({ OUTPUT_FORMAT: 'json' });
-    await svc.waitUntilReady(30_000);
     // The broker takes records up to message.max.bytes (1 MiB + 12 by default), batch overhead included.
-    const bad: Message = { key: 'u-big', value: junk(1_040_000) };
-    await produceAround(h, bad, Date.now() - 60_000);
-    await expectExactEnd(h, { invalid: 1 });
-    await expectBoundedCopy(h, bad, 1);
-    expect(svc.phase).toBe('live');
-    await svc.stop();
+    await expectBoundedAndExact(await harness(1), { key: 'u-big', value: junk(1_040_000) });
   });
 
   it('under the service bound but over the DLQ topic limit: tightened until the broker takes it', async () => {
@@ -80,13 +83,6 @@ describe('an oversized bad record', () => {
       ],
     });
     await admin.disconnect();
-    const svc = await h.start({ OUTPUT_FORMAT: 'json' });
-    await svc.waitUntilReady(30_000);
-    const bad: Message = { key: 'u-mid', value: junk(300_000) };
-    await produceAround(h, bad, Date.now() - 60_000);
-    await expectExactEnd(h, { invalid: 1 });
-    await expectBoundedCopy(h, bad, 1);
-    expect(svc.phase).toBe('live');
-    await svc.stop();
+    await expectBoundedAndExact(h, { key: 'u-mid', value: junk(300_000) });
   });
 });
