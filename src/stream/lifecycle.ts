@@ -11,6 +11,7 @@ import type { Model } from '../model/index.js';
 import type { Snapshotter } from '../state/snapshotter.js';
 import type { Intake } from './intake.js';
 import type { Live } from './live.js';
+import { classifyKafkaError } from './kafka-errors.js';
 import { decideOnJoin } from './membership.js';
 import type { Metrics } from './metrics.js';
 import { newModel } from './model-factory.js';
@@ -241,7 +242,8 @@ export class Lifecycle {
    */
   private async afterFenced(cause: unknown): Promise<void> {
     const gen = this.generation;
-    this.deps.metrics.producerFenced.inc();
+    // Counted only when Kafka said so: a producer the sink dropped is no sign of another writer.
+    if (classifyKafkaError(cause) === 'fenced') this.deps.metrics.producerFenced.inc();
     this.deps.log.warn(
       { generation: gen, err: describeError(cause) },
       'outputs fenced: another instance took over, or our transaction timed out',

@@ -153,7 +153,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     producerFenced: new Counter({
       name: 'amnesia_producer_fenced_total',
-      help: 'Deliveries refused because another producer with our transactional id took over, our transaction timed out, or our producer was dropped after a failed transaction.',
+      help: 'Deliveries refused because another producer with our transactional id took over (or our transaction timed out).',
       registers,
     }),
     retentionGap: new Gauge({
