@@ -9,7 +9,7 @@ import { inputOnTopics, type TopicInput } from './feed.js';
 import { uniqueName, waitFor } from './kafka.js';
 import { bruteForceLists, survivingHistory, type RefList } from './oracle.js';
 import { history, receiptsNotOnce, writersOutOfOrder, type OutputRecord } from './output-history.js';
-import { expectExact, type Harness } from './service.js';
+import { expectExact, sameLists, type Harness } from './service.js';
 import type { ServiceChild } from './service-child.js';
 
 type Listener = (topic: string, messages: readonly KafkaMessage[]) => void;
@@ -172,17 +172,6 @@ export async function expectExactEnd(
   expect(receiptsNotOnce(receipts, ids)).toEqual({});
   expect(writersOutOfOrder([...lists, ...receipts])).toEqual([]);
   return { input, lists, receipts };
-}
-
-function sameLists(
-  published: ReadonlyMap<string, RefList | null>,
-  expected: ReadonlyMap<string, RefList>,
-): boolean {
-  const live = [...published].filter(([, v]) => v !== null);
-  return (
-    live.length === expected.size &&
-    live.every(([k, v]) => JSON.stringify(v) === JSON.stringify(expected.get(k)))
-  );
 }
 
 const hasAll = (receipts: ReadonlyMap<string, unknown>, ids: readonly string[]): boolean =>
