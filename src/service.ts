@@ -69,6 +69,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
   const root = options.log ?? createLogger(config.logLevel);
   const log = root.child({ module: 'service' });
   const instanceId = randomUUID();
+  const startedAt = Date.now();
   let engine: Engine | undefined;
   const metrics =
     options.metrics ??
@@ -142,7 +143,9 @@ export async function startService(config: Config, options: ServiceOptions = {})
     );
     const c = kafka.consumer({
       groupId: config.kafka.groupId,
-      partitionAssigners: [singleActiveAssigner({ startedAt: Date.now(), instanceId })],
+      partitionAssigners: [
+        singleActiveAssigner(() => ({ startedAt, instanceId, activeSince: engine?.activeSince })),
+      ],
       sessionTimeout: config.kafka.sessionTimeoutMs,
       heartbeatInterval: config.kafka.heartbeatIntervalMs,
       rebalanceTimeout: Math.max(60_000, config.kafka.sessionTimeoutMs),

@@ -3,9 +3,13 @@
 // global state (C couples all users), so it cannot be split across instances; a standby takes
 // over (rebuilding state) when the active member leaves or its session times out.
 //
-// The active member is the one that started first (userData carries its start time), so a
-// restarted consumer inside a running process (kafkajs restarts after a crash) wins back its
-// role instead of handing the state over; ties break on the lowest memberId.
+// The active member is the one that took the role most recently (userData carries when it was last
+// given it): after a takeover, a paused or cut-off former active member that rejoins does not take
+// the role back (which would cost two full rebuilds and fence the member that is working). Without
+// any such member (a fresh start), the one that started first wins, so that a restarted consumer
+// inside a running process (kafkajs restarts after a crash) wins back its role instead of handing
+// the state over; ties break on the lowest memberId. Times are wall clocks of different hosts: a
+// skew larger than a takeover (seconds) would be needed to pick the wrong one.
 import { AssignerProtocol, type Assigner, type PartitionAssigner } from 'kafkajs';
 
 export const SINGLE_ACTIVE_ASSIGNER = 'AmnesiaSingleActive';
@@ -13,6 +17,8 @@ export const SINGLE_ACTIVE_ASSIGNER = 'AmnesiaSingleActive';
 export interface MemberInfo {
   readonly startedAt: number;
   readonly instanceId: string;
+  /** When this member was last given the active role (undefined: it does not hold it). */
+  readonly activeSince?: number | undefined;
 }
 
 export function encodeMemberInfo(info: MemberInfo): Buffer {
@@ -24,7 +30,12 @@ export function decodeMemberInfo(userData: Buffer | undefined): MemberInfo | und
   try {
     const o = JSON.parse(userData.toString('utf8')) as Partial<MemberInfo>;
     if (typeof o.startedAt === 'number' && typeof o.instanceId === 'string') {
-      return { startedAt: o.startedAt, instanceId: o.instanceId };
+      const activeSince = typeof o.activeSince === 'number' ? o.activeSince : undefined;
+      return {
+        startedAt: o.startedAt,
+        instanceId: o.instanceId,
+        ...(activeSince !== undefined ? { activeSince } : {}),
+      };
     }
   } catch {
     // another version of the protocol: treated as youngest
@@ -33,20 +44,30 @@ export function decodeMemberInfo(userData: Buffer | undefined): MemberInfo | und
 }
 
 /** Picks the active member: oldest start, then lowest memberId. Pure, for tests. */
+/** Picks the active member: the latest given the role, else the oldest start, then the lowest memberId. Pure, for tests. */
 export function chooseActive(
   members: readonly { memberId: string; info: MemberInfo | undefined }[],
 ): string | undefined {
-  let best: { memberId: string; startedAt: number } | undefined;
+  // Ranked by: holds the role (most recently given first), then started first, then memberId.
+  const rank = (m: (typeof members)[number]): [number, number] => [
+    -(m.info?.activeSince ?? -Infinity),
+    m.info?.startedAt ?? Number.MAX_SAFE_INTEGER,
+  ];
+  let best: { memberId: string; rank: [number, number] } | undefined;
   for (const m of members) {
-    const startedAt = m.info?.startedAt ?? Number.MAX_SAFE_INTEGER;
-    if (!best || startedAt < best.startedAt || (startedAt === best.startedAt && m.memberId < best.memberId)) {
-      best = { memberId: m.memberId, startedAt };
-    }
+    const r = rank(m);
+    const better =
+      !best ||
+      r[0] < best.rank[0] ||
+      (r[0] === best.rank[0] &&
+        (r[1] < best.rank[1] || (r[1] === best.rank[1] && m.memberId < best.memberId)));
+    if (better) best = { memberId: m.memberId, rank: r };
   }
   return best?.memberId;
 }
 
-export function singleActiveAssigner(info: MemberInfo): PartitionAssigner {
+/** `info` is read at every join: it says whether (and since when) this member holds the role. */
+export function singleActiveAssigner(info: () => MemberInfo): PartitionAssigner {
   return ({ cluster }) => {
     const assigner: Assigner = {
       name: SINGLE_ACTIVE_ASSIGNER,
@@ -81,7 +102,7 @@ export function singleActiveAssigner(info: MemberInfo): PartitionAssigner {
           metadata: AssignerProtocol.MemberMetadata.encode({
             version: assigner.version,
             topics,
-            userData: encodeMemberInfo(info),
+            userData: encodeMemberInfo(info()),
           }),
         };
       },

@@ -166,6 +166,11 @@ export class Engine implements SnapshotSource {
     return this.lifecycle.phase;
   }
 
+  /** When this instance was last given the active role (undefined: it does not hold it). */
+  get activeSince(): number | undefined {
+    return this.lifecycle.activeSince;
+  }
+
   /** The topics the group consumer subscribes to. */
   get topics(): string[] {
     // Deletions first: kafkajs hands a fetch's batches over in subscription order, so a deletion

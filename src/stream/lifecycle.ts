@@ -21,6 +21,7 @@ import type { BatchControl, ConsumerPort, OutputSink } from './ports.js';
 import type { Positions } from './positions.js';
 import type { PublishContext } from './publisher.js';
 import { Rebuild, seekForAssignment, type RebuildDeps } from './rebuild.js';
+import { backoffDelay, sleep } from './retry.js';
 import type { Replicas } from './replicas.js';
 import type { SerialQueue } from './serial-queue.js';
 
@@ -66,6 +67,11 @@ export class Lifecycle {
   private rebuild_: Rebuild | undefined;
   private blockedReason_: BlockReason | undefined;
   private readonly phaseListeners = new Set<(p: Phase) => void>();
+  /** When this instance was last given the active role (the assigner prefers the latest). */
+  private activeSince_: number | undefined;
+  /** Producers started again after a failed or fenced delivery in a row (spaced by backoff). */
+  private reactivations = 0;
+  private lastReactivation = 0;
 
   constructor(private readonly deps: LifecycleDeps) {
     this.model_ = newModel(deps.config, deps.tombstoneKey);
@@ -81,6 +87,10 @@ export class Lifecycle {
 
   get phase(): Phase {
     return this.phase_;
+  }
+
+  get activeSince(): number | undefined {
+    return this.activeSince_;
   }
 
   get rebuild(): Rebuild | undefined {
@@ -101,6 +111,7 @@ export class Lifecycle {
 
   setPhase(p: Phase): void {
     if (this.phase_ === p) return;
+    if (p === 'standby' || p === 'blocked' || p === 'stopped') this.activeSince_ = undefined;
     this.phase_ = p;
     const { metrics } = this.deps;
     metrics.ready.set(p === 'live' ? 1 : 0);
@@ -162,6 +173,7 @@ export class Lifecycle {
 
   /** Newly active (or the assignment changed, or our state went stale): restore and replay. */
   private startRebuild(gen: number, partitions: readonly TopicPartition[]): void {
+    this.activeSince_ = Date.now();
     const { consumer, snapshots, config } = this.deps;
     this.deps.positions.hold(partitions);
     // seek() now, before kafkajs fetches from the committed offsets. With a snapshot the inputs
@@ -263,12 +275,25 @@ export class Lifecycle {
       this.phase_ === 'live' &&
       !(await this.deps.replicas.othersWentAhead(this.deps.positions.offsets(this.deps.isInput)))
     ) {
-      await this.deps.sink.activate();
+      await this.reactivate();
       // What the refused delivery carried is still in the outbox: out with the next flush, input or not.
       this.deps.live.flushSoon();
       return;
     }
     this.startRebuild(++this.generation, this.deps.positions.partitions);
+  }
+
+  /**
+   * A new producer after a failed or fenced delivery while we still hold the role. A delivery the
+   * broker keeps refusing would otherwise cycle (new producer, refused, dropped) as fast as the broker
+   * answers: successive restarts within a minute are spaced by the retry policy's backoff.
+   */
+  private async reactivate(): Promise<void> {
+    const now = Date.now();
+    this.reactivations = now - this.lastReactivation < 60_000 ? this.reactivations + 1 : 1;
+    this.lastReactivation = now;
+    if (this.reactivations > 1) await sleep(backoffDelay(this.reactivations - 1, 200, 5_000, Math.random));
+    await this.deps.sink.activate();
   }
 
   /**

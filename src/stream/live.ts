@@ -10,6 +10,7 @@
 // changed lists and receipt go out in a small delivery of their own, without waiting for the chunk.
 // The offsets committed never pass a held record: positions of partitions with held records stop
 // at the first of them.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { KafkaMessage } from 'kafkajs';
 import type { Logger } from '../log.js';
 import type { Model } from '../model/index.js';
@@ -55,6 +56,9 @@ interface Held {
   readonly event?: Interaction;
   readonly dead?: { readonly m: KafkaMessage; readonly failure: DecodeFailure };
 }
+
+/** Longest run of applying held events before the event loop gets a turn. */
+const APPLY_SLICE_MS = 20;
 
 /** Most events one flush takes during a catch-up, whatever the measured speed. */
 const CATCH_UP_MAX_EVENTS = 2_000_000;
@@ -191,10 +195,19 @@ export class Live {
     const held = this.held;
     this.held = [];
     const counts = new CountsByTopic();
-    for (const h of held) {
+    // Applying is cheap per event but a big chunk (or a user at the cap, whose oldest items leave)
+    // adds up: yield to the event loop (and heartbeat) every SLICE_MS.
+    let sliceStart = performance.now();
+    for (let k = 0; k < held.length; k++) {
+      const h = held[k]!;
       if (h.event !== undefined) this.deps.intake.interaction(h.event, counts.of(h.tp.topic));
       else if (h.dead !== undefined)
         this.deps.intake.deadLetter(h.tp, h.dead.m, h.dead.failure, counts.of(h.tp.topic));
+      if ((k & 255) === 255 && performance.now() - sliceStart > APPLY_SLICE_MS) {
+        await ctx.heartbeat?.();
+        await nextTurn();
+        sliceStart = performance.now();
+      }
     }
     counts.report(this.deps.metrics);
     await this.deliver([], ctx, held.length > 0 ? 'chunk' : 'positions', held.length);

@@ -63,7 +63,8 @@ const MIN_DLQ_BYTES = 4096;
 
 export class Outbox {
   private lists = new Map<string, Buffer | null>();
-  private receipts: PendingReceipt[] = [];
+  /** By status and request id: a receipt queued twice (a retried PURGED) goes out once. */
+  private receipts = new Map<string, PendingReceipt>();
   private dlq: PendingDlq[] = [];
 
   constructor(
@@ -75,7 +76,7 @@ export class Outbox {
   ) {}
 
   get size(): number {
-    return this.lists.size + this.receipts.length + this.dlq.length;
+    return this.lists.size + this.receipts.size + this.dlq.length;
   }
 
   addList(list: NeighborList, updatedAt: number): void {
@@ -87,7 +88,7 @@ export class Outbox {
   }
 
   addReceipt(receipt: Receipt, recordMs: number): void {
-    this.receipts.push({ receipt, recordMs });
+    this.receipts.set(`${receipt.status}\u0000${receipt.requestId}`, { receipt, recordMs });
   }
 
   addDlq(topic: string, sourceTopic: string, reason: DecodeReason, message: Message): void {
@@ -121,7 +122,7 @@ export class Outbox {
   /** Forgets everything pending (the state that produced it is being rebuilt). */
   clear(): void {
     this.lists = new Map();
-    this.receipts = [];
+    this.receipts = new Map();
     this.dlq = [];
   }
 
@@ -142,7 +143,7 @@ export class Outbox {
       });
     }
     for (const d of dlq) records.push({ topic: d.topic, message: d.message, bytes: recordBytes(d.message) });
-    for (const r of receipts) {
+    for (const r of receipts.values()) {
       const value = this.encoder.receipt(r.receipt);
       records.push({
         topic: this.topics.receipts,
@@ -156,7 +157,7 @@ export class Outbox {
     this.metrics.tombstonesPublished.inc(tombstones);
     for (const d of dlq) this.metrics.dlqRecords.inc({ topic: d.sourceTopic, reason: d.reason });
     const now = Date.now();
-    for (const r of receipts) {
+    for (const r of receipts.values()) {
       this.metrics.receiptLatency.observe({ status: r.receipt.status }, Math.max(0, now - r.recordMs) / 1000);
     }
   }

@@ -31,6 +31,22 @@ describe('the single-active assigner', () => {
     expect(chooseActive([])).toBeUndefined();
   });
 
+  it('keeps the role with the member that took it last: a paused former active one does not take it back', () => {
+    expect(
+      chooseActive([
+        { memberId: 'zombie', info: { startedAt: 1, instanceId: 'z', activeSince: 10 } },
+        { memberId: 'taker', info: { startedAt: 5, instanceId: 't', activeSince: 50 } },
+        { memberId: 'spare', info: { startedAt: 0, instanceId: 's' } },
+      ]),
+    ).toBe('taker');
+    expect(
+      chooseActive([
+        { memberId: 'spare', info: { startedAt: 0, instanceId: 's' } },
+        { memberId: 'active', info: { startedAt: 9, instanceId: 'a', activeSince: 20 } },
+      ]),
+    ).toBe('active');
+  });
+
   it('round-trips its user data and tolerates foreign data', () => {
     expect(decodeMemberInfo(encodeMemberInfo({ startedAt: 1, instanceId: 'i' }))).toEqual({
       startedAt: 1,
@@ -46,7 +62,7 @@ describe('the single-active assigner', () => {
         topic === 'a' ? [{ partitionId: 1 }, { partitionId: 0 }, { partitionId: 2 }] : [{ partitionId: 0 }],
     } as unknown as Cluster;
     const mk = (startedAt: number) =>
-      singleActiveAssigner({ startedAt, instanceId: String(startedAt) })({
+      singleActiveAssigner(() => ({ startedAt, instanceId: String(startedAt) }))({
         cluster,
         groupId: 'g',
         logger: {} as Logger,
