@@ -34,4 +34,6 @@ export interface CooccurrenceStore extends CooccurrenceReader {
   readonly nonzeros: number;
   /** Bytes held (O(1): read on every metrics scrape). */
   bytes(): number;
+  /** An upper bound of bytes() that holds however the cells come and go (budget checks). */
+  boundBytes(): number;
 }

@@ -130,8 +130,13 @@ export class ModelCore {
     return i;
   }
 
+  /** Slots the per-item arrays (n and three marks, 16 bytes a slot) would add to hold `needed`. */
+  private itemArrayGrowth(needed: number): number {
+    return needed <= this.n.length ? 0 : Math.max(needed, Math.ceil(this.n.length * 1.5)) - this.n.length;
+  }
+
   growItems(needed: number): void {
-    const next = Math.max(needed, Math.ceil(this.n.length * 1.5));
+    const next = this.n.length + this.itemArrayGrowth(needed);
     const grow = <T extends Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
       const b = make(next);
       b.set(a);
@@ -235,10 +240,10 @@ export class ModelCore {
     const slots = this.itemDict.capacity + (newItem && this.itemDict.full ? 1 : 0);
     let sparse = this.store.kind === 'sparse' || this.sparsePlanned;
     if (sparse && budget === Infinity) return;
-    let need = INTERACTION_BYTES + this.topk.growthBytes(slots);
+    let need = INTERACTION_BYTES + this.topk.growthBytes(slots) + this.itemArrayGrowth(slots) * 16;
     if (newUser) need += USER_BYTES + userId.length * CHAR_BYTES;
     if (newItem) need += ITEM_BYTES + NEIGHBOR_BYTES * this.options.topK + itemId.length * CHAR_BYTES;
-    const used = this.bytes() + this.reservedBytes + need;
+    const used = this.bytes() - this.store.bytes() + this.store.boundBytes() + this.reservedBytes + need;
     let growth = this.store.growthBytes(slots);
     let convert = false;
     if (!sparse && growth > 0 && this.autoRepresentation) {

@@ -133,4 +133,8 @@ export class DenseCooccurrence implements CooccurrenceStore {
   bytes(): number {
     return this.blocks.length * ROWS * this.cap * 2 + this.overflow.size * 48;
   }
+
+  boundBytes(): number {
+    return this.bytes();
+  }
 }

@@ -20,11 +20,8 @@ export const INTERACTION_BYTES = 8;
 export const TOMBSTONE_BYTES = 120;
 /** Bytes per id character (V8 keeps strings in one or two bytes per character). */
 export const CHAR_BYTES = 2;
-/**
- * Worst case of a new directed cell in a sparse row: 8 bytes at the table's lowest load (0.3 just
- * after it doubled).
- */
-export const SPARSE_CELL_BYTES = 27;
+/** Worst case of a directed cell in a sparse row: 8 bytes at the table's lowest load (1/4). */
+export const SPARSE_CELL_BYTES = 32;
 /** A sparse row's overhead and smallest table (8 cells). */
 export const SPARSE_ROW_BYTES = 128;
 /** Per entry and per item of the top-K watcher index as sets (sparse catalogues). */

@@ -3,6 +3,7 @@
 // dense square does not fit the memory budget. Table bytes are a running total (stats are O(1)).
 
 import type { CooccurrenceReader, CooccurrenceStore } from './cooccurrence.js';
+import { SPARSE_CELL_BYTES, SPARSE_ROW_BYTES } from './memory.js';
 import type { Slice, Step } from './slice.js';
 
 const EMPTY = -1;
@@ -98,7 +99,9 @@ class SparseRow {
     keys[hole] = EMPTY;
     vals[hole] = 0;
     this.size--;
-    if (this.keys.length > 8 && this.size * 8 < this.keys.length) this.rehash(this.keys.length / 2);
+    // Shrink below load 1/4 (to just under 1/2): with growth above 0.6 (to just over 0.3), a table
+    // never holds more than 32 bytes per cell beyond its smallest size (SPARSE_CELL_BYTES).
+    if (this.keys.length > 8 && this.size * 4 < this.keys.length) this.rehash(this.keys.length / 2);
   }
 
   private rehash(capacity: number): void {
@@ -126,6 +129,7 @@ export class SparseCooccurrence implements CooccurrenceStore {
   nonzeros = 0;
   /** Bytes of the row tables, kept up to date as they grow and shrink. */
   private tableBytes = 0;
+  private liveRows = 0;
 
   get capacity(): number {
     return this.rows.length;
@@ -157,6 +161,7 @@ export class SparseCooccurrence implements CooccurrenceStore {
         if (len > 0) {
           const r = SparseRow.of(idx, cnt, len);
           this.rows[i] = r;
+          this.liveRows++;
           this.tableBytes += r.bytes() + ROW_OVERHEAD;
           this.nonzeros += len;
         }
@@ -177,6 +182,7 @@ export class SparseCooccurrence implements CooccurrenceStore {
     let r = this.rows[i];
     if (r === undefined) {
       r = this.rows[i] = new SparseRow();
+      this.liveRows++;
       this.tableBytes += ROW_OVERHEAD;
     }
     const before = r.bytes();
@@ -189,6 +195,7 @@ export class SparseCooccurrence implements CooccurrenceStore {
     this.tableBytes += r.bytes() - before;
     if (r.size === 0) {
       this.rows[i] = undefined;
+      this.liveRows--;
       this.tableBytes -= r.bytes() + ROW_OVERHEAD;
     }
   }
@@ -216,5 +223,10 @@ export class SparseCooccurrence implements CooccurrenceStore {
 
   bytes(): number {
     return this.rows.length * 8 + this.tableBytes;
+  }
+
+  /** What bytes() may reach whatever the tables' loads: SPARSE_ROW_BYTES a row, SPARSE_CELL_BYTES a cell. */
+  boundBytes(): number {
+    return this.rows.length * 8 + this.liveRows * SPARSE_ROW_BYTES + this.nonzeros * SPARSE_CELL_BYTES;
   }
 }
