@@ -1,23 +1,37 @@
 // C as a dense N×N Uint16 square, both directions (row i contiguous); counts ≥ 65535 are kept exactly
-// in an overflow map keyed by cell. The largest allocation of the model, held in blocks of 64 rows:
-// growing it (by 1/8 at a time) re-lays one block after the other, in slices, releasing each old
-// block as its rows move, so that the square never exists twice and no single allocation is large.
+// in an overflow map keyed by cell. The largest allocation of the model, held in blocks of a
+// power-of-two number of rows and at least 33 MiB each: growing the square (by 1/8 at a time)
+// re-lays the rows into new blocks in slices, releasing each old block once its rows have moved, so
+// that the square never exists twice; blocks that large are always mapped and unmapped whole by the
+// allocator, so that freed squares are returned to the system rather than fragmenting its heap.
 
 import type { CooccurrenceStore } from './cooccurrence.js';
 import type { Slice, Step } from './slice.js';
 
 const SAT = 0xffff;
-const ROWS = 16;
-const SHIFT = 4;
+const BLOCK_BYTES = 33 * 2 ** 20;
+/** Rows copied between two checks of the slice while re-laying. */
+const ROWS_PER_STEP = 16;
 /** Without a memory budget, the square stays under this (then C becomes sparse rows). */
 export const UNBUDGETED_DENSE_BYTES = 2 ** 31;
+
+/** log2 of the rows per block for a stride: the fewest that make a block ≥ BLOCK_BYTES (or hold all rows). */
+function blockShift(stride: number): number {
+  let shift = 0;
+  while ((1 << shift) * stride * 2 < BLOCK_BYTES && 1 << shift < stride) shift++;
+  return shift;
+}
 
 export class DenseCooccurrence implements CooccurrenceStore {
   readonly kind = 'dense' as const;
   private cap = 0;
+  private shift = 0;
+  private mask = 0;
   /** Slots requested so far: row scans stop here rather than at the allocated stride. */
   private width = 0;
   private blocks: Uint16Array[] = [];
+  /** Bytes of the blocks. */
+  private allocated = 0;
   private overflow = new Map<number, number>();
   nonzeros = 0;
 
@@ -31,18 +45,27 @@ export class DenseCooccurrence implements CooccurrenceStore {
   /** The stride a square holding `items` gets: growth by 1/8, a multiple of 64. */
   private nextCap(items: number): number {
     if (items <= this.cap) return this.cap;
-    return Math.ceil(Math.max(items, this.cap * 1.125, ROWS) / ROWS) * ROWS;
+    return Math.ceil(Math.max(items, this.cap * 1.125, 64) / 64) * 64;
+  }
+
+  private static blockBytes(stride: number): number {
+    return (1 << blockShift(stride)) * stride * 2;
+  }
+
+  /** Rows of block b of a square of `stride`: the last one only as many as the square needs. */
+  private static blockRows(b: number, shift: number, stride: number): number {
+    return Math.min(1 << shift, stride - (b << shift));
   }
 
   /**
-   * The new square's bytes beyond the current one's, plus the one block in flight while re-laying;
-   * Infinity beyond maxBytes.
+   * The new square's bytes beyond the current one's, plus a new and an old block both in flight while
+   * re-laying; Infinity beyond maxBytes.
    */
   growthBytes(items: number): number {
     if (items <= this.cap) return 0;
     const next = this.nextCap(items);
     if (next * next * 2 > this.maxBytes) return Infinity;
-    return (next * next - this.cap * this.cap + ROWS * next) * 2;
+    return (next * next - this.cap * this.cap) * 2 + 2 * DenseCooccurrence.blockBytes(next);
   }
 
   grow(items: number): Step | undefined {
@@ -50,35 +73,50 @@ export class DenseCooccurrence implements CooccurrenceStore {
     if (items <= this.cap) return undefined;
     const next = this.nextCap(items);
     const oldCap = this.cap;
-    const blocks = this.blocks;
-    let b = 0;
+    const oldShift = this.shift;
+    const old = this.blocks;
+    const shift = blockShift(next);
+    const rowsPerBlock = 1 << shift;
+    const blocks: Uint16Array[] = [];
+    let row = 0;
     return (slice: Slice) => {
-      // Until done, blocks [0, b) have the new stride and [b, …) the old one: nothing reads C meanwhile.
-      while (b < next >>> SHIFT) {
-        const block = new Uint16Array(ROWS * next);
-        const old = blocks[b];
-        if (old !== undefined)
-          for (let r = 0; r < ROWS; r++) block.set(old.subarray(r * oldCap, (r + 1) * oldCap), r * next);
-        blocks[b++] = block;
-        if (slice.spend(ROWS * next)) return false;
+      // Until done, nothing reads C: rows move from `old` (released block by block) to `blocks`.
+      while (row < oldCap) {
+        const end = Math.min(oldCap, row + ROWS_PER_STEP);
+        for (; row < end; row++) {
+          const b = row >>> shift;
+          const to = (blocks[b] ??= new Uint16Array(DenseCooccurrence.blockRows(b, shift, next) * next));
+          const from = old[row >>> oldShift] as Uint16Array;
+          const at = (row & ((1 << oldShift) - 1)) * oldCap;
+          to.set(from.subarray(at, at + oldCap), (row & (rowsPerBlock - 1)) * next);
+          if (((row + 1) & ((1 << oldShift) - 1)) === 0 || row + 1 === oldCap)
+            old[row >>> oldShift] = new Uint16Array(0);
+        }
+        if (slice.spend(ROWS_PER_STEP * next)) return false;
       }
+      for (let b = 0; b << shift < next; b++)
+        blocks[b] ??= new Uint16Array(DenseCooccurrence.blockRows(b, shift, next) * next);
       const moved = new Map<number, number>();
       for (const [idx, v] of this.overflow) moved.set(Math.floor(idx / oldCap) * next + (idx % oldCap), v);
       this.overflow = moved;
+      this.blocks = blocks;
+      this.allocated = next * next * 2;
       this.cap = next;
+      this.shift = shift;
+      this.mask = rowsPerBlock - 1;
       this.width = items;
       return true;
     };
   }
 
   get(i: number, j: number): number {
-    const v = (this.blocks[i >>> SHIFT] as Uint16Array)[(i & (ROWS - 1)) * this.cap + j] as number;
+    const v = (this.blocks[i >>> this.shift] as Uint16Array)[(i & this.mask) * this.cap + j] as number;
     return v === SAT ? (this.overflow.get(i * this.cap + j) as number) : v;
   }
 
   addRow(i: number, cols: Int32Array, len: number, delta: 1 | -1): void {
-    const d = this.blocks[i >>> SHIFT] as Uint16Array;
-    const base = (i & (ROWS - 1)) * this.cap;
+    const d = this.blocks[i >>> this.shift] as Uint16Array;
+    const base = (i & this.mask) * this.cap;
     let nz = 0;
     for (let k = 0; k < len; k++) {
       const c = cols[k] as number;
@@ -111,8 +149,8 @@ export class DenseCooccurrence implements CooccurrenceStore {
   }
 
   row(i: number, outIdx: Int32Array, outCnt: Int32Array): number {
-    const d = this.blocks[i >>> SHIFT] as Uint16Array;
-    const base = (i & (ROWS - 1)) * this.cap;
+    const d = this.blocks[i >>> this.shift] as Uint16Array;
+    const base = (i & this.mask) * this.cap;
     const width = this.width;
     let n = 0;
     for (let j = 0; j < width; j++) {
@@ -131,7 +169,7 @@ export class DenseCooccurrence implements CooccurrenceStore {
   }
 
   bytes(): number {
-    return this.blocks.length * ROWS * this.cap * 2 + this.overflow.size * 48;
+    return this.allocated + this.overflow.size * 48;
   }
 
   boundBytes(): number {
