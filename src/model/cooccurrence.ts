@@ -14,8 +14,11 @@ import type { Step } from './slice.js';
 /** What the top-K index may read of C. */
 export interface CooccurrenceReader {
   get(i: number, j: number): number;
-  /** Copies the nonzero entries of row i (ascending column for dense, any order for sparse); returns how many. */
-  row(i: number, outIdx: Int32Array, outCnt: Int32Array): number;
+  /**
+   * Copies the nonzero entries of row i with a column ≥ `from` (ascending column for dense, any order
+   * for sparse); returns how many.
+   */
+  row(i: number, outIdx: Int32Array, outCnt: Int32Array, from?: number): number;
   /** Upper bound of row i's nonzero count (for sizing scratch buffers). */
   rowBound(i: number): number;
 }

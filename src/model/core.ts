@@ -40,6 +40,11 @@ export const DEFAULT_MODEL_OPTIONS: ModelOptions = Object.freeze({
 export interface RepresentationOptions {
   /** Force a representation of C (benchmarks, tests); 'auto' (default) follows the memory budget. */
   readonly representation?: 'dense' | 'sparse' | 'auto';
+  /**
+   * Force how flushes keep the top-K candidates (benchmarks, tests): offer by offer, or rebuilt by
+   * one sweep of C; 'auto' (default) sweeps when a batch changed n of a quarter of the items or more.
+   */
+  readonly flushMode?: 'incremental' | 'bulk' | 'auto';
 }
 
 export class ModelCore {
@@ -54,6 +59,7 @@ export class ModelCore {
   readonly topk: NeighborIndex;
   readonly tombstones: Tombstones;
   private readonly representation: 'dense' | 'sparse' | 'auto';
+  readonly flushMode: 'incremental' | 'bulk' | 'auto';
   /** C becomes sparse rows at the next flush: the dense square would not fit (budget or size). */
   sparsePlanned = false;
 
@@ -88,6 +94,7 @@ export class ModelCore {
       throw new RangeError('maxItemsPerUser must be an integer ≥ 1');
     if (!(o.memoryBudgetBytes > 0)) throw new RangeError('memoryBudgetBytes must be > 0');
     this.representation = repr.representation ?? 'auto';
+    this.flushMode = repr.flushMode ?? 'auto';
     this.store =
       this.representation === 'sparse'
         ? new SparseCooccurrence()
@@ -117,6 +124,9 @@ export class ModelCore {
       },
       get slots() {
         return core.itemDict.capacity;
+      },
+      touch(k: number) {
+        core.touch(k);
       },
     };
   }

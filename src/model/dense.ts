@@ -1,37 +1,39 @@
-// C as a dense N×N Uint16 square, both directions (row i contiguous); counts ≥ 65535 are kept exactly
-// in an overflow map keyed by cell. The largest allocation of the model, held in blocks of a
-// power-of-two number of rows and at least 33 MiB each: growing the square (by 1/8 at a time)
-// re-lays the rows into new blocks in slices, releasing each old block once its rows have moved, so
-// that the square never exists twice; blocks that large are always mapped and unmapped whole by the
-// allocator, so that freed squares are returned to the system rather than fragmenting its heap.
+// C as a dense N×N Uint16 square, both directions, in tiles of 256 rows × 2048 columns (row-major
+// inside a tile, so a row is 2048-cell runs, one per tile of its tile row); counts ≥ 65535 are kept
+// exactly in an overflow map keyed by cell. Growing the square adds tile rows and tile columns and
+// never moves a cell: no copy, and no capacity beyond the next multiples of 256 and 2048. Tiles are carved out of
+// slabs that grow up to 33 MiB (above glibc's largest mmap threshold: mapped lazily, zero pages not
+// resident until written, returned whole when the model goes).
 
 import type { CooccurrenceStore } from './cooccurrence.js';
 import type { Slice, Step } from './slice.js';
 
-const SAT = 0xffff;
-const BLOCK_BYTES = 33 * 2 ** 20;
-/** Rows copied between two checks of the slice while re-laying. */
-const ROWS_PER_STEP = 16;
+/** A cell holding this has its exact count (≥ 65535) in the overflow map. */
+export const SAT = 0xffff;
+/** Tiles are 256 rows × 2048 columns: a row is 4 KiB runs, long enough for the hardware prefetcher. */
+const ROW_SHIFT = 8;
+export const COL_SHIFT = 11;
+const ROW_MASK = (1 << ROW_SHIFT) - 1;
+const COL_MASK = (1 << COL_SHIFT) - 1;
+const TILE_CELLS = 1 << (ROW_SHIFT + COL_SHIFT);
+const MAX_SLAB_TILES = Math.floor((33 * 2 ** 20) / (TILE_CELLS * 2)) + 1;
+/** Overflow keys: i * KEY + j. */
+const KEY = 2 ** 26;
 /** Without a memory budget, the square stays under this (then C becomes sparse rows). */
 export const UNBUDGETED_DENSE_BYTES = 2 ** 31;
 
-/** log2 of the rows per block for a stride: the fewest that make a block ≥ BLOCK_BYTES (or hold all rows). */
-function blockShift(stride: number): number {
-  let shift = 0;
-  while ((1 << shift) * stride * 2 < BLOCK_BYTES && 1 << shift < stride) shift++;
-  return shift;
-}
-
 export class DenseCooccurrence implements CooccurrenceStore {
   readonly kind = 'dense' as const;
-  private cap = 0;
-  private shift = 0;
-  private mask = 0;
-  /** Slots requested so far: row scans stop here rather than at the allocated stride. */
+  /** tiles[ti][tj]: cells (ti·256 + r, tj·2048 + c) at r·2048 + c. */
+  private tiles: Uint16Array[][] = [];
+  /** Tile rows and tile columns allocated. */
+  private rowTiles = 0;
+  private colTiles = 0;
+  /** Slots requested so far: row scans stop here. */
   private width = 0;
-  private blocks: Uint16Array[] = [];
-  /** Bytes of the blocks. */
-  private allocated = 0;
+  private slab = new Uint16Array(0);
+  private slabUsed = 0;
+  private slabTiles = 1;
   private overflow = new Map<number, number>();
   nonzeros = 0;
 
@@ -39,128 +41,141 @@ export class DenseCooccurrence implements CooccurrenceStore {
   constructor(private readonly maxBytes = Infinity) {}
 
   get capacity(): number {
-    return this.cap;
+    return Math.min(this.rowTiles << ROW_SHIFT, this.colTiles << COL_SHIFT);
   }
 
-  /** The stride a square holding `items` gets: growth by 1/8, a multiple of 64. */
-  private nextCap(items: number): number {
-    if (items <= this.cap) return this.cap;
-    return Math.ceil(Math.max(items, this.cap * 1.125, 64) / 64) * 64;
+  /** Tiles a square of `items` slots needs (tile rows × tile columns). */
+  private static tilesFor(items: number): [number, number] {
+    return [Math.ceil(items / (1 << ROW_SHIFT)), Math.ceil(items / (1 << COL_SHIFT))];
   }
 
-  private static blockBytes(stride: number): number {
-    return (1 << blockShift(stride)) * stride * 2;
-  }
-
-  /** Rows of block b of a square of `stride`: the last one only as many as the square needs. */
-  private static blockRows(b: number, shift: number, stride: number): number {
-    return Math.min(1 << shift, stride - (b << shift));
-  }
-
-  /**
-   * The new square's bytes beyond the current one's, plus a new and an old block both in flight while
-   * re-laying; Infinity beyond maxBytes.
-   */
   growthBytes(items: number): number {
-    if (items <= this.cap) return 0;
-    const next = this.nextCap(items);
-    if (next * next * 2 > this.maxBytes) return Infinity;
-    return (next * next - this.cap * this.cap) * 2 + 2 * DenseCooccurrence.blockBytes(next);
+    if (items <= this.capacity) return 0;
+    const [rt, ct] = DenseCooccurrence.tilesFor(items);
+    const r = Math.max(rt, this.rowTiles);
+    const c = Math.max(ct, this.colTiles);
+    if (r * c * TILE_CELLS * 2 > this.maxBytes) return Infinity;
+    return (r * c - this.rowTiles * this.colTiles) * TILE_CELLS * 2;
   }
 
   grow(items: number): Step | undefined {
-    if (items > this.width) this.width = Math.min(items, this.cap);
-    if (items <= this.cap) return undefined;
-    const next = this.nextCap(items);
-    const oldCap = this.cap;
-    const oldShift = this.shift;
-    const old = this.blocks;
-    const shift = blockShift(next);
-    const rowsPerBlock = 1 << shift;
-    const blocks: Uint16Array[] = [];
-    let row = 0;
+    if (items <= this.capacity) {
+      this.width = Math.max(this.width, items);
+      return undefined;
+    }
+    const [rt, ct] = DenseCooccurrence.tilesFor(items);
+    const rows = Math.max(rt, this.rowTiles);
+    const cols = Math.max(ct, this.colTiles);
+    let ti = 0;
     return (slice: Slice) => {
-      // Until done, nothing reads C: rows move from `old` (released block by block) to `blocks`.
-      while (row < oldCap) {
-        const end = Math.min(oldCap, row + ROWS_PER_STEP);
-        for (; row < end; row++) {
-          const b = row >>> shift;
-          const to = (blocks[b] ??= new Uint16Array(DenseCooccurrence.blockRows(b, shift, next) * next));
-          const from = old[row >>> oldShift] as Uint16Array;
-          const at = (row & ((1 << oldShift) - 1)) * oldCap;
-          to.set(from.subarray(at, at + oldCap), (row & (rowsPerBlock - 1)) * next);
-          if (((row + 1) & ((1 << oldShift) - 1)) === 0 || row + 1 === oldCap)
-            old[row >>> oldShift] = new Uint16Array(0);
-        }
-        if (slice.spend(ROWS_PER_STEP * next)) return false;
+      // New tiles: columns [colTiles, cols) of the existing tile rows, then whole new tile rows.
+      while (ti < rows) {
+        const row = (this.tiles[ti] ??= []);
+        for (let tj = ti < this.rowTiles ? this.colTiles : 0; tj < cols; tj++) row[tj] = this.tile();
+        ti++;
+        if (slice.spend(1 << ROW_SHIFT)) return false;
       }
-      for (let b = 0; b << shift < next; b++)
-        blocks[b] ??= new Uint16Array(DenseCooccurrence.blockRows(b, shift, next) * next);
-      const moved = new Map<number, number>();
-      for (const [idx, v] of this.overflow) moved.set(Math.floor(idx / oldCap) * next + (idx % oldCap), v);
-      this.overflow = moved;
-      this.blocks = blocks;
-      this.allocated = next * next * 2;
-      this.cap = next;
-      this.shift = shift;
-      this.mask = rowsPerBlock - 1;
-      this.width = items;
+      this.rowTiles = rows;
+      this.colTiles = cols;
+      this.width = Math.max(this.width, items);
       return true;
     };
   }
 
+  /** A zeroed tile, carved from the current slab (slabs double up to ~33 MiB). */
+  private tile(): Uint16Array {
+    if (this.slabUsed === this.slab.length) {
+      this.slab = new Uint16Array(this.slabTiles * TILE_CELLS);
+      this.slabUsed = 0;
+      this.slabTiles = Math.min(MAX_SLAB_TILES, this.slabTiles * 2);
+    }
+    const t = this.slab.subarray(this.slabUsed, this.slabUsed + TILE_CELLS);
+    this.slabUsed += TILE_CELLS;
+    return t;
+  }
+
+  /** The tiles of row i's tile row and the offset of row i inside each of them. */
+  tileRow(i: number): {
+    readonly tiles: readonly Uint16Array[];
+    readonly offset: number;
+    readonly width: number;
+  } {
+    return {
+      tiles: this.tiles[i >>> ROW_SHIFT] as Uint16Array[],
+      offset: (i & ROW_MASK) << COL_SHIFT,
+      width: this.width,
+    };
+  }
+
   get(i: number, j: number): number {
-    const v = (this.blocks[i >>> this.shift] as Uint16Array)[(i & this.mask) * this.cap + j] as number;
-    return v === SAT ? (this.overflow.get(i * this.cap + j) as number) : v;
+    const t = (this.tiles[i >>> ROW_SHIFT] as Uint16Array[])[j >>> COL_SHIFT] as Uint16Array;
+    const v = t[((i & ROW_MASK) << COL_SHIFT) | (j & COL_MASK)] as number;
+    return v === SAT ? (this.overflow.get(i * KEY + j) as number) : v;
   }
 
   addRow(i: number, cols: Int32Array, len: number, delta: 1 | -1): void {
-    const d = this.blocks[i >>> this.shift] as Uint16Array;
-    const base = (i & this.mask) * this.cap;
+    const row = this.tiles[i >>> ROW_SHIFT] as Uint16Array[];
+    const off = (i & ROW_MASK) << COL_SHIFT;
     let nz = 0;
+    // Columns come ascending: look a tile up only when they move into the next one.
+    let tj = -1;
+    let t: Uint16Array = this.slab;
     for (let k = 0; k < len; k++) {
       const c = cols[k] as number;
       if (c === i) continue;
-      const v = d[base + c] as number;
+      if (c >>> COL_SHIFT !== tj) {
+        tj = c >>> COL_SHIFT;
+        t = row[tj] as Uint16Array;
+      }
+      const at = off | (c & COL_MASK);
+      const v = t[at] as number;
       if (delta === 1) {
         if (v === 0) nz++;
-        if (v >= SAT - 1) this.bumpOverflow(d, base + c, i * this.cap + c, v, 1);
-        else d[base + c] = v + 1;
+        if (v >= SAT - 1) this.bumpOverflow(t, at, i * KEY + c, v, 1);
+        else t[at] = v + 1;
       } else {
         if (v === 1) nz--;
-        if (v === SAT) this.bumpOverflow(d, base + c, i * this.cap + c, v, -1);
+        if (v === SAT) this.bumpOverflow(t, at, i * KEY + c, v, -1);
         else if (v === 0) throw new RangeError(`co-occurrence of ${i},${c} would go negative`);
-        else d[base + c] = v - 1;
+        else t[at] = v - 1;
       }
     }
     this.nonzeros += nz;
   }
 
   /** A count at or beyond 65535: the cell holds SAT and the map the exact count. */
-  private bumpOverflow(d: Uint16Array, at: number, key: number, v: number, delta: 1 | -1): void {
+  private bumpOverflow(t: Uint16Array, at: number, key: number, v: number, delta: 1 | -1): void {
     const exact = (v === SAT ? (this.overflow.get(key) as number) : v) + delta;
     if (exact >= SAT) {
-      d[at] = SAT;
+      t[at] = SAT;
       this.overflow.set(key, exact);
     } else {
-      d[at] = exact;
+      t[at] = exact;
       this.overflow.delete(key);
     }
   }
 
-  row(i: number, outIdx: Int32Array, outCnt: Int32Array): number {
-    const d = this.blocks[i >>> this.shift] as Uint16Array;
-    const base = (i & this.mask) * this.cap;
+  row(i: number, outIdx: Int32Array, outCnt: Int32Array, from = 0): number {
+    const row = this.tiles[i >>> ROW_SHIFT] as Uint16Array[];
+    const off = (i & ROW_MASK) << COL_SHIFT;
     const width = this.width;
     let n = 0;
-    for (let j = 0; j < width; j++) {
-      const v = d[base + j] as number;
-      if (v !== 0) {
-        outIdx[n] = j;
-        outCnt[n] = v === SAT ? (this.overflow.get(i * this.cap + j) as number) : v;
-        n++;
+    for (let tj = from >>> COL_SHIFT; tj << COL_SHIFT < width; tj++) {
+      const t = row[tj] as Uint16Array;
+      // Cell p of the tile is column p - shift.
+      const shift = off - (tj << COL_SHIFT);
+      const start = off + Math.max(0, from - (tj << COL_SHIFT));
+      const end = off + Math.min(1 << COL_SHIFT, width - (tj << COL_SHIFT));
+      for (let p = start; p < end; p++) {
+        const v = t[p] as number;
+        if (v === 0) continue;
+        outIdx[n] = p - shift;
+        outCnt[n++] = v;
       }
     }
+    if (this.overflow.size > 0)
+      for (let e = 0; e < n; e++)
+        if (outCnt[e] === SAT) outCnt[e] = this.overflow.get(i * KEY + (outIdx[e] as number)) as number;
     return n;
   }
 
@@ -168,8 +183,9 @@ export class DenseCooccurrence implements CooccurrenceStore {
     return this.width;
   }
 
+  /** Bytes of the tiles (slab space not yet carved is not counted: it is never touched). */
   bytes(): number {
-    return this.allocated + this.overflow.size * 48;
+    return this.rowTiles * this.colTiles * TILE_CELLS * 2 + this.overflow.size * 48;
   }
 
   boundBytes(): number {

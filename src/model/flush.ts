@@ -13,6 +13,7 @@
 // Until commit, readers of the lists (Model.neighbors) keep seeing the last reported ones.
 
 import type { ModelCore } from './core.js';
+import { BulkRebuild } from './bulk.js';
 import { Settler } from './settle.js';
 import { Slice, type Step } from './slice.js';
 import type { ChangeReport, Neighbor, NeighborList } from './types.js';
@@ -24,6 +25,9 @@ export interface FlushJob {
   /** The change report; only after step() returned true. */
   result(): ChangeReport;
 }
+
+/** A batch that changed n of at least 1/BULK_SHARE of the items is flushed in bulk. */
+const BULK_SHARE = 4;
 
 export class Flush implements FlushJob {
   private readonly steps: Step[];
@@ -38,6 +42,9 @@ export class Flush implements FlushJob {
   private readonly outId: Int32Array;
   private readonly outC: Int32Array;
   private readonly outV: Float64Array;
+  /** Every row's candidates rebuilt by one sweep of C (see bulk.ts) instead of offer by offer. */
+  readonly bulk: boolean;
+  private rebuild: BulkRebuild | undefined;
 
   constructor(
     private readonly core: ModelCore,
@@ -48,12 +55,17 @@ export class Flush implements FlushJob {
     this.outId = new Int32Array(K);
     this.outC = new Int32Array(K);
     this.outV = new Float64Array(K);
+    this.bulk =
+      core.flushMode === 'bulk' ||
+      (core.flushMode === 'auto' && core.changedItems.length * BULK_SHARE >= core.itemDict.size);
     let settler: Settler | undefined;
+    const upkeep: Step[] = this.bulk
+      ? [(slice) => (this.rebuild ??= new BulkRebuild(core)).step(slice)]
+      : [(slice) => this.propagate(slice), (slice) => this.rescan(slice)];
     this.steps = [
       ...core.capacitySteps(),
-      (slice) => (settler ??= new Settler(core)).step(slice),
-      (slice) => this.propagate(slice),
-      (slice) => this.rescan(slice),
+      (slice) => (settler ??= new Settler(core, !this.bulk)).step(slice),
+      ...upkeep,
       (slice) => this.emitChanged(slice),
       (slice) => this.emitTouched(slice),
     ];
@@ -76,16 +88,20 @@ export class Flush implements FlushJob {
     return this.report;
   }
 
-  /** Where n fell, one pass over the row offers the item to its neighbours; watchers are touched. */
+  /**
+   * Where n fell, one pass over the row offers the item to its neighbours; rows holding a changed
+   * item as a candidate are touched where the change may reach their top K.
+   */
   private propagate(slice: Slice): boolean {
     const { core } = this;
-    const { n, topk, changedItems: T, decreasedMark, epoch } = core;
+    const { n, topk, changedItems: T, decreasedMark, changedMark, epoch } = core;
     const touch = (k: number): void => core.touch(k);
+    const inT = (k: number): boolean => changedMark[k] === epoch;
     while (this.cursor < T.length) {
       const i = T[this.cursor++] as number;
       const work = topk.work;
       if ((n[i] as number) > 0 && decreasedMark[i] === epoch) topk.propagate(i, touch);
-      topk.forEachWatcher(i, touch);
+      topk.touchWatchers(i, inT);
       if (slice.spend(topk.work - work + (core.itemDict.capacity >>> 5))) return false;
     }
     this.due = topk.takeDueRescans();
@@ -98,7 +114,10 @@ export class Flush implements FlushJob {
     while (this.cursor < this.due.length) {
       const i = this.due[this.cursor++] as number;
       const work = topk.work;
-      if ((n[i] as number) > 0) topk.rescan(i);
+      if ((n[i] as number) > 0) {
+        topk.rescan(i);
+        this.core.touch(i);
+      }
       if (slice.spend(topk.work - work + 1)) return false;
     }
     return true;
@@ -111,8 +130,11 @@ export class Flush implements FlushJob {
       if ((n[i] as number) > 0 && this.emit(i, slice)) return false;
     }
     // Slot order: the order in which watchers were found depends on the watcher index's history
-    // (set insertion order in sparse mode), and a restored model must report in the same order.
-    this.order = Int32Array.from(this.core.touchedItems).sort();
+    // (set insertion order in sparse mode), and a restored model must report in the same order. A
+    // bulk flush looks at every row; the lists that changed come out in the same order either way.
+    this.order = this.bulk
+      ? Int32Array.from({ length: this.core.itemDict.capacity }, (_, k) => k)
+      : Int32Array.from(this.core.touchedItems).sort();
     return true;
   }
 
@@ -130,7 +152,9 @@ export class Flush implements FlushJob {
     const { core, outId, outC, outV } = this;
     const names = core.itemDict.names as readonly string[];
     const work = core.topk.work;
-    const m = core.topk.top(i, outId, outC, outV);
+    const fromSweep = this.rebuild?.top(i, core.options.topK, outId, outC, outV) ?? -1;
+    const m = fromSweep >= 0 ? fromSweep : core.topk.top(i, outId, outC, outV);
+    core.topk.noteTop(i, outId, outV, m);
     const prev = core.reported[i];
     const ni = core.n[i] as number;
     let same = prev !== undefined && prev.interactions === ni && prev.neighbors.length === m;

@@ -8,6 +8,7 @@ import { ModelCapacityError } from './memory.js';
 import { runToEnd } from './slice.js';
 import { SparseCooccurrence } from './sparse.js';
 import type { ModelState } from './state.js';
+import { exportTopK, importTopK } from './topk-state.js';
 
 export function exportState(c: ModelCore): ModelState {
   const { names, free } = c.itemDict.exportSlots();
@@ -29,7 +30,7 @@ export function exportState(c: ModelCore): ModelState {
     // Lists are immutable once reported: sharing them is a copy.
     lists: Array.from({ length: names.length }, (_, i) => c.reported[i]),
     tombstones: [...c.tombstones.entries()],
-    topk: c.topk.exportState(names.length, (name) => c.itemDict.lookup(name)),
+    topk: exportTopK(c.topk, names.length, (name) => c.itemDict.lookup(name)),
   };
 }
 
@@ -74,8 +75,20 @@ export function restoreInto(c: ModelCore, state: ModelState): void {
   if (c.bytes() > c.options.memoryBudgetBytes)
     throw new ModelCapacityError(c.bytes(), c.options.memoryBudgetBytes, 'the restored state');
   const restored =
-    state.topk !== undefined && state.topk.offsets.length === slots + 1 && c.topk.importState(state.topk);
+    state.topk !== undefined && state.topk.offsets.length === slots + 1 && importTopK(c.topk, state.topk);
   if (!restored) for (let i = 0; i < slots; i++) if ((n[i] as number) > 0) c.topk.rescan(i);
+  // The reported lists are the rows' last top K.
+  for (let i = 0; i < slots; i++) {
+    const list = state.lists[i];
+    if (list === undefined) continue;
+    const ids = Int32Array.from(list.neighbors, (nb) => c.itemDict.lookup(nb.itemId) ?? -1);
+    c.topk.noteTop(
+      i,
+      ids,
+      Float64Array.from(list.neighbors, (nb) => nb.similarity),
+      ids.length,
+    );
+  }
 }
 
 /** Sparse rows from the start when the dense square for `slots` would not fit the budget. */

@@ -26,8 +26,14 @@ export class Settler {
   private r = 0;
   private k = 0;
 
-  /** Takes over the batch's pending changes (they are settled once this completes). */
-  constructor(private readonly core: ModelCore) {
+  /**
+   * Takes over the batch's pending changes (they are settled once this completes). Without offers
+   * (bulk flushes), only C changes: every row's candidates are rebuilt afterwards.
+   */
+  constructor(
+    private readonly core: ModelCore,
+    private readonly offers = true,
+  ) {
     this.queue = core.forgotten.map((base) => ({ base, user: -1 }));
     for (const [user, base] of core.batchBase) this.queue.push({ base, user });
     core.forgotten = [];
@@ -87,14 +93,17 @@ export class Settler {
   /** The row updates of the current user, from where the last slice stopped. */
   private rows(slice: Slice): boolean {
     const { store, topk } = this.core;
-    const { A, R, K, a, r, k } = this;
+    const { A, R, K, a, r, k, offers } = this;
     while (this.phase === ADDED && this.t < a) {
       const i = A[this.t++] as number;
       const work = topk.work;
       store.addRow(i, K, k, 1);
       store.addRow(i, A, a, 1);
-      topk.offerRow(i, K, k);
-      topk.offerRow(i, A, a);
+      topk.markStale(i);
+      if (offers) {
+        topk.offerRow(i, K, k);
+        topk.offerRow(i, A, a);
+      }
       if (slice.spend(topk.work - work + k + a)) return false;
     }
     if (this.phase === ADDED) [this.phase, this.t] = [REMOVED, 0];
@@ -102,18 +111,18 @@ export class Settler {
       const i = R[this.t++] as number;
       store.addRow(i, K, k, -1);
       store.addRow(i, R, r, -1);
+      topk.markStale(i);
       if (slice.spend(k + r)) return false;
     }
     if (this.phase === REMOVED) [this.phase, this.t] = [KEPT, 0];
     while (this.phase === KEPT && this.t < k) {
       const i = K[this.t++] as number;
       const work = topk.work;
-      if (a > 0) {
-        store.addRow(i, A, a, 1);
-        topk.offerRow(i, A, a);
-      }
+      if (a > 0) store.addRow(i, A, a, 1);
       if (r > 0) store.addRow(i, R, r, -1);
-      this.core.touch(i);
+      // Before the offers: an offer may compact the row, which must read the new counts.
+      topk.markStale(i);
+      if (a > 0 && offers) topk.offerRow(i, A, a);
       if (slice.spend(topk.work - work + a + r + 1)) return false;
     }
     this.phase = DONE;

@@ -200,7 +200,7 @@ export class SparseCooccurrence implements CooccurrenceStore {
     }
   }
 
-  row(i: number, outIdx: Int32Array, outCnt: Int32Array): number {
+  row(i: number, outIdx: Int32Array, outCnt: Int32Array, from = 0): number {
     const r = this.rows[i];
     if (r === undefined) return 0;
     const keys = r.keys;
@@ -208,7 +208,7 @@ export class SparseCooccurrence implements CooccurrenceStore {
     let n = 0;
     for (let s = 0; s < keys.length; s++) {
       const k = keys[s] as number;
-      if (k !== EMPTY) {
+      if (k !== EMPTY && k >= from) {
         outIdx[n] = k;
         outCnt[n] = vals[s] as number;
         n++;

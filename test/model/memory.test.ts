@@ -15,10 +15,10 @@ const plain = (m: Model, item: string) => {
 
 describe('the memory budget', () => {
   it('refuses an interaction that would exceed it before changing anything', () => {
-    const m = new Model({ topK: 2, memoryBudgetBytes: 100_000 });
+    const budget = 400_000;
+    const m = new Model({ topK: 2, memoryBudgetBytes: budget });
     let refused: unknown;
-    let k = 0;
-    for (; k < 1000 && refused === undefined; k++) {
+    for (let k = 0; k < 5000 && refused === undefined; k++) {
       const e = { userId: `u${k % 30}`, itemId: `i${k}`, action: 'ADD' as const, occurredAt: 1 };
       const before = { version: m.version, stats: m.stats(), items: m.itemIds(), users: m.userIds() };
       try {
@@ -32,12 +32,12 @@ describe('the memory budget', () => {
       if (k % 25 === 24) m.flush();
     }
     expect(refused).toBeInstanceOf(ModelCapacityError);
-    expect(refused).toMatchObject({ code: 'MODEL_MEMORY_EXCEEDED', budgetBytes: 100_000 });
-    expect((refused as ModelCapacityError).neededBytes).toBeGreaterThan(100_000);
+    expect(refused).toMatchObject({ code: 'MODEL_MEMORY_EXCEEDED', budgetBytes: budget });
+    expect((refused as ModelCapacityError).neededBytes).toBeGreaterThan(budget);
     // What shrinks the model still works; the state is the one of the applied events.
-    expect(m.forget({ userId: 'u1', requestedAt: 2 }).interactionsRemoved).toBeGreaterThan(0);
+    expect(m.forget({ userId: 'u0', requestedAt: 2 }).interactionsRemoved).toBeGreaterThan(0);
     m.flush();
-    expect(m.stats().bytes).toBeLessThanOrEqual(100_000);
+    expect(m.stats().bytes).toBeLessThanOrEqual(budget);
   });
 
   it('keeps the lists exact across the switch to sparse rows and any refusals (any budget)', () => {
@@ -85,13 +85,17 @@ describe('the memory budget', () => {
   });
 
   it('restores a state whose dense square would not fit its budget as sparse rows', () => {
+    // 600 items held in pairs: a 768² square (1.1 MB) or a few hundred sparse cells.
     const big = new Model({ topK: 2 });
-    for (let k = 0; k < 600; k++)
-      big.interaction({ userId: `u${k % 20}`, itemId: `i${k % 200}`, action: 'ADD', occurredAt: 1 });
+    for (let u = 0; u < 300; u++)
+      for (const i of [2 * u, 2 * u + 1])
+        big.interaction({ userId: `u${u}`, itemId: `i${i}`, action: 'ADD', occurredAt: 1 });
     big.flush();
     expect(big.representation).toBe('dense');
-    const restored = Model.fromState(big.exportState(), { topK: 2, memoryBudgetBytes: big.stats().bytes });
+    const budget = big.stats().bytes / 2;
+    const restored = Model.fromState(big.exportState(), { topK: 2, memoryBudgetBytes: budget });
     expect(restored.representation).toBe('sparse');
+    expect(restored.stats().bytes).toBeLessThanOrEqual(budget);
     for (const id of big.itemIds()) expect(restored.neighbors(id)).toEqual(big.neighbors(id));
     expect(() => Model.fromState(big.exportState(), { topK: 2, memoryBudgetBytes: 10_000 })).toThrow(
       ModelCapacityError,

@@ -56,6 +56,8 @@ interface RunOptions {
   readonly cap?: number;
   /** Flush in the smallest slices (yield at every check), reading the lists between them. */
   readonly sliced?: boolean;
+  /** How flushes keep the candidates: offer by offer, by one sweep of C, or chosen per batch. */
+  readonly mode?: 'incremental' | 'bulk' | 'auto';
 }
 
 function flushed(model: Model, sliced: boolean, lastReported: [string, RefList | undefined][]): ChangeReport {
@@ -88,7 +90,7 @@ function run(
 ): void {
   const model = new Model(
     { topK, minCooccurrences: minC, tombstoneRetentionMs: 1e12, maxItemsPerUser: o.cap ?? 10_000 },
-    { representation: repr },
+    { representation: repr, flushMode: o.mode ?? 'auto' },
   );
   const ref = new Reference(o.cap);
   const allItems = Array.from({ length: items }, (_, i) => ITEM_IDS[i] ?? `item-${i}`);
@@ -123,30 +125,32 @@ function run(
 
 describe('the model equals a brute-force recomputation from the surviving events', () => {
   for (const repr of ['dense', 'sparse'] as const) {
-    it(`small catalogues, any K (${repr})`, () => {
-      fc.assert(
-        fc.property(
-          fc.array(opArb(5, 8), { maxLength: 80 }),
-          fc.integer({ min: 1, max: 4 }),
-          fc.integer({ min: 1, max: 2 }),
-          (ops, topK, minC) => run(ops, topK, minC, repr, 8),
-        ),
-        { numRuns: 150 },
-      );
-    });
+    for (const mode of ['incremental', 'bulk', 'auto'] as const) {
+      it(`small catalogues, any K (${repr}, ${mode} flushes)`, () => {
+        fc.assert(
+          fc.property(
+            fc.array(opArb(5, 8), { maxLength: 80 }),
+            fc.integer({ min: 1, max: 4 }),
+            fc.integer({ min: 1, max: 2 }),
+            (ops, topK, minC) => run(ops, topK, minC, repr, 8, { mode }),
+          ),
+          { numRuns: 100 },
+        );
+      });
 
-    it(`rows longer than the candidate buffer (${repr})`, () => {
-      // 40 items and K = 1..2 make rows far longer than the 2K..K+8 candidates kept per item, so
-      // bounds, evictions and forced rescans are all exercised.
-      fc.assert(
-        fc.property(
-          fc.array(opArb(8, 40), { minLength: 50, maxLength: 300 }),
-          fc.integer({ min: 1, max: 2 }),
-          (ops, topK) => run(ops, topK, 1, repr, 40),
-        ),
-        { numRuns: 30 },
-      );
-    }, 120_000);
+      it(`rows longer than the candidate buffer (${repr}, ${mode} flushes)`, () => {
+        // 40 items and K = 1..2 make rows far longer than the 2K..K+8 candidates kept per item, so
+        // bounds, evictions and forced rescans are all exercised.
+        fc.assert(
+          fc.property(
+            fc.array(opArb(8, 40), { minLength: 50, maxLength: 300 }),
+            fc.integer({ min: 1, max: 2 }),
+            (ops, topK) => run(ops, topK, 1, repr, 40, { mode }),
+          ),
+          { numRuns: 25 },
+        );
+      }, 120_000);
+    }
   }
 });
 

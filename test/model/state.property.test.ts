@@ -64,7 +64,9 @@ function run(
   withTopk: boolean,
 ): void {
   const opts = { topK, minCooccurrences: minC, tombstoneRetentionMs: 1e12 };
-  const original = new Model(opts, { representation: repr });
+  // The original keeps its candidates offer by offer, the restored one rebuilds them in sweeps: the
+  // same reports either way.
+  const original = new Model(opts, { representation: repr, flushMode: 'incremental' });
   let t = 0;
   for (const op of before) {
     apply(original, op);
@@ -75,6 +77,7 @@ function run(
   expect(topk).toBeDefined();
   const restored = Model.fromState(withTopk ? { ...rest, topk: topk! } : rest, opts, {
     representation: repr,
+    flushMode: withTopk ? 'auto' : 'bulk',
   });
   const allItems = Array.from({ length: items }, (_, i) => ITEM_IDS[i] ?? `item-${i}`);
   expect(observe(restored, allItems)).toEqual(observe(original, allItems));
