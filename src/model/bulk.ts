@@ -9,8 +9,14 @@
 // floor: the L-th best current similarity among its present candidates (those L entries are in the
 // row, so nothing below ranks in its top L). Entries under the floor are skipped unseen; if that
 // leaves exactly L, the floor becomes a value-only bound.
+//
+// When the changed items T are fewer than half the items, only their rows are read (in full): a row
+// outside T changed only in its T columns (its own n did not change, nor C outside T), which the
+// rows of T deliver by symmetry. Its selection starts from its present candidates outside T, and
+// its bound stays valid for the columns outside T that are not candidates.
 
 import type { ModelCore } from './core.js';
+import { BOTTOM } from './topk.js';
 import { COL_SHIFT, DenseCooccurrence, SAT } from './dense.js';
 import type { Slice } from './slice.js';
 
@@ -24,6 +30,12 @@ export class BulkRebuild {
   /** Per row: what an entry must reach to be looked at (the seed floor, then the heap's root). */
   private readonly floor: Float64Array;
   private readonly seed: Float64Array;
+  /** Per row, the bound its new candidates get (value; name '' value-only, undefined none). */
+  private readonly boundV: Float64Array;
+  private readonly boundName: (string | undefined)[];
+  /** Only the rows of changed items are read (see the header); inT(r) tells them. */
+  private readonly partial: boolean;
+  private readonly inT: Uint8Array;
   private i = 0;
   private phase = 0;
   private idx = new Int32Array(0);
@@ -38,6 +50,11 @@ export class BulkRebuild {
     this.count = new Uint16Array(this.rows);
     this.floor = new Float64Array(this.rows);
     this.seed = new Float64Array(this.rows);
+    this.boundV = new Float64Array(this.rows);
+    this.boundName = new Array<string | undefined>(this.rows);
+    this.inT = new Uint8Array(this.rows);
+    for (const t of core.changedItems) this.inT[t] = 1;
+    this.partial = core.changedItems.length * 2 < core.itemDict.size;
   }
 
   /** Bytes the selections take while a bulk flush runs (transient). */
@@ -50,9 +67,9 @@ export class BulkRebuild {
     if (this.phase === 0) {
       while (this.i < this.rows) {
         const r = this.i++;
-        const f = (n[r] as number) > 0 ? topk.candidateFloor(r) : -Infinity;
-        this.seed[r] = f;
-        this.floor[r] = f;
+        if ((n[r] as number) === 0) this.seed[r] = this.floor[r] = -Infinity;
+        else if (this.partial && this.inT[r] === 0) this.keepOutsideT(r);
+        else this.seed[r] = this.floor[r] = topk.candidateFloor(r);
         if (slice.spend(64)) return false;
       }
       [this.phase, this.i] = [1, 0];
@@ -69,11 +86,29 @@ export class BulkRebuild {
     return true;
   }
 
-  /** Row i's cells right of the diagonal, each offered to rows i and j; true to yield. */
+  /** Row r (not in T): its present candidates outside T, at their unchanged values, start its selection. */
+  private keepOutsideT(r: number): void {
+    const { n, store, topk } = this.core;
+    this.seed[r] = this.floor[r] = -Infinity;
+    const { ids, cs, count, stale } = topk.candidatesOf(r);
+    const nr = n[r] as number;
+    const min = this.core.options.minCooccurrences;
+    for (let p = 0; p < count; p++) {
+      const j = ids[p] as number;
+      if (this.inT[j] === 1) continue;
+      const c = stale ? store.get(r, j) : (cs[p] as number);
+      if (c < min) continue;
+      const v = c / (nr + (n[j] as number) - c);
+      if (v >= (this.floor[r])) this.push(r, v, j, c);
+    }
+  }
+
+  /** Row i's cells right of the diagonal (all of them for a row of T), offered to rows i and j; true to yield. */
   private sweep(i: number, slice: Slice): boolean {
     const { n, store, options } = this.core;
     const ni = n[i] as number;
     if (ni === 0) return slice.spend(1);
+    if (this.partial) return this.inT[i] === 1 ? this.sweepChanged(i, slice) : slice.spend(1);
     const floor = this.floor;
     const min = options.minCooccurrences;
     if (store instanceof DenseCooccurrence) {
@@ -107,6 +142,30 @@ export class BulkRebuild {
       if (v >= (floor[j] as number)) this.push(j, v, i, c);
     }
     return slice.spend(len * 4 + 1);
+  }
+
+  /**
+   * Row i of T, in full: its cells go to row i, and to row j when j is outside T or a later row of
+   * T (an earlier one has delivered the pair already).
+   */
+  private sweepChanged(i: number, slice: Slice): boolean {
+    const { n, store, options } = this.core;
+    const ni = n[i] as number;
+    const bound = store.rowBound(i);
+    if (this.idx.length < bound) [this.idx, this.cnt] = [new Int32Array(bound), new Int32Array(bound)];
+    const len = store.row(i, this.idx, this.cnt);
+    const { idx, cnt, floor, inT } = this;
+    const min = options.minCooccurrences;
+    for (let e = 0; e < len; e++) {
+      const c = cnt[e] as number;
+      if (c < min) continue;
+      const j = idx[e] as number;
+      if (j < i && inT[j] === 1) continue;
+      const v = c / (ni + (n[j] as number) - c);
+      if (v >= (floor[i] as number)) this.push(i, v, j, c);
+      if (v >= (floor[j] as number)) this.push(j, v, i, c);
+    }
+    return slice.spend(bound + len * 4);
   }
 
   /** Whether entry a ranks after entry b (the heap keeps the one ranking last at its root). */
@@ -199,11 +258,19 @@ export class BulkRebuild {
     const ids = this.id.subarray(r * this.cap, (r + 1) * this.cap);
     const cs = this.c.subarray(r * this.cap, (r + 1) * this.cap);
     const seed = this.seed[r] as number;
-    if (count > L)
-      topk.adopt(r, ids, cs, L, this.v[r * this.cap + L] as number, itemDict.names[ids[L] as number]);
-    // Exactly L reached the seed floor: everything else is below it (or there was nothing else).
-    else if (seed > -Infinity) topk.adopt(r, ids, cs, count, seed, '');
-    else topk.adopt(r, ids, cs, count, -1, undefined);
+    // The best left out: the (L + 1)-th; else everything under the seed floor (value-only); else none.
+    let bv = count > L ? (this.v[r * this.cap + L] as number) : seed > -Infinity ? seed : BOTTOM;
+    let bn = count > L ? itemDict.names[ids[L] as number] : seed > -Infinity ? '' : undefined;
+    if (this.partial && this.inT[r] === 0) {
+      // Outside T, the columns outside T that are not candidates still rank after the old bound.
+      const old = topk.betaV[r] as number;
+      const oldName = topk.betaName[r];
+      if (old > bv || (old === bv && bn !== undefined && oldName !== undefined && oldName < bn))
+        [bv, bn] = [old, oldName];
+    }
+    this.boundV[r] = bv;
+    this.boundName[r] = bn;
+    topk.adopt(r, ids, cs, Math.min(count, L), bv, bn);
   }
 
   /**
@@ -212,11 +279,16 @@ export class BulkRebuild {
    */
   top(r: number, K: number, outId: Int32Array, outC: Int32Array, outV: Float64Array): number {
     const base = r * this.cap;
-    const L = this.cap - 1;
-    const count = this.count[r] as number;
-    const m = Math.min(count, K);
-    const seed = this.seed[r] as number;
-    if (count <= L && seed > -Infinity && (m < K || seed >= (this.v[base + K - 1] as number))) return -1;
+    const m = Math.min(this.count[r] as number, K);
+    const bv = this.boundV[r] as number;
+    if (bv !== BOTTOM) {
+      // The K-th must rank before the bound (strictly: a value-only bound proves no equal value).
+      if (m < K) return -1;
+      const v = this.v[base + K - 1] as number;
+      const bn = this.boundName[r] as string;
+      const name = this.core.itemDict.names[this.id[base + K - 1] as number] as string;
+      if (!(v > bv || (v === bv && name < bn))) return -1;
+    }
     outId.set(this.id.subarray(base, base + m));
     outC.set(this.c.subarray(base, base + m));
     outV.set(this.v.subarray(base, base + m));

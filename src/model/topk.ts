@@ -361,6 +361,18 @@ export class NeighborIndex {
     return this.ranked.count >= this.L ? (this.ranked.v[this.L - 1] as number) : -Infinity;
   }
 
+  /** Row i's candidates as they stand (counts valid unless stale). */
+  candidatesOf(i: number): { ids: Int32Array; cs: Int32Array; count: number; stale: boolean } {
+    const base = i * this.B;
+    const count = this.b.len[i] as number;
+    return {
+      ids: this.b.buf.subarray(base, base + count),
+      cs: this.b.bufC.subarray(base, base + count),
+      count,
+      stale: this.b.isStale(i),
+    };
+  }
+
   /** Forgets the rows due for a rescan (a bulk rebuild covers them). */
   clearDue(): void {
     this.due = [];
