@@ -99,7 +99,7 @@ export class BulkRebuild {
       const c = stale ? store.get(r, j) : (cs[p] as number);
       if (c < min) continue;
       const v = c / (nr + (n[j] as number) - c);
-      if (v >= (this.floor[r])) this.push(r, v, j, c);
+      if (v >= this.floor[r]) this.push(r, v, j, c);
     }
   }
 

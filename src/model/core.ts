@@ -47,6 +47,25 @@ export interface RepresentationOptions {
   readonly flushMode?: 'incremental' | 'bulk' | 'auto';
 }
 
+/**
+ * At a growth point of the dense square: whether C should become sparse rows instead (copied from
+ * the square at the next flush, both live meanwhile). Yes when the grown square (`square` bytes,
+ * `growth` of them new) cannot fit (over budget, or without a budget beyond 2 GiB: growth Infinity),
+ * or would take more than half the budget while the rows (`rows` bytes) would be smaller — provided
+ * the rows fit beside everything else (`used`, the square included).
+ */
+export function preferSparse(
+  square: number,
+  rows: number,
+  used: number,
+  growth: number,
+  budget: number,
+): boolean {
+  const denseFits = Number.isFinite(growth) && used + growth <= budget;
+  if (denseFits && (square <= budget / 2 || square <= rows)) return false;
+  return used + rows <= budget && (!denseFits || rows < square);
+}
+
 export class ModelCore {
   readonly options: ModelOptions;
   readonly itemDict = new Interner();
@@ -257,14 +276,10 @@ export class ModelCore {
     let growth = this.store.growthBytes(slots);
     let convert = false;
     if (!sparse && growth > 0 && this.autoRepresentation) {
-      // A growth point of the square. Sparse rows instead (copied from the square at the next flush,
-      // both live meanwhile) when the square cannot grow (over budget, or without a budget beyond
-      // 2 GiB), or, with a budget, when the grown square would be larger than the rows.
       const rows =
         this.store.nonzeros * SPARSE_CELL_BYTES + slots * SPARSE_ROW_BYTES + this.topk.setWatcherBytes(slots);
-      const fits = Number.isFinite(growth) && used + growth <= budget;
-      const larger = budget !== Infinity && this.store.bytes() + growth > rows;
-      if ((!fits || larger) && used + rows <= budget) [growth, sparse, convert] = [rows, true, true];
+      if (preferSparse(this.store.bytes() + growth, rows, used, growth, budget))
+        [growth, sparse, convert] = [rows, true, true];
     }
     if (!Number.isFinite(growth))
       throw new ModelCapacityError(Infinity, budget, `a dense C for ${slots} items`);

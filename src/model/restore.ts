@@ -2,9 +2,9 @@
 // restored model needs to be indistinguishable; restore rebuilds n and C from H and takes the top-K
 // candidates as they were (or rescans every row without them).
 
-import type { ModelCore } from './core.js';
+import { preferSparse, type ModelCore } from './core.js';
 import { History } from './history.js';
-import { ModelCapacityError } from './memory.js';
+import { ModelCapacityError, SPARSE_CELL_BYTES, SPARSE_ROW_BYTES } from './memory.js';
 import { runToEnd } from './slice.js';
 import { SparseCooccurrence } from './sparse.js';
 import type { ModelState } from './state.js';
@@ -69,7 +69,7 @@ export function restoreInto(c: ModelCore, state: ModelState): void {
       throw new RangeError(`item slot ${i} is in use but held by no one, or free but held`);
   c.tombstones.restore(state.tombstones);
   c.reported = state.lists.slice();
-  chooseRepresentation(c, slots);
+  chooseRepresentation(c, slots, sorted);
   for (const step of c.capacitySteps()) runToEnd(step);
   rebuildC(c, sorted, slots);
   if (c.bytes() > c.options.memoryBudgetBytes)
@@ -91,14 +91,21 @@ export function restoreInto(c: ModelCore, state: ModelState): void {
   }
 }
 
-/** Sparse rows from the start when the dense square for `slots` would not fit the budget. */
-function chooseRepresentation(c: ModelCore, slots: number): void {
+/** Sparse rows from the start when a growing square would have become sparse too (see preferSparse). */
+function chooseRepresentation(c: ModelCore, slots: number, sorted: readonly Int32Array[]): void {
   if (c.store.kind !== 'dense') return;
   const budget = c.options.memoryBudgetBytes;
   const square = c.store.growthBytes(slots) + c.topk.growthBytes(slots);
-  if (Number.isFinite(square) && c.bytes() + square <= budget) return;
-  if (!c.autoRepresentation)
-    throw new ModelCapacityError(c.bytes() + square, budget, `a dense C for ${slots} items`);
+  // An upper bound of the nonzero cells: every user's pairs, as if no two users shared one.
+  let cells = 0;
+  for (const h of sorted) cells += h.length * (h.length - 1);
+  const rows = cells * SPARSE_CELL_BYTES + slots * SPARSE_ROW_BYTES + c.topk.setWatcherBytes(slots);
+  if (!preferSparse(square, rows, c.bytes(), square, budget)) {
+    if (Number.isFinite(square) && c.bytes() + square <= budget) return;
+    if (!c.autoRepresentation)
+      throw new ModelCapacityError(c.bytes() + square, budget, `a dense C for ${slots} items`);
+  }
+  if (!c.autoRepresentation) return;
   c.store = new SparseCooccurrence();
   const watchers = c.topk.useSparseWatchers();
   if (watchers !== undefined) runToEnd(watchers);

@@ -84,6 +84,17 @@ describe('the memory budget', () => {
     expect(outcomes.refused).toBeGreaterThan(0);
   });
 
+  it('keeps C a dense square while it takes at most half the budget', () => {
+    // Few pairs yet: sparse rows would be smaller than the first tiles, but the square is cheap.
+    const m = new Model({ topK: 2, memoryBudgetBytes: 64 * 2 ** 20 });
+    for (let k = 0; k < 3000; k++)
+      m.interaction({ userId: `u${k % 300}`, itemId: `i${(k * 7) % 200}`, action: 'ADD', occurredAt: 1 });
+    m.flush();
+    expect(m.representation).toBe('dense');
+    const restored = Model.fromState(m.exportState(), { topK: 2, memoryBudgetBytes: 64 * 2 ** 20 });
+    expect(restored.representation).toBe('dense');
+  });
+
   it('restores a state whose dense square would not fit its budget as sparse rows', () => {
     // 600 items held in pairs: a 768² square (1.1 MB) or a few hundred sparse cells.
     const big = new Model({ topK: 2 });
