@@ -68,6 +68,8 @@ export interface CatchUpResult {
   readonly rebuiltAt?: number;
   readonly listsPublished: number;
   readonly rssBytes: number;
+  /** How the service's model holds C after the catch-up. */
+  readonly representation: string;
   readonly lists: ListCheck;
   readonly load1: number;
   readonly profile?: ProfileSummary;
@@ -123,6 +125,7 @@ export async function catchUp(
       ...(rebuiltAt !== undefined ? { rebuiltAt } : {}),
       listsPublished: stats.metrics.amnesia_lists_published_total ?? 0,
       rssBytes: stats.rssBytes,
+      representation: stats.representation,
       lists,
       load1: load1(),
       ...(profile ? { profile } : {}),

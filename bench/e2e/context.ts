@@ -42,6 +42,7 @@ export interface TopicNames {
   readonly deletions: string;
   readonly similarities: string;
   readonly receipts: string;
+  readonly progress: string;
 }
 
 /** Topic and group names: `inputs` shares the input topics between runs (catch-up repetitions). */
@@ -52,6 +53,7 @@ export function topicNames(ctx: BenchContext, run: string, inputs = run): TopicN
     deletions: `${ctx.prefix}-${inputs}-deletions`,
     similarities: `${ctx.prefix}-${run}-similarities`,
     receipts: `${ctx.prefix}-${run}-receipts`,
+    progress: `${ctx.prefix}-${run}-progress`,
   };
 }
 
@@ -74,6 +76,7 @@ export function serviceEnv(ctx: BenchContext, v: Variant, names: TopicNames): Re
     DELETIONS_TOPIC: names.deletions,
     SIMILARITIES_TOPIC: names.similarities,
     RECEIPTS_TOPIC: names.receipts,
+    PROGRESS_TOPIC: names.progress,
     PROCESSING_GUARANTEE: v.guarantee,
     OUTPUT_FORMAT: v.format,
     TOPIC_PARTITIONS: String(ctx.partitions),

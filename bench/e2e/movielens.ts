@@ -12,7 +12,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import type { Model } from '../../src/model/index.js';
@@ -67,8 +67,10 @@ export async function runMovieLens(
   log(`${o.dataset}: ${n} events, ${events.userNames.length} users, ${events.itemNames.length} items`);
 
   // ------------------------------------------------------------------ the model alone
-  const settings = loadConfig(passThroughEnv());
-  const modelOptions = modelOptionsOf(settings);
+  // One tombstone key for the services and the model alone (the services would warn without one).
+  const tombstoneKey = process.env.TOMBSTONE_KEY ?? randomBytes(32).toString('hex');
+  const settings = loadConfig({ ...passThroughEnv(), TOMBSTONE_KEY: tombstoneKey });
+  const modelOptions = modelOptionsOf(settings, tombstoneKey);
   const modelRuns: IngestTiming[] = [];
   const timeModel = (what: string): { model: Model; timing: IngestTiming } => {
     const r = modelIngest(modelOptions, events);
@@ -98,6 +100,7 @@ export async function runMovieLens(
   const stack = await benchStack(log);
   const baseEnv: Record<string, string> = {
     ...passThroughEnv(),
+    TOMBSTONE_KEY: tombstoneKey,
     KAFKA_BROKERS: stack.brokers,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   };
@@ -220,6 +223,7 @@ export async function runMovieLens(
 
   const model: ModelFigures = {
     runs: modelRuns,
+    representation: reference.representation,
     ...(o.phases.has('receipts')
       ? { forget: latencySummary(forgetTimes(reference, deletionSets.flat())) }
       : {}),

@@ -42,6 +42,7 @@ const MODEL_OPS: Readonly<Record<string, string>> = {
   flush: 'model.flush',
   beginFlush: 'model.flush',
   step: 'model.flush',
+  result: 'model.flush',
 };
 
 const TXN =

@@ -68,6 +68,7 @@ async function handle(m: ChildRequest): Promise<void> {
         phase: service.phase,
         metrics: await metricValues(),
         model: service.model.stats(),
+        representation: service.model.representation,
       });
       return;
     case 'profile-start':

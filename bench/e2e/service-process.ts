@@ -26,6 +26,8 @@ export interface ChildStats {
   readonly phase: string;
   readonly metrics: MetricValues;
   readonly model: ModelStats;
+  /** How the service's model holds C (dense square or sparse rows). */
+  readonly representation: string;
 }
 
 export type ChildReply =

@@ -22,6 +22,8 @@ export interface ModelFigures {
   /** Every run of the model alone: the reference, then one before each catch-up repetition. */
   readonly runs: readonly IngestTiming[];
   readonly forget?: ReturnType<typeof latencySummary>;
+  /** How the model alone holds C with the service's settings (MODEL_MEMORY_BYTES decides). */
+  readonly representation: string;
 }
 
 export interface VariantFigures {
@@ -155,6 +157,7 @@ export function summarize(input: SummaryInput): { result: Record<string, unknown
     model: {
       bulkSeconds: round(modelSeconds),
       bulkCpuSeconds: round(modelCpu),
+      representation: m.representation,
       eventsPerSecond: Math.round(input.events / modelSeconds),
       applySeconds: round(med(m.runs, (t) => t.applySeconds)),
       flushSeconds: round(med(m.runs, (t) => t.flushSeconds)),
@@ -180,7 +183,7 @@ export function summarize(input: SummaryInput): { result: Record<string, unknown
     `MovieLens end to end: ${input.events} events (${input.users} users, ${input.items} items), ` +
     `${input.partitions} partitions, service in a child process, ${input.stack} stack\n` +
     `model alone: bulk ingest ${modelSeconds.toFixed(2)} s, cpu ${modelCpu.toFixed(2)} s (${Math.round(input.events / modelSeconds / 1000)}k ev/s; ` +
-    `apply ${result.model.applySeconds} s + flush ${result.model.flushSeconds} s; load ${result.model.load1}; median of ${m.runs.length} runs)` +
+    `apply ${result.model.applySeconds} s + flush ${result.model.flushSeconds} s; C ${m.representation}; load ${result.model.load1}; median of ${m.runs.length} runs)` +
     (m.forget ? `; forget+flush p50 ${m.forget.p50Ms} / p99 ${m.forget.p99Ms} ms` : '');
   const tx = Object.entries(transactionCost)
     .map(

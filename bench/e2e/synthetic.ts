@@ -92,6 +92,7 @@ export async function runSynthetic(
     DELETIONS_TOPIC: `${prefix}-deletions`,
     SIMILARITIES_TOPIC: `${prefix}-similarities`,
     RECEIPTS_TOPIC: `${prefix}-receipts`,
+    PROGRESS_TOPIC: `${prefix}-progress`,
     TOPIC_PARTITIONS: String(o.partitions),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
