@@ -6,7 +6,7 @@
 //   npm run bench:e2e -- --dataset bench/data/ml-latest-small/ratings.csv
 //     [--formats json,avro] [--guarantees exactly_once,at_least_once] [--reps 3] [--model-reps 1]
 //     [--phases delivery,catchup,receipts,live] [--rates 5000,10000,max] [--background-rates 0,10000]
-//     [--deletions 100] [--deletion-interval-ms 200] [--partitions 3] [--profile] [--json]
+//     [--deletions 100] [--deletion-interval-ms 200] [--partitions 3] [--no-profile] [--json]
 //   Service settings (BATCH_MAX_MS, CATCHUP_FLUSH_MS, OUTPUT_COMPRESSION, …) pass through from the
 //   environment to the service child.
 //
@@ -31,7 +31,7 @@ const { values } = parseArgs({
     'model-reps': { type: 'string', default: '1' },
     'background-rates': { type: 'string', default: '0,10000' },
     rates: { type: 'string', default: '5000,10000,max' },
-    profile: { type: 'boolean', default: false },
+    'no-profile': { type: 'boolean', default: false },
     // synthetic
     events: { type: 'string', default: '200000' },
     users: { type: 'string', default: '20000' },
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
         deletions: Number(values.deletions ?? '100'),
         deletionIntervalMs: Number(values['deletion-interval-ms'] ?? '200'),
         partitions,
-        profile: values.profile,
+        profile: !values['no-profile'],
       },
       log,
     );

@@ -25,6 +25,7 @@ import { passThroughEnv, type BenchContext, type Format, type Guarantee, type Va
 import { deliveryRun, type DeliveryResult } from './delivery.js';
 import { liveRun } from './live.js';
 import { forgetTimes, modelIngest, type IngestTiming } from './model-baseline.js';
+import { startCpuProfile, summarizeProfile, type ProfileSummary } from './profile.js';
 import { receiptRun } from './receipts.js';
 import { benchStack } from './stack.js';
 import { latencySummary, load1, machine } from './stats.js';
@@ -83,6 +84,14 @@ export async function runMovieLens(
   };
   const reference = timeModel('reference').model;
   for (let r = 1; r < o.modelReps; r++) timeModel(`${r + 1}/${o.modelReps}`);
+  let modelProfile: ProfileSummary | undefined;
+  if (o.profile) {
+    // The model alone's own share of garbage collection, to apportion the service's.
+    const stop = await startCpuProfile();
+    modelIngest(modelOptions, events);
+    modelProfile = summarizeProfile(await stop());
+    gc();
+  }
   const chunked = new Map<number, IngestTiming>();
   const chunkedTiming = (meanChunk: number): IngestTiming => {
     const k = Math.max(1, chunkKey(meanChunk));
@@ -224,6 +233,7 @@ export async function runMovieLens(
   const model: ModelFigures = {
     runs: modelRuns,
     representation: reference.representation,
+    ...(modelProfile ? { profile: modelProfile } : {}),
     ...(o.phases.has('receipts')
       ? { forget: latencySummary(forgetTimes(reference, deletionSets.flat())) }
       : {}),

@@ -4,6 +4,7 @@
 // kafkajs by request kind (fetch = consume, produce, transaction control), logging, reconciling a
 // rebuild with the topics, the rest of our code (engine), and anything else (Node internals).
 import { readFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 
 interface CallFrame {
   readonly functionName: string;
@@ -133,6 +134,54 @@ export function summarizeProfile(profile: CpuProfile, topN = 15): ProfileSummary
     byCategory: rounded,
     windows,
     top,
+  };
+}
+
+/**
+ * The profile's own Kafka-layer ratio: time on the service's thread outside the model over time in
+ * the model (idle excluded): all GC charged to the layer, none of it, and (given a profile of the
+ * model alone) the model's share of GC charged to the model. Both sides are slowed alike when the
+ * machine is loaded, so this ratio holds up where wall and CPU times do not.
+ */
+export function layerCost(
+  s: ProfileSummary,
+  modelAlone?: ProfileSummary,
+): { cost: number; costWithoutGc: number; costModelGcApart?: number; modelMs: number } {
+  let model = 0;
+  let busy = 0;
+  for (const [c, ms] of Object.entries(s.byCategory)) {
+    if (c === 'idle' || c === 'program') continue;
+    busy += ms;
+    if (c.startsWith('model.')) model += ms;
+  }
+  const gc = s.byCategory.gc ?? 0;
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  // The model alone collects this much garbage per ms of model work: that much of the GC here is the
+  // model's (as the model alone's time includes its GC), the rest the layer's.
+  const alone = modelAlone ? layerCost(modelAlone) : undefined;
+  const gcPerModelMs = alone ? (modelAlone!.byCategory.gc ?? 0) / alone.modelMs : undefined;
+  const modelGc = gcPerModelMs === undefined ? 0 : Math.min(gc, gcPerModelMs * model);
+  return {
+    cost: r((busy - model) / model),
+    costWithoutGc: r((busy - model - gc) / model),
+    ...(gcPerModelMs !== undefined
+      ? { costModelGcApart: r((busy - model - modelGc) / (model + modelGc)) }
+      : {}),
+    modelMs: model,
+  };
+}
+
+/** Starts sampling this thread; the function returned stops and hands over the profile. */
+export async function startCpuProfile(intervalUs = 500): Promise<() => Promise<CpuProfile>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: intervalUs });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    return profile as unknown as CpuProfile;
   };
 }
 

@@ -4,10 +4,10 @@
 // (hi-res epoch ms, comparable with the parent's clock), and on request its CPU time, metrics and
 // model size. A CPU profile (node:inspector) can be taken over a window the parent chooses.
 import { writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { startService } from '../../src/service.js';
+import { startCpuProfile, type CpuProfile } from './profile.js';
 import type { ChildReply, ChildRequest, MetricValues } from './service-process.js';
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -22,14 +22,10 @@ const cpuSeconds = (): number => {
   const c = process.cpuUsage(cpu0);
   return (c.user + c.system) / 1e6;
 };
-let session: Session | undefined;
+let stopProfile: (() => Promise<CpuProfile>) | undefined;
 
 async function startProfile(): Promise<void> {
-  session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 500 });
-  await session.post('Profiler.start');
+  stopProfile = await startCpuProfile();
 }
 
 // BENCH_PROFILE_FROM_START: the profile covers start-up too (a cold catch-up is mostly start-up).
@@ -76,9 +72,8 @@ async function handle(m: ChildRequest): Promise<void> {
       send({ type: 'profile-started', id: m.id });
       return;
     case 'profile-stop': {
-      const { profile } = await session!.post('Profiler.stop');
-      session!.disconnect();
-      session = undefined;
+      const profile = await stopProfile!();
+      stopProfile = undefined;
       writeFileSync(m.file, JSON.stringify(profile));
       send({ type: 'profile-stopped', id: m.id });
       return;

@@ -1,7 +1,7 @@
 // Where a profile's time goes: each sample is charged with the time until the next one, to the
 // category of its stack (the outermost model frame decides apply / flush; kafkajs by request kind).
 import { describe, expect, it } from 'vitest';
-import { categorize, summarizeProfile, type CpuProfile } from '../../../bench/e2e/profile.js';
+import { categorize, layerCost, summarizeProfile, type CpuProfile } from '../../../bench/e2e/profile.js';
 
 const frame = (functionName: string, url = '') => ({ functionName, url, lineNumber: 0 });
 const SRC = 'file:///repo/src';
@@ -69,5 +69,34 @@ describe('summarizeProfile', () => {
     expect(s.top[0]).toMatchObject({ fn: 'rescan', category: 'model.flush', ms: 3 });
     expect(s.windows['model.flush']).toEqual([3, 7]);
     expect(s.spanMs).toBe(10);
+  });
+});
+
+describe('layerCost', () => {
+  it('is the busy time outside the model over the time in it, idle left out, with and without GC', () => {
+    const s = {
+      spanMs: 0,
+      windows: {},
+      top: [],
+      byCategory: {
+        'model.flush': 600,
+        'model.apply': 200,
+        gc: 100,
+        'kafka.consume': 100,
+        idle: 500,
+        program: 5,
+      },
+    };
+    expect(layerCost(s)).toEqual({ cost: 0.25, costWithoutGc: 0.125, modelMs: 800 });
+  });
+});
+
+describe('layerCost with a profile of the model alone', () => {
+  it('charges the model its own rate of GC and the layer the rest', () => {
+    const base = { spanMs: 0, windows: {}, top: [] };
+    const alone = { ...base, byCategory: { 'model.flush': 1000, gc: 100 } }; // 0.1 ms GC per model ms
+    const service = { ...base, byCategory: { 'model.flush': 800, gc: 200, decode: 120 } };
+    // model 800 + its GC 80 = 880; layer: decode 120 + GC 120 = 240
+    expect(layerCost(service, alone).costModelGcApart).toBeCloseTo(240 / 880, 3);
   });
 });
