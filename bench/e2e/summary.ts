@@ -142,8 +142,13 @@ export function summarize(input: SummaryInput): { result: Record<string, unknown
         const ll = l.listLatency;
         row.push(
           `live ${rateName(l.rate)}: ${(l.serviceEventsPerSecond / 1000).toFixed(1)}k ev/s, list p50 ${ll.p50Ms} / p99 ${ll.p99Ms} ms, ` +
-            `cpu ${l.cpuSeconds} s vs model ${l.model.cpuSeconds.toFixed(2)} s (${pct(cost(l.cpuSeconds, l.model.cpuSeconds))}), ` +
-            `lag max ${l.lag.maxEvents}, lists ${l.lists.ok ? 'ok' : 'WRONG'}, load ${l.load1}`,
+            `cpu ${l.cpuSeconds} s in ${l.chunks} chunks, lag max ${l.lag.maxEvents}, lists ${l.lists.ok ? 'ok' : 'WRONG'}, load ${l.load1}`,
+        );
+      }
+      if (v.liveProfile) {
+        const k = layerCost(v.liveProfile, m.profile);
+        row.push(
+          `live profile: Kafka layer ${pct(k.cost)}, ${pct(k.costModelGcApart)} with the model's GC on its side, ${pct(k.costWithoutGc)} without GC`,
         );
       }
       if (v.liveProfile)
