@@ -51,6 +51,19 @@ export function readCsv(path: string): EventStream {
   };
 }
 
+/** The events in event-time order (stable): the order a live system would have seen them in. */
+export function byTime(s: EventStream): EventStream {
+  const order = Array.from(s.users.keys()).sort((a, b) => s.times[a]! - s.times[b]! || a - b);
+  return {
+    name: s.name,
+    users: Int32Array.from(order, (k) => s.users[k]!),
+    items: Int32Array.from(order, (k) => s.items[k]!),
+    times: Float64Array.from(order, (k) => s.times[k]!),
+    userNames: s.userNames,
+    itemNames: s.itemNames,
+  };
+}
+
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -1,333 +1,108 @@
-// End-to-end benchmark of the streaming service against a real broker and registry.
-//   npm run bench:e2e -- [--json] [--events N] [--format json|avro] [--background-rate N] [--deletions N]
-// Uses KAFKA_BROKERS/SCHEMA_REGISTRY_URL when set, otherwise starts the local stack (scripts/stack.mjs)
-// in a temporary directory and stops it afterwards. Measures:
-//   1. bulk: N synthetic events produced while the service runs → events/s from the first send until
-//      the last list is published and its offsets committed;
-//   2. raw: a plain kafkajs consumer reading the same topic with decoding only → events/s, and the ratio;
-//   3. receipt latency: deletion request sent → FORGOTTEN receipt seen by a consumer, p50/p99, under a
-//      steady background load of interactions.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+// End-to-end benchmarks of the streaming service against a real broker and registry
+// (KAFKA_BROKERS/SCHEMA_REGISTRY_URL when set, otherwise a private local stack, stopped afterwards).
+// One JSON object on stdout (--json: pretty-printed); progress and a human summary on stderr.
+//
+// MovieLens (bench/e2e/movielens.ts; the service in a child process):
+//   npm run bench:e2e -- --dataset bench/data/ml-latest-small/ratings.csv
+//     [--formats json,avro] [--guarantees exactly_once,at_least_once] [--reps 3] [--model-reps 1]
+//     [--phases delivery,catchup,receipts,live] [--rates 5000,10000,max] [--background-rates 0,10000]
+//     [--deletions 100] [--deletion-interval-ms 200] [--partitions 3] [--no-profile] [--json]
+//   Service settings (BATCH_MAX_MS, CATCHUP_FLUSH_MS, OUTPUT_COMPRESSION, …) pass through from the
+//   environment to the service child.
+//
+// Synthetic (bench/e2e/synthetic.ts; the service in-process):
+//   npm run bench:e2e -- [--events N] [--users U] [--items I] [--format json|avro]
+//     [--background-rate N] [--deletions N] [--deletion-interval-ms N] [--phases bulk,raw,latency] [--json]
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import type { Admin, Message, Producer } from 'kafkajs';
-import { loadConfig } from '../src/config.js';
-import { createLogger } from '../src/log.js';
-import { startService, type Service } from '../src/service.js';
-import { decodeInteraction, encodeValue } from '../src/stream/codec.js';
-import { createKafka } from '../src/stream/kafka.js';
-import { endOffsets, follow } from '../src/stream/reader.js';
-import { SchemaRegistryClient } from '../src/stream/registry.js';
-import { localSchema } from '../src/stream/schemas.js';
-import { mulberry32 } from './datasets.js';
+import type { Format, Guarantee } from './e2e/context.js';
+import { runMovieLens, type Phase } from './e2e/movielens.js';
+import { runSynthetic } from './e2e/synthetic.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
+    dataset: { type: 'string' },
+    // MovieLens
+    formats: { type: 'string', default: 'json,avro' },
+    guarantees: { type: 'string', default: 'exactly_once,at_least_once' },
+    reps: { type: 'string', default: '3' },
+    'model-reps': { type: 'string', default: '1' },
+    'background-rates': { type: 'string', default: '0,10000' },
+    rates: { type: 'string', default: '5000,10000,max' },
+    'no-profile': { type: 'boolean', default: false },
+    // synthetic
     events: { type: 'string', default: '200000' },
     users: { type: 'string', default: '20000' },
     items: { type: 'string', default: '2000' },
     format: { type: 'string' },
+    // both
     partitions: { type: 'string', default: '3' },
     'background-rate': { type: 'string', default: '10000' },
-    deletions: { type: 'string', default: '200' },
-    'deletion-interval-ms': { type: 'string', default: '200' },
-    phases: { type: 'string', default: 'bulk,raw,latency' },
+    deletions: { type: 'string' },
+    'deletion-interval-ms': { type: 'string' },
+    phases: { type: 'string' },
   },
 });
-const N = Number(values.events);
-const USERS = Number(values.users);
-const ITEMS = Number(values.items);
-const BG_RATE = Number(values['background-rate']);
-const DELETIONS = Number(values.deletions);
-const PHASES = new Set(values.phases.split(','));
 const log = (msg: string) => process.stderr.write(`[bench:e2e] ${msg}\n`);
+const list = (s: string) => s.split(',').filter((x) => x !== '');
 
-const rng = mulberry32;
-
-function quantile(sorted: number[], q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function committedEqualsEnd(admin: Admin, groupId: string, topic: string): Promise<boolean> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  const [c] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  return ends.every(
-    (e) =>
-      Number(e.high) === 0 ||
-      Number(c?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1) >= Number(e.high),
-  );
-}
-
-async function produceAll(
-  producer: Producer,
-  topic: string,
-  messages: Message[],
-  batch = 5_000,
-  inFlight = 4,
-): Promise<void> {
-  const pending = new Set<Promise<unknown>>();
-  for (let k = 0; k < messages.length; k += batch) {
-    const p = producer.send({ topic, messages: messages.slice(k, k + batch), acks: -1 });
-    pending.add(p);
-    void p.finally(() => pending.delete(p)).catch(() => undefined);
-    if (pending.size >= inFlight) await Promise.race(pending);
-  }
-  await Promise.all(pending);
+function oneOf<T extends string>(what: string, allowed: readonly T[], given: readonly string[]): T[] {
+  for (const g of given)
+    if (!allowed.includes(g as T)) throw new Error(`--${what}: ${g} is not one of ${allowed.join(', ')}`);
+  return given as T[];
 }
 
 async function main(): Promise<void> {
-  let stop: (() => Promise<void>) | undefined;
-  if (!process.env.KAFKA_BROKERS) {
-    const { startStack } = await import('../scripts/stack.mjs');
-    log('no KAFKA_BROKERS: starting the local stack');
-    const stack = await startStack({
-      stackDir: mkdtempSync(path.join(tmpdir(), 'amnesia-bench-stack-')),
-      quiet: true,
-    });
-    process.env.KAFKA_BROKERS = stack.kafkaBrokers;
-    process.env.SCHEMA_REGISTRY_URL = stack.schemaRegistryUrl;
-    stop = () => stack.stop();
+  const partitions = Number(values.partitions);
+  if (values.dataset !== undefined) {
+    const { result, summary } = await runMovieLens(
+      {
+        dataset: values.dataset,
+        formats: oneOf<Format>('formats', ['json', 'avro'], list(values.formats)),
+        guarantees: oneOf<Guarantee>(
+          'guarantees',
+          ['exactly_once', 'at_least_once'],
+          list(values.guarantees),
+        ),
+        reps: Number(values.reps),
+        modelReps: Number(values['model-reps']),
+        rates: list(values.rates).map((r) => (r === 'max' ? 0 : Number(r))),
+        phases: new Set(
+          oneOf<Phase>(
+            'phases',
+            ['delivery', 'catchup', 'receipts', 'live'],
+            list(values.phases ?? 'delivery,catchup,receipts,live'),
+          ),
+        ),
+        backgroundRates: list(values['background-rates']).map(Number),
+        deletions: Number(values.deletions ?? '100'),
+        deletionIntervalMs: Number(values['deletion-interval-ms'] ?? '200'),
+        partitions,
+        profile: !values['no-profile'],
+      },
+      log,
+    );
+    process.stderr.write(`\n${summary}\n\n`);
+    process.stdout.write(`${JSON.stringify(result, null, values.json ? 2 : undefined)}\n`);
+    return;
   }
-  const prefix = `bench-${randomUUID().slice(0, 8)}`;
-  const format = (values.format ?? (process.env.SCHEMA_REGISTRY_URL ? 'avro' : 'json')) as 'json' | 'avro';
-  const config = loadConfig({
-    ...process.env,
-    KAFKA_GROUP_ID: `${prefix}-service`,
-    INTERACTIONS_TOPIC: `${prefix}-interactions`,
-    DELETIONS_TOPIC: `${prefix}-deletions`,
-    SIMILARITIES_TOPIC: `${prefix}-similarities`,
-    RECEIPTS_TOPIC: `${prefix}-receipts`,
-    TOPIC_PARTITIONS: values.partitions,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-  });
-  const logger = createLogger(config.logLevel, process.stderr);
-  const kafka = createKafka(config.kafka, logger, '-bench');
-  const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
-  let service: Service | undefined;
-  const result: Record<string, unknown> = {
-    config: {
-      events: N,
-      users: USERS,
-      items: ITEMS,
-      inputFormat: format,
-      outputFormat: config.outputFormat,
-      partitions: Number(values.partitions),
-      topK: config.model.topK,
+  const result = await runSynthetic(
+    {
+      events: Number(values.events),
+      users: Number(values.users),
+      items: Number(values.items),
+      format: values.format === undefined ? undefined : oneOf('format', ['json', 'avro'], [values.format])[0],
+      partitions,
+      backgroundRate: Number(values['background-rate']),
+      deletions: Number(values.deletions ?? '200'),
+      deletionIntervalMs: Number(values['deletion-interval-ms'] ?? '200'),
+      phases: new Set(list(values.phases ?? 'bulk,raw,latency')),
     },
-    targets: { eventsPerSecond: 50_000, ratioToRawConsume: 0.7, receiptP99Ms: 100 },
-  };
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  try {
-    service = await startService(config, { log: logger });
-    await service.waitUntilReady(60_000);
-    await producer.connect();
-    const ids = service.schemaIds;
-
-    // ---------------------------------------------------------------- 1. bulk
-    const r = rng(42);
-    const messages = new Array<Message>(N);
-    const t0ms = Date.now() - N;
-    for (let k = 0; k < N; k++) {
-      const userId = `u${Math.floor(USERS * r())}`;
-      const itemId = `i${Math.floor(ITEMS * r() ** 2)}`;
-      const e = { userId, itemId, action: 'ADD' as const, occurredAt: t0ms + k };
-      messages[k] = {
-        key: userId,
-        value: encodeValue('interaction', e, format === 'avro' ? ids!.interaction : undefined),
-      };
-    }
-    log(`producing ${N} ${format} events (service paused)`);
-    const metrics = service.metrics.registry;
-    const counter = async (name: string) =>
-      (await metrics.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
-    const admin = kafka.admin();
-    await admin.connect();
-    // A backlog in the topic, then the service let loose on it: the same starting point as the raw
-    // consumer below, so that the two rates compare.
-    service.pauseInputs();
-    const p0 = performance.now();
-    await produceAll(producer, config.topics.interactions, messages);
-    const produced = performance.now();
-    const listsBefore = await counter('amnesia_lists_published_total');
-    const t0 = performance.now();
-    service.resumeInputs();
-    while (!(await committedEqualsEnd(admin, config.kafka.groupId, config.topics.interactions)))
-      await sleep(10);
-    const done = performance.now();
-    await admin.disconnect();
-    const serviceRate = N / ((done - t0) / 1000);
-    const lists = (await counter('amnesia_lists_published_total')) - listsBefore;
-    result.bulk = {
-      events: N,
-      produceSeconds: +((produced - p0) / 1000).toFixed(3),
-      produceEventsPerSecond: Math.round(N / ((produced - p0) / 1000)),
-      serviceSeconds: +((done - t0) / 1000).toFixed(3),
-      eventsPerSecond: Math.round(serviceRate),
-      listsPublished: lists,
-      model: service.model.stats(),
-    };
-    log(`bulk: ${Math.round(serviceRate)} events/s end to end (${lists} lists published)`);
-
-    // ---------------------------------------------------------------- 2. raw consume
-    if (PHASES.has('raw')) {
-      const marks = await endOffsets(kafka, config.topics.interactions);
-      const total = [...marks.values()].reduce((a, b) => a + b, 0);
-      let seen = 0;
-      let firstAt = 0;
-      if (registry && ids) await registry.schemaById(ids.interaction);
-      const rawStart = performance.now();
-      const raw = kafka.consumer({
-        groupId: `${prefix}-raw`,
-        maxBytesPerPartition: config.batch.fetchMaxBytesPerPartition,
-        maxWaitTimeInMs: config.batch.fetchMaxWaitMs,
-      });
-      await raw.connect();
-      await raw.subscribe({ topics: [config.topics.interactions], fromBeginning: true });
-      await new Promise<void>((resolve) => {
-        void raw.run({
-          autoCommit: false,
-          eachBatch: ({ batch }) => {
-            if (firstAt === 0) firstAt = performance.now();
-            for (const m of batch.messages) {
-              const d = decodeInteraction(m, registry);
-              if (d.ok) seen++;
-            }
-            if (seen >= total) resolve();
-            return Promise.resolve();
-          },
-        });
-      });
-      const rawEnd = performance.now();
-      await raw.disconnect();
-      // The group join is not consumption: count from the first batch.
-      const rawRate = total / ((rawEnd - firstAt) / 1000);
-      result.rawConsume = {
-        events: total,
-        eventsPerSecond: Math.round(rawRate),
-        joinSeconds: +((firstAt - rawStart) / 1000).toFixed(3),
-      };
-      result.ratioToRawConsume = +(serviceRate / rawRate).toFixed(3);
-      log(
-        `raw consume+decode: ${Math.round(rawRate)} events/s → ratio ${(serviceRate / rawRate).toFixed(2)}`,
-      );
-    }
-
-    // ---------------------------------------------------------------- 3. receipt latency under load
-    if (PHASES.has('latency')) {
-      const sentAt = new Map<string, number>();
-      const latencies: number[] = [];
-      const startAt = new Map<number, number>();
-      const admin2 = kafka.admin();
-      await admin2.connect();
-      for (const o of await admin2.fetchTopicOffsets(config.topics.receipts))
-        startAt.set(o.partition, Number(o.high));
-      await admin2.disconnect();
-      let joined!: () => void;
-      const joinedP = new Promise<void>((res) => (joined = res));
-      const receiptsDone = follow(
-        kafka,
-        config.topics.receipts,
-        (m) => {
-          const id = m.key?.toString('utf8');
-          const s = id ? sentAt.get(id) : undefined;
-          if (s !== undefined) {
-            latencies.push(performance.now() - s);
-            sentAt.delete(id!);
-          }
-          return latencies.length >= DELETIONS;
-        },
-        {
-          fromBeginning: true,
-          startAt,
-          onJoined: () => joined(),
-          timeoutMs: 120_000,
-          groupPrefix: `${prefix}-receipts`,
-        },
-      );
-      await joinedP;
-      await sleep(500);
-      const worker = new Worker(new URL('./e2e-load-worker.mjs', import.meta.url), {
-        workerData: {
-          brokers: [...config.kafka.brokers],
-          topic: config.topics.interactions,
-          rate: BG_RATE,
-          users: USERS,
-          items: ITEMS,
-          schemaId: format === 'avro' ? ids!.interaction : undefined,
-          schemaText: format === 'avro' ? localSchema('interaction').text : undefined,
-        },
-      });
-      const bgDone = new Promise<{ sent: number; seconds: number }>((res, rej) => {
-        worker.once('message', res);
-        worker.once('error', rej);
-      });
-      await sleep(1_000);
-      const dProducer = kafka.producer({ allowAutoTopicCreation: false });
-      await dProducer.connect();
-      log(`receipt latency: ${DELETIONS} deletions under ${BG_RATE} events/s`);
-      for (let k = 0; k < DELETIONS; k++) {
-        const requestId = `${prefix}-dsr-${k}`;
-        const userId = `u${Math.floor(USERS * Math.random())}`;
-        const value = encodeValue(
-          'deletion',
-          { requestId, userId },
-          format === 'avro' ? ids!.deletion : undefined,
-        );
-        sentAt.set(requestId, performance.now());
-        await dProducer.send({
-          topic: config.topics.deletions,
-          messages: [{ key: userId, value }],
-          acks: -1,
-        });
-        await sleep(Number(values['deletion-interval-ms']));
-      }
-      await receiptsDone;
-      worker.postMessage('stop');
-      const bg = await bgDone;
-      await worker.terminate();
-      await dProducer.disconnect();
-      latencies.sort((a, b) => a - b);
-      const serverSide =
-        (await service.metrics.registry.getSingleMetric('amnesia_deletion_receipt_latency_seconds')?.get())
-          ?.values ?? [];
-      result.receiptLatency = {
-        deletions: latencies.length,
-        backgroundEventsPerSecond: Math.round(bg.sent / bg.seconds),
-        p50Ms: +quantile(latencies, 0.5).toFixed(1),
-        p90Ms: +quantile(latencies, 0.9).toFixed(1),
-        p99Ms: +quantile(latencies, 0.99).toFixed(1),
-        maxMs: +latencies[latencies.length - 1]!.toFixed(1),
-        serviceHistogramCount: serverSide.find((v) =>
-          (v as { metricName?: string }).metricName?.endsWith('_count'),
-        )?.value,
-      };
-      log(
-        `receipts: p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p99 ${quantile(latencies, 0.99).toFixed(1)} ms`,
-      );
-    }
-    const b = result.bulk as { eventsPerSecond: number };
-    const rl = (result.receiptLatency ?? { p99Ms: NaN }) as { p99Ms: number };
-    result.meetsTargets = {
-      eventsPerSecond: b.eventsPerSecond >= 50_000,
-      ratioToRawConsume: (result.ratioToRawConsume as number) >= 0.7,
-      receiptP99: rl.p99Ms <= 100,
-    };
-  } finally {
-    await producer.disconnect().catch(() => undefined);
-    await service?.stop();
-    if (stop) await stop();
-  }
-  if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  else process.stdout.write(`${JSON.stringify(result)}\n`);
+    log,
+  );
+  process.stdout.write(`${JSON.stringify(result, null, values.json ? 2 : undefined)}\n`);
 }
 
 main().then(

@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark in one go, one JSON object per line on stdout.
 // The model benchmark runs on the committed MovieLens ml-latest-small (bench/data/) and on two
-// synthetic shapes; the end-to-end benchmark runs against KAFKA_BROKERS or a local stack it starts.
-// `--quick` skips the larger synthetic shape and the end-to-end run; `--full` runs the ML-20M shape
+// synthetic shapes; the end-to-end benchmarks (synthetic, and MovieLens in JSON and Avro with both
+// processing guarantees: several minutes) run against KAFKA_BROKERS or a private stack they start.
+// `--quick` skips the larger synthetic shape and the end-to-end runs; `--full` runs the ML-20M shape
 // at its full 20 M events (≈ 45 min here) instead of its first 4 M.
 
 import { spawnSync } from 'node:child_process';
@@ -49,6 +50,7 @@ if (!quick) {
   runs.push({ name: 'snapshot', args: ['bench/snapshot.ts', '--json'] });
   runs.push({ name: 'inspector', args: ['bench/inspector.ts', '--json'] });
   runs.push({ name: 'e2e', args: ['bench/e2e.ts', '--json'] });
+  if (existsSync(ml)) runs.push({ name: 'e2e/movielens', args: ['bench/e2e.ts', '--dataset', ml, '--json'] });
 }
 let failed = 0;
 for (const run of runs) {
