@@ -44,6 +44,7 @@ export function buildDeltas(
   changes: readonly UserChange[],
   parts: ItemPartitions,
   origin: number,
+  groupItems = GROUP_ITEMS,
 ): Map<number, DeltaRecord[]> {
   const out = new Map<number, DeltaRecord[]>();
   let group: UserChange[] = [];
@@ -55,7 +56,7 @@ export function buildDeltas(
   };
   for (const c of changes) {
     const weight = c.before.size + c.after.size + 1;
-    if (size > 0 && size + weight > GROUP_ITEMS) close();
+    if (size > 0 && size + weight > groupItems) close();
     group.push(c);
     size += weight;
   }

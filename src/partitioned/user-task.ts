@@ -5,12 +5,20 @@
 // the input positions in one transaction. Acks complete a request's FORGOTTEN; PURGED follows when
 // the purge bound has passed. Pending receipts are changelog records too: they survive a move.
 import type { KafkaMessage } from 'kafkajs';
-import { decodeDeletion, decodeInteraction, type Interaction } from '../stream/codec.js';
+import { describeError, isAmnesiaError } from '../errors.js';
+import {
+  decodeDeletion,
+  decodeInteraction,
+  prefetchSchemas,
+  uncachedSchemaIds,
+  type Interaction,
+} from '../stream/codec.js';
 import { boundDlqMessage, dlqMessage, dlqTopic, recordBytes } from '../stream/dlq.js';
 import { CountsByTopic } from '../stream/intake.js';
 import type { OutputEncoder, Receipt } from '../stream/outbox.js';
 import type { DecodeFailure } from '../stream/reasons.js';
 import type { SchemaRegistryClient } from '../stream/registry.js';
+import { retry } from '../stream/retry.js';
 import type { InputRules } from '../stream/validate.js';
 import { buildDeltas, encodeDelta } from './deltas.js';
 import { userToken, type ItemPartitions } from './ids.js';
@@ -120,6 +128,7 @@ export class UserTask extends Task {
   async onRecords(topic: string, messages: readonly KafkaMessage[]): Promise<void> {
     const last = Number(messages[messages.length - 1]!.offset);
     const t = this.u.topics;
+    if (topic !== t.acks) await this.prefetchSchemas(messages);
     if (topic === t.interactions) {
       if (this.held.length === 0) this.since = performance.now();
       for (const m of messages) {
@@ -185,6 +194,27 @@ export class UserTask extends Task {
     this.positions.set(topic, last + 1);
     if (completed) await this.flush();
     else this.scheduleFlush(this.u.batch.maxMs);
+  }
+
+  /** Resolves new schema ids; an unreachable registry is waited for, never dead-lettered. */
+  private prefetchSchemas(messages: readonly KafkaMessage[]): Promise<void> {
+    const { registry } = this.u;
+    const ids = uncachedSchemaIds(
+      messages.map((m) => m.value),
+      registry,
+    );
+    if (ids.length === 0) return Promise.resolve();
+    return retry(() => prefetchSchemas(ids, registry, this.u.pause), {
+      initialDelayMs: 250,
+      retriable: (e) => isAmnesiaError(e, 'REGISTRY_UNAVAILABLE'),
+      stopping: () => this.u.stopping() || this.stopped,
+      beforeWait: this.u.pause,
+      onRetry: (e, attempt, delayMs) =>
+        this.log.warn(
+          { err: describeError(e), attempt, retryInMs: delayMs },
+          'schema registry unavailable, retrying',
+        ),
+    });
   }
 
   private receipt(r: Request, status: 'FORGOTTEN' | 'PURGED', now: number): Receipt {

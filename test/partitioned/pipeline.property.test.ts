@@ -1,7 +1,8 @@
 // Property: the two stages of the partitioned mode, without Kafka — P user tables turn random adds,
 // removes and forgets into deltas, Q item tables apply them in any interleaving of their source
 // tasks, flushing at random points, and tasks move at random points (restored from their changelog,
-// compacted or not, re-applying what they had not committed). Whatever happens, the lists published
+// compacted or not, re-applying what they had not committed), and a chunk's deltas go in one record
+// per partition or in many (groups of users). Whatever happens, the lists published
 // by the item tables equal the brute-force top-K of the surviving events, and every deletion marker
 // is acknowledged exactly once by every item partition.
 import fc from 'fast-check';
@@ -65,6 +66,7 @@ async function simulate(
   Q: number,
   choices: () => number,
   compacted: boolean,
+  groupItems: number,
 ): Promise<void> {
   const parts = new ItemPartitions(Q);
   const ref = new Reference();
@@ -102,7 +104,7 @@ async function simulate(
   const flushUser = (p: number) => {
     const t = userTasks[p]!;
     const { changes, changelog } = t.table.takeChunk();
-    for (const [q, records] of buildDeltas(changes, parts, p))
+    for (const [q, records] of buildDeltas(changes, parts, p, groupItems))
       for (const r of records) queues[q]![p]!.push(decodeDelta(encodeDelta(r)));
     t.changelog.write(changelog);
     t.uncommitted = [];
@@ -203,9 +205,10 @@ describe('the partitioned pipeline (user tables → deltas → item tables)', ()
         fc.integer({ min: 1, max: 4 }),
         fc.infiniteStream(fc.nat()),
         fc.boolean(),
-        async (ops, P, Q, stream, compacted) => {
+        fc.constantFrom(1, 6, 12_000),
+        async (ops, P, Q, stream, compacted, groupItems) => {
           const it = stream[Symbol.iterator]();
-          await simulate(ops, P, Q, () => it.next().value as number, compacted);
+          await simulate(ops, P, Q, () => it.next().value as number, compacted, groupItems);
         },
       ),
       { numRuns: 800 },
