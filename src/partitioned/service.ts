@@ -207,10 +207,14 @@ function serviceOf(
     if (users.restoring || items.restoring) return 'rebuilding';
     return 'live';
   };
+  let lastPhase: Phase | undefined;
   const gauges = setInterval(() => {
     metrics.ready.set(health().ready ? 1 : 0);
     metrics.active.set(users.held + items.held > 0 ? 1 : 0);
-  }, 1_000);
+    const p = phase();
+    if (p !== lastPhase) log.info({ phase: p, users: users.held, items: items.held }, 'phase changed');
+    lastPhase = p;
+  }, 250);
   gauges.unref();
   let stopping: Promise<void> | undefined;
   return {

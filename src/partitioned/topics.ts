@@ -3,8 +3,7 @@
 // co-partitioned, the internal topics with the partition counts of the topics they follow, the
 // changelogs compacted with a max.compaction.lag.ms. The changelogs' actual settings give the bound
 // after which a forgotten user's bytes are gone from them (PURGED waits for it).
-import type { Admin, ITopicConfig } from 'kafkajs';
-import { ConfigResourceTypes } from 'kafkajs';
+import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from '../config.js';
 import { AmnesiaError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -46,6 +45,9 @@ export interface PartitionedLayout {
 }
 
 /** A week: the deltas and acks are purged after use; retention is only a backstop. */
+// kafkajs is CommonJS and Node's ESM loader does not see this export by name.
+const { ConfigResourceTypes } = kafkajs;
+
 const BACKSTOP_RETENTION_MS = 7 * 86_400_000;
 
 function specs(config: Config, names: PartitionedNames, P: number, Q: number): ITopicConfig[] {

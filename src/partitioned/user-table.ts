@@ -171,10 +171,10 @@ export class UserTable {
       const u = this.users.get(token);
       const value =
         u && (u.items.size > 0 || u.ring)
-          ? JSON.stringify({ r: u.nextRank, ...(u.ring ? { d: u.ring, n: u.ringNext } : {}) })
+          ? JSON.stringify({ t: token, r: u.nextRank, ...(u.ring ? { d: u.ring, n: u.ringNext } : {}) })
           : null;
       if (u && value === null) this.users.delete(token);
-      changelog.push({ key: `m${token}`, value });
+      changelog.push({ key: metaKey(token), value });
     }
     for (const token of this.tombTouched) {
       const t = this.tombstones.get(token);
@@ -209,13 +209,15 @@ export class UserTable {
       u.nextRank = Math.max(u.nextRank, rank + 1);
       this.restoredPairs.set(hash, [token, item]);
     } else if (kind === 'm') {
-      const token = key.slice(1);
       if (value === null) {
-        this.users.delete(token);
+        const token = this.restoredMeta.get(key);
+        if (token !== undefined) this.users.delete(token);
+        this.restoredMeta.delete(key);
         return;
       }
-      const m = JSON.parse(value) as { r: number; d?: number[]; n?: number };
-      const u = this.users.get(token) ?? this.record(token);
+      const m = JSON.parse(value) as { t: string; r: number; d?: number[]; n?: number };
+      this.restoredMeta.set(key, m.t);
+      const u = this.users.get(m.t) ?? this.record(m.t);
       u.nextRank = Math.max(u.nextRank, m.r);
       if (m.d) [u.ring, u.ringNext] = resizeRing(m.d, m.n ?? 0, this.options.dedupWindow);
     } else if (kind === 't') {
@@ -228,6 +230,7 @@ export class UserTable {
   /** After the last restored record: counts and the transient index. */
   endRestore(): void {
     this.restoredPairs.clear();
+    this.restoredMeta.clear();
     this.pairs = 0;
     for (const [token, u] of this.users) {
       if (u.items.size === 0 && !u.ring) this.users.delete(token);
@@ -236,6 +239,7 @@ export class UserTable {
   }
 
   private readonly restoredPairs = new Map<string, [string, string]>();
+  private readonly restoredMeta = new Map<string, string>();
 
   private record(token: string): UserRecord {
     const u: UserRecord = { items: new Map(), nextRank: 0, ring: undefined, ringNext: 0 };
@@ -258,6 +262,11 @@ export class UserTable {
     this.pairs--;
     this.touch(token, item);
   }
+}
+
+/** A user's meta record is keyed by a hash too: once compacted, its tombstone names no one. */
+function metaKey(token: string): string {
+  return `m${pairHash(token, '')}`;
 }
 
 function oldest(u: UserRecord): string {

@@ -1,7 +1,23 @@
 // Helpers for the partitioned mode's integration tests: its environment, and waiting until both
 // stages have committed everything (every input record, every delta) with nothing left in flight.
 import type { Kafka } from 'kafkajs';
-import { waitFor } from './kafka.js';
+import { afterAll } from 'vitest';
+import { deleteTopics, kafkaBrokers, waitFor } from './kafka.js';
+
+const groups = new Set<string>();
+
+/** The internal topics the service creates for `groupId` are deleted after the test file. */
+export function deleteInternalTopicsAfterAll(groupId: string): void {
+  groups.add(groupId);
+}
+
+afterAll(async () => {
+  const topics = [...groups].flatMap((g) =>
+    ['users-changelog', 'items-changelog', 'deltas', 'acks'].map((t) => `${g}-${t}`),
+  );
+  groups.clear();
+  await deleteTopics(kafkaBrokers(), topics);
+});
 
 export const PARTITIONED_KEY = 'a-partitioned-test-key-0123456789';
 

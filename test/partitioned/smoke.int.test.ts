@@ -3,12 +3,17 @@
 import { describe, expect, it } from 'vitest';
 import { scenario } from '../helpers/generator.js';
 import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
-import { partitionedEnv, waitPartitionedProcessed } from '../helpers/partitioned.js';
+import {
+  deleteInternalTopicsAfterAll,
+  partitionedEnv,
+  waitPartitionedProcessed,
+} from '../helpers/partitioned.js';
 import { expectExact, harness, waitForReceipts } from '../helpers/service.js';
 
 describe('MODE=partitioned, one instance', () => {
   it('publishes exactly the brute-force lists and a FORGOTTEN receipt per request', async () => {
     const h = await harness(3);
+    deleteInternalTopicsAfterAll(h.groupId);
     const s = scenario({ seed: 11, users: 40, items: 30, events: 600, forget: 5 });
     const svc = await h.start(partitionedEnv({ TOP_K: '5' }));
     await svc.waitUntilReady(60_000);
