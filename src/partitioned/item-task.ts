@@ -89,13 +89,10 @@ export class ItemTask extends Task {
       this.ops += rec.o.length + rec.n.length;
     }
     this.positions.set(topic, Number(messages[messages.length - 1]!.offset) + 1);
-    if (
-      this.table.pendingMarkers > 0 ||
-      this.ops >= this.it.batch.maxEvents ||
-      performance.now() - this.since >= this.it.batch.maxMs
-    )
+    const waited = performance.now() - this.since;
+    if (this.table.pendingMarkers > 0 || this.ops >= this.chunkLimit() || waited >= this.linger())
       await this.flush();
-    else this.scheduleFlush(this.since + this.it.batch.maxMs - performance.now());
+    else this.scheduleFlush(this.linger() - waited);
   }
 
   async flush(): Promise<void> {

@@ -54,6 +54,16 @@ export class Stage {
   private inputsPaused = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private memberId: string | undefined;
+  /** Every restore completed: partition, seconds, changelog records and bytes read (benchmarks). */
+  readonly restores: {
+    partition: number;
+    seconds: number;
+    fenceSeconds: number;
+    readSeconds: number;
+    rebuildSeconds: number;
+    records: number;
+    bytes: number;
+  }[] = [];
   /** True once the group gave this member an assignment (possibly empty). */
   joined = false;
   private readonly log: Logger;
@@ -245,6 +255,7 @@ export class Stage {
     t.restoreEnd = high;
     t.positions.set(this.o.changelog, low);
     t.restoreBegun = true;
+    t.restoreFenced = Date.now();
     this.log.info(
       { partition: t.partition, records: high - low },
       'restoring a partition from its changelog',
@@ -256,7 +267,9 @@ export class Stage {
 
   private async finishRestore(t: Task): Promise<void> {
     this.pauseTopics([this.o.changelog], t.partition, true);
+    t.restoreRead = Date.now();
     await t.endRestore();
+    const rebuilt = Date.now();
     if (t.stopped) return;
     const committed = await this.o.admin.fetchOffsets({
       groupId: this.o.groupId,
@@ -279,7 +292,17 @@ export class Stage {
     this.pauseTopics(this.o.inputs, t.partition, this.inputsPaused);
     const seconds = (Date.now() - t.restoreStarted) / 1000;
     this.o.pmetrics.restoreDuration.observe({ stage: this.o.name }, seconds);
-    this.log.info({ partition: t.partition, seconds }, 'partition restored: live');
+    const { restoredRecords: records, restoredBytes: bytes } = t;
+    this.restores.push({
+      partition: t.partition,
+      seconds,
+      fenceSeconds: (t.restoreFenced - t.restoreStarted) / 1000,
+      readSeconds: (t.restoreRead - t.restoreFenced) / 1000,
+      rebuildSeconds: (rebuilt - t.restoreRead) / 1000,
+      records,
+      bytes,
+    });
+    this.log.info({ partition: t.partition, seconds, records, bytes }, 'partition restored: live');
   }
 
   private eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -307,12 +330,15 @@ export class Stage {
           const key = m.key?.toString('utf8') ?? '';
           const value = m.value === null ? null : m.value.toString('utf8');
           t.restoreRecord(key, value);
-          this.o.pmetrics.restoredRecords.inc({ stage: this.o.name });
-          this.o.pmetrics.restoredBytes.inc(
-            { stage: this.o.name },
-            (m.key?.length ?? 0) + (m.value?.length ?? 0),
-          );
+          t.restoredRecords++;
+          t.restoredBytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
         }
+        const { name } = this.o;
+        this.o.pmetrics.restoredRecords.inc({ stage: name }, messages.length);
+        this.o.pmetrics.restoredBytes.inc(
+          { stage: name },
+          messages.reduce((a, m) => a + (m.key?.length ?? 0) + (m.value?.length ?? 0), 0),
+        );
         t.positions.set(batch.topic, Math.max(pos, last + 1));
         payload.resolveOffset(String(last));
         if (t.positions.get(batch.topic)! >= t.restoreEnd) await this.finishRestore(t);

@@ -50,6 +50,8 @@ export function record(
 
 export const TICK_KEY = '~';
 
+const CATCH_UP_FACTOR = 10;
+
 export abstract class Task {
   phase: 'restoring' | 'live' = 'restoring';
   /** Next offset to read per topic (of this task's partition). */
@@ -58,7 +60,13 @@ export abstract class Task {
   /** Restore: where the changelog ends, and when the restore started. */
   restoreEnd = 0;
   restoreStarted = 0;
+  /** When the producer was started (fencing done) and the changelog read to its end. */
+  restoreFenced = 0;
+  restoreRead = 0;
   restoreBegun = false;
+  /** Changelog records and bytes (keys and values) read by the restore. */
+  restoredRecords = 0;
+  restoredBytes = 0;
   stopped = false;
   protected failingSince: number | undefined;
   private lastDelivery = 0;
@@ -103,6 +111,26 @@ export abstract class Task {
       if (hw !== undefined && pos !== undefined) lag += Math.max(0, hw - pos);
     }
     return lag;
+  }
+
+  /**
+   * Events (user stage) or ops (item stage) a flush may take, and how long the first of them may
+   * wait: BATCH_MAX_EVENTS and BATCH_MAX_MS, or ten times as many and as long as CATCHUP_FLUSH_MS
+   * ×10 while a backlog larger than BATCH_MAX_EVENTS waits, so that a catch-up costs few flushes
+   * (the item stage rescans its affected rows once per flush).
+   */
+  protected chunkLimit(): number {
+    const { maxEvents } = this.deps.batch;
+    return this.catchingUp() ? maxEvents * CATCH_UP_FACTOR : maxEvents;
+  }
+
+  protected linger(): number {
+    const { maxMs, catchUpFlushMs } = this.deps.batch;
+    return this.catchingUp() ? Math.max(maxMs, catchUpFlushMs * CATCH_UP_FACTOR) : maxMs;
+  }
+
+  private catchingUp(): boolean {
+    return this.lag() > this.deps.batch.maxEvents;
   }
 
   protected inputOffsets(): PartitionOffset[] {

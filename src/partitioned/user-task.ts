@@ -137,9 +137,9 @@ export class UserTask extends Task {
         this.held.push(d.ok ? { ...base, event: d.value } : { ...base, dead: { m, failure: d } });
       }
       this.positions.set(topic, last + 1);
-      if (this.held.length >= this.u.batch.maxEvents || performance.now() - this.since >= this.u.batch.maxMs)
-        await this.flush();
-      else this.scheduleFlush(this.since + this.u.batch.maxMs - performance.now());
+      const waited = performance.now() - this.since;
+      if (this.held.length >= this.chunkLimit() || waited >= this.linger()) await this.flush();
+      else this.scheduleFlush(this.linger() - waited);
       return;
     }
     if (topic === t.deletions) {

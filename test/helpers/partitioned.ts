@@ -1,23 +1,17 @@
 // Helpers for the partitioned mode's integration tests: its environment, and waiting until both
 // stages have committed everything (every input record, every delta) with nothing left in flight.
 import type { Kafka } from 'kafkajs';
-import { afterAll } from 'vitest';
-import { deleteTopics, kafkaBrokers, waitFor } from './kafka.js';
+import { deleteTopicsAfterAll, waitFor } from './kafka.js';
 
-const groups = new Set<string>();
-
-/** The internal topics the service creates for `groupId` are deleted after the test file. */
+/**
+ * The internal topics the service creates for `groupId` are deleted after the test file, after the
+ * services are stopped (with the topics the test created).
+ */
 export function deleteInternalTopicsAfterAll(groupId: string): void {
-  groups.add(groupId);
-}
-
-afterAll(async () => {
-  const topics = [...groups].flatMap((g) =>
-    ['users-changelog', 'items-changelog', 'deltas', 'acks'].map((t) => `${g}-${t}`),
+  deleteTopicsAfterAll(
+    ['users-changelog', 'items-changelog', 'deltas', 'acks'].map((t) => `${groupId}-${t}`),
   );
-  groups.clear();
-  await deleteTopics(kafkaBrokers(), topics);
-});
+}
 
 export const PARTITIONED_KEY = 'a-partitioned-test-key-0123456789';
 
