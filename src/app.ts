@@ -82,6 +82,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       model: () => service?.model ?? empty,
       phase: () => service?.phase ?? 'starting',
       liveness: () => service?.health() ?? { live: true, reasons: [] },
+      // MODE=partitioned: no instance holds the whole model; subscribers read item-similarities.
+      queries: config.mode === 'single',
       routes: inspector?.routes ?? [],
     });
   } catch (e) {

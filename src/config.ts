@@ -29,6 +29,10 @@ export type OutputCompression = (typeof OUTPUT_COMPRESSIONS)[number];
 export const DEFAULT_MAX_FUTURE_SKEW_MS = 5 * 60_000;
 
 const schema = z.object({
+  MODE: z.enum(['single', 'partitioned']).default('single'),
+  CHANGELOG_SEGMENT_MS: int(1_000, 7 * 86_400_000).default(600_000),
+  CHANGELOG_MAX_COMPACTION_LAG_MS: int(1_000, 30 * 86_400_000).default(3_600_000),
+  PURGE_MARGIN_MS: int(0, 86_400_000).default(420_000),
   KAFKA_BROKERS: brokers.default(['127.0.0.1:9092']),
   KAFKA_GROUP_ID: z.string().min(1).default('amnesia'),
   KAFKA_CLIENT_ID: z.string().min(1).default('amnesia'),
@@ -125,7 +129,20 @@ export interface KafkaConfig {
   readonly transactionTimeoutMs: number;
 }
 
+/** MODE=partitioned: the changelog topics' settings and the margin PURGED adds to their bound. */
+export interface PartitionedConfig {
+  /** segment.ms of the changelogs (and the deltas topic) the service creates. */
+  readonly segmentMs: number;
+  /** max.compaction.lag.ms of the changelogs the service creates. */
+  readonly maxCompactionLagMs: number;
+  /** Added to the topics' bound before PURGED (the broker's cleaner back-off, retention checks). */
+  readonly purgeMarginMs: number;
+}
+
 export interface Config {
+  /** single: one active instance holds the whole model; partitioned: instances share the work (docs/scale-out.md). */
+  readonly mode: 'single' | 'partitioned';
+  readonly partitioned: PartitionedConfig;
   readonly kafka: KafkaConfig;
   readonly registry?: { readonly url: string; readonly username?: string; readonly password?: string };
   readonly topics: {
@@ -273,6 +290,25 @@ function registrySettings(e: Env): Config['registry'] {
   };
 }
 
+/**
+ * MODE=partitioned: the instances share state through Kafka, so they must hash user ids under one
+ * key and write in transactions; local snapshots and the inspector (which needs the whole model)
+ * have no place in it.
+ */
+function partitionedRules(e: Env): void {
+  if (e.TOMBSTONE_KEY === undefined)
+    throw new ConfigError('TOMBSTONE_KEY', 'required with MODE=partitioned (the same on every instance)');
+  if (e.PROCESSING_GUARANTEE !== 'exactly_once')
+    throw new ConfigError('PROCESSING_GUARANTEE', 'MODE=partitioned needs exactly_once');
+  if (e.SNAPSHOT_DIR !== undefined)
+    throw new ConfigError('SNAPSHOT_DIR', 'not used with MODE=partitioned (state lives in changelog topics)');
+  if (e.INSPECTOR_ENABLED)
+    throw new ConfigError(
+      'INSPECTOR_ENABLED',
+      'not available with MODE=partitioned (no instance holds the whole model)',
+    );
+}
+
 /** Parses and validates the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(relevantEnv(env));
@@ -298,6 +334,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       'must be at most a third of KAFKA_SESSION_TIMEOUT_MS',
     );
   }
+  if (e.MODE === 'partitioned') partitionedRules(e);
   const registry = registrySettings(e);
   const names = [
     e.INTERACTIONS_TOPIC,
@@ -318,6 +355,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const config: Config = {
+    mode: e.MODE,
+    partitioned: {
+      segmentMs: e.CHANGELOG_SEGMENT_MS,
+      maxCompactionLagMs: e.CHANGELOG_MAX_COMPACTION_LAG_MS,
+      purgeMarginMs: e.PURGE_MARGIN_MS,
+    },
     kafka: {
       brokers: e.KAFKA_BROKERS,
       groupId: e.KAFKA_GROUP_ID,

@@ -1,4 +1,5 @@
-// Composition root: config → logger → app (metrics, HTTP, inspector, service) → signals.
+// Composition root: config → logger → app (metrics, HTTP, inspector, service in MODE single or
+// partitioned) → signals.
 // A bad configuration exits 1 before anything connects; SIGTERM/SIGINT stop gracefully within
 // SHUTDOWN_TIMEOUT_MS (exit 0), or exit 1 when that bound is exceeded.
 import { loadConfig, type Config } from './config.js';
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   const mainLog = log.child({ module: 'main' });
+  mainLog.info({ mode: config.mode }, 'starting');
 
   let shuttingDown = false;
   const app = await startApp(config, {

@@ -24,6 +24,7 @@ import type { OutputSink } from './stream/ports.js';
 import { outputCompression } from './stream/compression.js';
 import { SchemaRegistryClient } from './stream/registry.js';
 import { ensureTopics, registerSchemas, withRetry, type SchemaIds } from './stream/topics.js';
+import { startPartitionedService } from './partitioned/service.js';
 
 export interface ServiceOptions {
   readonly log?: Logger;
@@ -66,6 +67,8 @@ export interface Service {
 }
 
 export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
+  // MODE=partitioned: instances share the work and the state lives in Kafka (docs/scale-out.md).
+  if (config.mode === 'partitioned') return startPartitionedService(config, options);
   const root = options.log ?? createLogger(config.logLevel);
   const log = root.child({ module: 'service' });
   const instanceId = randomUUID();

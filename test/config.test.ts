@@ -211,3 +211,39 @@ describe('schema registry credentials', () => {
     );
   });
 });
+
+describe('MODE', () => {
+  const key = { TOMBSTONE_KEY: 'k'.repeat(32) };
+
+  it('is single by default; partitioned takes the changelog settings', () => {
+    expect(loadConfig({}).mode).toBe('single');
+    const c = loadConfig({
+      MODE: 'partitioned',
+      ...key,
+      CHANGELOG_SEGMENT_MS: '5000',
+      CHANGELOG_MAX_COMPACTION_LAG_MS: '60000',
+      PURGE_MARGIN_MS: '0',
+    });
+    expect(c.mode).toBe('partitioned');
+    expect(c.partitioned).toEqual({ segmentMs: 5_000, maxCompactionLagMs: 60_000, purgeMarginMs: 0 });
+    expect(loadConfig({}).partitioned).toEqual({
+      segmentMs: 600_000,
+      maxCompactionLagMs: 3_600_000,
+      purgeMarginMs: 420_000,
+    });
+  });
+
+  it.each([
+    [{ MODE: 'sharded' }, 'MODE'],
+    [{ MODE: 'partitioned' }, 'TOMBSTONE_KEY'],
+    [{ MODE: 'partitioned', ...key, PROCESSING_GUARANTEE: 'at_least_once' }, 'PROCESSING_GUARANTEE'],
+    [{ MODE: 'partitioned', ...key, SNAPSHOT_DIR: '/tmp/x' }, 'SNAPSHOT_DIR'],
+    [{ MODE: 'partitioned', ...key, INSPECTOR_ENABLED: 'true' }, 'INSPECTOR_ENABLED'],
+    [
+      { MODE: 'partitioned', ...key, CHANGELOG_MAX_COMPACTION_LAG_MS: '10' },
+      'CHANGELOG_MAX_COMPACTION_LAG_MS',
+    ],
+  ])('refuses %j, naming %s', (env, variable) => {
+    expect(bad(env).variable).toBe(variable);
+  });
+});

@@ -26,6 +26,8 @@ export interface HttpDeps {
   readonly phase?: () => string;
   /** Liveness with reasons (/livez); default: live while the event loop turns. */
   readonly liveness?: () => { readonly live: boolean; readonly reasons: readonly string[] };
+  /** Serve the query API (default true; MODE=partitioned has no whole model to answer from). */
+  readonly queries?: boolean;
   /** Further routes (the inspector's), matched after the built-in ones. */
   readonly routes?: readonly RouteSpec[];
 }
@@ -79,7 +81,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
       ...(deps.phase ? { phase: deps.phase } : {}),
       ...(deps.liveness ? { liveness: deps.liveness } : {}),
     }),
-    ...queryRoutes({ model: deps.model }),
+    ...(deps.queries === false ? [] : queryRoutes({ model: deps.model })),
     ...(deps.routes ?? []),
   ].map(compileRoute);
 

@@ -14,3 +14,15 @@ describe('deploy/k8s', () => {
     expect(r.stdout).toContain('kind: StatefulSet');
   });
 });
+
+describe('deploy/k8s-partitioned', () => {
+  it.skipIf(!kubectl)('kubectl kustomize renders the overlay: a Deployment, no StatefulSet', () => {
+    const r = spawnSync('kubectl', ['kustomize', path.join(DIR, '..', 'k8s-partitioned')], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('kind: Deployment');
+    expect(r.stdout).not.toContain('kind: StatefulSet');
+    expect(r.stdout).toContain('MODE: partitioned');
+  });
+});

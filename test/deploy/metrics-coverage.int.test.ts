@@ -1,5 +1,5 @@
-// Every metric an alert or a dashboard panel queries is exported by the running service, and every
-// amnesia metric the service exports is documented in docs/operations.md. Catches a renamed metric
+// Every metric an alert or a dashboard panel queries is exported by the running service (in either
+// MODE), and every amnesia metric the service exports is documented in docs/operations.md. Catches a renamed metric
 // that would leave an alert silently evaluating to nothing.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { harness } from '../helpers/service.js';
 import { serveOverHttp } from '../helpers/http.js';
 import { exportedNames, scrape } from '../helpers/metrics.js';
+import { deleteInternalTopicsAfterAll, partitionedEnv } from '../helpers/partitioned.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (p: string) => readFileSync(path.join(ROOT, p), 'utf8');
@@ -63,10 +64,20 @@ describe('metrics used by alerts and dashboard', () => {
     const h = await harness(1);
     const svc = await h.start();
     const http = await serveOverHttp(svc);
+    // MODE=partitioned exports its own metrics (alerts and panels of docs/scale-out.md query them).
+    const hp = await harness(1);
+    deleteInternalTopicsAfterAll(hp.groupId);
+    const psvc = await hp.start(partitionedEnv());
+    const phttp = await serveOverHttp(psvc);
     try {
       await svc.waitUntilReady(30_000);
-      const text = await scrape(http.url);
-      const exported = exportedNames(text);
+      await psvc.waitUntilReady(30_000);
+      const single = exportedNames(await scrape(http.url));
+      const partitioned = exportedNames(await scrape(phttp.url));
+      const exported = {
+        declared: new Set([...single.declared, ...partitioned.declared]),
+        sampled: new Set([...single.sampled, ...partitioned.sampled]),
+      };
 
       const missing = (exprs: string[]) => namesIn(exprs).filter((n) => !covered(n, exported));
       expect(missing(alertExprs()), 'queried by alerts.yml, not exported').toEqual([]);
@@ -83,6 +94,7 @@ describe('metrics used by alerts and dashboard', () => {
       expect(undocumented, 'exported, not in docs/operations.md').toEqual([]);
     } finally {
       await http.close();
+      await phttp.close();
     }
   });
 });

@@ -100,6 +100,13 @@ export async function createTopics(
   return [...topics];
 }
 
+/** Topics created by someone else (e.g. the service's internal topics), deleted with the others. */
+export function deleteTopicsAfterAll(topics: readonly string[], brokers: string = kafkaBrokers()): void {
+  const set = created.get(brokers) ?? new Set<string>();
+  for (const t of topics) set.add(t);
+  created.set(brokers, set);
+}
+
 /** Deletes topics, ignoring ones that are already gone. */
 export async function deleteTopics(brokers: string, topics: readonly string[]): Promise<void> {
   if (topics.length === 0) return;

@@ -1,0 +1,266 @@
+// The partitioned mode on a real broker: a MovieLens CSV (default ml-latest-small) through N
+// instances (in this process, each with its own metrics) for each N of --instances; per run the
+// published lists are compared with the brute force (test/helpers/oracle.ts), and per instance we
+// report the C cells it holds, its item-stage work (cells updated and scanned), its state, and the
+// records and bytes produced per input event by kind. Then the restore of moved partitions: a
+// second instance joins the N=1 run (half the partitions move to it), then the first leaves (the
+// rest move): time, records and bytes read from the changelogs per partition.
+//   npm run bench:partitioned -- [--json] [--dataset path] [--instances 1,2,4] [--partitions 4]
+// Uses KAFKA_BROKERS/SCHEMA_REGISTRY_URL when set, otherwise starts the local stack. The machine
+// has few cores: the figures are work and volume, not wall-clock speed-up.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Admin, Kafka } from 'kafkajs';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import type { PartitionedService } from '../src/partitioned/service.js';
+import { startService } from '../src/service.js';
+import { createKafka } from '../src/stream/kafka.js';
+import { createMetrics, type Metrics } from '../src/stream/metrics.js';
+import { readToEnd } from '../src/stream/reader.js';
+import { bruteForceLists, survivingHistory, type RefEvent, type RefList } from '../test/helpers/oracle.js';
+import { readCsv } from './datasets.js';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    dataset: { type: 'string', default: 'bench/data/ml-latest-small/ratings.csv' },
+    instances: { type: 'string', default: '1,2,4' },
+    partitions: { type: 'string', default: '4' },
+    'top-k': { type: 'string', default: '20' },
+  },
+});
+const log = (msg: string) => process.stderr.write(`[bench:partitioned] ${msg}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const TOP_K = Number(values['top-k']);
+
+interface Run {
+  readonly env: Record<string, string>;
+  readonly groupId: string;
+  readonly topics: { interactions: string; deletions: string; similarities: string };
+}
+
+function run(prefix: string): Run {
+  const topics = {
+    interactions: `${prefix}-interactions`,
+    deletions: `${prefix}-deletions`,
+    similarities: `${prefix}-similarities`,
+  };
+  return {
+    groupId: `${prefix}-g`,
+    topics,
+    env: {
+      ...(process.env as Record<string, string>),
+      MODE: 'partitioned',
+      TOMBSTONE_KEY: 'bench-partitioned-key-0123456789',
+      KAFKA_GROUP_ID: `${prefix}-g`,
+      INTERACTIONS_TOPIC: topics.interactions,
+      DELETIONS_TOPIC: topics.deletions,
+      SIMILARITIES_TOPIC: topics.similarities,
+      RECEIPTS_TOPIC: `${prefix}-receipts`,
+      TOPIC_PARTITIONS: values.partitions,
+      OUTPUT_FORMAT: 'json',
+      TOP_K: String(TOP_K),
+      HTTP_PORT: '0',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+      KAFKA_SESSION_TIMEOUT_MS: '10000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
+      KAFKA_TRANSACTION_TIMEOUT_MS: '120000',
+    },
+  };
+}
+
+async function start(r: Run): Promise<{ svc: PartitionedService; metrics: Metrics }> {
+  const config = loadConfig(r.env);
+  const metrics = createMetrics();
+  const svc = (await startService(config, {
+    log: createLogger(config.logLevel),
+    metrics,
+  })) as PartitionedService;
+  return { svc, metrics };
+}
+
+/** Both stages have committed everything: inputs to their ends, deltas to theirs (markers aside). */
+async function processed(admin: Admin, r: Run): Promise<boolean> {
+  const checks: [string, string][] = [
+    [`${r.groupId}-users`, r.topics.interactions],
+    [`${r.groupId}-items`, `${r.groupId}-deltas`],
+  ];
+  for (const [group, topic] of checks) {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [c] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    for (const e of ends) {
+      const at = Number(c?.partitions.find((p) => p.partition === e.partition)?.offset ?? -1);
+      if (Number(e.high) > 0 && at < Number(e.high) - 2) return false;
+    }
+  }
+  return true;
+}
+
+async function waitProcessed(admin: Admin, r: Run): Promise<void> {
+  let streak = 0;
+  while (streak < 3) {
+    streak = (await processed(admin, r)) ? streak + 1 : 0;
+    await sleep(500);
+  }
+}
+
+async function value(metrics: Metrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = metrics.registry.getSingleMetric(name);
+  if (!m) return 0;
+  const got = await m.get();
+  let sum = 0;
+  for (const v of got.values)
+    if (Object.entries(labels).every(([k, x]) => String((v.labels as Record<string, unknown>)[k]) === x))
+      sum += v.value;
+  return sum;
+}
+
+async function figures(metrics: Metrics) {
+  const stage = (s: string) => ({ stage: s });
+  const produced: Record<string, { records: number; bytes: number }> = {};
+  for (const kind of ['deltas', 'changelog', 'acks', 'lists', 'receipts', 'ticks'])
+    produced[kind] = {
+      records: await value(metrics, 'amnesia_partition_records_produced_total', { kind }),
+      bytes: await value(metrics, 'amnesia_partition_bytes_produced_total', { kind }),
+    };
+  return {
+    cells: await value(metrics, 'amnesia_partition_cooccurrences'),
+    users: await value(metrics, 'amnesia_partition_users'),
+    stateBytes: {
+      users: await value(metrics, 'amnesia_partition_state_bytes', stage('users')),
+      items: await value(metrics, 'amnesia_partition_state_bytes', stage('items')),
+    },
+    events: await value(metrics, 'amnesia_partition_work_total', { kind: 'events' }),
+    ops: await value(metrics, 'amnesia_partition_work_total', { kind: 'ops' }),
+    cellUpdates: await value(metrics, 'amnesia_partition_work_total', { kind: 'cell_updates' }),
+    cellsScanned: await value(metrics, 'amnesia_partition_work_total', { kind: 'cells_scanned' }),
+    produced,
+  };
+}
+
+async function published(kafka: Kafka, topic: string): Promise<Map<string, RefList>> {
+  const out = new Map<string, RefList>();
+  await readToEnd(kafka, topic, (m) => {
+    const key = m.key!.toString();
+    if (m.value === null) out.delete(key);
+    else {
+      const { itemId, interactions, neighbors } = JSON.parse(m.value.toString()) as RefList;
+      out.set(key, { itemId, interactions, neighbors });
+    }
+  });
+  return out;
+}
+
+function differences(got: Map<string, RefList>, expected: Map<string, RefList>): number {
+  let bad = 0;
+  for (const [item, list] of expected) if (JSON.stringify(got.get(item)) !== JSON.stringify(list)) bad++;
+  for (const item of got.keys()) if (!expected.has(item)) bad++;
+  return bad;
+}
+
+async function main(): Promise<void> {
+  let stopStack: (() => Promise<void>) | undefined;
+  if (!process.env.KAFKA_BROKERS) {
+    const { startStack } = await import('../scripts/stack.mjs');
+    log('no KAFKA_BROKERS: starting the local stack');
+    const stack = await startStack({
+      stackDir: mkdtempSync(path.join(tmpdir(), 'amnesia-bench-stack-')),
+      quiet: true,
+    });
+    process.env.KAFKA_BROKERS = stack.kafkaBrokers;
+    process.env.SCHEMA_REGISTRY_URL = stack.schemaRegistryUrl;
+    stopStack = () => stack.stop();
+  }
+  const data = readCsv(values.dataset);
+  const events: RefEvent[] = [];
+  for (let k = 0; k < data.users.length; k++)
+    events.push({
+      userId: data.userNames[data.users[k]!]!,
+      itemId: data.itemNames[data.items[k]!]!,
+      action: 'ADD',
+      occurredAt: data.times[k]!,
+    });
+  log(`${events.length} events; computing the brute force`);
+  const expected = bruteForceLists(survivingHistory(events, []), TOP_K, 1);
+  const kafka = createKafka(loadConfig(process.env).kafka, createLogger('silent'));
+  const admin = kafka.admin();
+  await admin.connect();
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const results: Record<string, unknown>[] = [];
+  let restore: Record<string, unknown> | undefined;
+  try {
+    for (const n of values.instances.split(',').map(Number)) {
+      const r = run(`bench-p-${randomUUID().slice(0, 8)}`);
+      log(`N=${n}: starting`);
+      const instances = [];
+      for (let k = 0; k < n; k++) instances.push(await start(r));
+      for (const i of instances) await i.svc.waitUntilReady(120_000);
+      const t0 = performance.now();
+      for (let k = 0; k < events.length; k += 5_000)
+        await producer.send({
+          topic: r.topics.interactions,
+          acks: -1,
+          messages: events.slice(k, k + 5_000).map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
+        });
+      await waitProcessed(admin, r);
+      const seconds = (performance.now() - t0) / 1000;
+      const bad = differences(await published(kafka, r.topics.similarities), expected);
+      const per = [];
+      for (const i of instances) per.push(await figures(i.metrics));
+      const volume: Record<string, { recordsPerEvent: number; bytesPerEvent: number }> = {};
+      for (const kind of Object.keys(per[0]!.produced))
+        volume[kind] = {
+          recordsPerEvent: per.reduce((a, f) => a + f.produced[kind]!.records, 0) / events.length,
+          bytesPerEvent: per.reduce((a, f) => a + f.produced[kind]!.bytes, 0) / events.length,
+        };
+      const result = {
+        instances: n,
+        events: events.length,
+        seconds,
+        listsDiffering: bad,
+        perInstance: per,
+        volume,
+      };
+      log(`N=${n}: ${seconds.toFixed(1)} s, ${bad} lists differ from the brute force`);
+      results.push(result);
+      if (n === 1) {
+        // Restore: a second instance joins (half the partitions move), then the first leaves.
+        const b = await start(r);
+        await b.svc.waitUntilReady(300_000);
+        await instances[0]!.svc.stop();
+        await sleep(1_000);
+        await b.svc.waitUntilReady(300_000);
+        const moved = (['users', 'items'] as const).map((stage) => ({
+          stage,
+          partitions: b.svc.stages[stage].restores,
+        }));
+        restore = { dataset: values.dataset, partitions: Number(values.partitions), moved };
+        await b.svc.stop();
+      } else for (const i of instances) await i.svc.stop();
+    }
+  } finally {
+    await producer.disconnect();
+    await admin.disconnect();
+    await stopStack?.();
+  }
+  const out = {
+    bench: 'partitioned',
+    dataset: values.dataset,
+    partitions: Number(values.partitions),
+    runs: results,
+    restore,
+  };
+  process.stdout.write(values.json ? `${JSON.stringify(out)}\n` : `${JSON.stringify(out, null, 2)}\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`[bench:partitioned] failed: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

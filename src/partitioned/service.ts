@@ -1,0 +1,276 @@
+// MODE=partitioned, composed: the contract topics and the internal ones, the schemas, and the two
+// stages (user stage: group <G>-users; item stage: group <G>-items), each task with its own
+// transactional producer. Returns the same Service surface as the single mode; readiness means every
+// partition this instance holds is restored and delivering. No instance holds the whole model, so
+// `model` is an empty one and the query API is not served (app.ts).
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka } from 'kafkajs';
+import type { Config } from '../config.js';
+import { AmnesiaError, describeError } from '../errors.js';
+import { createLogger, type Logger } from '../log.js';
+import { Model } from '../model/index.js';
+import type { Service, ServiceOptions } from '../service.js';
+import { outputCompression } from '../stream/compression.js';
+import type { Phase } from '../stream/engine.js';
+import type { HealthVerdict } from '../stream/health.js';
+import { createKafka } from '../stream/kafka.js';
+import { createMetrics, type Metrics } from '../stream/metrics.js';
+import { OutputEncoder } from '../stream/outbox.js';
+import { TransactionalSink } from '../stream/output-sink.js';
+import { SchemaRegistryClient } from '../stream/registry.js';
+import { ensureTopics, registerSchemas, withRetry } from '../stream/topics.js';
+import { ItemPartitions } from './ids.js';
+import { ItemTask } from './item-task.js';
+import { createPartitionedMetrics, type PartitionedMetrics } from './metrics.js';
+import { Stage, type StageHooks } from './stage.js';
+import { ensurePartitionedTopics, partitionedNames, type PartitionedLayout } from './topics.js';
+import { UserTask } from './user-task.js';
+
+export interface PartitionedService extends Service {
+  /** The two stages (tests, benchmarks): figures per partition, the tasks held. */
+  readonly stages: { readonly users: Stage; readonly items: Stage };
+  readonly layout: PartitionedLayout;
+}
+
+function sinkFor(kafka: Kafka, config: Config, transactionalId: string, groupId: string, log: Logger) {
+  return new TransactionalSink({
+    makeProducer: () =>
+      kafka.producer({
+        transactionalId,
+        transactionTimeout: config.kafka.transactionTimeoutMs,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      }),
+    groupId,
+    compression: outputCompression(config),
+    log,
+  });
+}
+
+export async function startPartitionedService(
+  config: Config,
+  options: ServiceOptions = {},
+): Promise<PartitionedService> {
+  const root = options.log ?? createLogger(config.logLevel);
+  const log = root.child({ module: 'service', mode: 'partitioned' });
+  const instanceId = randomUUID();
+  const tombstoneKey = config.model.tombstoneKey;
+  if (tombstoneKey === undefined) throw new AmnesiaError('CONFIG_INVALID', 'TOMBSTONE_KEY is required');
+  const metrics: Metrics = options.metrics ?? createMetrics({ defaultMetrics: true });
+  const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
+  const kafka = createKafka(config.kafka, root);
+  const admin: Admin = kafka.admin();
+  const names = partitionedNames(config);
+  let users: Stage | undefined;
+  let items: Stage | undefined;
+  try {
+    await withRetry('connect admin', log, () => admin.connect());
+    await withRetry('create topics', log, () => ensureTopics(admin, config, log));
+    const layout = await withRetry(
+      'internal topics',
+      log,
+      () => ensurePartitionedTopics(admin, config, names, log),
+      3,
+    );
+    const schemaIds = registry
+      ? await withRetry('register schemas', log, () => registerSchemas(registry, config, log))
+      : undefined;
+    const encoder = new OutputEncoder(
+      config.outputFormat === 'avro' ? schemaIds : undefined,
+      config.dlq.retentionMs,
+    );
+    const parts = new ItemPartitions(layout.itemPartitions);
+    const figures = () => [...(users?.figures() ?? []), ...(items?.figures() ?? [])];
+    const pmetrics: PartitionedMetrics = createPartitionedMetrics(metrics.registry, figures, {
+      users: layout.userPartitions,
+      items: layout.itemPartitions,
+    });
+    const t = config.topics;
+    const common = (
+      stage: 'users' | 'items',
+      p: number,
+      hooks: StageHooks,
+      groupId: string,
+      txn: string,
+    ) => ({
+      stage,
+      partition: p,
+      sink: sinkFor(kafka, config, txn, groupId, root),
+      log: root,
+      metrics,
+      pmetrics,
+      batch: config.batch,
+      tickMs: layout.tickMs,
+      ...hooks,
+    });
+    users = new Stage({
+      name: 'users',
+      kafka,
+      admin,
+      config,
+      log: root,
+      groupId: names.usersGroup,
+      inputs: [t.deletions, t.interactions, names.acks],
+      changelog: names.usersChangelog,
+      instanceId,
+      pmetrics,
+      metrics,
+      onFatal: options.onFatal,
+      makeTask: (p, hooks) =>
+        new UserTask({
+          ...common('users', p, hooks, names.usersGroup, names.usersTransactionalId(p)),
+          topics: {
+            interactions: t.interactions,
+            deletions: t.deletions,
+            acks: names.acks,
+            deltas: names.deltas,
+            changelog: names.usersChangelog,
+            receipts: t.receipts,
+          },
+          parts,
+          userPartitions: layout.userPartitions,
+          table: {
+            maxItemsPerUser: config.model.maxItemsPerUser,
+            dedupWindow: config.model.dedupWindow,
+            tombstoneRetentionMs: config.model.tombstoneRetentionMs,
+          },
+          tombstoneKey,
+          registry,
+          inputRules: config.input,
+          encoder,
+          dlqMaxBytes: config.dlq.maxRecordBytes,
+          purgeDelayMs: layout.purgeDelayMs,
+        }),
+    });
+    items = new Stage({
+      name: 'items',
+      kafka,
+      admin,
+      config,
+      log: root,
+      groupId: names.itemsGroup,
+      inputs: [names.deltas],
+      changelog: names.itemsChangelog,
+      instanceId,
+      pmetrics,
+      metrics,
+      onFatal: options.onFatal,
+      makeTask: (q, hooks) =>
+        new ItemTask({
+          ...common('items', q, hooks, names.itemsGroup, names.itemsTransactionalId(q)),
+          topics: {
+            deltas: names.deltas,
+            acks: names.acks,
+            changelog: names.itemsChangelog,
+            similarities: t.similarities,
+          },
+          parts,
+          topK: config.model.topK,
+          minCooccurrences: config.model.minCooccurrences,
+          encoder,
+          admin,
+        }),
+    });
+    await withRetry('start the item stage', log, () => items!.start());
+    await withRetry('start the user stage', log, () => users!.start());
+    log.info({ instanceId, ...layout, groups: [names.usersGroup, names.itemsGroup] }, 'service started');
+    return serviceOf(config, metrics, instanceId, schemaIds, layout, users, items, admin, log);
+  } catch (e) {
+    await Promise.allSettled([users?.stop(), items?.stop()]);
+    await admin.disconnect().catch(() => undefined);
+    throw e;
+  }
+}
+
+function serviceOf(
+  config: Config,
+  metrics: Metrics,
+  instanceId: string,
+  schemaIds: Service['schemaIds'],
+  layout: PartitionedLayout,
+  users: Stage,
+  items: Stage,
+  admin: Admin,
+  log: Logger,
+): PartitionedService {
+  const empty = new Model({ topK: config.model.topK, minCooccurrences: config.model.minCooccurrences });
+  let stopped = false;
+  const health = (): HealthVerdict => {
+    const u = users.health(config.health.outputStallMs);
+    const i = items.health(config.health.outputStallMs);
+    return { live: true, ready: !stopped && u.ready && i.ready, reasons: [...u.reasons, ...i.reasons] };
+  };
+  const phase = (): Phase => {
+    if (stopped) return 'stopped';
+    if (!users.joined || !items.joined) return 'starting';
+    if (users.restoring || items.restoring) return 'rebuilding';
+    return 'live';
+  };
+  let lastPhase: Phase | undefined;
+  const gauges = setInterval(() => {
+    metrics.ready.set(health().ready ? 1 : 0);
+    metrics.active.set(users.held + items.held > 0 ? 1 : 0);
+    const p = phase();
+    if (p !== lastPhase) log.info({ phase: p, users: users.held, items: items.held }, 'phase changed');
+    lastPhase = p;
+  }, 250);
+  gauges.unref();
+  let stopping: Promise<void> | undefined;
+  return {
+    config,
+    metrics,
+    instanceId,
+    schemaIds,
+    stages: { users, items },
+    layout,
+    model: empty,
+    get phase() {
+      return phase();
+    },
+    isReady: () => health().ready,
+    health,
+    healthFigures: () => ({ idleSeconds: 0, outputsStuckSeconds: 0 }),
+    waitUntilReady(timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (health().ready) return resolve();
+          if (Date.now() > deadline)
+            return reject(
+              new AmnesiaError('STATE_INCONSISTENT', `not ready after ${timeoutMs} ms (phase ${phase()})`),
+            );
+          setTimeout(check, 100);
+        };
+        check();
+      });
+    },
+    pauseInputs: () => users.pauseInputs(true),
+    resumeInputs: () => users.pauseInputs(false),
+    consumerLag: () =>
+      [...users.figures(), ...items.figures()].map((f) => ({
+        topic: f.stage === 'users' ? config.topics.interactions : `${config.kafka.groupId}-deltas`,
+        partition: f.partition,
+        lag: f.lag,
+      })),
+    lastEventTime: () => undefined,
+    snapshotStatus: () => undefined,
+    snapshots: undefined,
+    stop() {
+      stopping ??= (async () => {
+        log.info({}, 'stopping');
+        clearInterval(gauges);
+        await users
+          .stop()
+          .catch((e: unknown) => log.warn({ err: describeError(e) }, 'user stage stop failed'));
+        await items
+          .stop()
+          .catch((e: unknown) => log.warn({ err: describeError(e) }, 'item stage stop failed'));
+        stopped = true;
+        await admin.disconnect().catch(() => undefined);
+        log.info({}, 'stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,428 @@
+// One stage of the partitioned mode on Kafka: a consumer group over the stage's inputs and its
+// changelog, tasks assigned by partition (assigner.ts), and what an assignment means. A task that
+// arrives is restored — its producer started first (fencing the previous owner), its changelog
+// partition read to the end through the same consumer, then its inputs consumed from the group's
+// committed offsets. A task that leaves is dropped. A task whose producer is fenced is dropped, or
+// restored again if the group still gives it to us. All work of the stage's tasks runs through one
+// serial queue; kafkajs forgets fetch positions at every join, so the join seeks every kept task back
+// to its own positions.
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { AssignerProtocol } from 'kafkajs';
+import type { Config } from '../config.js';
+import { describeError, isAmnesiaError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../stream/metrics.js';
+import { retry } from '../stream/retry.js';
+import { SerialQueue } from '../stream/serial-queue.js';
+import { taskAssigner } from './assigner.js';
+import type { Pause } from './item-table.js';
+import type { PartitionedMetrics, StageName, TaskFigures } from './metrics.js';
+import type { Task } from './task.js';
+
+export interface StageOptions {
+  readonly name: StageName;
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly config: Config;
+  readonly log: Logger;
+  readonly groupId: string;
+  readonly inputs: readonly string[];
+  readonly changelog: string;
+  readonly instanceId: string;
+  readonly pmetrics: PartitionedMetrics;
+  readonly metrics: Metrics;
+  /** A new task for a partition; `common` carries the stage's hooks. */
+  readonly makeTask: (partition: number, common: StageHooks) => Task;
+  readonly onFatal?: ((e: unknown) => void) | undefined;
+}
+
+/** What the stage gives its tasks. */
+export interface StageHooks {
+  readonly enqueue: (work: () => Promise<void>) => void;
+  readonly pause: Pause;
+  readonly stopping: () => boolean;
+}
+
+const PERIODIC_MS = 1_000;
+
+export class Stage {
+  private readonly tasks = new Map<number, Task>();
+  private readonly queue = new SerialQueue();
+  private consumer: Consumer | undefined;
+  private heartbeat: (() => Promise<void>) | undefined;
+  private stopping = false;
+  private inputsPaused = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private memberId: string | undefined;
+  /** Every restore completed: partition, seconds, changelog records and bytes read (benchmarks). */
+  readonly restores: {
+    partition: number;
+    seconds: number;
+    fenceSeconds: number;
+    readSeconds: number;
+    rebuildSeconds: number;
+    records: number;
+    bytes: number;
+  }[] = [];
+  /** True once the group gave this member an assignment (possibly empty). */
+  joined = false;
+  private readonly log: Logger;
+
+  constructor(private readonly o: StageOptions) {
+    this.log = o.log.child({ module: `stage-${o.name}` });
+  }
+
+  figures(): TaskFigures[] {
+    return [...this.tasks.values()].map((t) => t.figures());
+  }
+
+  /** Every held task is live and none has been failing to deliver for longer than `stallMs`. */
+  health(stallMs: number): { ready: boolean; reasons: string[] } {
+    const reasons: string[] = [];
+    if (!this.joined) reasons.push(`${this.o.name} stage: not in its group yet`);
+    for (const t of this.tasks.values()) {
+      if (t.phase !== 'live') reasons.push(`${this.o.name} partition ${t.partition}: restoring`);
+      else if (t.stuckMs() > stallMs)
+        reasons.push(
+          `${this.o.name} partition ${t.partition}: outputs failing for ${Math.round(t.stuckMs() / 1000)} s`,
+        );
+    }
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  get restoring(): boolean {
+    return [...this.tasks.values()].some((t) => t.phase !== 'live');
+  }
+
+  get held(): number {
+    return this.tasks.size;
+  }
+
+  /** The task of a partition (tests, queries). */
+  task(partition: number): Task | undefined {
+    return this.tasks.get(partition);
+  }
+
+  /** Stops (or resumes) fetching the inputs of every partition held now and later (maintenance, benchmarks). */
+  pauseInputs(paused: boolean): void {
+    this.inputsPaused = paused;
+    for (const t of this.tasks.values())
+      if (t.phase === 'live') this.pauseTopics(this.o.inputs, t.partition, paused);
+  }
+
+  async start(): Promise<void> {
+    const { kafka, config, groupId } = this.o;
+    const c = kafka.consumer({
+      groupId,
+      partitionAssigners: [
+        taskAssigner(() => ({ instanceId: this.o.instanceId, owned: [...this.tasks.keys()] })),
+      ],
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      heartbeatInterval: config.kafka.heartbeatIntervalMs,
+      rebalanceTimeout: Math.max(60_000, config.kafka.sessionTimeoutMs),
+      maxBytesPerPartition: config.batch.fetchMaxBytesPerPartition,
+      maxWaitTimeInMs: config.batch.fetchMaxWaitMs,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 100, retries: 10, maxRetryTime: 5_000 },
+    });
+    this.consumer = c;
+    c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment, e.payload.memberId));
+    c.on(c.events.END_BATCH_PROCESS, (e) => {
+      const { topic, partition, batchSize, firstOffset, lastOffset } = e.payload;
+      if (batchSize === 0)
+        void this.queue.run(() =>
+          this.onFiltered(
+            topic,
+            partition,
+            firstOffset === null ? undefined : Number(firstOffset),
+            Number(lastOffset),
+          ),
+        );
+    });
+    c.on(c.events.CRASH, (e) => {
+      const { error, restart } = e.payload as { error: unknown; restart: boolean };
+      this.log.error({ err: describeError(error), restart }, 'consumer crashed');
+      if (!restart) this.o.onFatal?.(error);
+    });
+    await c.connect();
+    await c.subscribe({ topics: [...this.o.inputs, this.o.changelog], fromBeginning: true });
+    await c.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+    this.timer = setInterval(() => this.periodic(), PERIODIC_MS);
+    this.timer.unref?.();
+  }
+
+  private hooks(partition: number, task: () => Task | undefined): StageHooks {
+    return {
+      enqueue: (work) =>
+        void this.queue.run(async () => {
+          const t = task();
+          if (t && !t.stopped && this.tasks.get(partition) === t && t.phase === 'live')
+            await this.guarded(t, work);
+        }),
+      pause: async () => {
+        await this.heartbeat?.().catch(() => undefined);
+        await new Promise<void>((r) => setImmediate(r));
+      },
+      stopping: () => this.stopping,
+    };
+  }
+
+  private pauseTopics(topics: readonly string[], p: number, paused: boolean): void {
+    const list = topics.map((topic) => ({ topic, partitions: [p] }));
+    if (paused) this.consumer?.pause(list);
+    else this.consumer?.resume(list);
+  }
+
+  /** kafkajs GROUP_JOIN: synchronous, before the first fetch of the generation. */
+  private onJoin(assignment: Record<string, number[]>, memberId: string): void {
+    this.memberId = memberId;
+    this.joined = true;
+    if (this.stopping) return;
+    const assigned = new Set(assignment[this.o.changelog] ?? []);
+    this.log.info({ partitions: [...assigned] }, 'partitions assigned');
+    for (const [p, t] of this.tasks) if (!assigned.has(p)) this.drop(t);
+    for (const p of assigned) {
+      const t = this.tasks.get(p);
+      if (t?.phase === 'live') {
+        // Kept: fetch from our positions, not the group's commits.
+        this.pauseTopics([this.o.changelog], p, true);
+        this.pauseTopics(this.o.inputs, p, this.inputsPaused);
+        for (const topic of this.o.inputs) {
+          const pos = t.positions.get(topic);
+          if (pos !== undefined) this.consumer?.seek({ topic, partition: p, offset: String(pos) });
+        }
+      } else if (t?.restoreBegun) {
+        this.pauseTopics(this.o.inputs, p, true);
+        this.pauseTopics([this.o.changelog], p, false);
+        const pos = t.positions.get(this.o.changelog) ?? 0;
+        this.consumer?.seek({ topic: this.o.changelog, partition: p, offset: String(pos) });
+      } else if (!t) this.add(p);
+    }
+  }
+
+  private add(p: number): void {
+    this.pauseTopics([...this.o.inputs, this.o.changelog], p, true);
+    const holder: { task?: Task } = {};
+    const t = this.o.makeTask(
+      p,
+      this.hooks(p, () => holder.task),
+    );
+    holder.task = t;
+    this.tasks.set(p, t);
+    void this.queue
+      .run(() => this.restore(t))
+      .catch((e: unknown) => {
+        this.log.error({ err: describeError(e), partition: p }, 'restore failed; retrying');
+        if (this.tasks.get(p) === t) this.restart(t);
+      });
+  }
+
+  private drop(t: Task): void {
+    t.stop();
+    this.tasks.delete(t.partition);
+    this.pauseTopics([...this.o.inputs, this.o.changelog], t.partition, true);
+    void this.queue.run(() => t.deactivate());
+  }
+
+  private restart(t: Task): void {
+    this.drop(t);
+    this.add(t.partition);
+  }
+
+  /** Fences the previous owner, then reads the changelog partition from its start (batches follow). */
+  private async restore(t: Task): Promise<void> {
+    if (t.stopped) return;
+    t.restoreStarted = Date.now();
+    await retry(() => t.activate(), {
+      stopping: () => this.stopping || t.stopped,
+      onRetry: (e, attempt) =>
+        this.log.warn(
+          { err: describeError(e), attempt, partition: t.partition },
+          'could not start the producer, retrying',
+        ),
+    });
+    if (t.stopped) return;
+    const w = (await this.o.admin.fetchTopicOffsets(this.o.changelog)).find(
+      (o) => o.partition === t.partition,
+    );
+    const low = Number(w?.low ?? 0);
+    const high = Number(w?.high ?? 0);
+    t.restoreEnd = high;
+    t.positions.set(this.o.changelog, low);
+    t.restoreBegun = true;
+    t.restoreFenced = Date.now();
+    this.log.info(
+      { partition: t.partition, records: high - low },
+      'restoring a partition from its changelog',
+    );
+    if (high <= low) return this.finishRestore(t);
+    this.consumer?.seek({ topic: this.o.changelog, partition: t.partition, offset: String(low) });
+    this.pauseTopics([this.o.changelog], t.partition, false);
+  }
+
+  private async finishRestore(t: Task): Promise<void> {
+    this.pauseTopics([this.o.changelog], t.partition, true);
+    t.restoreRead = Date.now();
+    await t.endRestore();
+    const rebuilt = Date.now();
+    if (t.stopped) return;
+    const committed = await this.o.admin.fetchOffsets({
+      groupId: this.o.groupId,
+      topics: [...this.o.inputs],
+    });
+    for (const topic of this.o.inputs) {
+      const c = Number(
+        committed.find((x) => x.topic === topic)?.partitions.find((x) => x.partition === t.partition)
+          ?.offset ?? -1,
+      );
+      const low = Number(
+        (await this.o.admin.fetchTopicOffsets(topic)).find((o) => o.partition === t.partition)?.low ?? 0,
+      );
+      const start = Math.max(c, low, 0);
+      t.positions.set(topic, start);
+      this.consumer?.seek({ topic, partition: t.partition, offset: String(start) });
+    }
+    if (t.stopped) return;
+    t.phase = 'live';
+    this.pauseTopics(this.o.inputs, t.partition, this.inputsPaused);
+    const seconds = (Date.now() - t.restoreStarted) / 1000;
+    this.o.pmetrics.restoreDuration.observe({ stage: this.o.name }, seconds);
+    const { restoredRecords: records, restoredBytes: bytes } = t;
+    this.restores.push({
+      partition: t.partition,
+      seconds,
+      fenceSeconds: (t.restoreFenced - t.restoreStarted) / 1000,
+      readSeconds: (t.restoreRead - t.restoreFenced) / 1000,
+      rebuildSeconds: (rebuilt - t.restoreRead) / 1000,
+      records,
+      bytes,
+    });
+    this.log.info({ partition: t.partition, seconds, records, bytes }, 'partition restored: live');
+  }
+
+  private eachBatch(payload: EachBatchPayload): Promise<void> {
+    return this.queue.run(async () => {
+      this.heartbeat = () => payload.heartbeat();
+      const { batch } = payload;
+      const t = this.tasks.get(batch.partition);
+      if (!t || t.stopped || payload.isStale()) return;
+      t.highWatermarks.set(batch.topic, Number(batch.highWatermark));
+      const pos = t.positions.get(batch.topic);
+      if (pos === undefined) return;
+      const fetched = Number(
+        (batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset() ?? pos,
+      );
+      const restoring = batch.topic === this.o.changelog;
+      if (restoring ? t.phase !== 'restoring' || !t.restoreBegun : t.phase !== 'live') return;
+      if (fetched > pos) {
+        this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: String(pos) });
+        return;
+      }
+      const last = Number(batch.lastOffset());
+      const messages = batch.messages.filter((m) => Number(m.offset) >= pos);
+      if (restoring) {
+        for (const m of messages) {
+          const key = m.key?.toString('utf8') ?? '';
+          const value = m.value === null ? null : m.value.toString('utf8');
+          t.restoreRecord(key, value);
+          t.restoredRecords++;
+          t.restoredBytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+        }
+        const { name } = this.o;
+        this.o.pmetrics.restoredRecords.inc({ stage: name }, messages.length);
+        this.o.pmetrics.restoredBytes.inc(
+          { stage: name },
+          messages.reduce((a, m) => a + (m.key?.length ?? 0) + (m.value?.length ?? 0), 0),
+        );
+        t.positions.set(batch.topic, Math.max(pos, last + 1));
+        payload.resolveOffset(String(last));
+        if (t.positions.get(batch.topic)! >= t.restoreEnd) await this.finishRestore(t);
+        return;
+      }
+      if (messages.length > 0) await this.guarded(t, () => t.onRecords(batch.topic, messages));
+      if (!t.stopped && last + 1 > (t.positions.get(batch.topic) ?? 0))
+        t.positions.set(batch.topic, last + 1);
+      payload.resolveOffset(String(last));
+    });
+  }
+
+  /** A fetch of only transaction markers or aborted records: the position moves past it. */
+  private async onFiltered(
+    topic: string,
+    partition: number,
+    first: number | undefined,
+    last: number,
+  ): Promise<void> {
+    const t = this.tasks.get(partition);
+    const pos = t?.positions.get(topic);
+    if (!t || pos === undefined || pos < (first ?? pos) || pos > last) return;
+    t.positions.set(topic, last + 1);
+    if (topic === this.o.changelog && t.phase === 'restoring' && t.restoreBegun && last + 1 >= t.restoreEnd)
+      await this.finishRestore(t);
+  }
+
+  /** Runs a task's work; a fenced producer means another owner: drop the task, or restore it again. */
+  private async guarded(t: Task, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (e) {
+      if (!isAmnesiaError(e, 'PRODUCER_FENCED')) throw e;
+      this.o.metrics.producerFenced.inc();
+      this.log.warn({ partition: t.partition }, 'producer fenced: another instance took the partition over');
+      if (await this.stillAssigned(t.partition)) this.restart(t);
+      else if (this.tasks.get(t.partition) === t) {
+        this.drop(t);
+      }
+    }
+  }
+
+  /** Asks the group coordinator whether this member still holds the partition. */
+  private async stillAssigned(partition: number): Promise<boolean> {
+    try {
+      const { groups } = await this.o.admin.describeGroups([this.o.groupId]);
+      const me = groups[0]?.members.find((m) => m.memberId === this.memberId);
+      if (!me) return false;
+      const a = AssignerProtocol.MemberAssignment.decode(me.memberAssignment);
+      return (a?.assignment[this.o.changelog] ?? []).includes(partition);
+    } catch {
+      return false;
+    }
+  }
+
+  private periodic(): void {
+    if (this.stopping) return;
+    const now = Date.now();
+    for (const t of this.tasks.values())
+      if (t.phase === 'live')
+        void this.queue
+          .run(() => this.guarded(t, () => (t.stopped ? Promise.resolve() : t.periodic(now))))
+          .catch((e: unknown) =>
+            this.log.error({ err: describeError(e), partition: t.partition }, 'periodic work failed'),
+          );
+  }
+
+  /** Graceful: flush and commit every live task, leave the group, stop the producers. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.queue.run(async () => {
+      for (const t of this.tasks.values())
+        if (t.phase === 'live')
+          await this.guarded(t, () => t.flush()).catch((e: unknown) =>
+            this.log.warn({ err: describeError(e) }, 'final flush failed'),
+          );
+    });
+    await this.consumer?.stop().catch(() => undefined);
+    await this.consumer?.disconnect().catch(() => undefined);
+    for (const t of this.tasks.values()) {
+      t.stop();
+      await t.deactivate();
+    }
+    this.tasks.clear();
+  }
+}

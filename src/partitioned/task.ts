@@ -1,0 +1,204 @@
+// What every task (one partition of a stage) shares: its transactional sink (its own transactional
+// id, so that its next owner fences it), its positions in the topics it reads, the delivery of a
+// flush's records with those positions in one transaction (retried while retriable), the linger
+// timer, and the tick that makes its changelog's active segment roll when no traffic comes.
+import type { KafkaMessage, Message } from 'kafkajs';
+import type { Config } from '../config.js';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../stream/metrics.js';
+import type { PartitionOffset } from '../stream/partitions.js';
+import type { Outgoing, OutputSink } from '../stream/ports.js';
+import { retry } from '../stream/retry.js';
+import type { Pause } from './item-table.js';
+import type { PartitionedMetrics, ProducedKind, StageName, TaskFigures } from './metrics.js';
+
+export interface TaskDeps {
+  readonly stage: StageName;
+  readonly partition: number;
+  readonly sink: OutputSink;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly pmetrics: PartitionedMetrics;
+  readonly batch: Config['batch'];
+  readonly tickMs: number;
+  /** Runs work for this task in the stage's queue (fencing handled there). */
+  readonly enqueue: (work: () => Promise<void>) => void;
+  /** Heartbeats the stage's consumer and yields to the event loop (long work). */
+  readonly pause: Pause;
+  readonly stopping: () => boolean;
+  readonly now?: () => number;
+}
+
+/** A record to produce, tagged with its kind for the volume metrics. */
+export interface TaggedRecord extends Outgoing {
+  readonly kind: ProducedKind;
+}
+
+export function record(
+  kind: ProducedKind,
+  topic: string,
+  partition: number | undefined,
+  key: string | null,
+  value: Buffer | string | null,
+  extra: Partial<Message> = {},
+): TaggedRecord {
+  const bytes = (key === null ? 0 : Buffer.byteLength(key)) + (value === null ? 0 : Buffer.byteLength(value));
+  const message: Message = { key, value, ...(partition !== undefined ? { partition } : {}), ...extra };
+  return { kind, topic, message, bytes: bytes + 64 };
+}
+
+export const TICK_KEY = '~';
+
+const CATCH_UP_FACTOR = 10;
+
+export abstract class Task {
+  phase: 'restoring' | 'live' = 'restoring';
+  /** Next offset to read per topic (of this task's partition). */
+  readonly positions = new Map<string, number>();
+  readonly highWatermarks = new Map<string, number>();
+  /** Restore: where the changelog ends, and when the restore started. */
+  restoreEnd = 0;
+  restoreStarted = 0;
+  /** When the producer was started (fencing done) and the changelog read to its end. */
+  restoreFenced = 0;
+  restoreRead = 0;
+  restoreBegun = false;
+  /** Changelog records and bytes (keys and values) read by the restore. */
+  restoredRecords = 0;
+  restoredBytes = 0;
+  stopped = false;
+  protected failingSince: number | undefined;
+  private lastDelivery = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  protected readonly log: Logger;
+
+  constructor(protected readonly deps: TaskDeps) {
+    this.log = deps.log.child({ module: `${deps.stage}-task`, partition: deps.partition });
+  }
+
+  get partition(): number {
+    return this.deps.partition;
+  }
+
+  protected now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  /** The topics whose positions this task commits. */
+  abstract readonly inputs: readonly string[];
+  abstract restoreRecord(key: string, value: string | null): void;
+  abstract endRestore(): Promise<void>;
+  /** Records (at or after the position) of one of its inputs, while live. */
+  abstract onRecords(topic: string, messages: readonly KafkaMessage[]): Promise<void>;
+  abstract flush(): Promise<void>;
+  abstract figures(): TaskFigures;
+  /** Records that keep the changelog's (and deltas') segments rolling. */
+  protected abstract tickRecords(now: number): TaggedRecord[];
+  /** Periodic upkeep (every second, in the queue). */
+  abstract periodic(now: number): Promise<void>;
+
+  /** Milliseconds the current delivery has been failing (0 while outputs flow). */
+  stuckMs(): number {
+    return this.failingSince === undefined ? 0 : this.now() - this.failingSince;
+  }
+
+  lag(): number {
+    let lag = 0;
+    for (const t of this.inputs) {
+      const hw = this.highWatermarks.get(t);
+      const pos = this.positions.get(t);
+      if (hw !== undefined && pos !== undefined) lag += Math.max(0, hw - pos);
+    }
+    return lag;
+  }
+
+  /**
+   * Events (user stage) or ops (item stage) a flush may take, and how long the first of them may
+   * wait: BATCH_MAX_EVENTS and BATCH_MAX_MS, or ten times as many and as long as CATCHUP_FLUSH_MS
+   * ×10 while a backlog larger than BATCH_MAX_EVENTS waits, so that a catch-up costs few flushes
+   * (the item stage rescans its affected rows once per flush).
+   */
+  protected chunkLimit(): number {
+    const { maxEvents } = this.deps.batch;
+    return this.catchingUp() ? maxEvents * CATCH_UP_FACTOR : maxEvents;
+  }
+
+  protected linger(): number {
+    const { maxMs, catchUpFlushMs } = this.deps.batch;
+    return this.catchingUp() ? Math.max(maxMs, catchUpFlushMs * CATCH_UP_FACTOR) : maxMs;
+  }
+
+  private catchingUp(): boolean {
+    return this.lag() > this.deps.batch.maxEvents;
+  }
+
+  protected inputOffsets(): PartitionOffset[] {
+    const out: PartitionOffset[] = [];
+    for (const topic of this.inputs) {
+      const offset = this.positions.get(topic);
+      if (offset !== undefined) out.push({ topic, partition: this.partition, offset });
+    }
+    return out;
+  }
+
+  /** Delivers records with the input positions (or none) in one transaction; retried while retriable. */
+  protected async deliver(records: readonly TaggedRecord[], withOffsets = true): Promise<void> {
+    const offsets = withOffsets ? this.inputOffsets() : [];
+    if (records.length === 0 && offsets.length === 0) return;
+    const { metrics, pmetrics, stage } = this.deps;
+    await retry(() => this.deps.sink.deliver(records, offsets), {
+      stopping: () => this.deps.stopping() || this.stopped,
+      beforeWait: () => this.deps.pause(),
+      onRetry: (e, attempt, delayMs) => {
+        this.failingSince ??= this.now();
+        metrics.publishFailures.inc();
+        this.log.error({ err: describeError(e), attempt, retryInMs: delayMs }, 'delivery failed, retrying');
+      },
+    });
+    this.failingSince = undefined;
+    this.lastDelivery = this.now();
+    for (const r of records) {
+      pmetrics.produced.inc({ stage, kind: r.kind });
+      pmetrics.producedBytes.inc({ stage, kind: r.kind }, r.bytes - 64);
+    }
+  }
+
+  /** A flush after `delayMs` unless one comes earlier. */
+  protected scheduleFlush(delayMs: number): void {
+    if (this.timer) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.deps.enqueue(() => this.flush());
+      },
+      Math.max(0, delayMs),
+    );
+    this.timer.unref?.();
+  }
+
+  protected cancelFlush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Appends a tick when nothing was written for tickMs, so that segments roll (purge bound). */
+  protected async tickIfIdle(now: number): Promise<void> {
+    if (now - this.lastDelivery < this.deps.tickMs) return;
+    await this.deliver(this.tickRecords(now), false);
+  }
+
+  /** Starts the task's transactional producer: fences the previous owner, aborts its open transaction. */
+  activate(): Promise<void> {
+    return this.deps.sink.activate();
+  }
+
+  deactivate(): Promise<void> {
+    return this.deps.sink.deactivate();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelFlush();
+  }
+}

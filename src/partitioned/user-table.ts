@@ -1,0 +1,292 @@
+// The user stage's state of one input partition: per user (by token, never by id) the items held
+// with their arrival rank, the eventId window, and the tombstones of forgotten users. The rules are
+// the single mode's (model.interaction, model.forget, dedup.ts): a late event of a forgotten user is
+// dropped, duplicates change nothing, an ADD at MAX_ITEMS_PER_USER first evicts the oldest item, a
+// repeated eventId is dropped. Within a chunk it remembers each changed user's items at the chunk
+// start (K0) and which changelog records changed, so that a flush can turn the chunk into deltas
+// and changelog records.
+import { hash53 } from '../stream/dedup.js';
+import { pairHash } from './ids.js';
+
+export type Outcome = 'applied' | 'duplicate' | 'suppressed_late' | 'duplicate_event';
+
+export interface UserEvent {
+  readonly itemId: string;
+  readonly action: 'ADD' | 'REMOVE';
+  readonly occurredAt: number;
+  readonly eventId?: string | undefined;
+}
+
+interface UserRecord {
+  /** item → arrival rank (larger is newer). */
+  readonly items: Map<string, number>;
+  nextRank: number;
+  /** The last eventIds (53-bit hashes) in a ring; undefined while none. */
+  ring: number[] | undefined;
+  ringNext: number;
+}
+
+/** One changed user of a chunk: items at the chunk start and now, and the deletions among the changes. */
+export interface UserChange {
+  readonly token: string;
+  readonly before: ReadonlySet<string>;
+  readonly after: ReadonlySet<string>;
+  /** Offsets of the deletion requests applied to this user in the chunk. */
+  readonly markers: readonly number[];
+}
+
+/** A changelog record: key and value (null: a tombstone). */
+export interface ChangelogRecord {
+  readonly key: string;
+  readonly value: string | null;
+}
+
+export interface UserTableOptions {
+  readonly maxItemsPerUser: number;
+  readonly dedupWindow: number;
+  readonly tombstoneRetentionMs: number;
+}
+
+const EMPTY: ReadonlySet<string> = new Set();
+
+export class UserTable {
+  private readonly users = new Map<string, UserRecord>();
+  private readonly tombstones = new Map<string, number>();
+  private pairs = 0;
+  // The chunk in progress.
+  private base = new Map<string, ReadonlySet<string>>();
+  private touched = new Map<string, Set<string>>();
+  private metaTouched = new Set<string>();
+  private tombTouched = new Set<string>();
+  private markers = new Map<string, number[]>();
+
+  constructor(private readonly options: UserTableOptions) {}
+
+  get size(): { users: number; pairs: number; tombstones: number } {
+    return { users: this.users.size, pairs: this.pairs, tombstones: this.tombstones.size };
+  }
+
+  /** The items a user holds (right of access; tests). */
+  itemsOf(token: string): string[] {
+    return [...(this.users.get(token)?.items.keys() ?? [])];
+  }
+
+  /** Whether the chunk in progress changed anything. */
+  get dirty(): boolean {
+    return this.base.size > 0 || this.metaTouched.size > 0 || this.tombTouched.size > 0;
+  }
+
+  interaction(token: string, e: UserEvent): Outcome {
+    const found = this.users.get(token);
+    const window = this.options.dedupWindow;
+    let eventHash: number | undefined;
+    if (e.eventId !== undefined && window > 0) {
+      eventHash = hash53(e.eventId);
+      if (found?.ring?.includes(eventHash)) return 'duplicate_event';
+    }
+    const outcome = this.apply(token, found, e);
+    if (eventHash !== undefined) {
+      const u = this.users.get(token) ?? this.record(token);
+      u.ring ??= new Array<number>(window).fill(-1);
+      u.ring[u.ringNext] = eventHash;
+      u.ringNext = (u.ringNext + 1) % window;
+      this.metaTouched.add(token);
+    }
+    return outcome;
+  }
+
+  private apply(token: string, found: UserRecord | undefined, e: UserEvent): Outcome {
+    const bound = this.tombstones.get(token);
+    if (bound !== undefined && e.occurredAt <= bound) return 'suppressed_late';
+    if (e.action === 'REMOVE') {
+      if (!found?.items.has(e.itemId)) return 'duplicate';
+      this.noteBase(token, found);
+      this.removeItem(token, found, e.itemId);
+      return 'applied';
+    }
+    if (found?.items.has(e.itemId)) return 'duplicate';
+    const u = found ?? this.record(token);
+    this.noteBase(token, u);
+    while (u.items.size >= this.options.maxItemsPerUser) this.removeItem(token, u, oldest(u));
+    u.items.set(e.itemId, u.nextRank++);
+    this.pairs++;
+    this.touch(token, e.itemId);
+    this.metaTouched.add(token);
+    return 'applied';
+  }
+
+  /** Forgets the user: items, eventIds and all; a tombstone drops their late events. Returns items removed. */
+  forget(token: string, requestedAt: number, marker: number): number {
+    const prev = this.tombstones.get(token);
+    if (prev === undefined || requestedAt > prev) {
+      this.tombstones.set(token, requestedAt);
+      this.tombTouched.add(token);
+    }
+    const u = this.users.get(token);
+    let removed = 0;
+    if (u) {
+      this.noteBase(token, u);
+      removed = u.items.size;
+      for (const item of u.items.keys()) this.touch(token, item);
+      this.pairs -= removed;
+      this.users.delete(token);
+      this.metaTouched.add(token);
+    } else if (!this.base.has(token)) this.base.set(token, EMPTY);
+    const list = this.markers.get(token);
+    if (list) list.push(marker);
+    else this.markers.set(token, [marker]);
+    return removed;
+  }
+
+  /** Drops tombstones older than the retention (their changelog records go with the next chunk). */
+  expireTombstones(nowMs: number): number {
+    let n = 0;
+    for (const [token, t] of this.tombstones)
+      if (t + this.options.tombstoneRetentionMs <= nowMs) {
+        this.tombstones.delete(token);
+        this.tombTouched.add(token);
+        n++;
+      }
+    return n;
+  }
+
+  /** Ends the chunk: every changed user's before/after, and the changelog records to write. */
+  takeChunk(): { changes: UserChange[]; changelog: ChangelogRecord[] } {
+    const changes: UserChange[] = [];
+    for (const [token, before] of this.base) {
+      const after = new Set(this.users.get(token)?.items.keys() ?? []);
+      const markers = this.markers.get(token) ?? [];
+      if (markers.length > 0 || !sameSet(before, after)) changes.push({ token, before, after, markers });
+    }
+    const changelog: ChangelogRecord[] = [];
+    for (const [token, items] of this.touched) {
+      const u = this.users.get(token);
+      for (const item of items) {
+        const rank = u?.items.get(item);
+        const key = `h${pairHash(token, item)}`;
+        changelog.push({ key, value: rank === undefined ? null : JSON.stringify([token, item, rank]) });
+      }
+    }
+    for (const token of this.metaTouched) {
+      const u = this.users.get(token);
+      const value =
+        u && (u.items.size > 0 || u.ring)
+          ? JSON.stringify({ t: token, r: u.nextRank, ...(u.ring ? { d: u.ring, n: u.ringNext } : {}) })
+          : null;
+      if (u && value === null) this.users.delete(token);
+      changelog.push({ key: metaKey(token), value });
+    }
+    for (const token of this.tombTouched) {
+      const t = this.tombstones.get(token);
+      changelog.push({ key: `t${token}`, value: t === undefined ? null : String(t) });
+    }
+    this.base = new Map();
+    this.touched = new Map();
+    this.metaTouched = new Set();
+    this.tombTouched = new Set();
+    this.markers = new Map();
+    return { changes, changelog };
+  }
+
+  /** Restores one changelog record (read from the start of the partition; later ones win). */
+  restore(key: string, value: string | null): void {
+    const kind = key[0];
+    if (kind === 'h') {
+      // The record's value names its user and item; a null replaced it, and the put it replaced
+      // was read before (compaction keeps the order).
+      const hash = key.slice(1);
+      if (value === null) {
+        const at = this.restoredPairs.get(hash);
+        if (at) {
+          this.users.get(at[0])?.items.delete(at[1]);
+          this.restoredPairs.delete(hash);
+        }
+        return;
+      }
+      const [token, item, rank] = JSON.parse(value) as [string, string, number];
+      const u = this.users.get(token) ?? this.record(token);
+      u.items.set(item, rank);
+      u.nextRank = Math.max(u.nextRank, rank + 1);
+      this.restoredPairs.set(hash, [token, item]);
+    } else if (kind === 'm') {
+      if (value === null) {
+        const token = this.restoredMeta.get(key);
+        if (token !== undefined) this.users.delete(token);
+        this.restoredMeta.delete(key);
+        return;
+      }
+      const m = JSON.parse(value) as { t: string; r: number; d?: number[]; n?: number };
+      this.restoredMeta.set(key, m.t);
+      const u = this.users.get(m.t) ?? this.record(m.t);
+      u.nextRank = Math.max(u.nextRank, m.r);
+      if (m.d) [u.ring, u.ringNext] = resizeRing(m.d, m.n ?? 0, this.options.dedupWindow);
+    } else if (kind === 't') {
+      const token = key.slice(1);
+      if (value === null) this.tombstones.delete(token);
+      else this.tombstones.set(token, Number(value));
+    }
+  }
+
+  /** After the last restored record: counts and the transient index. */
+  endRestore(): void {
+    this.restoredPairs.clear();
+    this.restoredMeta.clear();
+    this.pairs = 0;
+    for (const [token, u] of this.users) {
+      if (u.items.size === 0 && !u.ring) this.users.delete(token);
+      this.pairs += u.items.size;
+    }
+  }
+
+  private readonly restoredPairs = new Map<string, [string, string]>();
+  private readonly restoredMeta = new Map<string, string>();
+
+  private record(token: string): UserRecord {
+    const u: UserRecord = { items: new Map(), nextRank: 0, ring: undefined, ringNext: 0 };
+    this.users.set(token, u);
+    return u;
+  }
+
+  private noteBase(token: string, u: UserRecord): void {
+    if (!this.base.has(token)) this.base.set(token, new Set(u.items.keys()));
+  }
+
+  private touch(token: string, item: string): void {
+    let s = this.touched.get(token);
+    if (!s) this.touched.set(token, (s = new Set()));
+    s.add(item);
+  }
+
+  private removeItem(token: string, u: UserRecord, item: string): void {
+    u.items.delete(item);
+    this.pairs--;
+    this.touch(token, item);
+  }
+}
+
+/** A user's meta record is keyed by a hash too: once compacted, its tombstone names no one. */
+function metaKey(token: string): string {
+  return `m${pairHash(token, '')}`;
+}
+
+function oldest(u: UserRecord): string {
+  let best = '';
+  let rank = Infinity;
+  for (const [item, r] of u.items) if (r < rank) [rank, best] = [r, item];
+  return best;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+/** A stored eventId ring and its next slot under the current window size (newest entries kept). */
+function resizeRing(ring: number[], next: number, window: number): [number[] | undefined, number] {
+  if (window === 0) return [undefined, 0];
+  if (ring.length === window) return [ring, next % window];
+  const ordered = ring.map((_, k) => ring[(next + k) % ring.length]!).filter((h) => h >= 0);
+  const kept = ordered.slice(-window);
+  return [[...kept, ...new Array<number>(window - kept.length).fill(-1)], kept.length % window];
+}

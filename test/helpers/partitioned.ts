@@ -1,0 +1,89 @@
+// Helpers for the partitioned mode's integration tests: its environment, and waiting until both
+// stages have committed everything (every input record, every delta) with nothing left in flight.
+import type { Kafka } from 'kafkajs';
+import { deleteTopicsAfterAll, waitFor } from './kafka.js';
+
+/**
+ * The internal topics the service creates for `groupId` are deleted after the test file, after the
+ * services are stopped (with the topics the test created).
+ */
+export function deleteInternalTopicsAfterAll(groupId: string): void {
+  deleteTopicsAfterAll(
+    ['users-changelog', 'items-changelog', 'deltas', 'acks'].map((t) => `${groupId}-${t}`),
+  );
+}
+
+export const PARTITIONED_KEY = 'a-partitioned-test-key-0123456789';
+
+/** MODE=partitioned with short linger, small changelog segments and a short purge bound. */
+export function partitionedEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    MODE: 'partitioned',
+    TOMBSTONE_KEY: PARTITIONED_KEY,
+    BATCH_MAX_MS: '50',
+    CHANGELOG_SEGMENT_MS: '2000',
+    CHANGELOG_MAX_COMPACTION_LAG_MS: '2000',
+    PURGE_MARGIN_MS: '3000',
+    KAFKA_TRANSACTION_TIMEOUT_MS: '20000',
+    ...extra,
+  };
+}
+
+/** Committed offsets of a group per topic-partition ('-1' when none). */
+async function committed(kafka: Kafka, groupId: string, topic: string): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((t?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function ends(kafka: Kafka, topic: string): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, Number(o.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until the user stage has committed the inputs to their ends and the item stage the deltas to
+ * theirs (a transaction marker follows the last record: committed ≥ end − 1), twice in a row.
+ */
+export async function waitPartitionedProcessed(
+  kafka: Kafka,
+  groupId: string,
+  inputs: readonly string[],
+  timeoutMs = 90_000,
+): Promise<void> {
+  const caughtUp = async (): Promise<boolean> => {
+    const checks: [string, string][] = [
+      ...inputs.map((t) => [`${groupId}-users`, t] as [string, string]),
+      [`${groupId}-items`, `${groupId}-deltas`],
+    ];
+    for (const [group, topic] of checks) {
+      const c = await committed(kafka, group, topic);
+      for (const [p, end] of await ends(kafka, topic)) {
+        if (end === 0) continue;
+        const at = c.get(p) ?? -1;
+        // Ticks and markers after the last committed record need no commit.
+        if (at < end - 2) return false;
+      }
+    }
+    return true;
+  };
+  let streak = 0;
+  await waitFor(
+    async () => {
+      streak = (await caughtUp()) ? streak + 1 : 0;
+      return streak >= 3;
+    },
+    timeoutMs,
+    300,
+  );
+}

@@ -1,0 +1,123 @@
+// The user stage's table follows the single mode's rules (checked against the oracle's Reference,
+// with the per-user cap), and a table restored from its changelog — whole or compacted — holds the
+// same users, arrival order, tombstones and eventId windows as the one that wrote it.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { userToken } from '../../src/partitioned/ids.js';
+import { UserTable, type ChangelogRecord } from '../../src/partitioned/user-table.js';
+import { opArb } from '../helpers/model-ops.js';
+import { Reference } from '../helpers/oracle.js';
+
+const KEY = 'a-test-key-of-sixteen-chars-or-more';
+const tok = (u: string) => userToken(KEY, u);
+
+function compact(log: readonly ChangelogRecord[]): ChangelogRecord[] {
+  const last = new Map<string, string | null>();
+  for (const r of log) {
+    last.delete(r.key);
+    last.set(r.key, r.value);
+  }
+  return [...last].filter(([, v]) => v !== null).map(([key, value]) => ({ key, value }));
+}
+
+function restored(log: readonly ChangelogRecord[], cap: number, window = 0): UserTable {
+  const t = new UserTable({ maxItemsPerUser: cap, dedupWindow: window, tombstoneRetentionMs: 1e15 });
+  for (const r of log) t.restore(r.key, r.value);
+  t.endRestore();
+  return t;
+}
+
+describe('the user table', () => {
+  it('holds what the oracle holds, with the cap, across restores from its changelog', () => {
+    fc.assert(
+      fc.property(
+        fc.array(opArb(5, 8), { maxLength: 150 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.boolean(),
+        fc.infiniteStream(fc.nat()),
+        (ops, cap, compacted, stream) => {
+          const it = stream[Symbol.iterator]();
+          const ref = new Reference(cap);
+          let table = new UserTable({ maxItemsPerUser: cap, dedupWindow: 0, tombstoneRetentionMs: 1e15 });
+          const log: ChangelogRecord[] = [];
+          let marker = 0;
+          for (const op of ops) {
+            const expected = ref.apply(op);
+            if (op.kind === 'flush') {
+              log.push(...table.takeChunk().changelog);
+              if ((it.next().value as number) % 3 === 0)
+                table = restored(compacted ? compact(log) : log, cap);
+              continue;
+            }
+            if (op.kind === 'forget')
+              expect(String(table.forget(tok(op.user), op.at, marker++))).toBe(expected);
+            else {
+              const outcome = table.interaction(tok(op.user), {
+                itemId: op.item,
+                action: op.kind === 'add' ? 'ADD' : 'REMOVE',
+                occurredAt: op.at,
+              });
+              expect(outcome).toBe(expected === 'suppressed-late' ? 'suppressed_late' : expected);
+            }
+          }
+          log.push(...table.takeChunk().changelog);
+          const again = restored(compacted ? compact(log) : log, cap);
+          for (const u of ['user-0', 'user-1', 'user-2', 'user-3', 'user-4']) {
+            const want = [...(ref.H.get(u) ?? [])];
+            // Arrival order survives (the cap evicts the oldest).
+            expect(table.itemsOf(tok(u)).sort(), u).toEqual([...want].sort());
+            expect(again.itemsOf(tok(u)).sort(), `${u} restored`).toEqual([...want].sort());
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('drops a repeated eventId of the same user, also after a restore; forgetting drops the window', () => {
+    const table = new UserTable({ maxItemsPerUser: 100, dedupWindow: 2, tombstoneRetentionMs: 1e15 });
+    const e = (itemId: string, action: 'ADD' | 'REMOVE', eventId: string) => ({
+      itemId,
+      action,
+      occurredAt: 10,
+      eventId,
+    });
+    expect(table.interaction(tok('u'), e('a', 'ADD', 'e1'))).toBe('applied');
+    expect(table.interaction(tok('u'), e('a', 'REMOVE', 'e2'))).toBe('applied');
+    expect(table.interaction(tok('u'), e('a', 'ADD', 'e1'))).toBe('duplicate_event');
+    expect(table.interaction(tok('v'), e('a', 'ADD', 'e1'))).toBe('applied');
+    const log = table.takeChunk().changelog;
+    const again = restored(log, 100, 2);
+    expect(again.interaction(tok('u'), e('b', 'ADD', 'e2'))).toBe('duplicate_event');
+    expect(again.interaction(tok('u'), e('b', 'ADD', 'e3'))).toBe('applied');
+    // The window holds the last two: e1 fell out.
+    expect(again.interaction(tok('u'), e('c', 'ADD', 'e1'))).toBe('applied');
+    again.forget(tok('u'), 5, 0);
+    expect(again.interaction(tok('u'), e('d', 'ADD', 'e3'))).toBe('applied');
+  });
+
+  it('expires tombstones after the retention; the changelog forgets them too', () => {
+    const table = new UserTable({ maxItemsPerUser: 100, dedupWindow: 0, tombstoneRetentionMs: 1_000 });
+    table.forget(tok('u'), 5_000, 0);
+    const log = table.takeChunk().changelog;
+    expect(log.some((r) => r.key === `t${tok('u')}` && r.value === '5000')).toBe(true);
+    expect(table.interaction(tok('u'), { itemId: 'a', action: 'ADD', occurredAt: 4_000 })).toBe(
+      'suppressed_late',
+    );
+    expect(table.expireTombstones(6_000)).toBe(1);
+    log.push(...table.takeChunk().changelog);
+    expect(log.at(-1)).toEqual({ key: `t${tok('u')}`, value: null });
+    expect(restored(log, 100).size.tombstones).toBe(0);
+    expect(table.interaction(tok('u'), { itemId: 'a', action: 'ADD', occurredAt: 4_000 })).toBe('applied');
+  });
+
+  it('never writes a user id into its changelog', () => {
+    const table = new UserTable({ maxItemsPerUser: 100, dedupWindow: 2, tombstoneRetentionMs: 1e15 });
+    table.interaction(tok('alice@example.org'), { itemId: 'i1', action: 'ADD', occurredAt: 1, eventId: 'x' });
+    table.forget(tok('bob@example.org'), 1, 0);
+    for (const r of table.takeChunk().changelog) {
+      expect(r.key + (r.value ?? '')).not.toContain('alice');
+      expect(r.key + (r.value ?? '')).not.toContain('bob');
+    }
+  });
+});
