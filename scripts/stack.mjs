@@ -523,7 +523,7 @@ export async function startStack(opts = {}) {
   try {
     const fmt = spawnSync(
       java.kafkaJava,
-      [...kafkaJvm, 'kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', propsFile, '-g'],
+      [...kafkaJvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId()}`, '-c', propsFile, '-g'],
       { encoding: 'utf8' },
     );
     fs.writeFileSync(path.join(logsDir, 'kafka-format.log'), `${fmt.stdout}\n${fmt.stderr}`);
@@ -582,7 +582,7 @@ function cdsArgs(major, file) {
     : [];
 }
 
-/** Base64url of 16 random bytes: the cluster id format StorageTool expects. */
+/** Base64url of 16 random bytes: the cluster id format StorageTool expects (it may begin with "-", so it is passed as --cluster-id=…). */
 function clusterId() {
   return Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
 }
