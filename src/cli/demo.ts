@@ -183,7 +183,9 @@ export async function demo(argv: string[]): Promise<number> {
       KAFKA_GROUP_ID: process.env.KAFKA_GROUP_ID || 'amnesia-demo',
       HTTP_HOST: args.host,
       HTTP_PORT: String(args.port),
-      // The demo is the inspector's home: on, with its write controls (off by default elsewhere).
+      // The demo is the inspector's home: on, with its write controls (off by default elsewhere);
+      // the inspector needs the whole model, so the single mode whatever MODE the shell has.
+      MODE: 'single',
       INSPECTOR_ENABLED: 'true',
       INSPECTOR_WRITES: 'true',
       LOG_LEVEL: process.env.LOG_LEVEL || 'fatal',

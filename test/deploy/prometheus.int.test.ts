@@ -130,7 +130,12 @@ describe.skipIf(!prometheus)('a real Prometheus', () => {
         data: { groups: { name: string; rules: { name: string; health: string }[] }[] };
       };
       const names = rules.data.groups.map((g) => g.name).sort();
-      expect(names).toEqual(['amnesia.availability', 'amnesia.durability', 'amnesia.processing']);
+      expect(names).toEqual([
+        'amnesia.availability',
+        'amnesia.durability',
+        'amnesia.partitioned',
+        'amnesia.processing',
+      ]);
       const all = rules.data.groups.flatMap((g) => g.rules);
       expect(all.length).toBeGreaterThanOrEqual(10);
     } finally {
