@@ -432,3 +432,27 @@ describe('close', () => {
     await expect(fetch(s.url + '/livez')).rejects.toThrow();
   });
 });
+
+describe('without the query API (MODE=partitioned: no instance holds the whole model)', () => {
+  it('answers health and metrics but 404 for the item and user queries', async () => {
+    const s = await start({ queries: false });
+    s.setReady(true);
+    expect((await get(s, '/livez')).status).toBe(200);
+    expect((await get(s, '/readyz')).status).toBe(200);
+    expect((await get(s, '/metrics')).status).toBe(200);
+    const paths = [
+      `/items/${item(1)}/neighbors`,
+      `/items/${item(1)}/similarity/${item(2)}`,
+      '/users/homer/recommendations',
+      '/users/homer/items',
+    ];
+    // The same paths answer 200 with the query API on.
+    const withQueries = await start();
+    for (const path of paths) expect((await get(withQueries, path)).status, path).toBe(200);
+    for (const path of paths) {
+      const r = await get(s, path);
+      expect(r.status, path).toBe(404);
+      expect(r.body.error.code, path).toBe('NOT_FOUND');
+    }
+  });
+});
