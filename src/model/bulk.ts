@@ -16,7 +16,7 @@
 // its bound stays valid for the columns outside T that are not candidates.
 
 import type { ModelCore } from './core.js';
-import { BOTTOM } from './topk.js';
+import { BOTTOM } from './bounds.js';
 import { COL_SHIFT, DenseCooccurrence, SAT } from './dense.js';
 import type { Slice } from './slice.js';
 
@@ -263,8 +263,8 @@ export class BulkRebuild {
     let bn = count > L ? itemDict.names[ids[L] as number] : seed > -Infinity ? '' : undefined;
     if (this.partial && this.inT[r] === 0) {
       // Outside T, the columns outside T that are not candidates still rank after the old bound.
-      const old = topk.betaV[r] as number;
-      const oldName = topk.betaName[r];
+      const old = topk.bounds.v[r] as number;
+      const oldName = topk.bounds.name[r];
       if (old > bv || (old === bv && bn !== undefined && oldName !== undefined && oldName < bn))
         [bv, bn] = [old, oldName];
     }

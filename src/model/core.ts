@@ -21,7 +21,8 @@ import {
 import type { Step } from './slice.js';
 import { SparseCooccurrence } from './sparse.js';
 import { Tombstones } from './tombstones.js';
-import { NeighborIndex, type TopKHost } from './topk.js';
+import type { TopKHost } from './topk-lists.js';
+import { NeighborIndex } from './topk.js';
 import type { ModelOptions, NeighborList } from './types.js';
 
 export const DEFAULT_MODEL_OPTIONS: ModelOptions = Object.freeze({

@@ -3,7 +3,8 @@
 
 import { runToEnd } from './slice.js';
 import type { TopKState } from './state.js';
-import { BOTTOM, type NeighborIndex } from './topk.js';
+import { BOTTOM } from './bounds.js';
+import type { NeighborIndex } from './topk.js';
 
 /**
  * The candidates and bounds of slots [0, slots), copied (snapshots): restoring them spares a scan
@@ -23,9 +24,9 @@ export function exportTopK(
   for (let k = 0; k < slots; k++) {
     candidates.set(buf.subarray(k * index.B, k * index.B + (len[k] as number)), offsets[k]);
     index.refresh(k);
-    boundValue[k] = index.betaV[k] as number;
+    boundValue[k] = index.bounds.v[k] as number;
     // A bound naming an item that has gone since becomes value-only: weaker, still true.
-    const name = index.betaName[k];
+    const name = index.bounds.name[k];
     if (name !== undefined && name !== '') boundItem[k] = slotOf(name) ?? -1;
   }
   return { offsets, candidates, boundValue, boundItem };
@@ -55,9 +56,9 @@ export function importTopK(index: NeighborIndex, s: TopKState): boolean {
     index.b.markStale(k);
     const v = s.boundValue[k] as number;
     const item = s.boundItem[k] as number;
-    index.betaV[k] = v < 0 ? BOTTOM : v;
-    index.betaName[k] = v < 0 ? undefined : item >= 0 ? (names[item] ?? '') : '';
-    index.betaN[k] = n[k] as number;
+    index.bounds.v[k] = v < 0 ? BOTTOM : v;
+    index.bounds.name[k] = v < 0 ? undefined : item >= 0 ? (names[item] ?? '') : '';
+    index.bounds.n[k] = n[k] as number;
   }
   return true;
 }

@@ -4,7 +4,7 @@
 // tasks) and sticky: each member announces the tasks it holds (member userData) and keeps them up
 // to its share, so an instance joining takes tasks from the others and one leaving hands its tasks
 // out, while every other task stays where its state is.
-import { AssignerProtocol, type Assigner, type PartitionAssigner } from 'kafkajs';
+import { AssignerProtocol, type Admin, type Assigner, type PartitionAssigner } from 'kafkajs';
 
 export const TASK_ASSIGNER = 'AmnesiaTasks';
 
@@ -107,4 +107,26 @@ export function taskAssigner(info: () => TaskMemberInfo): PartitionAssigner {
     };
     return assigner;
   };
+}
+
+/**
+ * Asks the group coordinator whether member `memberId` of `groupId` still holds `partition` of
+ * `topic` (false when it cannot tell).
+ */
+export async function holdsPartition(
+  admin: Admin,
+  groupId: string,
+  memberId: string | undefined,
+  topic: string,
+  partition: number,
+): Promise<boolean> {
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    const me = groups[0]?.members.find((m) => m.memberId === memberId);
+    if (!me) return false;
+    const a = AssignerProtocol.MemberAssignment.decode(me.memberAssignment);
+    return (a?.assignment[topic] ?? []).includes(partition);
+  } catch {
+    return false;
+  }
 }

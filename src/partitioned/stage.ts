@@ -1,22 +1,21 @@
 // One stage of the partitioned mode on Kafka: a consumer group over the stage's inputs and its
 // changelog, tasks assigned by partition (assigner.ts), and what an assignment means. A task that
-// arrives is restored — its producer started first (fencing the previous owner), its changelog
-// partition read to the end through the same consumer, then its inputs consumed from the group's
-// committed offsets. A task that leaves is dropped. A task whose producer is fenced is dropped, or
-// restored again if the group still gives it to us. All work of the stage's tasks runs through one
+// arrives is restored (stage-restore.ts) — its producer started first (fencing the previous owner),
+// its changelog partition read to the end through the same consumer, then its inputs consumed from
+// the group's committed offsets. A task that leaves is dropped. A task whose producer is fenced is
+// dropped, or restored again if the group still gives it to us. All work of the stage's tasks runs through one
 // serial queue; kafkajs forgets fetch positions at every join, so the join seeks every kept task back
 // to its own positions.
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { AssignerProtocol } from 'kafkajs';
 import type { Config } from '../config.js';
 import { describeError, isAmnesiaError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../stream/metrics.js';
-import { retry } from '../stream/retry.js';
 import { SerialQueue } from '../stream/serial-queue.js';
-import { taskAssigner } from './assigner.js';
+import { holdsPartition, taskAssigner } from './assigner.js';
 import type { Pause } from './item-table.js';
 import type { PartitionedMetrics, StageName, TaskFigures } from './metrics.js';
+import { StageRestore, type RestoreFigures } from './stage-restore.js';
 import type { Task } from './task.js';
 
 export interface StageOptions {
@@ -54,22 +53,26 @@ export class Stage {
   private inputsPaused = false;
   private timer: ReturnType<typeof setInterval> | undefined;
   private memberId: string | undefined;
-  /** Every restore completed: partition, seconds, changelog records and bytes read (benchmarks). */
-  readonly restores: {
-    partition: number;
-    seconds: number;
-    fenceSeconds: number;
-    readSeconds: number;
-    rebuildSeconds: number;
-    records: number;
-    bytes: number;
-  }[] = [];
   /** True once the group gave this member an assignment (possibly empty). */
   joined = false;
   private readonly log: Logger;
+  private readonly restore: StageRestore;
 
   constructor(private readonly o: StageOptions) {
     this.log = o.log.child({ module: `stage-${o.name}` });
+    this.restore = new StageRestore({
+      ...o,
+      log: this.log,
+      seek: (topic, partition, offset) => this.seek(topic, partition, offset),
+      pauseTopics: (topics, p, paused) => this.pauseTopics(topics, p, paused),
+      inputsPaused: () => this.inputsPaused,
+      stopping: () => this.stopping,
+    });
+  }
+
+  /** Every restore completed: partition, seconds, changelog records and bytes read (benchmarks). */
+  get restores(): readonly RestoreFigures[] {
+    return this.restore.done;
   }
 
   figures(): TaskFigures[] {
@@ -178,6 +181,10 @@ export class Stage {
     else this.consumer?.resume(list);
   }
 
+  private seek(topic: string, partition: number, offset: number): void {
+    this.consumer?.seek({ topic, partition, offset: String(offset) });
+  }
+
   /** kafkajs GROUP_JOIN: synchronous, before the first fetch of the generation. */
   private onJoin(assignment: Record<string, number[]>, memberId: string): void {
     this.memberId = memberId;
@@ -194,14 +201,10 @@ export class Stage {
         this.pauseTopics(this.o.inputs, p, this.inputsPaused);
         for (const topic of this.o.inputs) {
           const pos = t.positions.get(topic);
-          if (pos !== undefined) this.consumer?.seek({ topic, partition: p, offset: String(pos) });
+          if (pos !== undefined) this.seek(topic, p, pos);
         }
-      } else if (t?.restoreBegun) {
-        this.pauseTopics(this.o.inputs, p, true);
-        this.pauseTopics([this.o.changelog], p, false);
-        const pos = t.positions.get(this.o.changelog) ?? 0;
-        this.consumer?.seek({ topic: this.o.changelog, partition: p, offset: String(pos) });
-      } else if (!t) this.add(p);
+      } else if (t?.restoreBegun) this.restore.resume(t);
+      else if (!t) this.add(p);
     }
   }
 
@@ -215,7 +218,7 @@ export class Stage {
     holder.task = t;
     this.tasks.set(p, t);
     void this.queue
-      .run(() => this.restore(t))
+      .run(() => this.restore.begin(t))
       .catch((e: unknown) => {
         this.log.error({ err: describeError(e), partition: p }, 'restore failed; retrying');
         if (this.tasks.get(p) === t) this.restart(t);
@@ -234,77 +237,6 @@ export class Stage {
     this.add(t.partition);
   }
 
-  /** Fences the previous owner, then reads the changelog partition from its start (batches follow). */
-  private async restore(t: Task): Promise<void> {
-    if (t.stopped) return;
-    t.restoreStarted = Date.now();
-    await retry(() => t.activate(), {
-      stopping: () => this.stopping || t.stopped,
-      onRetry: (e, attempt) =>
-        this.log.warn(
-          { err: describeError(e), attempt, partition: t.partition },
-          'could not start the producer, retrying',
-        ),
-    });
-    if (t.stopped) return;
-    const w = (await this.o.admin.fetchTopicOffsets(this.o.changelog)).find(
-      (o) => o.partition === t.partition,
-    );
-    const low = Number(w?.low ?? 0);
-    const high = Number(w?.high ?? 0);
-    t.restoreEnd = high;
-    t.positions.set(this.o.changelog, low);
-    t.restoreBegun = true;
-    t.restoreFenced = Date.now();
-    this.log.info(
-      { partition: t.partition, records: high - low },
-      'restoring a partition from its changelog',
-    );
-    if (high <= low) return this.finishRestore(t);
-    this.consumer?.seek({ topic: this.o.changelog, partition: t.partition, offset: String(low) });
-    this.pauseTopics([this.o.changelog], t.partition, false);
-  }
-
-  private async finishRestore(t: Task): Promise<void> {
-    this.pauseTopics([this.o.changelog], t.partition, true);
-    t.restoreRead = Date.now();
-    await t.endRestore();
-    const rebuilt = Date.now();
-    if (t.stopped) return;
-    const committed = await this.o.admin.fetchOffsets({
-      groupId: this.o.groupId,
-      topics: [...this.o.inputs],
-    });
-    for (const topic of this.o.inputs) {
-      const c = Number(
-        committed.find((x) => x.topic === topic)?.partitions.find((x) => x.partition === t.partition)
-          ?.offset ?? -1,
-      );
-      const low = Number(
-        (await this.o.admin.fetchTopicOffsets(topic)).find((o) => o.partition === t.partition)?.low ?? 0,
-      );
-      const start = Math.max(c, low, 0);
-      t.positions.set(topic, start);
-      this.consumer?.seek({ topic, partition: t.partition, offset: String(start) });
-    }
-    if (t.stopped) return;
-    t.phase = 'live';
-    this.pauseTopics(this.o.inputs, t.partition, this.inputsPaused);
-    const seconds = (Date.now() - t.restoreStarted) / 1000;
-    this.o.pmetrics.restoreDuration.observe({ stage: this.o.name }, seconds);
-    const { restoredRecords: records, restoredBytes: bytes } = t;
-    this.restores.push({
-      partition: t.partition,
-      seconds,
-      fenceSeconds: (t.restoreFenced - t.restoreStarted) / 1000,
-      readSeconds: (t.restoreRead - t.restoreFenced) / 1000,
-      rebuildSeconds: (rebuilt - t.restoreRead) / 1000,
-      records,
-      bytes,
-    });
-    this.log.info({ partition: t.partition, seconds, records, bytes }, 'partition restored: live');
-  }
-
   private eachBatch(payload: EachBatchPayload): Promise<void> {
     return this.queue.run(async () => {
       this.heartbeat = () => payload.heartbeat();
@@ -320,30 +252,13 @@ export class Stage {
       const restoring = batch.topic === this.o.changelog;
       if (restoring ? t.phase !== 'restoring' || !t.restoreBegun : t.phase !== 'live') return;
       if (fetched > pos) {
-        this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: String(pos) });
+        this.seek(batch.topic, batch.partition, pos);
         return;
       }
       const last = Number(batch.lastOffset());
       const messages = batch.messages.filter((m) => Number(m.offset) >= pos);
-      if (restoring) {
-        for (const m of messages) {
-          const key = m.key?.toString('utf8') ?? '';
-          const value = m.value === null ? null : m.value.toString('utf8');
-          t.restoreRecord(key, value);
-          t.restoredRecords++;
-          t.restoredBytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
-        }
-        const { name } = this.o;
-        this.o.pmetrics.restoredRecords.inc({ stage: name }, messages.length);
-        this.o.pmetrics.restoredBytes.inc(
-          { stage: name },
-          messages.reduce((a, m) => a + (m.key?.length ?? 0) + (m.value?.length ?? 0), 0),
-        );
-        t.positions.set(batch.topic, Math.max(pos, last + 1));
-        payload.resolveOffset(String(last));
-        if (t.positions.get(batch.topic)! >= t.restoreEnd) await this.finishRestore(t);
-        return;
-      }
+      if (restoring)
+        return this.restore.read(t, messages, pos, last, () => payload.resolveOffset(String(last)));
       if (messages.length > 0) await this.guarded(t, () => t.onRecords(batch.topic, messages));
       if (!t.stopped && last + 1 > (t.positions.get(batch.topic) ?? 0))
         t.positions.set(batch.topic, last + 1);
@@ -363,7 +278,7 @@ export class Stage {
     if (!t || pos === undefined || pos < (first ?? pos) || pos > last) return;
     t.positions.set(topic, last + 1);
     if (topic === this.o.changelog && t.phase === 'restoring' && t.restoreBegun && last + 1 >= t.restoreEnd)
-      await this.finishRestore(t);
+      await this.restore.finish(t);
   }
 
   /** Runs a task's work; a fenced producer means another owner: drop the task, or restore it again. */
@@ -374,23 +289,11 @@ export class Stage {
       if (!isAmnesiaError(e, 'PRODUCER_FENCED')) throw e;
       this.o.metrics.producerFenced.inc();
       this.log.warn({ partition: t.partition }, 'producer fenced: another instance took the partition over');
-      if (await this.stillAssigned(t.partition)) this.restart(t);
+      const { admin, groupId, changelog } = this.o;
+      if (await holdsPartition(admin, groupId, this.memberId, changelog, t.partition)) this.restart(t);
       else if (this.tasks.get(t.partition) === t) {
         this.drop(t);
       }
-    }
-  }
-
-  /** Asks the group coordinator whether this member still holds the partition. */
-  private async stillAssigned(partition: number): Promise<boolean> {
-    try {
-      const { groups } = await this.o.admin.describeGroups([this.o.groupId]);
-      const me = groups[0]?.members.find((m) => m.memberId === this.memberId);
-      if (!me) return false;
-      const a = AssignerProtocol.MemberAssignment.decode(me.memberAssignment);
-      return (a?.assignment[this.o.changelog] ?? []).includes(partition);
-    } catch {
-      return false;
     }
   }
 

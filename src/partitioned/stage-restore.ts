@@ -1,0 +1,153 @@
+// How a stage (stage.ts) restores a task that arrives: its producer started first (fencing the
+// previous owner), its changelog partition read to the end through the stage's consumer, then its
+// inputs placed at the group's committed offsets and the task made live. The stage owns the consumer
+// and the serial queue; this module owns the order of those steps and the restore figures.
+import type { Admin, KafkaMessage } from 'kafkajs';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { retry } from '../stream/retry.js';
+import type { PartitionedMetrics, StageName } from './metrics.js';
+import type { Task } from './task.js';
+
+/** One completed restore: partition, seconds (in total and per step), changelog records and bytes. */
+export interface RestoreFigures {
+  partition: number;
+  seconds: number;
+  fenceSeconds: number;
+  readSeconds: number;
+  rebuildSeconds: number;
+  records: number;
+  bytes: number;
+}
+
+/** What a restore needs of its stage. */
+export interface RestoreContext {
+  readonly name: StageName;
+  readonly admin: Admin;
+  readonly groupId: string;
+  readonly inputs: readonly string[];
+  readonly changelog: string;
+  readonly pmetrics: PartitionedMetrics;
+  readonly log: Logger;
+  /** Moves the stage consumer's fetch position of a topic partition. */
+  readonly seek: (topic: string, partition: number, offset: number) => void;
+  readonly pauseTopics: (topics: readonly string[], partition: number, paused: boolean) => void;
+  /** Whether inputs are paused for maintenance (a task going live keeps them so). */
+  readonly inputsPaused: () => boolean;
+  readonly stopping: () => boolean;
+}
+
+export class StageRestore {
+  /** Every restore completed (benchmarks). */
+  readonly done: RestoreFigures[] = [];
+
+  constructor(private readonly o: RestoreContext) {}
+
+  /** Fences the previous owner, then reads the changelog partition from its start (batches follow). */
+  async begin(t: Task): Promise<void> {
+    if (t.stopped) return;
+    t.restoreStarted = Date.now();
+    await retry(() => t.activate(), {
+      stopping: () => this.o.stopping() || t.stopped,
+      onRetry: (e, attempt) =>
+        this.o.log.warn(
+          { err: describeError(e), attempt, partition: t.partition },
+          'could not start the producer, retrying',
+        ),
+    });
+    if (t.stopped) return;
+    const w = (await this.o.admin.fetchTopicOffsets(this.o.changelog)).find(
+      (o) => o.partition === t.partition,
+    );
+    const low = Number(w?.low ?? 0);
+    const high = Number(w?.high ?? 0);
+    t.restoreEnd = high;
+    t.positions.set(this.o.changelog, low);
+    t.restoreBegun = true;
+    t.restoreFenced = Date.now();
+    this.o.log.info(
+      { partition: t.partition, records: high - low },
+      'restoring a partition from its changelog',
+    );
+    if (high <= low) return this.finish(t);
+    this.o.seek(this.o.changelog, t.partition, low);
+    this.o.pauseTopics([this.o.changelog], t.partition, false);
+  }
+
+  /** A restore under way when the group joined again: its changelog is read on from its position. */
+  resume(t: Task): void {
+    this.o.pauseTopics(this.o.inputs, t.partition, true);
+    this.o.pauseTopics([this.o.changelog], t.partition, false);
+    this.o.seek(this.o.changelog, t.partition, t.positions.get(this.o.changelog) ?? 0);
+  }
+
+  /**
+   * Changelog records of a restoring task, from its position `pos` on; the batch ends at `last`.
+   * `resolve` marks the batch consumed before the restore may finish.
+   */
+  async read(
+    t: Task,
+    messages: KafkaMessage[],
+    pos: number,
+    last: number,
+    resolve: () => void,
+  ): Promise<void> {
+    for (const m of messages) {
+      const key = m.key?.toString('utf8') ?? '';
+      const value = m.value === null ? null : m.value.toString('utf8');
+      t.restoreRecord(key, value);
+      t.restoredRecords++;
+      t.restoredBytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+    }
+    const { name, changelog } = this.o;
+    this.o.pmetrics.restoredRecords.inc({ stage: name }, messages.length);
+    this.o.pmetrics.restoredBytes.inc(
+      { stage: name },
+      messages.reduce((a, m) => a + (m.key?.length ?? 0) + (m.value?.length ?? 0), 0),
+    );
+    t.positions.set(changelog, Math.max(pos, last + 1));
+    resolve();
+    if (t.positions.get(changelog)! >= t.restoreEnd) await this.finish(t);
+  }
+
+  /** The changelog is read: rebuilds the task, then starts its inputs at the group's commits. */
+  async finish(t: Task): Promise<void> {
+    this.o.pauseTopics([this.o.changelog], t.partition, true);
+    t.restoreRead = Date.now();
+    await t.endRestore();
+    const rebuilt = Date.now();
+    if (t.stopped) return;
+    const committed = await this.o.admin.fetchOffsets({
+      groupId: this.o.groupId,
+      topics: [...this.o.inputs],
+    });
+    for (const topic of this.o.inputs) {
+      const c = Number(
+        committed.find((x) => x.topic === topic)?.partitions.find((x) => x.partition === t.partition)
+          ?.offset ?? -1,
+      );
+      const low = Number(
+        (await this.o.admin.fetchTopicOffsets(topic)).find((o) => o.partition === t.partition)?.low ?? 0,
+      );
+      const start = Math.max(c, low, 0);
+      t.positions.set(topic, start);
+      this.o.seek(topic, t.partition, start);
+    }
+    if (t.stopped) return;
+    t.phase = 'live';
+    this.o.pauseTopics(this.o.inputs, t.partition, this.o.inputsPaused());
+    const seconds = (Date.now() - t.restoreStarted) / 1000;
+    this.o.pmetrics.restoreDuration.observe({ stage: this.o.name }, seconds);
+    const { restoredRecords: records, restoredBytes: bytes } = t;
+    this.done.push({
+      partition: t.partition,
+      seconds,
+      fenceSeconds: (t.restoreFenced - t.restoreStarted) / 1000,
+      readSeconds: (t.restoreRead - t.restoreFenced) / 1000,
+      rebuildSeconds: (rebuilt - t.restoreRead) / 1000,
+      records,
+      bytes,
+    });
+    this.o.log.info({ partition: t.partition, seconds, records, bytes }, 'partition restored: live');
+  }
+}
