@@ -2,8 +2,9 @@
 // (with the dead letters among them) until a flush applies them to the model, flushes it and
 // delivers its lists with the input positions they reflect. A flush is due when the chunk is full,
 // when it has lingered BATCH_MAX_MS, at a snapshot boundary and at shutdown; during a catch-up
-// (large lag) chunks grow so that each flush takes about CATCHUP_FLUSH_MS, so that a backlog costs
-// about one retrain and publishes about one list per item.
+// (the lag summed over the held partitions above BATCH_MAX_EVENTS) chunks grow so that each flush
+// takes about CATCHUP_FLUSH_MS and linger as long, so that a backlog costs about one retrain and
+// publishes about one list per item (a bulk flush sweeps the catalogue whatever the chunk's size).
 //
 // Deletion requests take a fast path: each is applied at once — after the held interactions of the
 // same user recorded no later than it (the order a replay would use, see replay-order.ts) — and its
@@ -70,6 +71,8 @@ export class Live {
   private lastEventMs: number | undefined;
   /** Measured cost of flushing, ms per event (exponentially smoothed); sizes catch-up chunks. */
   private msPerEvent = 0.05;
+  /** Records behind the newest batch of each interaction partition: their sum says "catching up". */
+  private readonly lags = new PartitionMap<number>();
 
   constructor(private readonly deps: LiveDeps) {}
 
@@ -87,6 +90,20 @@ export class Live {
   reset(): void {
     this.cancelTimer();
     this.held = [];
+    this.lags.clear();
+  }
+
+  /** Records still to read on the interaction partitions, as of each one's newest batch. */
+  private totalLag(): number {
+    let sum = 0;
+    for (const [, lag] of this.lags) sum += lag;
+    return sum;
+  }
+
+  /** The linger now: BATCH_MAX_MS, or the catch-up budget while the lag is large. */
+  private lingerMs(): number {
+    const { maxEvents, maxMs, catchUpFlushMs } = this.deps.batch;
+    return this.totalLag() > maxEvents ? Math.max(maxMs, catchUpFlushMs) : maxMs;
   }
 
   /** The chunk size now: BATCH_MAX_EVENTS, or more while the lag is large. */
@@ -142,14 +159,19 @@ export class Live {
       this.held.push(d.ok ? { ...base, event: d.value } : { ...base, dead: { m, failure: d } });
     }
     positions.set(tp, end + 1);
+    this.lags.set(tp, Math.max(0, lag));
     // kafkajs may fetch on; the commit waits for the flush that publishes these changes.
     ctl.resolveOffset(end);
     const due =
-      this.held.length >= this.chunkLimit(lag) ||
-      performance.now() - this.since >= this.deps.batch.maxMs ||
+      this.held.length >= this.chunkLimit(this.totalLag()) ||
+      performance.now() - this.since >= this.lingerMs() ||
       ctx.stopping();
     if (due) await this.flush(ctx);
-    else this.scheduleFlush();
+    else {
+      // The linger may have changed with the lag (a catch-up seen, or over): time it afresh.
+      this.cancelTimer();
+      this.scheduleFlush();
+    }
   }
 
   /** Applies the held interactions of `userId` recorded no later than `recordMs` (before their deletion). */
@@ -173,7 +195,7 @@ export class Live {
   /** A flush at the end of the linger window, if no batch triggers one before. */
   private scheduleFlush(): void {
     if (this.timer) return;
-    const wait = Math.max(0, this.since + this.deps.batch.maxMs - performance.now());
+    const wait = Math.max(0, this.since + this.lingerMs() - performance.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.deps

@@ -278,6 +278,38 @@ describe('the engine (Kafka faked in memory)', () => {
     expect(live.chunkLimit(1_000_000)).toBeGreaterThan(config.batch.maxEvents);
   });
 
+  it('a backlog spread over partitions, each under BATCH_MAX_EVENTS, is caught up in few large chunks', async () => {
+    // Each partition's lag stays under BATCH_MAX_EVENTS (40) while their sum does not; fetches come
+    // more than BATCH_MAX_MS (1 ms) apart, so every fetch would flush on its own unless the catch-up
+    // is seen across partitions (and lingers for CATCHUP_FLUSH_MS instead).
+    const cfg = loadConfig({ ...env, BATCH_MAX_MS: '1', CATCHUP_FLUSH_MS: '60000' });
+    const log = newLog();
+    const metrics = createMetrics();
+    const { engine, consumer } = engineOn(log, log.sink(), metrics, cfg);
+    consumer.join(engine, ASSIGNMENT);
+    await consumer.drain(engine, ORDER);
+    expect(engine.phase).toBe('live');
+    // 50 events per partition: after a first fetch of 10 each partition is 40 behind, the sum 80.
+    const taken = [0, 0];
+    const events = s.before.filter((e) => taken[partitionOf(e.userId)]!++ < 50);
+    expect(events).toHaveLength(100);
+    produceEvents(log, events);
+    for (;;) {
+      await engine.idle();
+      await new Promise((r) => setTimeout(r, 3));
+      if ((await consumer.poll(engine, ORDER, 10)) === 0) break;
+    }
+    await engine.flushNow();
+    const { values } = await metrics.batchSize.get();
+    const chunks = values.find((v) => v.metricName === 'amnesia_batch_size_count')?.value;
+    // Five rounds of fetches (10 records from each partition), each flushed alone (5 chunks) if the
+    // catch-up went unseen. Seen: the first three rounds go into one chunk (the sum of the lags is
+    // 40 or less only at the end of the third), the last two rounds are live with a 1 ms linger.
+    expect(chunks).toBeGreaterThan(0);
+    expect(chunks).toBeLessThanOrEqual(3);
+    expect(published(log)).toEqual(expected(events, { ...s, deletions: [] }));
+  });
+
   it('fenced and no longer holding the partitions: stands down and publishes nothing more', async () => {
     const log = newLog();
     produceEvents(log, s.before.slice(0, 100));
