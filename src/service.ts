@@ -15,7 +15,7 @@ import type { HealthVerdict } from './stream/health.js';
 import { PurgeProgress } from './stream/purge-progress.js';
 import { resolveTombstoneKey } from './state/tombstone-key.js';
 import { mkdir } from 'node:fs/promises';
-import { createKafka } from './stream/kafka.js';
+import { consumerSettings, createKafka } from './stream/kafka.js';
 import { createMetrics, type Metrics } from './stream/metrics.js';
 import { consumerPort, offsetsPort } from './stream/kafka-ports.js';
 import { OutputEncoder, Outbox } from './stream/outbox.js';
@@ -149,13 +149,7 @@ export async function startService(config: Config, options: ServiceOptions = {})
       partitionAssigners: [
         singleActiveAssigner(() => ({ startedAt, instanceId, activeSince: engine?.activeSince })),
       ],
-      sessionTimeout: config.kafka.sessionTimeoutMs,
-      heartbeatInterval: config.kafka.heartbeatIntervalMs,
-      rebalanceTimeout: Math.max(60_000, config.kafka.sessionTimeoutMs),
-      maxBytesPerPartition: config.batch.fetchMaxBytesPerPartition,
-      maxWaitTimeInMs: config.batch.fetchMaxWaitMs,
-      allowAutoTopicCreation: false,
-      retry: { initialRetryTime: 100, retries: 10, maxRetryTime: 5_000 },
+      ...consumerSettings(config),
     });
     consumer = c;
     sink = producer

@@ -10,6 +10,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import { describeError, isAmnesiaError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { consumerSettings } from '../stream/kafka.js';
 import type { Metrics } from '../stream/metrics.js';
 import { SerialQueue } from '../stream/serial-queue.js';
 import { holdsPartition, taskAssigner } from './assigner.js';
@@ -120,13 +121,7 @@ export class Stage {
       partitionAssigners: [
         taskAssigner(() => ({ instanceId: this.o.instanceId, owned: [...this.tasks.keys()] })),
       ],
-      sessionTimeout: config.kafka.sessionTimeoutMs,
-      heartbeatInterval: config.kafka.heartbeatIntervalMs,
-      rebalanceTimeout: Math.max(60_000, config.kafka.sessionTimeoutMs),
-      maxBytesPerPartition: config.batch.fetchMaxBytesPerPartition,
-      maxWaitTimeInMs: config.batch.fetchMaxWaitMs,
-      allowAutoTopicCreation: false,
-      retry: { initialRetryTime: 100, retries: 10, maxRetryTime: 5_000 },
+      ...consumerSettings(config),
     });
     this.consumer = c;
     c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment, e.payload.memberId));

@@ -2,8 +2,8 @@
 // registers the snappy, lz4 and zstd codecs: every client of the service, CLI and inspector is made
 // here, so none of them can meet a compressed batch it cannot read.
 import { readFileSync } from 'node:fs';
-import { Kafka, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
-import type { KafkaConfig } from '../config.js';
+import { Kafka, type ConsumerConfig, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
+import type { Config, KafkaConfig } from '../config.js';
 import { kafkaLogCreator, kafkaLogLevel, type Logger } from '../log.js';
 import { registerCompressionCodecs } from './compression.js';
 
@@ -33,4 +33,17 @@ export function createKafka(config: KafkaConfig, log: Logger, clientIdSuffix = '
     } as SASLOptions;
   }
   return new Kafka(options);
+}
+
+/** Group membership and fetch settings every input consumer of the service uses (both modes). */
+export function consumerSettings(config: Config): Omit<ConsumerConfig, 'groupId' | 'partitionAssigners'> {
+  return {
+    sessionTimeout: config.kafka.sessionTimeoutMs,
+    heartbeatInterval: config.kafka.heartbeatIntervalMs,
+    rebalanceTimeout: Math.max(60_000, config.kafka.sessionTimeoutMs),
+    maxBytesPerPartition: config.batch.fetchMaxBytesPerPartition,
+    maxWaitTimeInMs: config.batch.fetchMaxWaitMs,
+    allowAutoTopicCreation: false,
+    retry: { initialRetryTime: 100, retries: 10, maxRetryTime: 5_000 },
+  };
 }
