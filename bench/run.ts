@@ -1,7 +1,8 @@
 // `npm run bench`: every benchmark in one go, one JSON object per line on stdout.
 // The model benchmark runs on the committed MovieLens ml-latest-small (bench/data/) and on two
 // synthetic shapes; the end-to-end benchmarks (synthetic, and MovieLens in JSON and Avro with both
-// processing guarantees: several minutes) run against KAFKA_BROKERS or a private stack they start.
+// processing guarantees: several minutes) and the partitioned mode (N = 1, 2, 4 instances) run against
+// KAFKA_BROKERS or a private stack they start.
 // `--quick` skips the larger synthetic shape and the end-to-end runs; `--full` runs the ML-20M shape
 // at its full 20 M events (≈ 45 min here) instead of its first 4 M.
 
@@ -35,13 +36,8 @@ if (!quick) {
     name: 'model/synthetic-ml20m-shape',
     args: [
       'bench/model.ts',
-      '--synthetic',
-      '--events',
-      full ? '20000000' : '4000000',
-      '--users',
-      '138000',
-      '--items',
-      '27000',
+      '--synthetic-ml20m',
+      ...(full ? ['--full'] : []),
       '--forget-sample',
       '30',
       '--json',
@@ -51,6 +47,8 @@ if (!quick) {
   runs.push({ name: 'inspector', args: ['bench/inspector.ts', '--json'] });
   runs.push({ name: 'e2e', args: ['bench/e2e.ts', '--json'] });
   if (existsSync(ml)) runs.push({ name: 'e2e/movielens', args: ['bench/e2e.ts', '--dataset', ml, '--json'] });
+  if (existsSync(ml))
+    runs.push({ name: 'partitioned', args: ['bench/partitioned.ts', '--dataset', ml, '--json'] });
 }
 let failed = 0;
 for (const run of runs) {
