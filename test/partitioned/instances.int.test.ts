@@ -59,7 +59,13 @@ describe('MODE=partitioned with several instances', () => {
     };
     const s = scenario({ seed: 23, users: 120, items: 60, events: 3_000, forget: 8 });
     const instances = [runService(env), runService(env), runService(env)];
-    await waitFor(() => instances.every(isLive), 90_000, 250);
+    // Three members joining two groups at once rebalance several times; on a loaded machine that
+    // has taken over a minute. On a timeout, the instances' last log lines say where they were.
+    await waitFor(() => instances.every(isLive), 180_000, 250).catch((e: unknown) => {
+      for (const [k, p] of instances.entries())
+        process.stderr.write(`--- instance ${k}, last lines:\n${p.lines.slice(-25).join('\n')}\n`);
+      throw e;
+    });
 
     await h.produceEvents(s.before, 'json');
     await h.produceDeletions(s.deletions, 'json');
