@@ -133,9 +133,15 @@ export class SchemaRegistryClient {
     return ws;
   }
 
-  /** Sets the subject's compatibility level (PUT /config/<subject>). */
+  /**
+   * Sets the subject's compatibility level (PUT /config/<subject>). Instances starting together race
+   * to create the rule: Apicurio answers the loser 409 ("rule already exists"), and a second PUT
+   * then updates the rule the winner created.
+   */
   async setCompatibility(subject: string, level: string): Promise<void> {
-    const res = await this.request('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility: level });
+    const put = () => this.request('PUT', `/config/${encodeURIComponent(subject)}`, { compatibility: level });
+    let res = await put();
+    if (res.status === 409) res = await put();
     if (!res.ok) throw rejected(res, 'setting compatibility');
   }
 

@@ -41,6 +41,18 @@ async function committed(kafka: Kafka, groupId: string, topic: string): Promise<
   }
 }
 
+/** The user stage's committed offsets summed over the input partitions (progress while a test runs). */
+export async function usersCommitted(
+  kafka: Kafka,
+  groupId: string,
+  inputs: readonly string[],
+): Promise<number> {
+  let sum = 0;
+  for (const topic of inputs)
+    for (const at of (await committed(kafka, `${groupId}-users`, topic)).values()) sum += Math.max(0, at);
+  return sum;
+}
+
 async function ends(kafka: Kafka, topic: string): Promise<Map<number, number>> {
   const admin = kafka.admin();
   await admin.connect();

@@ -182,6 +182,15 @@ describe('registry credentials', () => {
   const SECRET = 'pa:ss@w/rd-7f3a';
   const urlWithSecret = `https://svc-user:${encodeURIComponent(SECRET)}@registry.test/apis/ccompat/v7/`;
 
+  it('sets a compatibility rule another instance created a moment before (409 once), and fails on a lasting 409', async () => {
+    const conflict = { status: 409, body: { message: "A rule named 'COMPATIBILITY' already exists." } };
+    const f = fakeFetch((_id, attempt) => (attempt === 0 ? conflict : { status: 200, body: {} }));
+    await client(f).setCompatibility('s-value', 'BACKWARD_TRANSITIVE');
+    expect(f.seen.calls).toBe(2);
+    const always = fakeFetch(() => conflict);
+    await expect(client(always).setCompatibility('s-value', 'BACKWARD_TRANSITIVE')).rejects.toThrow(/409/);
+  });
+
   it('uses user:pass@ in the URL as basic auth and never fetches a URL with credentials', async () => {
     const f = fakeFetch(() => AVRO);
     const r = new SchemaRegistryClient({ url: urlWithSecret, fetch: f.fetch });
