@@ -199,7 +199,11 @@ function serviceOf(
   const health = (): HealthVerdict => {
     const u = users.health(config.health.outputStallMs);
     const i = items.health(config.health.outputStallMs);
-    return { live: true, ready: !stopped && u.ready && i.ready, reasons: [...u.reasons, ...i.reasons] };
+    return {
+      live: u.live && i.live,
+      ready: !stopped && u.ready && i.ready,
+      reasons: [...u.reasons, ...i.reasons],
+    };
   };
   const phase = (): Phase => {
     if (stopped) return 'stopped';
@@ -230,7 +234,10 @@ function serviceOf(
     },
     isReady: () => health().ready,
     health,
-    healthFigures: () => ({ idleSeconds: 0, outputsStuckSeconds: 0 }),
+    healthFigures: () => ({
+      idleSeconds: Math.max(users.idleMs(), items.idleMs()) / 1000,
+      outputsStuckSeconds: Math.max(users.stuckMs(), items.stuckMs()) / 1000,
+    }),
     waitUntilReady(timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       return new Promise<void>((resolve, reject) => {

@@ -10,12 +10,15 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import { describeError, isAmnesiaError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { HealthMonitor } from '../stream/health.js';
+import { offsetsPort } from '../stream/kafka-ports.js';
 import { consumerSettings } from '../stream/kafka.js';
 import type { Metrics } from '../stream/metrics.js';
 import { SerialQueue } from '../stream/serial-queue.js';
 import { holdsPartition, taskAssigner } from './assigner.js';
 import type { Pause } from './item-table.js';
 import type { PartitionedMetrics, StageName, TaskFigures } from './metrics.js';
+import { stageMonitor } from './stage-health.js';
 import { StageRestore, type RestoreFigures } from './stage-restore.js';
 import type { Task } from './task.js';
 
@@ -58,9 +61,24 @@ export class Stage {
   joined = false;
   private readonly log: Logger;
   private readonly restore: StageRestore;
+  private readonly monitor: HealthMonitor;
+  private lastBatchAt = Date.now();
 
   constructor(private readonly o: StageOptions) {
     this.log = o.log.child({ module: `stage-${o.name}` });
+    this.monitor = stageMonitor(
+      {
+        inputs: o.inputs,
+        tasks: () => this.tasks.values(),
+        running: () => this.joined && !this.stopping,
+        inputsPaused: () => this.inputsPaused,
+        busy: () => this.queue.busy,
+        lastBatchAt: () => this.lastBatchAt,
+        log: this.log,
+      },
+      offsetsPort(o.admin),
+      o.config.health,
+    );
     this.restore = new StageRestore({
       ...o,
       log: this.log,
@@ -80,9 +98,14 @@ export class Stage {
     return [...this.tasks.values()].map((t) => t.figures());
   }
 
-  /** Every held task is live and none has been failing to deliver for longer than `stallMs`. */
-  health(stallMs: number): { ready: boolean; reasons: string[] } {
+  /**
+   * Live unless the stage's consumer is wedged (stage-health.ts); ready when every held task is live,
+   * none has been failing to deliver for longer than `stallMs`, and the stage is live.
+   */
+  health(stallMs: number): { live: boolean; ready: boolean; reasons: string[] } {
     const reasons: string[] = [];
+    const { live, reasons: wedged } = this.monitor.verdict();
+    if (!live) reasons.push(...wedged.map((r) => `${this.o.name} stage: ${r}`));
     if (!this.joined) reasons.push(`${this.o.name} stage: not in its group yet`);
     for (const t of this.tasks.values()) {
       if (t.phase !== 'live') reasons.push(`${this.o.name} partition ${t.partition}: restoring`);
@@ -91,7 +114,17 @@ export class Stage {
           `${this.o.name} partition ${t.partition}: outputs failing for ${Math.round(t.stuckMs() / 1000)} s`,
         );
     }
-    return { ready: reasons.length === 0, reasons };
+    return { live, ready: reasons.length === 0, reasons };
+  }
+
+  /** The longest a held task's delivery has been failing (0 while outputs flow). */
+  stuckMs(): number {
+    return Math.max(0, ...[...this.tasks.values()].map((t) => t.stuckMs()));
+  }
+
+  /** Milliseconds since the stage's consumer last delivered a batch. */
+  idleMs(): number {
+    return this.monitor.idleMs();
   }
 
   get restoring(): boolean {
@@ -126,6 +159,7 @@ export class Stage {
     this.consumer = c;
     c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment, e.payload.memberId));
     c.on(c.events.END_BATCH_PROCESS, (e) => {
+      this.lastBatchAt = Date.now();
       const { topic, partition, batchSize, firstOffset, lastOffset } = e.payload;
       if (batchSize === 0)
         void this.queue.run(() =>
@@ -152,6 +186,7 @@ export class Stage {
     });
     this.timer = setInterval(() => this.periodic(), PERIODIC_MS);
     this.timer.unref?.();
+    this.monitor.start();
   }
 
   private hooks(partition: number, task: () => Task | undefined): StageHooks {
@@ -233,6 +268,7 @@ export class Stage {
   }
 
   private eachBatch(payload: EachBatchPayload): Promise<void> {
+    this.lastBatchAt = Date.now();
     return this.queue.run(async () => {
       this.heartbeat = () => payload.heartbeat();
       const { batch } = payload;
@@ -307,6 +343,7 @@ export class Stage {
   /** Graceful: flush and commit every live task, leave the group, stop the producers. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.monitor.stop();
     if (this.timer) clearInterval(this.timer);
     await this.queue.run(async () => {
       for (const t of this.tasks.values())
