@@ -41,6 +41,16 @@ function* chain(e: unknown): Generator<unknown> {
   }
 }
 
+/**
+ * The transaction coordinator is still completing our previous transaction (writing its markers):
+ * the request did nothing and may be repeated on the same transaction in a moment (the Java client
+ * retries it every 20 ms).
+ */
+export function isConcurrentTransaction(e: unknown): boolean {
+  for (const c of chain(e)) if ((c as { type?: unknown }).type === 'CONCURRENT_TRANSACTIONS') return true;
+  return false;
+}
+
 export function classifyKafkaError(e: unknown): KafkaFailure {
   let producer = false;
   let record = false;

@@ -91,4 +91,43 @@ describe('delivering outputs', () => {
     expect(made).toHaveLength(2);
     expect(made[1]!.calls).toEqual(['abort', 'send', 'commit']);
   });
+
+  it('repeats the offsets of a transaction while the coordinator is still completing the previous one', async () => {
+    // CONCURRENT_TRANSACTIONS: the previous transaction's markers are being written; the request did
+    // nothing and the same transaction may go on. Dropping the producer would cost a re-activation.
+    const calls: string[] = [];
+    let busy = 3;
+    const concurrent = () =>
+      Object.assign(new Error('concurrent operation on the same transaction'), {
+        type: 'CONCURRENT_TRANSACTIONS',
+      });
+    const txn = {
+      sendBatch: () => (calls.push('send'), Promise.resolve([])),
+      sendOffsets: () => {
+        calls.push('offsets');
+        return busy-- > 0 ? Promise.reject(concurrent()) : Promise.resolve();
+      },
+      commit: () => (calls.push('commit'), Promise.resolve()),
+      abort: () => (calls.push('abort'), Promise.resolve()),
+    };
+    const producer = {
+      connect: () => Promise.resolve(),
+      disconnect: () => (calls.push('disconnect'), Promise.resolve()),
+      transaction: () => Promise.resolve(txn),
+    } as unknown as Producer;
+    const sink = new TransactionalSink({
+      makeProducer: () => producer,
+      groupId: 'g',
+      log: createLogger('silent'),
+    });
+    await sink.activate();
+    await sink.deliver([rec('a', '1', 10)], [{ topic: 'in', partition: 0, offset: 7 }]);
+    expect(calls).toEqual(['abort', 'send', 'offsets', 'offsets', 'offsets', 'offsets', 'commit']);
+    // Any other failure of the offsets still ends the producer.
+    txn.sendOffsets = () => Promise.reject(Object.assign(new Error('gone'), { type: 'UNKNOWN_PRODUCER_ID' }));
+    await expect(
+      sink.deliver([rec('a', '1', 10)], [{ topic: 'in', partition: 0, offset: 8 }]),
+    ).rejects.toThrow();
+    expect(calls.slice(-2)).toEqual(['abort', 'disconnect']);
+  });
 });
