@@ -101,9 +101,9 @@ export class Live {
   }
 
   /** The linger now: BATCH_MAX_MS, or the catch-up budget while the lag is large. */
-  private lingerMs(): number {
+  private lingerMs(behind = this.totalLag()): number {
     const { maxEvents, maxMs, catchUpFlushMs } = this.deps.batch;
-    return this.totalLag() > maxEvents ? Math.max(maxMs, catchUpFlushMs) : maxMs;
+    return behind > maxEvents ? Math.max(maxMs, catchUpFlushMs) : maxMs;
   }
 
   /** The chunk size now: BATCH_MAX_EVENTS, or more while the lag is large. */
@@ -162,9 +162,10 @@ export class Live {
     this.lags.set(tp, Math.max(0, lag));
     // kafkajs may fetch on; the commit waits for the flush that publishes these changes.
     ctl.resolveOffset(end);
+    const behind = this.totalLag();
     const due =
-      this.held.length >= this.chunkLimit(this.totalLag()) ||
-      performance.now() - this.since >= this.lingerMs() ||
+      this.held.length >= this.chunkLimit(behind) ||
+      performance.now() - this.since >= this.lingerMs(behind) ||
       ctx.stopping();
     if (due) await this.flush(ctx);
     else {

@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import { describeError } from '../errors.js';
 import { classifyKafkaError, isConcurrentTransaction } from './kafka-errors.js';
 import type { PartitionOffset } from './partitions.js';
+import { retry, type RetryOptions } from './retry.js';
 import type { Outgoing, OutputSink } from './ports.js';
 
 const MAX_REQUEST_BYTES = 512 * 1024;
@@ -37,30 +38,21 @@ export function requests(records: readonly Outgoing[]): TopicMessages[][] {
   return out;
 }
 
-/** How long a transaction request is repeated while the coordinator completes the previous one. */
-const CONCURRENT_RETRY_MS = 5_000;
-
 /**
- * Runs a transaction request, repeating it while the coordinator answers CONCURRENT_TRANSACTIONS:
- * the previous transaction's markers are still being written. The request changed nothing, so the
- * same transaction goes on; treating it as a failure would drop a healthy producer (and, in the
- * partitioned mode, restore the task from its changelog). Used for sendOffsets (AddOffsetsToTxn,
- * the first request of a transaction that carries only offsets): kafkajs retries AddPartitionsToTxn
- * itself, and its commit and abort cannot be called again once they have failed.
+ * A transaction request repeated while the coordinator answers CONCURRENT_TRANSACTIONS: the previous
+ * transaction's markers are still being written. The request changed nothing, so the same
+ * transaction goes on; treating it as a failure would drop a healthy producer (and, in the
+ * partitioned mode, restore the task from its changelog). Used for sendOffsets (AddOffsetsToTxn, the
+ * first request of a transaction that carries only offsets): kafkajs retries AddPartitionsToTxn
+ * itself, and its commit and abort cannot be called again once they have failed. Waits 20 ms
+ * doubling to 250 ms (jittered), 4.8 s at most in all.
  */
-export async function whileConcurrent<T>(request: () => Promise<T>, sleep = defaultSleep): Promise<T> {
-  const deadline = Date.now() + CONCURRENT_RETRY_MS;
-  for (let wait = 20; ; wait = Math.min(wait * 2, 250)) {
-    try {
-      return await request();
-    } catch (e) {
-      if (!isConcurrentTransaction(e) || Date.now() + wait > deadline) throw e;
-      await sleep(wait);
-    }
-  }
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const WHILE_CONCURRENT: RetryOptions = {
+  initialDelayMs: 20,
+  maxDelayMs: 250,
+  attempts: 23,
+  retriable: isConcurrentTransaction,
+};
 
 /** Offsets in the shape sendOffsets wants. */
 function topicOffsets(offsets: readonly PartitionOffset[]): TopicOffsets[] {
@@ -184,8 +176,9 @@ export class TransactionalSink implements OutputSink {
         });
       const t = txn;
       if (offsets.length > 0)
-        await whileConcurrent(() =>
-          t.sendOffsets({ consumerGroupId: this.options.groupId, topics: topicOffsets(offsets) }),
+        await retry(
+          () => t.sendOffsets({ consumerGroupId: this.options.groupId, topics: topicOffsets(offsets) }),
+          WHILE_CONCURRENT,
         );
       await t.commit();
     } catch (cause) {
