@@ -21,7 +21,13 @@ import { startService } from '../src/service.js';
 import { createKafka } from '../src/stream/kafka.js';
 import { createMetrics, type Metrics } from '../src/stream/metrics.js';
 import { readToEnd } from '../src/stream/reader.js';
-import { bruteForceLists, survivingHistory, type RefEvent, type RefList } from '../test/helpers/oracle.js';
+import {
+  bruteForceLists,
+  foldListRecord,
+  survivingHistory,
+  type RefEvent,
+  type RefList,
+} from '../test/helpers/oracle.js';
 import { readCsv } from './datasets.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -146,14 +152,7 @@ async function figures(metrics: Metrics) {
 
 async function published(kafka: Kafka, topic: string): Promise<Map<string, RefList>> {
   const out = new Map<string, RefList>();
-  await readToEnd(kafka, topic, (m) => {
-    const key = m.key!.toString();
-    if (m.value === null) out.delete(key);
-    else {
-      const { itemId, interactions, neighbors } = JSON.parse(m.value.toString()) as RefList;
-      out.set(key, { itemId, interactions, neighbors });
-    }
-  });
+  await readToEnd(kafka, topic, (m) => foldListRecord(out, m));
   return out;
 }
 

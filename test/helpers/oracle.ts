@@ -22,6 +22,22 @@ export interface RefList {
 }
 
 /**
+ * One JSON record of the similarities topic folded into a compacted view, as RefLists (the
+ * published `updatedAt` left out): a tombstone removes the item.
+ */
+export function foldListRecord(
+  out: Map<string, RefList>,
+  m: { readonly key: Buffer | null; readonly value: Buffer | null },
+): void {
+  const key = m.key!.toString();
+  if (m.value === null) out.delete(key);
+  else {
+    const { itemId, interactions, neighbors } = JSON.parse(m.value.toString()) as RefList;
+    out.set(key, { itemId, interactions, neighbors });
+  }
+}
+
+/**
  * H after the events (in per-user order) and the deletions. Valid when each user's interactions
  * that occurred after their deletion were only produced after the deletion took effect (the test
  * generators guarantee it), so the outcome does not depend on how the two topics interleave:

@@ -15,7 +15,7 @@ import { OutputEncoder } from '../../src/stream/outbox.js';
 import type { PartitionOffset } from '../../src/stream/partitions.js';
 import type { Outgoing, OutputSink } from '../../src/stream/ports.js';
 import { scenario } from '../helpers/generator.js';
-import { bruteForceLists, survivingHistory, type RefList } from '../helpers/oracle.js';
+import { bruteForceLists, foldListRecord, survivingHistory, type RefList } from '../helpers/oracle.js';
 
 const KEY = 'a-test-key-of-sixteen-chars-or-more';
 const P = 3;
@@ -171,15 +171,7 @@ async function pump(w: World): Promise<void> {
 
 function publishedLists(w: World): Map<string, RefList> {
   const out = new Map<string, RefList>();
-  for (let q = 0; q < Q; q++)
-    for (const m of w.log.records(TOPICS.similarities, q)) {
-      const key = m.key!.toString();
-      if (m.value === null) out.delete(key);
-      else {
-        const { itemId, interactions, neighbors } = JSON.parse(m.value.toString()) as RefList;
-        out.set(key, { itemId, interactions, neighbors });
-      }
-    }
+  for (let q = 0; q < Q; q++) for (const m of w.log.records(TOPICS.similarities, q)) foldListRecord(out, m);
   return out;
 }
 
