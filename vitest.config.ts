@@ -8,11 +8,6 @@ import { defineConfig } from 'vitest/config';
 
 const env = { KAFKAJS_NO_PARTITIONER_WARNING: '1' };
 
-// Quarantined: chaos tests that fail part of the time because of an open defect (docs/scale-out.md →
-// Known problems). `npm run test:quarantine` runs them; `npm test` leaves them out until it is fixed.
-const QUARANTINED = ['test/chaos/partitioned.int.test.ts'];
-const quarantine = process.env.AMNESIA_QUARANTINE === '1';
-
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -32,8 +27,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: quarantine ? QUARANTINED : ['test/**/*.int.test.ts'],
-          exclude: quarantine ? [] : QUARANTINED,
+          include: ['test/**/*.int.test.ts'],
           globalSetup: ['test/setup/global-setup.ts'],
           // Integration tests talk to a real broker; a rebalance alone can take seconds.
           testTimeout: 60_000,

@@ -523,7 +523,15 @@ export async function startStack(opts = {}) {
   try {
     const fmt = spawnSync(
       java.kafkaJava,
-      [...kafkaJvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId()}`, '-c', propsFile, '-g'],
+      [
+        ...kafkaJvm,
+        'kafka.tools.StorageTool',
+        'format',
+        `--cluster-id=${clusterId()}`,
+        '-c',
+        propsFile,
+        '-g',
+      ],
       { encoding: 'utf8' },
     );
     fs.writeFileSync(path.join(logsDir, 'kafka-format.log'), `${fmt.stdout}\n${fmt.stderr}`);

@@ -9,6 +9,7 @@ import type { Logger } from './log.js';
 import { Model } from './model/index.js';
 import { startService, type Service } from './service.js';
 import { createKafka } from './stream/kafka.js';
+import { assertKafkajsFix } from './stream/kafkajs-fix.js';
 import { createMetrics } from './stream/metrics.js';
 import { SchemaRegistryClient } from './stream/registry.js';
 
@@ -38,6 +39,7 @@ function version(): string {
 
 export async function startApp(config: Config, options: AppOptions): Promise<App> {
   const { log } = options;
+  await assertKafkajsFix();
   let service: Service | undefined;
   const metrics = createMetrics({
     defaultMetrics: true,

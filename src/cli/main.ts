@@ -10,6 +10,7 @@ import { forget } from './forget.js';
 import { load } from './load.js';
 import { snapshotCommand } from './snapshot.js';
 import { verify } from './verify.js';
+import { assertKafkajsFix } from '../stream/kafkajs-fix.js';
 import { SchemaRegistryClient } from '../stream/registry.js';
 import { watch } from './watch.js';
 
@@ -59,6 +60,7 @@ export async function cli(argv: string[]): Promise<number> {
   if (command === 'snapshot') return snapshotCommand(rest, (line) => process.stdout.write(`${line}\n`));
   const config = loadConfig({ LOG_LEVEL: 'error', ...process.env });
   const log = createLogger(config.logLevel, process.stderr);
+  await assertKafkajsFix();
   const kafka = createKafka(config.kafka, log, '-cli');
 
   switch (command) {

@@ -62,10 +62,7 @@ export class ItemTask extends Task {
       partition: this.partition,
       phase: this.phase,
       lag: this.lag(),
-      restoreRemaining:
-        this.phase === 'restoring'
-          ? Math.max(0, this.restoreEnd - (this.positions.get(this.it.topics.changelog) ?? 0))
-          : 0,
+      restoreRemaining: this.restoreRemaining(this.it.topics.changelog),
       stateBytes: s.bytes,
       entries: s.cells,
     };

@@ -74,6 +74,12 @@ export class StageRestore {
     this.o.pauseTopics([this.o.changelog], t.partition, false);
   }
 
+  /** Where a restore stands, for health reasons: "restoring (changelog 309 of 620)". */
+  progress(t: Task): string {
+    if (!t.restoreBegun) return 'restoring (fencing the previous owner)';
+    return `restoring (changelog ${t.positions.get(this.o.changelog) ?? 0} of ${t.restoreEnd})`;
+  }
+
   /** A restore under way when the group joined again: its changelog is read on from its position. */
   resume(t: Task): void {
     this.o.pauseTopics(this.o.inputs, t.partition, true);

@@ -108,7 +108,8 @@ export class Stage {
     if (!live) reasons.push(...wedged.map((r) => `${this.o.name} stage: ${r}`));
     if (!this.joined) reasons.push(`${this.o.name} stage: not in its group yet`);
     for (const t of this.tasks.values()) {
-      if (t.phase !== 'live') reasons.push(`${this.o.name} partition ${t.partition}: restoring`);
+      if (t.phase !== 'live')
+        reasons.push(`${this.o.name} partition ${t.partition}: ${this.restore.progress(t)}`);
       else if (t.stuckMs() > stallMs)
         reasons.push(
           `${this.o.name} partition ${t.partition}: outputs failing for ${Math.round(t.stuckMs() / 1000)} s`,
@@ -160,16 +161,8 @@ export class Stage {
     c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment, e.payload.memberId));
     c.on(c.events.END_BATCH_PROCESS, (e) => {
       this.lastBatchAt = Date.now();
-      const { topic, partition, batchSize, firstOffset, lastOffset } = e.payload;
-      if (batchSize === 0)
-        void this.queue.run(() =>
-          this.onFiltered(
-            topic,
-            partition,
-            firstOffset === null ? undefined : Number(firstOffset),
-            Number(lastOffset),
-          ),
-        );
+      const { topic, partition, batchSize, lastOffset } = e.payload;
+      if (batchSize === 0) void this.queue.run(() => this.onFiltered(topic, partition, Number(lastOffset)));
     });
     c.on(c.events.CRASH, (e) => {
       const { error, restart } = e.payload as { error: unknown; restart: boolean };
@@ -297,16 +290,15 @@ export class Stage {
     });
   }
 
-  /** A fetch of only transaction markers or aborted records: the position moves past it. */
-  private async onFiltered(
-    topic: string,
-    partition: number,
-    first: number | undefined,
-    last: number,
-  ): Promise<void> {
+  /**
+   * A fetch of only transaction markers, aborted records or batches emptied by compaction: the
+   * position moves past it (it started at our position; records missing before its first offset
+   * were removed by compaction).
+   */
+  private async onFiltered(topic: string, partition: number, last: number): Promise<void> {
     const t = this.tasks.get(partition);
     const pos = t?.positions.get(topic);
-    if (!t || pos === undefined || pos < (first ?? pos) || pos > last) return;
+    if (!t || pos === undefined || pos > last) return;
     t.positions.set(topic, last + 1);
     if (topic === this.o.changelog && t.phase === 'restoring' && t.restoreBegun && last + 1 >= t.restoreEnd)
       await this.restore.finish(t);

@@ -85,6 +85,13 @@ export abstract class Task {
     return (this.deps.now ?? Date.now)();
   }
 
+  /** Changelog records a restore has still to read (0 once live). */
+  protected restoreRemaining(changelog: string): number {
+    return this.phase === 'restoring'
+      ? Math.max(0, this.restoreEnd - (this.positions.get(changelog) ?? 0))
+      : 0;
+  }
+
   /** The topics whose positions this task commits. */
   abstract readonly inputs: readonly string[];
   abstract restoreRecord(key: string, value: string | null): void;

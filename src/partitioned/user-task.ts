@@ -92,10 +92,7 @@ export class UserTask extends Task {
       partition: this.partition,
       phase: this.phase,
       lag: this.lag(),
-      restoreRemaining:
-        this.phase === 'restoring'
-          ? Math.max(0, this.restoreEnd - (this.positions.get(this.u.topics.changelog) ?? 0))
-          : 0,
+      restoreRemaining: this.restoreRemaining(this.u.topics.changelog),
       stateBytes: s.pairs * 90 + s.users * 150 + s.tombstones * 60,
       entries: s.users,
     };

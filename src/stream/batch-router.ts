@@ -90,15 +90,17 @@ export class BatchRouter {
   }
 
   /**
-   * kafkajs resolves a fetch that held only transaction markers or aborted records by itself and
-   * never hands it over (END_BATCH_PROCESS with batchSize 0): the position moves past it, or a
-   * partition whose last record is a marker would never reach its high-water mark. True if it moved.
+   * kafkajs resolves a fetch that held only transaction markers, aborted records or batches emptied
+   * by compaction by itself and never hands it over (END_BATCH_PROCESS with batchSize 0): the
+   * position moves past it, or a partition whose last record is a marker would never reach its
+   * high-water mark. True if it moved. The fetch started at our position, so a first offset above
+   * it only means compaction removed the records in between.
    */
-  skipFiltered(tp: TopicPartition, firstOffset: number | undefined, lastOffset: number): boolean {
+  skipFiltered(tp: TopicPartition, lastOffset: number): boolean {
     const { positions } = this.deps;
     const pos = positions.get(tp);
     if (pos === undefined || !positions.holds(tp)) return false;
-    if (pos < (firstOffset ?? pos) || pos > lastOffset) return false;
+    if (pos > lastOffset) return false;
     positions.set(tp, lastOffset + 1);
     return true;
   }

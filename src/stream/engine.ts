@@ -218,11 +218,14 @@ export class Engine implements SnapshotSource {
       });
   }
 
-  /** A fetch that held only transaction markers or aborted records (END_BATCH_PROCESS, batchSize 0). */
-  onFilteredBatch(tp: TopicPartition, firstOffset: number | undefined, lastOffset: number): Promise<void> {
+  /**
+   * A fetch that held only transaction markers, aborted records or batches emptied by compaction
+   * (END_BATCH_PROCESS, batchSize 0).
+   */
+  onFilteredBatch(tp: TopicPartition, lastOffset: number): Promise<void> {
     this.lastBatchAt = Date.now();
     return this.queue.run(async () => {
-      if (this.router.skipFiltered(tp, firstOffset, lastOffset) && this.lifecycle.rebuild)
+      if (this.router.skipFiltered(tp, lastOffset) && this.lifecycle.rebuild)
         await this.lifecycle.guarded(() => this.lifecycle.finishRebuild(undefined));
     });
   }

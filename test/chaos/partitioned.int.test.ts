@@ -55,8 +55,14 @@ const feeder = (h: Harness, seed: number) =>
  * Everything processed; the compacted lists exact against the input topics' surviving events;
  * every request exactly one FORGOTTEN; per similarities partition one writer in epoch order.
  */
-async function expectExactEnd(h: Harness): Promise<void> {
-  await waitPartitionedProcessed(h.kafka, h.groupId, inputs(h), 120_000);
+async function expectExactEnd(h: Harness, a: ServiceChild, b: ServiceChild): Promise<void> {
+  await waitPartitionedProcessed(
+    h.kafka,
+    h.groupId,
+    inputs(h),
+    120_000,
+    () => `${tail(a, 40)}\n${tail(b, 40)}`,
+  );
   const input = await inputOnTopics(h);
   expect(input.invalid).toBe(0);
   const expected = bruteForceLists(survivingHistory(input.events, input.requests), TOP_K, 1);
@@ -101,7 +107,7 @@ describe('MODE=partitioned under chaos', () => {
     await feed.stop();
     await Promise.all([waitReady(a, 120_000), waitReady(b, 120_000)]);
     const readyMs = Date.now() - t0 - restartMs;
-    await expectExactEnd(h);
+    await expectExactEnd(h, a, b);
     expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
     console.info(
       `[chaos] partitioned: broker restart ${restartMs} ms; committing again ${committingMs} ms and both ready ${readyMs} ms after; producer retries ${feed.retries}`,
@@ -139,7 +145,7 @@ describe('MODE=partitioned under chaos', () => {
     await new Promise((r) => setTimeout(r, 3_000));
     await feed.stop();
     await Promise.all([waitReady(a, 90_000), waitReady(b, 90_000)]);
-    await expectExactEnd(h);
+    await expectExactEnd(h, a, b);
     expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
     const fenced = await metric(a, 'amnesia_producer_fenced_total');
     console.info(

@@ -49,6 +49,8 @@ export interface CreateTopicsOptions {
   compact?: boolean;
   /** Keep the topics after the test file (default: delete them in afterAll). */
   keep?: boolean;
+  /** Further topic configs (name → value). */
+  configs?: Record<string, string>;
 }
 
 const created = new Map<string, Set<string>>();
@@ -60,7 +62,7 @@ const created = new Map<string, Set<string>>();
 export async function createTopics(
   brokers: string,
   topics: readonly string[],
-  { partitions = 1, compact = false, keep = false }: CreateTopicsOptions = {},
+  { partitions = 1, compact = false, keep = false, configs = {} }: CreateTopicsOptions = {},
 ): Promise<string[]> {
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
@@ -71,7 +73,10 @@ export async function createTopics(
         topic,
         numPartitions: partitions,
         replicationFactor: 1,
-        configEntries: compact ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        configEntries: [
+          ...(compact ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
+          ...Object.entries(configs).map(([name, value]) => ({ name, value })),
+        ],
       })),
     });
     await admin.fetchTopicMetadata({ topics: [...topics] });

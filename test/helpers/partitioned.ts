@@ -65,29 +65,33 @@ async function ends(kafka: Kafka, topic: string): Promise<Map<number, number>> {
 
 /**
  * Waits until the user stage has committed the inputs to their ends and the item stage the deltas to
- * theirs (a transaction marker follows the last record: committed ≥ end − 1), twice in a row.
+ * theirs (a transaction marker follows the last record: committed ≥ end − 1), twice in a row. On
+ * time-out the error names the partitions still behind, and `onTimeout` may add what it knows.
  */
 export async function waitPartitionedProcessed(
   kafka: Kafka,
   groupId: string,
   inputs: readonly string[],
   timeoutMs = 90_000,
+  onTimeout: () => string = () => '',
 ): Promise<void> {
+  let behind: string[] = [];
   const caughtUp = async (): Promise<boolean> => {
     const checks: [string, string][] = [
       ...inputs.map((t) => [`${groupId}-users`, t] as [string, string]),
       [`${groupId}-items`, `${groupId}-deltas`],
     ];
+    behind = [];
     for (const [group, topic] of checks) {
       const c = await committed(kafka, group, topic);
       for (const [p, end] of await ends(kafka, topic)) {
         if (end === 0) continue;
         const at = c.get(p) ?? -1;
         // Ticks and markers after the last committed record need no commit.
-        if (at < end - 2) return false;
+        if (at < end - 2) behind.push(`${group} ${topic}[${p}] committed ${at} of ${end}`);
       }
     }
-    return true;
+    return behind.length === 0;
   };
   let streak = 0;
   await waitFor(
@@ -97,5 +101,7 @@ export async function waitPartitionedProcessed(
     },
     timeoutMs,
     300,
-  );
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}: not processed: ${behind.join('; ')}\n${onTimeout()}`);
+  });
 }

@@ -1,0 +1,80 @@
+// kafkajs's own fetch decoding and batch bookkeeping on record sets as the log cleaner leaves them:
+// a batch emptied by compaction must move the position past its last offset without handing a
+// message over, alone or before a batch that holds records (scripts/patch-kafkajs.mjs; the real
+// broker's version of this is test/stream/empty-batch.int.test.ts).
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import {
+  assertKafkajsFix,
+  emptyRecordBatch,
+  kafkajsBatch,
+  kafkajsSkipsEmptyBatches,
+} from '../../src/stream/kafkajs-fix.js';
+
+const require = createRequire(import.meta.url);
+type Encoded = { buffer: Buffer };
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
+  RecordBatch: (o: Record<string, unknown>) => Promise<Encoded>;
+};
+const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (
+  o: Record<string, unknown>,
+) => Encoded;
+const Long = require('kafkajs/src/utils/long') as { fromValue: (v: string) => unknown };
+
+/** A record batch holding `keys` from `firstOffset` on, as bytes on the wire. */
+async function recordBatch(firstOffset: bigint, keys: string[]): Promise<Buffer> {
+  const encoded = await RecordBatch({
+    firstOffset: Long.fromValue(firstOffset.toString()),
+    lastOffsetDelta: keys.length - 1,
+    records: keys.map((key, i) => Record({ offsetDelta: i, key, value: `v-${key}` })),
+  });
+  return encoded.buffer;
+}
+
+/** Batches framed as one fetch response's record set. */
+function recordSet(...batches: Buffer[]): Buffer {
+  const body = Buffer.concat(batches);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(body.length);
+  return Buffer.concat([size, body]);
+}
+
+describe('the installed kafkajs and batches emptied by compaction', () => {
+  it('passes the start-up check', async () => {
+    expect(await kafkajsSkipsEmptyBatches()).toBe(true);
+    await expect(assertKafkajsFix()).resolves.toBeUndefined();
+  });
+
+  it('moves past an empty batch that ends a fetch, handing nothing over', async () => {
+    const batch = await kafkajsBatch(emptyRecordBatch(309n, 9), 309n);
+    expect(batch.isEmpty()).toBe(true);
+    expect(batch.isEmptyDueToFiltering()).toBe(true);
+    expect(batch.lastOffset()).toBe('318');
+  });
+
+  it('moves past it from an offset inside it', async () => {
+    const batch = await kafkajsBatch(emptyRecordBatch(309n, 9), 314n);
+    expect(batch.isEmptyDueToFiltering()).toBe(true);
+    expect(batch.lastOffset()).toBe('318');
+  });
+
+  it('hands over the records of the batches after it, and only those', async () => {
+    const empty = emptyRecordBatch(100n, 4).subarray(4);
+    const set = recordSet(empty, await recordBatch(105n, ['a', 'b']));
+    const batch = (await kafkajsBatch(set, 100n)) as unknown as {
+      messages: { offset: string; key: Buffer }[];
+      lastOffset(): string;
+    };
+    expect(batch.messages.map((m) => [m.offset, m.key.toString()])).toEqual([
+      ['105', 'a'],
+      ['106', 'b'],
+    ]);
+    expect(batch.lastOffset()).toBe('106');
+  });
+
+  it('is mended by npm install, and mending again changes nothing', () => {
+    const out = execFileSync(process.execPath, ['scripts/patch-kafkajs.mjs'], { encoding: 'utf8' });
+    expect(out).toBe('');
+  });
+});
