@@ -1,37 +1,47 @@
 #!/usr/bin/env node
-// Mends kafkajs 2.2.4 so that a consumer moves past a record batch that log compaction emptied
-// (run by `npm install` / `npm ci` through package.json "postinstall"; idempotent).
+// Mends kafkajs 2.2.4 so that a consumer moves past record batches that hold nothing for it (run by
+// `npm install` / `npm ci` through package.json "postinstall"; idempotent).
 //
-// The defect: the log cleaner keeps a producer's last batch, and since Kafka 3.9 (KAFKA-17076) the
-// last batch of every cleaning round, even when compaction removed all of its records, so that the
-// producer's sequence state and the log end survive. Such a batch holds only a header. The Java
-// consumer moves its position to the batch's last offset + 1; kafkajs decodes no record from it,
-// drops the batch and fetches the same offset again, forever (tulios/kafkajs#562) — when the batch
-// ends a segment, the fetch returns nothing else. amnesia reads compacted changelogs (partitioned
-// mode) and compacted outputs; a restore stalled there for good after a broker restart or a moved
-// partition, because those are the moments old producers stop writing and their last batches empty.
+// 1. Batches emptied by log compaction (src/protocol/requests/fetch/v4/decodeMessages.js). The log
+//    cleaner keeps a producer's last batch, and since Kafka 3.9 (KAFKA-17076) the last batch of every
+//    cleaning round, even when compaction removed all of its records. The Java consumer moves its
+//    position past such a batch; kafkajs decoded nothing from it and fetched the same offset again,
+//    forever (tulios/kafkajs#562) — when the batch ends a segment, the fetch returns nothing else.
+//    amnesia reads compacted changelogs (partitioned mode) and compacted outputs; a restore stalled
+//    there for good after a broker restart or a moved partition, the moments when old owners' last
+//    transactions are aborted. Mend: a batch without records yields one control record at the batch's
+//    last offset, which kafkajs then treats as a batch whose records were all filtered out.
+// 2. Fetches whose records were all filtered out (src/consumer/runner.js: transaction markers,
+//    aborted records, emptied batches). kafkajs moved its own position past them and only emitted
+//    END_BATCH_PROCESS, outside eachBatch: an application keeping its own positions had to follow
+//    from that event, which carries no fetch offset and cannot tell a batch fetched before a seek
+//    from one fetched after it. Mend: with eachBatch, such a fetch is handed to eachBatch with no
+//    message (its lastOffset() the last offset filtered), where isStale() tells a stale one.
 //
-// The mend: a batch without records yields one control record at the batch's last offset, which
-// kafkajs already treats as a filtered batch (position moved past it, END_BATCH_PROCESS with
-// batchSize 0, no message handed to the application). src/stream/kafkajs-fix.ts checks at start-up
-// that the installed kafkajs behaves so and refuses to start otherwise.
+// src/stream/kafkajs-fix.ts checks both at start-up and the service refuses to start without them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const MARKER = 'amnesia: empty-batch fix';
 const VERSION = '2.2.4';
-const FILE = 'src/protocol/requests/fetch/v4/decodeMessages.js';
 
-const ORIGINAL = `        const recordBatch = await RecordBatchDecoder(messagesDecoder)
-        records.push(...recordBatch.records)`;
-const MENDED = `        const recordBatch = await RecordBatchDecoder(messagesDecoder)
+const MENDS = [
+  {
+    file: 'src/protocol/requests/fetch/v4/decodeMessages.js',
+    edits: [
+      [
+        `        const recordBatch = await RecordBatchDecoder(messagesDecoder)
+        records.push(...recordBatch.records)`,
+        `        const recordBatch = await RecordBatchDecoder(messagesDecoder)
         // ${MARKER} (scripts/patch-kafkajs.mjs in amnesia): a batch emptied by log compaction
         // still moves the position past its last offset, as the Java consumer does.
         if (recordBatch.records.length > 0) records.push(...recordBatch.records)
-        else records.push(emptyBatchMark(recordBatch))`;
-const HELPER = `
-// ${MARKER}: one control record at the last offset of a batch that holds no record.
+        else records.push(emptyBatchMark(recordBatch))`,
+      ],
+      [
+        'const decodeMessages = async decoder => {',
+        `// ${MARKER}: one control record at the last offset of a batch that holds no record.
 const emptyBatchMark = batch => ({
   magicByte: MAGIC_BYTE,
   attributes: 0,
@@ -43,8 +53,26 @@ const emptyBatchMark = batch => ({
   isControlRecord: true,
   batchContext: batch,
 })
-`;
-const ANCHOR = 'const decodeMessages = async decoder => {';
+
+const decodeMessages = async decoder => {`,
+      ],
+    ],
+  },
+  {
+    file: 'src/consumer/runner.js',
+    edits: [
+      [
+        `      if (batch.isEmptyDueToFiltering()) {`,
+        `      // ${MARKER} (scripts/patch-kafkajs.mjs in amnesia): with eachBatch, a fetch whose
+      // records were all filtered out is handed over with no message (see below), so that the
+      // application follows the position and isStale() tells a batch fetched before a seek.
+      const filteredForEachBatch = Boolean(this.eachBatch) && batch.isEmptyDueToFiltering()
+      if (batch.isEmptyDueToFiltering() && !filteredForEachBatch) {`,
+      ],
+      [`      if (batch.isEmpty()) {`, `      if (batch.isEmpty() && !filteredForEachBatch) {`],
+    ],
+  },
+];
 
 function fail(message) {
   console.error(`patch-kafkajs: ${message}`);
@@ -59,13 +87,23 @@ try {
   fail('kafkajs is not installed');
 }
 const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-const file = path.join(root, FILE);
-const text = readFileSync(file, 'utf8');
-if (text.includes(MARKER)) process.exit(0);
-if (version !== VERSION || !text.includes(ORIGINAL) || !text.includes(ANCHOR))
-  fail(
-    `kafkajs ${version} is not the ${VERSION} this mend was written for (${FILE} differs): ` +
-      'check whether it still drops record batches emptied by compaction, then update this script',
+const changed = [];
+for (const { file, edits } of MENDS) {
+  const full = path.join(root, file);
+  let text = readFileSync(full, 'utf8');
+  if (text.includes(MARKER)) continue;
+  for (const [original, mended] of edits) {
+    if (version !== VERSION || text.split(original).length !== 2)
+      fail(
+        `kafkajs ${version} is not the ${VERSION} this mend was written for (${file} differs): ` +
+          'check whether it still stalls on record batches emptied by compaction, then update this script',
+      );
+    text = text.replace(original, mended);
+  }
+  writeFileSync(full, text);
+  changed.push(file);
+}
+if (changed.length > 0)
+  console.log(
+    `patch-kafkajs: kafkajs ${version} mended (${changed.join(', ')}): empty and filtered batches move consumers on`,
   );
-writeFileSync(file, text.replace(ORIGINAL, MENDED).replace(ANCHOR, `${HELPER}\n${ANCHOR}`));
-console.log(`patch-kafkajs: kafkajs ${version} moves past record batches emptied by compaction`);

@@ -202,10 +202,6 @@ export async function startService(config: Config, options: ServiceOptions = {})
       );
       eng.onAssignment(e.payload.memberAssignment, e.payload.memberId);
     });
-    c.on(c.events.END_BATCH_PROCESS, (e) => {
-      const { topic, partition, batchSize, lastOffset } = e.payload;
-      if (batchSize === 0) void eng.onFilteredBatch({ topic, partition }, Number(lastOffset));
-    });
     c.on(c.events.CRASH, (e) => {
       const { error, restart } = e.payload as { error: unknown; restart: boolean };
       log.error({ err: describeError(error), restart }, 'consumer crashed');

@@ -159,11 +159,6 @@ export class Stage {
     });
     this.consumer = c;
     c.on(c.events.GROUP_JOIN, (e) => this.onJoin(e.payload.memberAssignment, e.payload.memberId));
-    c.on(c.events.END_BATCH_PROCESS, (e) => {
-      this.lastBatchAt = Date.now();
-      const { topic, partition, batchSize, lastOffset } = e.payload;
-      if (batchSize === 0) void this.queue.run(() => this.onFiltered(topic, partition, Number(lastOffset)));
-    });
     c.on(c.events.CRASH, (e) => {
       const { error, restart } = e.payload as { error: unknown; restart: boolean };
       this.log.error({ err: describeError(error), restart }, 'consumer crashed');
@@ -288,20 +283,6 @@ export class Stage {
         t.positions.set(batch.topic, last + 1);
       payload.resolveOffset(String(last));
     });
-  }
-
-  /**
-   * A fetch of only transaction markers, aborted records or batches emptied by compaction: the
-   * position moves past it (it started at our position; records missing before its first offset
-   * were removed by compaction).
-   */
-  private async onFiltered(topic: string, partition: number, last: number): Promise<void> {
-    const t = this.tasks.get(partition);
-    const pos = t?.positions.get(topic);
-    if (!t || pos === undefined || pos > last) return;
-    t.positions.set(topic, last + 1);
-    if (topic === this.o.changelog && t.phase === 'restoring' && t.restoreBegun && last + 1 >= t.restoreEnd)
-      await this.restore.finish(t);
   }
 
   /** Runs a task's work; a fenced producer means another owner: drop the task, or restore it again. */

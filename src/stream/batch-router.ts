@@ -10,7 +10,6 @@ import type { Logger } from '../log.js';
 import type { InputKind } from './codec.js';
 import type { Intake } from './intake.js';
 import type { Live } from './live.js';
-import type { TopicPartition } from './partitions.js';
 import type { BatchControl, ConsumerPort, InputBatch } from './ports.js';
 import type { Positions } from './positions.js';
 import type { Rebuild } from './rebuild.js';
@@ -87,22 +86,6 @@ export class BatchRouter {
     }
     await this.deps.live.onBatch(batch, kind, messages, ctl, end, batch.highWatermark - end - 1);
     host.afterLiveBatch();
-  }
-
-  /**
-   * kafkajs resolves a fetch that held only transaction markers, aborted records or batches emptied
-   * by compaction by itself and never hands it over (END_BATCH_PROCESS with batchSize 0): the
-   * position moves past it, or a partition whose last record is a marker would never reach its
-   * high-water mark. True if it moved. The fetch started at our position, so a first offset above
-   * it only means compaction removed the records in between.
-   */
-  skipFiltered(tp: TopicPartition, lastOffset: number): boolean {
-    const { positions } = this.deps;
-    const pos = positions.get(tp);
-    if (pos === undefined || !positions.holds(tp)) return false;
-    if (pos > lastOffset) return false;
-    positions.set(tp, lastOffset + 1);
-    return true;
   }
 
   /** Resolves unknown schema ids; an unreachable registry is retried here, never dead-lettered. */

@@ -29,7 +29,6 @@ import { batchControl, inputBatch } from './kafka-ports.js';
 import type { Live } from './live.js';
 import type { Metrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
-import type { TopicPartition } from './partitions.js';
 import type { BatchControl, ConsumerPort, InputBatch, OffsetsPort, OutputSink } from './ports.js';
 import { Positions, type PartitionLag } from './positions.js';
 import type { PublishContext, Publisher } from './publisher.js';
@@ -216,18 +215,6 @@ export class Engine implements SnapshotSource {
       .finally(() => {
         this.lastBatchAt = Date.now();
       });
-  }
-
-  /**
-   * A fetch that held only transaction markers, aborted records or batches emptied by compaction
-   * (END_BATCH_PROCESS, batchSize 0).
-   */
-  onFilteredBatch(tp: TopicPartition, lastOffset: number): Promise<void> {
-    this.lastBatchAt = Date.now();
-    return this.queue.run(async () => {
-      if (this.router.skipFiltered(tp, lastOffset) && this.lifecycle.rebuild)
-        await this.lifecycle.guarded(() => this.lifecycle.finishRebuild(undefined));
-    });
   }
 
   private expireTombstones(): void {

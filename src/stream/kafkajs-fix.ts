@@ -1,8 +1,10 @@
-// Whether the installed kafkajs moves past a record batch that log compaction emptied (see
-// scripts/patch-kafkajs.mjs, which `npm install` runs). Without that mend a consumer of a compacted
-// topic fetches the same offset forever once it reaches such a batch, so start-up refuses to run
-// without it. The check decodes a header-only batch through kafkajs's own fetch decoding and batch
-// bookkeeping: the position must move past the batch's last offset and no message may come out.
+// Whether the installed kafkajs moves consumers past record batches that hold nothing for them (see
+// scripts/patch-kafkajs.mjs, which `npm install` runs): a batch emptied by log compaction must move
+// the position past its last offset (kafkajs 2.2.4 fetched the same offset forever), and a fetch
+// whose records were all filtered out must reach eachBatch (with no message) so that the stages'
+// own positions follow it and isStale() applies to it. Start-up refuses to run without both. The
+// checks run kafkajs's own code: fetch decoding and batch bookkeeping on a header-only batch, and
+// the runner handing a filtered batch to eachBatch.
 import { createRequire } from 'node:module';
 import { AmnesiaError } from '../errors.js';
 
@@ -58,11 +60,50 @@ export async function kafkajsBatch(recordSet: Buffer, fetchedOffset: bigint): Pr
   });
 }
 
-/** True when the installed kafkajs moves past a record batch emptied by compaction. */
+interface RunnerLike {
+  running: boolean;
+  handleBatch(batch: unknown): Promise<void>;
+}
+type RunnerClass = new (options: Record<string, unknown>) => RunnerLike;
+
+/** The batches the installed kafkajs runner hands to eachBatch for `batch` (no broker involved). */
+export async function handedToEachBatch(batch: KafkajsBatch): Promise<unknown[]> {
+  const Runner = require('kafkajs/src/consumer/runner') as RunnerClass;
+  const quiet = { info() {}, debug() {}, warn() {}, error() {}, namespace: () => quiet };
+  const handed: unknown[] = [];
+  const runner = new Runner({
+    logger: quiet,
+    consumerGroup: {
+      heartbeat: () => Promise.resolve(),
+      commitOffsets: () => Promise.resolve(),
+      commitOffsetsIfNecessary: () => Promise.resolve(),
+      resolveOffset: () => undefined,
+      hasSeekOffset: () => false,
+      isPaused: () => false,
+      getNodeIds: () => [],
+    },
+    instrumentationEmitter: { emit: () => undefined },
+    eachBatchAutoResolve: false,
+    autoCommit: false,
+    concurrency: 1,
+    heartbeatInterval: 3_000,
+    onCrash: () => undefined,
+    eachBatch: (payload: { batch: unknown }) => {
+      handed.push(payload.batch);
+      return Promise.resolve();
+    },
+  });
+  runner.running = true;
+  await runner.handleBatch(batch);
+  return handed;
+}
+
+/** True when the installed kafkajs moves past batches emptied by compaction and hands them to eachBatch. */
 export async function kafkajsSkipsEmptyBatches(): Promise<boolean> {
   try {
     const batch = await kafkajsBatch(emptyRecordBatch(100n, 9), 100n);
-    return batch.isEmpty() && batch.isEmptyDueToFiltering() && batch.lastOffset() === '109';
+    const decoded = batch.isEmpty() && batch.isEmptyDueToFiltering() && batch.lastOffset() === '109';
+    return decoded && (await handedToEachBatch(batch)).length === 1;
   } catch {
     return false;
   }

@@ -121,10 +121,6 @@ export async function follow(
         done = true;
         resolve();
       };
-      consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-        const { partition, batchSize, lastOffset } = e.payload;
-        if (!done && batchSize === 0 && options.onCovered?.(partition, Number(lastOffset))) finish();
-      });
       consumer
         .run({
           autoCommit: false,

@@ -1,13 +1,14 @@
-// kafkajs's own fetch decoding and batch bookkeeping on record sets as the log cleaner leaves them:
-// a batch emptied by compaction must move the position past its last offset without handing a
-// message over, alone or before a batch that holds records (scripts/patch-kafkajs.mjs; the real
-// broker's version of this is test/stream/empty-batch.int.test.ts).
+// kafkajs's own fetch decoding, batch bookkeeping and runner on record sets as the log cleaner leaves
+// them: a batch emptied by compaction must move the position past its last offset without handing a
+// message over, alone or before a batch that holds records, and reach eachBatch as a batch without
+// messages (scripts/patch-kafkajs.mjs; the real broker's version is test/stream/empty-batch.int.test.ts).
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import {
   assertKafkajsFix,
   emptyRecordBatch,
+  handedToEachBatch,
   kafkajsBatch,
   kafkajsSkipsEmptyBatches,
 } from '../../src/stream/kafkajs-fix.js';
@@ -71,6 +72,14 @@ describe('the installed kafkajs and batches emptied by compaction', () => {
       ['106', 'b'],
     ]);
     expect(batch.lastOffset()).toBe('106');
+  });
+
+  it('hands a fetch whose records were all filtered out to eachBatch, with no message', async () => {
+    const batch = await kafkajsBatch(emptyRecordBatch(309n, 9), 309n);
+    const handed = (await handedToEachBatch(batch)) as { messages: unknown[]; lastOffset(): string }[];
+    expect(handed).toHaveLength(1);
+    expect(handed[0]!.messages).toEqual([]);
+    expect(handed[0]!.lastOffset()).toBe('318');
   });
 
   it('is mended by npm install, and mending again changes nothing', () => {
