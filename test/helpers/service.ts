@@ -267,7 +267,6 @@ export async function waitForReceipts(
   return got;
 }
 
-/** The published lists (tombstones dropped) equal the expected ones, item by item. */
 /** True when the published lists (null = tombstone) are exactly the expected ones. */
 export function sameLists(
   published: ReadonlyMap<string, RefList | null>,
@@ -302,5 +301,10 @@ export function expectExact(h: Map<string, RefList | null>, expected: Map<string
   const missing = [...expected.keys()].filter((k) => !live.has(k));
   const extra = [...live.keys()].filter((k) => !expected.has(k));
   expect({ missing, extra }).toEqual({ missing: [], extra: [] });
-  for (const [item, list] of expected) expect(live.get(item), `list of ${item}`).toEqual(list);
+  // Every differing item named at once (the first one's diff follows).
+  const differing = [...expected]
+    .filter(([k, v]) => JSON.stringify(live.get(k)) !== JSON.stringify(v))
+    .map(([k]) => k);
+  const which = `${differing.length} lists differ: ${differing.slice(0, 30).join(', ')}`;
+  for (const [item, list] of expected) expect(live.get(item), `list of ${item} (${which})`).toEqual(list);
 }
