@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Mends kafkajs 2.2.4 so that a consumer moves past record batches that hold nothing for it (run by
-// `npm install` / `npm ci` through package.json "postinstall"; idempotent).
+// `npm install` / `npm ci` through package.json "postinstall"; idempotent), and read_committed
+// consumers skip every aborted transaction.
 //
 // 1. Batches emptied by log compaction (src/protocol/requests/fetch/v4/decodeMessages.js). The log
 //    cleaner keeps a producer's last batch, and since Kafka 3.9 (KAFKA-17076) the last batch of every
@@ -17,13 +18,20 @@
 //    from that event, which carries no fetch offset and cannot tell a batch fetched before a seek
 //    from one fetched after it. Mend: with eachBatch, such a fetch is handed to eachBatch with no
 //    message (its lastOffset() the last offset filtered), where isStale() tells a stale one.
+// 3. Aborted transactions (src/consumer/filterAbortedMessages.js). A read_committed fetch lists the
+//    aborted transactions it covers; kafkajs marked at most one of them per message, in the order
+//    given, so when two aborted transactions had begun before a message (several producers aborted
+//    at once — a broker restart), records of the second leaked through as if committed. amnesia's
+//    item stage then applied a user's aborted deltas as well as their committed retry. Mend: sort
+//    by first offset and mark every transaction begun at or before the message, as the Java
+//    consumer does.
 //
-// src/stream/kafkajs-fix.ts checks both at start-up and the service refuses to start without them.
+// src/stream/kafkajs-fix.ts checks all three at start-up and the service refuses to start without them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-const MARKER = 'amnesia: empty-batch fix';
+const MARKER = 'amnesia: kafkajs mend';
 const VERSION = '2.2.4';
 
 const MENDS = [
@@ -55,6 +63,30 @@ const emptyBatchMark = batch => ({
 })
 
 const decodeMessages = async decoder => {`,
+      ],
+    ],
+  },
+  {
+    file: 'src/consumer/filterAbortedMessages.js',
+    edits: [
+      [
+        `  const remainingAbortedTransactions = [...abortedTransactions]`,
+        `  // ${MARKER} (scripts/patch-kafkajs.mjs in amnesia): in offset order, and every aborted
+  // transaction begun at or before a message marks its producer (kafkajs marked one per message, so
+  // with two aborted transactions begun before a message, the second producer's records leaked).
+  const remainingAbortedTransactions = [...abortedTransactions].sort((a, b) =>
+    Long.fromValue(a.firstOffset).compare(Long.fromValue(b.firstOffset))
+  )`,
+      ],
+      [
+        `    if (
+      remainingAbortedTransactions.length &&
+      Long.fromValue(message.offset).gte(remainingAbortedTransactions[0].firstOffset)
+    ) {`,
+        `    while (
+      remainingAbortedTransactions.length &&
+      Long.fromValue(message.offset).gte(remainingAbortedTransactions[0].firstOffset)
+    ) {`,
       ],
     ],
   },
@@ -105,5 +137,5 @@ for (const { file, edits } of MENDS) {
 }
 if (changed.length > 0)
   console.log(
-    `patch-kafkajs: kafkajs ${version} mended (${changed.join(', ')}): empty and filtered batches move consumers on`,
+    `patch-kafkajs: kafkajs ${version} mended (${changed.join(', ')}): empty, filtered and aborted batches handled as the Java consumer does`,
   );

@@ -4,7 +4,8 @@
 // whose records were all filtered out must reach eachBatch (with no message) so that the stages'
 // own positions follow it and isStale() applies to it. Start-up refuses to run without both. The
 // checks run kafkajs's own code: fetch decoding and batch bookkeeping on a header-only batch, and
-// the runner handing a filtered batch to eachBatch.
+// the runner handing a filtered batch to eachBatch; and read_committed filtering must skip every
+// aborted transaction a fetch lists (kafkajs leaked the second of two begun before a record).
 import { createRequire } from 'node:module';
 import { AmnesiaError } from '../errors.js';
 
@@ -98,12 +99,47 @@ export async function handedToEachBatch(batch: KafkajsBatch): Promise<unknown[]>
   return handed;
 }
 
-/** True when the installed kafkajs moves past batches emptied by compaction and hands them to eachBatch. */
+interface AbortedTxn {
+  producerId: string;
+  firstOffset: string;
+}
+type FilterAborted = (o: { messages: unknown[]; abortedTransactions: AbortedTxn[] }) => unknown[];
+
+/**
+ * The offsets of `records` (offset, producer id; all transactional) that the installed kafkajs
+ * keeps as committed, given the aborted transactions a read_committed fetch listed.
+ */
+export function keptAsCommitted(records: [number, string][], aborted: AbortedTxn[]): number[] {
+  const filter = require('kafkajs/src/consumer/filterAbortedMessages') as FilterAborted;
+  const messages = records.map(([offset, producerId]) => ({
+    offset: String(offset),
+    key: Buffer.from('k'),
+    batchContext: { producerId, inTransaction: true },
+  }));
+  return (filter({ messages, abortedTransactions: aborted }) as { offset: string }[]).map((m) =>
+    Number(m.offset),
+  );
+}
+
+/** True when the installed kafkajs has all three mends of scripts/patch-kafkajs.mjs. */
 export async function kafkajsSkipsEmptyBatches(): Promise<boolean> {
   try {
     const batch = await kafkajsBatch(emptyRecordBatch(100n, 9), 100n);
     const decoded = batch.isEmpty() && batch.isEmptyDueToFiltering() && batch.lastOffset() === '109';
-    return decoded && (await handedToEachBatch(batch)).length === 1;
+    // Producers 1 and 2 each aborted a transaction begun before offset 10 (listed out of order).
+    const aborted = [
+      { producerId: '1', firstOffset: '10' },
+      { producerId: '2', firstOffset: '5' },
+    ];
+    const kept = keptAsCommitted(
+      [
+        [10, '2'],
+        [11, '1'],
+        [12, '3'],
+      ],
+      aborted,
+    );
+    return decoded && (await handedToEachBatch(batch)).length === 1 && kept.join() === '12';
   } catch {
     return false;
   }

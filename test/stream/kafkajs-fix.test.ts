@@ -10,6 +10,7 @@ import {
   emptyRecordBatch,
   handedToEachBatch,
   kafkajsBatch,
+  keptAsCommitted,
   kafkajsSkipsEmptyBatches,
 } from '../../src/stream/kafkajs-fix.js';
 
@@ -80,6 +81,24 @@ describe('the installed kafkajs and batches emptied by compaction', () => {
     expect(handed).toHaveLength(1);
     expect(handed[0]!.messages).toEqual([]);
     expect(handed[0]!.lastOffset()).toBe('318');
+  });
+
+  it('skips the records of every aborted transaction a fetch lists, in any order', () => {
+    // Producers 7 and 8 aborted transactions begun before offset 20; producer 9 committed.
+    const records: [number, string][] = [
+      [20, '8'],
+      [21, '7'],
+      [22, '9'],
+      [23, '8'],
+    ];
+    const aborted = [
+      { producerId: '7', firstOffset: '15' },
+      { producerId: '8', firstOffset: '12' },
+    ];
+    expect(keptAsCommitted(records, aborted)).toEqual([22]);
+    expect(keptAsCommitted(records, [...aborted].reverse())).toEqual([22]);
+    // A transaction aborted later than a record does not touch it.
+    expect(keptAsCommitted([[5, '7']], [{ producerId: '7', firstOffset: '15' }])).toEqual([5]);
   });
 
   it('is mended by npm install, and mending again changes nothing', () => {
