@@ -84,45 +84,35 @@ async function expectExactEnd(h: Harness, a: ServiceChild, b: ServiceChild): Pro
   expect(ids.length).toBeGreaterThan(5);
 }
 
-// Quarantined (docs/scale-out.md → Known problems): after a broker restart about one run in seven
-// ends with a list that is not exact. `npm run test:quarantine` runs it; `npm test` counts it skipped.
-const quarantined = process.env.AMNESIA_QUARANTINE === '1' ? it : it.skip;
-
 describe('MODE=partitioned under chaos', () => {
-  quarantined(
-    'the broker SIGKILLed mid-stream and restarted: both instances recover by themselves, outputs exact, receipts once',
-    async () => {
-      const h = await harness(PARTITIONS, { infra: stack });
-      const [a, b] = await twoInstances(h);
-      const feed = feeder(h, 61);
-      feed.start();
-      await waitFor(async () => (await progress(h)) > 600, 60_000);
-      await stack.killBroker();
-      await new Promise((r) => setTimeout(r, 3_000));
-      const t0 = Date.now();
-      await stack.restartBroker();
-      const restartMs = Date.now() - t0;
-      const before = await waitFor(async () => {
-        const p = await progress(h);
-        return p >= 0 ? { p } : undefined;
-      }, 60_000).then((x) => x!.p);
-      await waitFor(async () => (await progress(h)) > before + 300, 120_000).catch((e: Error) => {
-        throw new Error(
-          `${e.message}: no progress after the broker came back\n${tail(a, 30)}\n${tail(b, 30)}`,
-        );
-      });
-      const committingMs = Date.now() - t0 - restartMs;
-      await feed.stop();
-      await Promise.all([waitReady(a, 120_000), waitReady(b, 120_000)]);
-      const readyMs = Date.now() - t0 - restartMs;
-      await expectExactEnd(h, a, b);
-      expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
-      console.info(
-        `[chaos] partitioned: broker restart ${restartMs} ms; committing again ${committingMs} ms and both ready ${readyMs} ms after; producer retries ${feed.retries}`,
-      );
-    },
-    360_000,
-  );
+  it('the broker SIGKILLed mid-stream and restarted: both instances recover by themselves, outputs exact, receipts once', async () => {
+    const h = await harness(PARTITIONS, { infra: stack });
+    const [a, b] = await twoInstances(h);
+    const feed = feeder(h, 61);
+    feed.start();
+    await waitFor(async () => (await progress(h)) > 600, 60_000);
+    await stack.killBroker();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const t0 = Date.now();
+    await stack.restartBroker();
+    const restartMs = Date.now() - t0;
+    const before = await waitFor(async () => {
+      const p = await progress(h);
+      return p >= 0 ? { p } : undefined;
+    }, 60_000).then((x) => x!.p);
+    await waitFor(async () => (await progress(h)) > before + 300, 120_000).catch((e: Error) => {
+      throw new Error(`${e.message}: no progress after the broker came back\n${tail(a, 30)}\n${tail(b, 30)}`);
+    });
+    const committingMs = Date.now() - t0 - restartMs;
+    await feed.stop();
+    await Promise.all([waitReady(a, 120_000), waitReady(b, 120_000)]);
+    const readyMs = Date.now() - t0 - restartMs;
+    await expectExactEnd(h, a, b);
+    expect([a.child.exitCode, b.child.exitCode]).toEqual([null, null]);
+    console.info(
+      `[chaos] partitioned: broker restart ${restartMs} ms; committing again ${committingMs} ms and both ready ${readyMs} ms after; producer retries ${feed.retries}`,
+    );
+  }, 360_000);
 
   it('an instance SIGSTOPped past its session: the other takes all partitions, the continued one is fenced and rejoins, outputs exact', async () => {
     const h = await harness(PARTITIONS, { infra: stack });
