@@ -1,11 +1,11 @@
-// Whether the installed kafkajs moves consumers past record batches that hold nothing for them (see
-// scripts/patch-kafkajs.mjs, which `npm install` runs): a batch emptied by log compaction must move
-// the position past its last offset (kafkajs 2.2.4 fetched the same offset forever), and a fetch
-// whose records were all filtered out must reach eachBatch (with no message) so that the stages'
-// own positions follow it and isStale() applies to it. Start-up refuses to run without both. The
-// checks run kafkajs's own code: fetch decoding and batch bookkeeping on a header-only batch, and
-// the runner handing a filtered batch to eachBatch; and read_committed filtering must skip every
-// aborted transaction a fetch lists (kafkajs leaked the second of two begun before a record).
+// Whether the installed kafkajs carries the three mends of scripts/patch-kafkajs.mjs (which
+// `npm install` runs): a batch emptied by log compaction moves the position past its last offset
+// (kafkajs 2.2.4 fetched the same offset forever); a fetch whose records were all filtered out
+// reaches eachBatch with no message, so that the stages' own positions follow it and isStale()
+// applies to it; and read_committed filtering skips every aborted transaction a fetch lists
+// (kafkajs leaked one of two begun before a record). Start-up refuses to run without all three. The
+// checks run kafkajs's own code: fetch decoding and batch bookkeeping on a header-only batch, the
+// runner handing a filtered batch to eachBatch, and the aborted-transaction filter.
 import { createRequire } from 'node:module';
 import { AmnesiaError } from '../errors.js';
 
@@ -122,7 +122,7 @@ export function keptAsCommitted(records: [number, string][], aborted: AbortedTxn
 }
 
 /** True when the installed kafkajs has all three mends of scripts/patch-kafkajs.mjs. */
-export async function kafkajsSkipsEmptyBatches(): Promise<boolean> {
+export async function kafkajsMended(): Promise<boolean> {
   try {
     const batch = await kafkajsBatch(emptyRecordBatch(100n, 9), 100n);
     const decoded = batch.isEmpty() && batch.isEmptyDueToFiltering() && batch.lastOffset() === '109';
@@ -145,12 +145,13 @@ export async function kafkajsSkipsEmptyBatches(): Promise<boolean> {
   }
 }
 
-/** Start-up: refuses to run on a kafkajs that would stall on a compacted topic. */
+/** Start-up: refuses to run on a kafkajs that would stall on a compacted topic or leak aborted records. */
 export async function assertKafkajsFix(): Promise<void> {
-  if (await kafkajsSkipsEmptyBatches()) return;
+  if (await kafkajsMended()) return;
   throw new AmnesiaError(
     'CONFIG_INVALID',
-    'kafkajs: the installed copy stalls on record batches emptied by log compaction; ' +
+    'kafkajs: the installed copy stalls on record batches emptied by log compaction and may hand ' +
+      'over aborted records; ' +
       'run `node scripts/patch-kafkajs.mjs` (npm install runs it unless scripts are disabled)',
   );
 }

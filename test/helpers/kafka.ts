@@ -7,8 +7,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
-import type { IHeaders, Message } from 'kafkajs';
+import type { IHeaders, Message, Producer } from 'kafkajs';
 import { afterAll, inject } from 'vitest';
+import { readToEnd } from '../../src/stream/reader.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
@@ -41,6 +42,29 @@ export function kafkaClient(brokers: string = kafkaBrokers(), clientId = 'amnesi
     logLevel: logLevel.NOTHING,
     retry: { retries: 5, initialRetryTime: 100 },
   });
+}
+
+/** An unconnected transactional producer (idempotent, one request in flight) with an id of its own. */
+export function transactionalProducer(brokers: string = kafkaBrokers()): Producer {
+  return kafkaClient(brokers).producer({
+    transactionalId: uniqueName('t-tx'),
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+}
+
+/**
+ * The keys of `topic`'s records from the beginning to its end offsets, as the service reads
+ * (readToEnd: eachBatch, read_committed).
+ */
+export async function keysReadToEnd(
+  topic: string,
+  brokers: string = kafkaBrokers(),
+  timeoutMs = 20_000,
+): Promise<string[]> {
+  const keys: string[] = [];
+  await readToEnd(kafkaClient(brokers), topic, (m) => void keys.push(m.key?.toString() ?? ''), { timeoutMs });
+  return keys;
 }
 
 export interface CreateTopicsOptions {

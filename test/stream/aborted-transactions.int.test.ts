@@ -5,26 +5,22 @@
 // user's aborted deltas after a broker restart aborted several user tasks' transactions at once
 // (scripts/patch-kafkajs.mjs mends it; this test fails without the mend).
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { createKafka } from '../../src/stream/kafka.js';
-import { readToEnd } from '../../src/stream/reader.js';
-import { consumeN, createTopics, kafkaBrokers, kafkaClient, uniqueName } from '../helpers/kafka.js';
+import {
+  consumeN,
+  createTopics,
+  kafkaBrokers,
+  keysReadToEnd,
+  transactionalProducer,
+  uniqueName,
+} from '../helpers/kafka.js';
 
 const brokers = kafkaBrokers();
-const kafka = createKafka(loadConfig({ KAFKA_BROKERS: brokers }).kafka, createLogger('silent'), '-aborted');
-
-const transactional = () =>
-  kafkaClient(brokers).producer({
-    transactionalId: uniqueName('t-aborted-tx'),
-    idempotent: true,
-    maxInFlightRequests: 1,
-  });
-
 describe('overlapping aborted transactions', () => {
   it('are skipped by a read_committed reader, whichever ended first', async () => {
     const [topic] = await createTopics(brokers, [uniqueName('t-aborted')]);
-    const [first, second, last] = [transactional(), transactional(), transactional()];
+    const first = transactionalProducer(brokers);
+    const second = transactionalProducer(brokers);
+    const last = transactionalProducer(brokers);
     await Promise.all([first.connect(), second.connect(), last.connect()]);
     try {
       const a = await first.transaction();
@@ -46,8 +42,6 @@ describe('overlapping aborted transactions', () => {
     const [record] = await consumeN(topic!, 1, 20_000);
     expect(record?.key).toBe('committed');
     // … and eachBatch, as the service reads.
-    const keys: string[] = [];
-    await readToEnd(kafka, topic!, (m) => void keys.push(m.key?.toString() ?? ''), { timeoutMs: 20_000 });
-    expect(keys).toEqual(['committed']);
+    expect(await keysReadToEnd(topic!, brokers)).toEqual(['committed']);
   }, 60_000);
 });

@@ -6,18 +6,17 @@
 // restores; scripts/patch-kafkajs.mjs mends it and this test fails without the mend.
 import { describe, expect, it } from 'vitest';
 import { javaTopicSizes } from '../helpers/java-kafka.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { createKafka } from '../../src/stream/kafka.js';
-import { readToEnd } from '../../src/stream/reader.js';
-import { consumeN, createTopics, kafkaBrokers, kafkaClient, uniqueName, waitFor } from '../helpers/kafka.js';
+import {
+  consumeN,
+  createTopics,
+  kafkaBrokers,
+  keysReadToEnd,
+  transactionalProducer,
+  uniqueName,
+  waitFor,
+} from '../helpers/kafka.js';
 
 const brokers = kafkaBrokers();
-const kafka = createKafka(
-  loadConfig({ KAFKA_BROKERS: brokers }).kafka,
-  createLogger('silent'),
-  '-empty-batch',
-);
 const RECORDS = 20;
 
 describe('a batch emptied by compaction', () => {
@@ -26,11 +25,7 @@ describe('a batch emptied by compaction', () => {
       compact: true,
       configs: { 'segment.ms': '1000', 'min.cleanable.dirty.ratio': '0.01', 'min.compaction.lag.ms': '0' },
     });
-    const producer = kafkaClient(brokers).producer({
-      transactionalId: uniqueName('t-empty-batch-tx'),
-      idempotent: true,
-      maxInFlightRequests: 1,
-    });
+    const producer = transactionalProducer(brokers);
     await producer.connect();
     try {
       const aborted = await producer.transaction();
@@ -61,10 +56,6 @@ describe('a batch emptied by compaction', () => {
     expect(record?.key).toBe('after');
     expect(Number(record?.offset)).toBeGreaterThan(RECORDS);
     // … and eachBatch, as the service reads: the batch without messages reaches it, the read ends.
-    const keys: string[] = [];
-    const read = await readToEnd(kafka, topic!, (m) => void keys.push(m.key?.toString() ?? ''), {
-      timeoutMs: 20_000,
-    });
-    expect({ read, keys }).toEqual({ read: 1, keys: ['after'] });
+    expect(await keysReadToEnd(topic!, brokers)).toEqual(['after']);
   }, 120_000);
 });
