@@ -18,11 +18,22 @@ export function tempDirs(prefix: string): () => Promise<string> {
   };
 }
 
-/** Names of the files under dir whose bytes contain `needle`. */
+/**
+ * Names of the files under dir whose bytes contain `needle`. A file that vanishes while it is read
+ * (a snapshot's temporary file renamed or removed by the service) restarts the scan, so the answer is
+ * one whole listing of the directory, never one missing the file it was renamed to.
+ */
 export async function filesContaining(dir: string, needle: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const name of await readdir(dir)) {
-    if ((await readFile(path.join(dir, name))).includes(Buffer.from(needle, 'utf8'))) out.push(name);
+  const bytes = Buffer.from(needle, 'utf8');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const out: string[] = [];
+      for (const name of await readdir(dir)) {
+        if ((await readFile(path.join(dir, name))).includes(bytes)) out.push(name);
+      }
+      return out;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 20) throw e;
+    }
   }
-  return out;
 }
