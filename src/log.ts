@@ -51,6 +51,10 @@ export function kafkaLogCreator(parent: Logger): logCreator {
       let pinoLevel = KAFKA_TO_PINO[level] ?? 'info';
       // Group membership chatter is normal operation, not news.
       if (pinoLevel === 'info') pinoLevel = 'debug';
+      // kafkajs logs a retriable error at error level before it retries (CONCURRENT_TRANSACTIONS
+      // between back-to-back transactions, a leader moving); the caller gets the final failure and
+      // reports it itself, so a retry in progress is a warning.
+      if (pinoLevel === 'error' && typeof rest.retryCount === 'number') pinoLevel = 'warn';
       log[pinoLevel]({ namespace, ...rest }, message);
     };
 }

@@ -19,21 +19,24 @@ export function tempDirs(prefix: string): () => Promise<string> {
 }
 
 /**
- * Names of the files under dir whose bytes contain `needle`. A file that vanishes while it is read
- * (a snapshot's temporary file renamed or removed by the service) restarts the scan, so the answer is
- * one whole listing of the directory, never one missing the file it was renamed to.
+ * Every file under dir with its bytes, as one whole listing: a file that vanishes while it is read (a
+ * snapshot's temporary file renamed or removed by the running service) restarts the read, so the
+ * answer never misses the file it was renamed to.
  */
-export async function filesContaining(dir: string, needle: string): Promise<string[]> {
-  const bytes = Buffer.from(needle, 'utf8');
+export async function filesIn(dir: string): Promise<{ name: string; bytes: Buffer }[]> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const out: string[] = [];
-      for (const name of await readdir(dir)) {
-        if ((await readFile(path.join(dir, name))).includes(bytes)) out.push(name);
-      }
+      const out: { name: string; bytes: Buffer }[] = [];
+      for (const name of await readdir(dir)) out.push({ name, bytes: await readFile(path.join(dir, name)) });
       return out;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 20) throw e;
     }
   }
+}
+
+/** Names of the files under dir whose bytes contain `needle` (one whole listing, as filesIn). */
+export async function filesContaining(dir: string, needle: string): Promise<string[]> {
+  const bytes = Buffer.from(needle, 'utf8');
+  return (await filesIn(dir)).filter((f) => f.bytes.includes(bytes)).map((f) => f.name);
 }

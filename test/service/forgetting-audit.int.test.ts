@@ -5,15 +5,14 @@
 // the HTTP API including the inspector. The id is found nowhere but where the documentation says:
 // the DLQ, within its retention — and the receipt states that retention truthfully.
 import { randomUUID } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { ConfigResourceTypes } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/log.js';
 import { readToEnd } from '../../src/stream/reader.js';
-import { tempDirs } from '../helpers/files.js';
+import { filesIn, tempDirs } from '../helpers/files.js';
 import { waitFor } from '../helpers/kafka.js';
 import type { RefEvent } from '../helpers/oracle.js';
 import { harness } from '../helpers/service.js';
@@ -36,12 +35,7 @@ function capturingLogger(lines: string[]) {
 }
 
 async function everyFileIn(dir: string): Promise<Buffer[]> {
-  const out: Buffer[] = [];
-  for (const name of await readdir(dir)) {
-    out.push(Buffer.from(name));
-    out.push(await readFile(path.join(dir, name)));
-  }
-  return out;
+  return (await filesIn(dir)).flatMap((f) => [Buffer.from(f.name), f.bytes]);
 }
 
 describe('the forgetting audit', () => {

@@ -3,10 +3,11 @@
 // time from its snapshot directory. In the end the published lists equal the brute-force top-K of
 // the surviving events, no forgotten user is back, and no file on disk holds a forgotten user's id.
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { filesIn } from '../helpers/files.js';
 import { waitFor } from '../helpers/kafka.js';
 import { isLive, killChildren, runService } from '../helpers/process.js';
 import { expectListsEventually, harness, type Harness } from '../helpers/service.js';
@@ -148,8 +149,7 @@ describe('crash recovery', () => {
       const r = await h.receipts();
       return deletions.every((d) => r.get(d.requestId)?.status === 'PURGED') ? true : undefined;
     }, 20_000);
-    for (const name of await readdir(dir)) {
-      const bytes = await readFile(path.join(dir, name));
+    for (const { name, bytes } of await filesIn(dir)) {
       for (const d of deletions)
         expect(bytes.includes(Buffer.from(d.userId)), `${d.userId} in ${name}`).toBe(false);
     }
