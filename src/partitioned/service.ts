@@ -21,6 +21,7 @@ import { SchemaRegistryClient } from '../stream/registry.js';
 import { ensureTopics, registerSchemas, withRetry } from '../stream/topics.js';
 import { ItemPartitions } from './ids.js';
 import { ItemTask } from './item-task.js';
+import { MEMORY_PAUSE, MemoryGuard } from './memory-guard.js';
 import { createPartitionedMetrics, type PartitionedMetrics } from './metrics.js';
 import { Stage, type StageHooks } from './stage.js';
 import { ensurePartitionedTopics, partitionedNames, type PartitionedLayout } from './topics.js';
@@ -82,6 +83,16 @@ export async function startPartitionedService(
     );
     const parts = new ItemPartitions(layout.itemPartitions);
     const figures = () => [...(users?.figures() ?? []), ...(items?.figures() ?? [])];
+    const memory = new MemoryGuard({
+      budgetBytes: config.model.memoryBudgetBytes,
+      stateBytes: () => figures().reduce((sum, f) => sum + f.stateBytes, 0),
+      pauseInputs: (paused) => {
+        users?.pauseInputs(paused, MEMORY_PAUSE);
+        items?.pauseInputs(paused, MEMORY_PAUSE);
+      },
+      gauge: metrics.modelMemoryExceeded,
+      log,
+    });
     const pmetrics: PartitionedMetrics = createPartitionedMetrics(metrics.registry, figures, {
       users: layout.userPartitions,
       items: layout.itemPartitions,
@@ -117,6 +128,7 @@ export async function startPartitionedService(
       pmetrics,
       metrics,
       onFatal: options.onFatal,
+      admit: () => memory.admit(),
       makeTask: (p, hooks) =>
         new UserTask({
           ...common('users', p, hooks, names.usersGroup, names.usersTransactionalId(p)),
@@ -156,6 +168,7 @@ export async function startPartitionedService(
       pmetrics,
       metrics,
       onFatal: options.onFatal,
+      admit: () => memory.admit(),
       makeTask: (q, hooks) =>
         new ItemTask({
           ...common('items', q, hooks, names.itemsGroup, names.itemsTransactionalId(q)),
@@ -175,7 +188,7 @@ export async function startPartitionedService(
     await withRetry('start the item stage', log, () => items!.start());
     await withRetry('start the user stage', log, () => users!.start());
     log.info({ instanceId, ...layout, groups: [names.usersGroup, names.itemsGroup] }, 'service started');
-    return serviceOf(config, metrics, instanceId, schemaIds, layout, users, items, admin, log);
+    return serviceOf(config, metrics, instanceId, schemaIds, layout, users, items, memory, admin, log);
   } catch (e) {
     await Promise.allSettled([users?.stop(), items?.stop()]);
     await admin.disconnect().catch(() => undefined);
@@ -191,6 +204,7 @@ function serviceOf(
   layout: PartitionedLayout,
   users: Stage,
   items: Stage,
+  memory: MemoryGuard,
   admin: Admin,
   log: Logger,
 ): PartitionedService {
@@ -199,10 +213,11 @@ function serviceOf(
   const health = (): HealthVerdict => {
     const u = users.health(config.health.outputStallMs);
     const i = items.health(config.health.outputStallMs);
+    const m = memory.reason();
     return {
       live: u.live && i.live,
-      ready: !stopped && u.ready && i.ready,
-      reasons: [...u.reasons, ...i.reasons],
+      ready: !stopped && u.ready && i.ready && m === undefined,
+      reasons: [...u.reasons, ...i.reasons, ...(m === undefined ? [] : [m])],
     };
   };
   const phase = (): Phase => {
@@ -213,6 +228,7 @@ function serviceOf(
   };
   let lastPhase: Phase | undefined;
   const gauges = setInterval(() => {
+    memory.check();
     metrics.ready.set(health().ready ? 1 : 0);
     metrics.active.set(users.held + items.held > 0 ? 1 : 0);
     const p = phase();

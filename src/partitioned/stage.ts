@@ -37,6 +37,8 @@ export interface StageOptions {
   /** A new task for a partition; `common` carries the stage's hooks. */
   readonly makeTask: (partition: number, common: StageHooks) => Task;
   readonly onFatal?: ((e: unknown) => void) | undefined;
+  /** Asked before an input batch is applied; false leaves it unread (the memory budget). */
+  readonly admit?: () => boolean;
 }
 
 /** What the stage gives its tasks. */
@@ -54,7 +56,8 @@ export class Stage {
   private consumer: Consumer | undefined;
   private heartbeat: (() => Promise<void>) | undefined;
   private stopping = false;
-  private inputsPaused = false;
+  /** Why the inputs are paused (an operator's request, the memory budget); fetched while empty. */
+  private readonly pausedFor = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private memberId: string | undefined;
   /** True once the group gave this member an assignment (possibly empty). */
@@ -141,11 +144,22 @@ export class Stage {
     return this.tasks.get(partition);
   }
 
-  /** Stops (or resumes) fetching the inputs of every partition held now and later (maintenance, benchmarks). */
-  pauseInputs(paused: boolean): void {
-    this.inputsPaused = paused;
+  /** True while the inputs of every held partition are paused, for one reason or more. */
+  get inputsPaused(): boolean {
+    return this.pausedFor.size > 0;
+  }
+
+  /**
+   * Stops (or resumes) fetching the inputs of every partition held now and later, for one reason
+   * (maintenance and benchmarks: 'requested'; the memory budget): fetching resumes once no reason is left.
+   */
+  pauseInputs(paused: boolean, reason = 'requested'): void {
+    const before = this.inputsPaused;
+    if (paused) this.pausedFor.add(reason);
+    else this.pausedFor.delete(reason);
+    if (this.inputsPaused === before) return;
     for (const t of this.tasks.values())
-      if (t.phase === 'live') this.pauseTopics(this.o.inputs, t.partition, paused);
+      if (t.phase === 'live') this.pauseTopics(this.o.inputs, t.partition, this.inputsPaused);
   }
 
   async start(): Promise<void> {
@@ -270,7 +284,7 @@ export class Stage {
       );
       const restoring = batch.topic === this.o.changelog;
       if (restoring ? t.phase !== 'restoring' || !t.restoreBegun : t.phase !== 'live') return;
-      if (fetched > pos) {
+      if (fetched > pos || (!restoring && this.o.admit?.() === false)) {
         this.seek(batch.topic, batch.partition, pos);
         return;
       }

@@ -169,7 +169,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
     modelMemoryExceeded: new Gauge({
       name: 'amnesia_model_memory_exceeded',
-      help: '1 once the model refused to grow past MODEL_MEMORY_BYTES: consuming has stopped (not ready) until the budget is raised and the instance restarted.',
+      help: '1 while the model refuses to grow past MODEL_MEMORY_BYTES: consuming has stopped (not ready); single mode until the budget is raised and the instance restarted, partitioned mode until partitions move away.',
       registers,
     }),
     ready: new Gauge({

@@ -41,16 +41,21 @@ async function committed(kafka: Kafka, groupId: string, topic: string): Promise<
   }
 }
 
-/** The user stage's committed offsets summed over the input partitions (progress while a test runs). */
-export async function usersCommitted(
-  kafka: Kafka,
-  groupId: string,
-  inputs: readonly string[],
-): Promise<number> {
+async function sumCommitted(kafka: Kafka, group: string, topics: readonly string[]): Promise<number> {
   let sum = 0;
-  for (const topic of inputs)
-    for (const at of (await committed(kafka, `${groupId}-users`, topic)).values()) sum += Math.max(0, at);
+  for (const topic of topics)
+    for (const at of (await committed(kafka, group, topic)).values()) sum += Math.max(0, at);
   return sum;
+}
+
+/** The user stage's committed offsets summed over the input partitions (progress while a test runs). */
+export function usersCommitted(kafka: Kafka, groupId: string, inputs: readonly string[]): Promise<number> {
+  return sumCommitted(kafka, `${groupId}-users`, inputs);
+}
+
+/** The item stage's committed offsets summed over the deltas partitions. */
+export function itemsCommitted(kafka: Kafka, groupId: string): Promise<number> {
+  return sumCommitted(kafka, `${groupId}-items`, [`${groupId}-deltas`]);
 }
 
 async function ends(kafka: Kafka, topic: string): Promise<Map<number, number>> {
