@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Mends kafkajs 2.2.4 so that a consumer moves past record batches that hold nothing for it (run by
-// `npm install` / `npm ci` through package.json "postinstall"; idempotent), and read_committed
-// consumers skip every aborted transaction.
+// `npm install` / `npm ci` through package.json "postinstall"; idempotent), read_committed
+// consumers skip every aborted transaction, and an offset reset never commits.
 //
 // 1. Batches emptied by log compaction (src/protocol/requests/fetch/v4/decodeMessages.js). The log
 //    cleaner keeps a producer's last batch, and since Kafka 3.9 (KAFKA-17076) the last batch of every
@@ -25,8 +25,15 @@
 //    item stage then applied a user's aborted deltas as well as their committed retry. Mend: sort
 //    by first offset and mark every transaction begun at or before the message, as the Java
 //    consumer does.
+// 4. Offset out of range (src/consumer/offsetManager/index.js, setDefaultOffset). kafkajs answered it
+//    by committing the reset offset (-2, "earliest") to the group, even with autoCommit off, with
+//    the member's generation: the group's offsets — which amnesia commits in its transactions with
+//    the state they belong to — were overwritten, and a task restored before its next commit
+//    started from the partition's start and applied deltas twice (a fenced owner whose position
+//    the next owner's DeleteRecords had passed, after a broker restart). Mend: with autoCommit off a
+//    reset moves the fetch position only, as the Java consumer's auto.offset.reset does.
 //
-// src/stream/kafkajs-fix.ts checks all three at start-up and the service refuses to start without them.
+// src/stream/kafkajs-fix.ts checks all four at start-up and the service refuses to start without them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -91,6 +98,27 @@ const decodeMessages = async decoder => {`,
     ],
   },
   {
+    file: 'src/consumer/offsetManager/index.js',
+    edits: [
+      [
+        `  async setDefaultOffset({ topic, partition }) {
+    const { groupId, generationId, memberId } = this`,
+        `  async setDefaultOffset({ topic, partition }) {
+    // ${MARKER} (scripts/patch-kafkajs.mjs in amnesia): with autoCommit off the application
+    // commits its offsets; a reset moves the fetch position only (auto.offset.reset in Java).
+    if (!this.autoCommit) {
+      const [reset] = await this.cluster.fetchTopicsOffset([
+        { topic, partitions: [{ partition }], ...this.topicConfigurations[topic] },
+      ])
+      const { offset } = reset.partitions.find(p => p.partition === partition)
+      this.resolveOffset({ topic, partition, offset: Long.fromValue(offset).subtract(1).toString() })
+      return
+    }
+    const { groupId, generationId, memberId } = this`,
+      ],
+    ],
+  },
+  {
     file: 'src/consumer/runner.js',
     edits: [
       [
@@ -137,5 +165,5 @@ for (const { file, edits } of MENDS) {
 }
 if (changed.length > 0)
   console.log(
-    `patch-kafkajs: kafkajs ${version} mended (${changed.join(', ')}): empty, filtered and aborted batches handled as the Java consumer does`,
+    `patch-kafkajs: kafkajs ${version} mended (${changed.join(', ')}): empty, filtered and aborted batches and offset resets handled as the Java consumer does`,
   );

@@ -55,6 +55,10 @@ export class ItemTask extends Task {
     return this.table.list(itemId);
   }
 
+  protected get changelogTopic(): string {
+    return this.it.topics.changelog;
+  }
+
   figures(): TaskFigures {
     const s = this.table.stats();
     return {
@@ -62,7 +66,7 @@ export class ItemTask extends Task {
       partition: this.partition,
       phase: this.phase,
       lag: this.lag(),
-      restoreRemaining: this.restoreRemaining(this.it.topics.changelog),
+      restoreRemaining: this.restoreRemaining(),
       stateBytes: s.bytes,
       entries: s.cells,
     };
@@ -129,9 +133,10 @@ export class ItemTask extends Task {
 
   async periodic(now: number): Promise<void> {
     await this.tickIfIdle(now);
-    const committed = this.positions.get(this.it.topics.deltas) ?? 0;
-    if (this.table.pending || committed <= this.purgedUpTo || now - this.lastPurge < PURGE_DELTAS_EVERY_MS)
-      return;
+    // Only what a transaction of ours committed past: the position may be ahead (records applied and
+    // not yet delivered, or a delivery that failed) and the next owner starts from the commit.
+    const committed = this.committed.get(this.it.topics.deltas) ?? 0;
+    if (committed <= this.purgedUpTo || now - this.lastPurge < PURGE_DELTAS_EVERY_MS) return;
     this.lastPurge = now;
     try {
       await this.it.admin.deleteTopicRecords({

@@ -59,7 +59,10 @@ export class MemoryGuard {
       this.exceeded = false;
       this.o.pauseInputs(false);
       this.o.gauge.set(0);
-      this.o.log.warn({ stateBytes: bytes, budgetBytes }, 'state back under MODEL_MEMORY_BYTES: inputs resumed');
+      this.o.log.warn(
+        { stateBytes: bytes, budgetBytes },
+        'state back under MODEL_MEMORY_BYTES: inputs resumed',
+      );
     }
   }
 

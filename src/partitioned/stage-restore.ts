@@ -6,8 +6,9 @@ import type { Admin, KafkaMessage } from 'kafkajs';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { retry } from '../stream/retry.js';
+import type { Metrics } from '../stream/metrics.js';
 import type { PartitionedMetrics, StageName } from './metrics.js';
-import type { Task } from './task.js';
+import { POSITIONS_KEY, type Task } from './task.js';
 
 /** One completed restore: partition, seconds (in total and per step), changelog records and bytes. */
 export interface RestoreFigures {
@@ -28,6 +29,7 @@ export interface RestoreContext {
   readonly inputs: readonly string[];
   readonly changelog: string;
   readonly pmetrics: PartitionedMetrics;
+  readonly metrics: Metrics;
   readonly log: Logger;
   /** Moves the stage consumer's fetch position of a topic partition. */
   readonly seek: (topic: string, partition: number, offset: number) => void;
@@ -101,7 +103,10 @@ export class StageRestore {
     for (const m of messages) {
       const key = m.key?.toString('utf8') ?? '';
       const value = m.value === null ? null : m.value.toString('utf8');
-      t.restoreRecord(key, value);
+      if (key === POSITIONS_KEY)
+        t.restoredPositions =
+          value === null ? undefined : new Map(Object.entries(JSON.parse(value) as Record<string, number>));
+      else t.restoreRecord(key, value);
       t.restoredRecords++;
       t.restoredBytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
     }
@@ -116,7 +121,10 @@ export class StageRestore {
     if (t.positions.get(changelog)! >= t.restoreEnd) await this.finish(t);
   }
 
-  /** The changelog is read: rebuilds the task, then starts its inputs at the group's commits. */
+  /**
+   * The changelog is read: rebuilds the task, then starts its inputs where the changelog's last
+   * transaction committed them (the group's offsets for a changelog written before positions were).
+   */
   async finish(t: Task): Promise<void> {
     this.o.pauseTopics([this.o.changelog], t.partition, true);
     t.restoreRead = Date.now();
@@ -135,7 +143,22 @@ export class StageRestore {
       const low = Number(
         (await this.o.admin.fetchTopicOffsets(topic)).find((o) => o.partition === t.partition)?.low ?? 0,
       );
-      const start = Math.max(c, low, 0);
+      const own = t.restoredPositions?.get(topic);
+      if (own !== undefined && own !== c)
+        this.o.log.warn(
+          { partition: t.partition, topic, changelog: own, group: c },
+          "the group's committed offset differs from the changelog's: starting from the changelog's",
+        );
+      const from = Math.max(own ?? c, 0);
+      // Records the task never read were deleted (retention shorter than an outage): say so.
+      const gap = (own ?? c) >= 0 ? Math.max(0, low - from) : 0;
+      this.o.metrics.retentionGap.set({ topic, partition: String(t.partition) }, gap);
+      if (gap > 0)
+        this.o.log.error(
+          { partition: t.partition, topic, records: gap },
+          'input records were deleted (retention) before this partition read them: they are skipped',
+        );
+      const start = Math.max(from, low);
       t.positions.set(topic, start);
       this.o.seek(topic, t.partition, start);
     }

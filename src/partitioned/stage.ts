@@ -60,6 +60,11 @@ export class Stage {
   private readonly pausedFor = new Set<string>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private memberId: string | undefined;
+  /** The group's last assignment to this member (changelog partitions = tasks). */
+  private assigned = new Set<number>();
+  /** Assigned partitions whose task was dropped after a fencing the group's answer did not explain. */
+  private readonly unheld = new Set<number>();
+  private rechecking = false;
   /** True once the group gave this member an assignment (possibly empty). */
   joined = false;
   private readonly log: Logger;
@@ -110,6 +115,10 @@ export class Stage {
     const { live, reasons: wedged } = this.monitor.verdict();
     if (!live) reasons.push(...wedged.map((r) => `${this.o.name} stage: ${r}`));
     if (!this.joined) reasons.push(`${this.o.name} stage: not in its group yet`);
+    for (const p of this.unheld)
+      reasons.push(
+        `${this.o.name} partition ${p}: assigned, task dropped after a fencing (checking the group)`,
+      );
     for (const t of this.tasks.values()) {
       if (t.phase !== 'live')
         reasons.push(`${this.o.name} partition ${t.partition}: ${this.restore.progress(t)}`);
@@ -223,6 +232,8 @@ export class Stage {
     this.joined = true;
     if (this.stopping) return;
     const assigned = new Set(assignment[this.o.changelog] ?? []);
+    this.assigned = assigned;
+    this.unheld.clear();
     this.log.info({ partitions: [...assigned] }, 'partitions assigned');
     for (const [p, t] of this.tasks) if (!assigned.has(p)) this.drop(t);
     for (const p of assigned) {
@@ -310,13 +321,17 @@ export class Stage {
       const { admin, groupId, changelog } = this.o;
       if (await holdsPartition(admin, groupId, this.memberId, changelog, t.partition)) this.restart(t);
       else if (this.tasks.get(t.partition) === t) {
+        // Another member holds it, or the group did not answer (the broker away): until the next
+        // assignment says, the partition is checked again every second (periodic) and reported.
         this.drop(t);
+        if (this.assigned.has(t.partition)) this.unheld.add(t.partition);
       }
     }
   }
 
   private periodic(): void {
     if (this.stopping) return;
+    void this.recheckUnheld();
     const now = Date.now();
     for (const t of this.tasks.values())
       if (t.phase === 'live')
@@ -325,6 +340,23 @@ export class Stage {
           .catch((e: unknown) =>
             this.log.error({ err: describeError(e), partition: t.partition }, 'periodic work failed'),
           );
+  }
+
+  /** A partition still ours by the group's answer gets its task back (restored from its changelog). */
+  private async recheckUnheld(): Promise<void> {
+    if (this.rechecking || this.unheld.size === 0) return;
+    this.rechecking = true;
+    try {
+      const { admin, groupId, changelog } = this.o;
+      for (const p of [...this.unheld]) {
+        if (!(await holdsPartition(admin, groupId, this.memberId, changelog, p))) continue;
+        if (this.stopping || !this.unheld.delete(p) || this.tasks.has(p)) continue;
+        this.log.info({ partition: p }, 'partition still ours after a fencing: restoring it');
+        this.add(p);
+      }
+    } finally {
+      this.rechecking = false;
+    }
   }
 
   /** Graceful: flush and commit every live task, leave the group, stop the producers. */

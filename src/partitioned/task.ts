@@ -49,6 +49,13 @@ export function record(
 }
 
 export const TICK_KEY = '~';
+/**
+ * The changelog record holding the input positions a transaction commits, beside the state it
+ * commits: a restore takes its start from it, not from the group's offsets, which something outside
+ * the transaction can overwrite (a client resetting an out-of-range position, offsets expired while
+ * the group was empty) and then the inputs after it would be applied twice or skipped.
+ */
+export const POSITIONS_KEY = '~p';
 
 const CATCH_UP_FACTOR = 10;
 
@@ -56,6 +63,8 @@ export abstract class Task {
   phase: 'restoring' | 'live' = 'restoring';
   /** Next offset to read per topic (of this task's partition). */
   readonly positions = new Map<string, number>();
+  /** The input positions the last successful delivery committed (what the group's offsets say). */
+  readonly committed = new Map<string, number>();
   readonly highWatermarks = new Map<string, number>();
   /** Restore: where the changelog ends, and when the restore started. */
   restoreEnd = 0;
@@ -64,6 +73,8 @@ export abstract class Task {
   restoreFenced = 0;
   restoreRead = 0;
   restoreBegun = false;
+  /** The input positions the restored changelog's last transaction committed (POSITIONS_KEY). */
+  restoredPositions: ReadonlyMap<string, number> | undefined;
   /** Changelog records and bytes (keys and values) read by the restore. */
   restoredRecords = 0;
   restoredBytes = 0;
@@ -86,11 +97,14 @@ export abstract class Task {
   }
 
   /** Changelog records a restore has still to read (0 once live). */
-  protected restoreRemaining(changelog: string): number {
+  protected restoreRemaining(): number {
     return this.phase === 'restoring'
-      ? Math.max(0, this.restoreEnd - (this.positions.get(changelog) ?? 0))
+      ? Math.max(0, this.restoreEnd - (this.positions.get(this.changelogTopic) ?? 0))
       : 0;
   }
+
+  /** The task's changelog topic (its partition is the task's). */
+  protected abstract get changelogTopic(): string;
 
   /** The topics whose positions this task commits. */
   abstract readonly inputs: readonly string[];
@@ -153,6 +167,10 @@ export abstract class Task {
   protected async deliver(records: readonly TaggedRecord[], withOffsets = true): Promise<void> {
     const offsets = withOffsets ? this.inputOffsets() : [];
     if (records.length === 0 && offsets.length === 0) return;
+    if (offsets.length > 0) {
+      const value = JSON.stringify(Object.fromEntries(offsets.map((o) => [o.topic, o.offset])));
+      records = [...records, record('changelog', this.changelogTopic, this.partition, POSITIONS_KEY, value)];
+    }
     const { metrics, pmetrics, stage } = this.deps;
     await retry(() => this.deps.sink.deliver(records, offsets), {
       stopping: () => this.deps.stopping() || this.stopped,
@@ -165,6 +183,7 @@ export abstract class Task {
     });
     this.failingSince = undefined;
     this.lastDelivery = this.now();
+    for (const o of offsets) this.committed.set(o.topic, o.offset);
     for (const r of records) {
       pmetrics.produced.inc({ stage, kind: r.kind });
       pmetrics.producedBytes.inc({ stage, kind: r.kind }, r.bytes - 64);

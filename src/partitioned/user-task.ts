@@ -85,6 +85,10 @@ export class UserTask extends Task {
     this.lastExpiry = this.now();
   }
 
+  protected get changelogTopic(): string {
+    return this.u.topics.changelog;
+  }
+
   figures(): TaskFigures {
     const s = this.table.size;
     return {
@@ -92,7 +96,7 @@ export class UserTask extends Task {
       partition: this.partition,
       phase: this.phase,
       lag: this.lag(),
-      restoreRemaining: this.restoreRemaining(this.u.topics.changelog),
+      restoreRemaining: this.restoreRemaining(),
       stateBytes: s.pairs * 90 + s.users * 150 + s.tombstones * 60,
       entries: s.users,
     };

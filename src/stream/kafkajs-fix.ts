@@ -1,11 +1,13 @@
-// Whether the installed kafkajs carries the three mends of scripts/patch-kafkajs.mjs (which
+// Whether the installed kafkajs carries the four mends of scripts/patch-kafkajs.mjs (which
 // `npm install` runs): a batch emptied by log compaction moves the position past its last offset
 // (kafkajs 2.2.4 fetched the same offset forever); a fetch whose records were all filtered out
 // reaches eachBatch with no message, so that the stages' own positions follow it and isStale()
 // applies to it; and read_committed filtering skips every aborted transaction a fetch lists
-// (kafkajs leaked one of two begun before a record). Start-up refuses to run without all three. The
-// checks run kafkajs's own code: fetch decoding and batch bookkeeping on a header-only batch, the
-// runner handing a filtered batch to eachBatch, and the aborted-transaction filter.
+// (kafkajs leaked one of two begun before a record); and an out-of-range position is reset without
+// committing anything to the group (kafkajs overwrote the transactionally committed offsets). Start-up
+// refuses to run without all four. The checks run kafkajs's own code: fetch decoding and batch
+// bookkeeping on a header-only batch, the runner handing a filtered batch to eachBatch, the
+// aborted-transaction filter, and the offset manager's reset.
 import { createRequire } from 'node:module';
 import { AmnesiaError } from '../errors.js';
 
@@ -121,7 +123,54 @@ export function keptAsCommitted(records: [number, string][], aborted: AbortedTxn
   );
 }
 
-/** True when the installed kafkajs has all three mends of scripts/patch-kafkajs.mjs. */
+interface OffsetManagerLike {
+  setDefaultOffset(tp: { topic: string; partition: number }): Promise<void>;
+  nextOffset(topic: string, partition: number): { toString(): string };
+}
+type OffsetManagerClass = new (options: Record<string, unknown>) => OffsetManagerLike;
+
+/**
+ * What the installed kafkajs does when a fetch position of a consumer without autoCommit is out of
+ * range and the partition starts at `earliest`: the offsets it commits to the group, and the next
+ * fetch offset.
+ */
+export async function offsetReset(earliest: number): Promise<{ commits: number; next: string }> {
+  const OffsetManager = require('kafkajs/src/consumer/offsetManager') as OffsetManagerClass;
+  let commits = 0;
+  const committed: Record<string, Record<number, string>> = {};
+  const coordinator = {
+    isConnected: () => true,
+    offsetCommit: () => {
+      commits++;
+      return Promise.resolve();
+    },
+    offsetFetch: () =>
+      Promise.resolve({
+        responses: [{ topic: 't', partitions: [{ partition: 0, offset: String(earliest) }] }],
+      }),
+  };
+  const m = new OffsetManager({
+    cluster: {
+      committedOffsets: () => committed,
+      defaultOffset: () => '-2',
+      fetchTopicsOffset: () =>
+        Promise.resolve([{ topic: 't', partitions: [{ partition: 0, offset: String(earliest) }] }]),
+      findBroker: () => Promise.resolve(coordinator),
+    },
+    coordinator,
+    memberAssignment: { t: [0] },
+    autoCommit: false,
+    topicConfigurations: { t: { fromBeginning: true } },
+    instrumentationEmitter: { emit: () => undefined },
+    groupId: 'g',
+    generationId: 1,
+    memberId: 'm',
+  });
+  await m.setDefaultOffset({ topic: 't', partition: 0 });
+  return { commits, next: m.nextOffset('t', 0).toString() };
+}
+
+/** True when the installed kafkajs has all four mends of scripts/patch-kafkajs.mjs. */
 export async function kafkajsMended(): Promise<boolean> {
   try {
     const batch = await kafkajsBatch(emptyRecordBatch(100n, 9), 100n);
@@ -139,7 +188,14 @@ export async function kafkajsMended(): Promise<boolean> {
       ],
       aborted,
     );
-    return decoded && (await handedToEachBatch(batch)).length === 1 && kept.join() === '12';
+    const reset = await offsetReset(42);
+    return (
+      decoded &&
+      (await handedToEachBatch(batch)).length === 1 &&
+      kept.join() === '12' &&
+      reset.commits === 0 &&
+      reset.next === '42'
+    );
   } catch {
     return false;
   }
@@ -150,8 +206,8 @@ export async function assertKafkajsFix(): Promise<void> {
   if (await kafkajsMended()) return;
   throw new AmnesiaError(
     'CONFIG_INVALID',
-    'kafkajs: the installed copy stalls on record batches emptied by log compaction and may hand ' +
-      'over aborted records; ' +
+    'kafkajs: the installed copy stalls on record batches emptied by log compaction, may hand ' +
+      'over aborted records and commits offsets when it resets one; ' +
       'run `node scripts/patch-kafkajs.mjs` (npm install runs it unless scripts are disabled)',
   );
 }

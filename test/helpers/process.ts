@@ -1,6 +1,7 @@
 // The service as a child process (`src/main.ts` under tsx) for tests that need real signals:
 // its output lines are collected, and every child still running is SIGKILLed by killChildren().
 import { spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,7 +15,10 @@ export interface ServiceProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the service with exactly `env` (plus PATH). */
+/**
+ * Starts the service with exactly `env` (plus PATH). With AMNESIA_TEST_CHILD_LOGS=<dir> in the test's
+ * environment each child's output is also appended to <dir>/<pid>.log (debugging a rare failure).
+ */
 export function runService(env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
@@ -23,12 +27,14 @@ export function runService(env: Record<string, string>): ServiceProcess {
   });
   children.add(child);
   const lines: string[] = [];
+  const dump = process.env.AMNESIA_TEST_CHILD_LOGS;
   let buf = '';
   const onData = (d: Buffer) => {
     buf += d.toString();
     const parts = buf.split('\n');
     buf = parts.pop()!;
     lines.push(...parts);
+    if (dump) appendFileSync(path.join(dump, `${child.pid}.log`), parts.map((l) => `${l}\n`).join(''));
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);

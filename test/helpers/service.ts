@@ -305,6 +305,12 @@ export function expectExact(h: Map<string, RefList | null>, expected: Map<string
   const differing = [...expected]
     .filter(([k, v]) => JSON.stringify(live.get(k)) !== JSON.stringify(v))
     .map(([k]) => k);
-  const which = `${differing.length} lists differ: ${differing.slice(0, 30).join(', ')}`;
+  // A count off shows in every list that holds the item: name the counts first.
+  const counts = [...expected]
+    .filter(([k, v]) => live.get(k)?.interactions !== v.interactions)
+    .map(([k, v]) => `${k} ${live.get(k)?.interactions} (expected ${v.interactions})`);
+  const which =
+    `${differing.length} lists differ: ${differing.slice(0, 30).join(', ')}` +
+    (counts.length > 0 ? `; interactions differ: ${counts.slice(0, 30).join(', ')}` : '');
   for (const [item, list] of expected) expect(live.get(item), `list of ${item} (${which})`).toEqual(list);
 }

@@ -1,7 +1,8 @@
 // kafkajs's own fetch decoding, batch bookkeeping and runner on record sets as the log cleaner leaves
 // them: a batch emptied by compaction must move the position past its last offset without handing a
 // message over, alone or before a batch that holds records, and reach eachBatch as a batch without
-// messages (scripts/patch-kafkajs.mjs; the real broker's version is test/stream/empty-batch.int.test.ts).
+// messages (scripts/patch-kafkajs.mjs; the real broker's version is test/stream/empty-batch.int.test.ts);
+// aborted transactions filtered, and offset resets that commit nothing.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import {
   kafkajsBatch,
   keptAsCommitted,
   kafkajsMended,
+  offsetReset,
 } from '../../src/stream/kafkajs-fix.js';
 
 const require = createRequire(import.meta.url);
@@ -99,6 +101,11 @@ describe('the installed kafkajs and batches emptied by compaction', () => {
     expect(keptAsCommitted(records, [...aborted].reverse())).toEqual([22]);
     // A transaction aborted later than a record does not touch it.
     expect(keptAsCommitted([[5, '7']], [{ producerId: '7', firstOffset: '15' }])).toEqual([5]);
+  });
+
+  it('resets an out-of-range position without committing anything to the group', async () => {
+    // kafkajs committed "earliest" over the offsets a transaction had committed with the state.
+    expect(await offsetReset(42)).toEqual({ commits: 0, next: '42' });
   });
 
   it('is mended by npm install, and mending again changes nothing', () => {

@@ -1,0 +1,61 @@
+// The partitioned mode's positions live in its changelogs, beside the state they belong to: when the
+// group's committed offsets are lost or rewound while no instance runs (offsets expired after
+// offsets.retention.minutes, an operator's reset, a client that commits on an out-of-range reset),
+// the next instance still starts each partition exactly where its state ends — nothing is applied
+// twice (inputs from the start, deltas not yet purged) and no request gets a second FORGOTTEN.
+import { describe, expect, it } from 'vitest';
+import { scenario } from '../helpers/generator.js';
+import { history, receiptsNotOnce } from '../helpers/output-history.js';
+import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
+import {
+  deleteInternalTopicsAfterAll,
+  partitionedEnv,
+  waitPartitionedProcessed,
+} from '../helpers/partitioned.js';
+import { expectListsEventually, harness, waitForReceipts } from '../helpers/service.js';
+
+describe("MODE=partitioned when the group's offsets are rewound", () => {
+  it('restores every partition at its changelog positions: exact, each request receipted once', async () => {
+    const h = await harness(3);
+    deleteInternalTopicsAfterAll(h.groupId);
+    const s = scenario({ seed: 23, users: 50, items: 30, events: 900, forget: 6 });
+    const inputs = [h.topics.interactions, h.topics.deletions];
+    const env = partitionedEnv({ TOP_K: '5' });
+    const first = await h.start(env);
+    await first.waitUntilReady(60_000);
+    await h.produceEvents(s.before, 'json');
+    await h.produceDeletions(s.deletions, 'json');
+    const ids = s.deletions.map((d) => d.requestId);
+    await waitForReceipts(h, ids, 60_000);
+    await waitPartitionedProcessed(h.kafka, h.groupId, inputs);
+    await first.stop();
+
+    // Both groups empty now: rewind every offset they committed to the partitions' starts.
+    const admin = h.kafka.admin();
+    await admin.connect();
+    try {
+      const groups = [`${h.groupId}-users`, `${h.groupId}-items`];
+      for (const groupId of groups)
+        for (const { topic } of await admin.fetchOffsets({ groupId })) {
+          await admin.resetOffsets({ groupId, topic, earliest: true });
+        }
+      const rewound = await admin.fetchOffsets({ groupId: `${h.groupId}-users`, topics: inputs });
+      expect(rewound.flatMap((t) => t.partitions.map((p) => Number(p.offset)))).not.toContain(
+        s.before.length, // sanity: nothing still at the end
+      );
+    } finally {
+      await admin.disconnect();
+    }
+
+    await h.produceEvents(s.after, 'json');
+    const second = await h.start(env);
+    await second.waitUntilReady(60_000);
+    await waitPartitionedProcessed(h.kafka, h.groupId, inputs);
+    await expectListsEventually(
+      h,
+      bruteForceLists(survivingHistory([...s.before, ...s.after], s.deletions), 5, 1),
+    );
+    expect(receiptsNotOnce(await history(h, h.topics.receipts), ids)).toEqual({});
+    await second.stop();
+  }, 180_000);
+});
