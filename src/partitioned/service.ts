@@ -123,6 +123,7 @@ export async function startPartitionedService(
       log: root,
       groupId: names.usersGroup,
       inputs: [t.deletions, t.interactions, names.acks],
+      gapBlocks: config.acceptDeletionGap ? [] : [t.deletions],
       changelog: names.usersChangelog,
       instanceId,
       pmetrics,

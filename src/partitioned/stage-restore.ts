@@ -30,6 +30,8 @@ export interface RestoreContext {
   readonly changelog: string;
   readonly pmetrics: PartitionedMetrics;
   readonly metrics: Metrics;
+  /** Inputs whose records deleted unread keep the task from going live (deletion requests). */
+  readonly gapBlocks?: readonly string[] | undefined;
   readonly log: Logger;
   /** Moves the stage consumer's fetch position of a topic partition. */
   readonly seek: (topic: string, partition: number, offset: number) => void;
@@ -78,6 +80,7 @@ export class StageRestore {
 
   /** Where a restore stands, for health reasons: "restoring (changelog 309 of 620)". */
   progress(t: Task): string {
+    if (t.blocked) return `blocked: ${t.blocked}`;
     if (!t.restoreBegun) return 'restoring (fencing the previous owner)';
     return `restoring (changelog ${t.positions.get(this.o.changelog) ?? 0} of ${t.restoreEnd})`;
   }
@@ -161,8 +164,16 @@ export class StageRestore {
       const start = Math.max(from, low);
       t.positions.set(topic, start);
       this.o.seek(topic, t.partition, start);
+      if (gap > 0 && this.o.gapBlocks?.includes(topic))
+        t.blocked = `${gap} records of ${topic} were deleted before they were read (ACCEPT_DELETION_GAP)`;
     }
     if (t.stopped) return;
+    if (t.blocked) {
+      // A request never applied could let a forgotten user's events count: refuse, as the single mode.
+      this.o.metrics.blocked.set(1);
+      this.o.log.error({ partition: t.partition }, 'partition blocked: deletion requests lost to retention');
+      return;
+    }
     t.phase = 'live';
     this.o.pauseTopics(this.o.inputs, t.partition, this.o.inputsPaused());
     const seconds = (Date.now() - t.restoreStarted) / 1000;

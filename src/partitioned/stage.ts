@@ -39,6 +39,8 @@ export interface StageOptions {
   readonly onFatal?: ((e: unknown) => void) | undefined;
   /** Asked before an input batch is applied; false leaves it unread (the memory budget). */
   readonly admit?: () => boolean;
+  /** Inputs whose records deleted unread block a task (the user stage's deletion requests). */
+  readonly gapBlocks?: readonly string[];
 }
 
 /** What the stage gives its tasks. */

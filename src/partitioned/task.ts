@@ -73,6 +73,8 @@ export abstract class Task {
   restoreFenced = 0;
   restoreRead = 0;
   restoreBegun = false;
+  /** Why the restored task may not go live (deletion requests lost to retention). */
+  blocked: string | undefined;
   /** The input positions the restored changelog's last transaction committed (POSITIONS_KEY). */
   restoredPositions: ReadonlyMap<string, number> | undefined;
   /** Changelog records and bytes (keys and values) read by the restore. */

@@ -2,9 +2,12 @@
 // group's committed offsets are lost or rewound while no instance runs (offsets expired after
 // offsets.retention.minutes, an operator's reset, a client that commits on an out-of-range reset),
 // the next instance still starts each partition exactly where its state ends — nothing is applied
-// twice (inputs from the start, deltas not yet purged) and no request gets a second FORGOTTEN.
+// twice (inputs from the start, deltas not yet purged) and no request gets a second FORGOTTEN. And
+// deletion requests that retention deleted before any instance read them block their partition, as
+// in the single mode, until ACCEPT_DELETION_GAP says to go on.
 import { describe, expect, it } from 'vitest';
 import { scenario } from '../helpers/generator.js';
+import { waitFor } from '../helpers/kafka.js';
 import { history, receiptsNotOnce } from '../helpers/output-history.js';
 import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
 import {
@@ -57,5 +60,42 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
     );
     expect(receiptsNotOnce(await history(h, h.topics.receipts), ids)).toEqual({});
     await second.stop();
+  }, 180_000);
+
+  it('blocks a partition whose unread deletion requests retention deleted, until ACCEPT_DELETION_GAP', async () => {
+    const h = await harness(1);
+    deleteInternalTopicsAfterAll(h.groupId);
+    const s = scenario({ seed: 29, users: 20, items: 15, events: 200, forget: 3 });
+    const env = partitionedEnv({ TOP_K: '5' });
+    const first = await h.start(env);
+    await first.waitUntilReady(60_000);
+    await h.produceEvents(s.before, 'json');
+    await waitPartitionedProcessed(h.kafka, h.groupId, [h.topics.interactions]);
+    await first.stop();
+    // Requests written while no instance runs, then deleted by "retention" before anyone read them.
+    await h.produceDeletions(s.deletions, 'json');
+    const admin = h.kafka.admin();
+    await admin.connect();
+    try {
+      const [end] = await admin.fetchTopicOffsets(h.topics.deletions);
+      await admin.deleteTopicRecords({
+        topic: h.topics.deletions,
+        partitions: [{ partition: 0, offset: end!.high }],
+      });
+    } finally {
+      await admin.disconnect();
+    }
+    const blocked = await h.start(env);
+    const reason = await waitFor(() => blocked.health().reasons.find((r) => r.includes('blocked')), 60_000);
+    expect(reason).toBe(
+      `users partition 0: blocked: ${s.deletions.length} records of ${h.topics.deletions} were deleted before they were read (ACCEPT_DELETION_GAP)`,
+    );
+    expect(blocked.isReady()).toBe(false);
+    const gauge = await blocked.metrics.registry.getSingleMetric('amnesia_blocked')!.get();
+    expect(gauge.values[0]?.value).toBe(1);
+    await blocked.stop();
+    const accepted = await h.start({ ...env, ACCEPT_DELETION_GAP: 'true' });
+    await accepted.waitUntilReady(60_000);
+    await accepted.stop();
   }, 180_000);
 });
