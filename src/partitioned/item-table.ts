@@ -52,29 +52,42 @@ export class ItemTable {
   private markers: AppliedMarker[] = [];
   private readonly restoredPairs = new Map<string, [string, number]>();
   private cells = 0;
+  /** Kept as the tables change, so that stats() is O(1) (the memory guard asks before every batch). */
+  private mapBytes = 0;
+  private refs = 0;
   /** Work done since start: C cells updated, C cells scanned for lists. */
   readonly work = { cellUpdates: 0, cellsScanned: 0, ops: 0 };
 
   constructor(private readonly options: ItemTableOptions) {}
 
   stats(): { items: number; ownedItems: number; cells: number; users: number; bytes: number } {
-    let bytes = 0;
-    for (const r of this.rows.values()) bytes += r.bytes;
-    for (const c of this.cols.values()) bytes += c.bytes;
-    let refs = 0;
-    for (const s of this.users.values()) refs += s.size;
-    bytes +=
-      refs * 24 +
-      this.users.size * 120 +
-      this.slotOf.size * 80 +
-      this.published.size * 40 * (this.options.topK + 2);
     return {
       items: this.slotOf.size,
       ownedItems: this.rows.size,
       cells: this.cells,
       users: this.users.size,
-      bytes,
+      bytes: this.estimate(this.mapBytes, this.refs),
     };
+  }
+
+  /** stats().bytes counted from scratch, walking every row, column and item set (tests). */
+  recountBytes(): number {
+    let maps = 0;
+    for (const r of this.rows.values()) maps += r.bytes;
+    for (const c of this.cols.values()) maps += c.bytes;
+    let refs = 0;
+    for (const s of this.users.values()) refs += s.size;
+    return this.estimate(maps, refs);
+  }
+
+  private estimate(mapBytes: number, refs: number): number {
+    return (
+      mapBytes +
+      refs * 24 +
+      this.users.size * 120 +
+      this.slotOf.size * 80 +
+      this.published.size * 40 * (this.options.topK + 2)
+    );
   }
 
   /** Whether applied deltas wait for a flush. */
@@ -139,6 +152,7 @@ export class ItemTable {
     const holds = [...next].some((i) => this.own[i]);
     let touched = this.pairTouched.get(token);
     if (!touched) this.pairTouched.set(token, (touched = new Set()));
+    this.refs += (holds ? next.size : 0) - (heldBefore ? old.size : 0);
     if (holds) {
       this.users.set(token, next);
       for (const i of added) touched.add(i);
@@ -153,6 +167,7 @@ export class ItemTable {
   private rowAdd(i: number, items: Iterable<number>, delta: number): void {
     let row = this.rows.get(i);
     if (!row) this.rows.set(i, (row = new CountMap()));
+    else this.mapBytes -= row.bytes;
     for (const j of items) {
       if (j === i) continue;
       this.work.cellUpdates++;
@@ -162,9 +177,12 @@ export class ItemTable {
       if (this.own[j]) continue;
       let col = this.cols.get(j);
       if (!col) this.cols.set(j, (col = new CountMap()));
+      else this.mapBytes -= col.bytes;
       col.add(i, r);
       if (col.size === 0) this.cols.delete(j);
+      else this.mapBytes += col.bytes;
     }
+    this.mapBytes += row.bytes;
     this.dirty.add(i);
   }
 
@@ -246,6 +264,7 @@ export class ItemTable {
 
   private release(s: number): void {
     if ((this.rows.get(s)?.size ?? 0) > 0 || this.cols.has(s)) return;
+    this.mapBytes -= this.rows.get(s)?.bytes ?? 0;
     this.rows.delete(s);
     this.published.delete(s);
     this.slotOf.delete(this.names[s]!);
@@ -261,7 +280,7 @@ export class ItemTable {
       const hash = key.slice(1);
       if (value === null) {
         const at = this.restoredPairs.get(hash);
-        if (at) this.users.get(at[0])?.delete(at[1]);
+        if (at && this.users.get(at[0])?.delete(at[1])) this.refs--;
         this.restoredPairs.delete(hash);
         return;
       }
@@ -269,6 +288,7 @@ export class ItemTable {
       const s = this.intern(item);
       let set = this.users.get(token);
       if (!set) this.users.set(token, (set = new Set()));
+      if (!set.has(s)) this.refs++;
       set.add(s);
       this.restoredPairs.set(hash, [token, s]);
     } else if (kind === 'n') {

@@ -6,14 +6,12 @@
 // RESUME_FRACTION of the budget, fetching resumes. Restores go on while paused: a partition the group
 // gives us has to live somewhere, and its restore reads only what its previous owner held.
 // The stages ask before applying each input batch (admit), so the state passes the budget by at most
-// what one batch adds; the estimate is recomputed at most every ADMIT_RECHECK_MS.
+// what one batch adds (the tasks keep their estimates as they change: asking is O(tasks)).
 import type { Logger } from '../log.js';
 
 /** Fetching resumes below this share of the budget (no flapping around the line). */
 export const RESUME_FRACTION = 0.9;
 export const MEMORY_PAUSE = 'memory budget';
-/** The estimate walks every row held: batches within this interval reuse the last one. */
-export const ADMIT_RECHECK_MS = 20;
 
 export interface MemoryGuardOptions {
   readonly budgetBytes: number;
@@ -23,13 +21,11 @@ export interface MemoryGuardOptions {
   readonly pauseInputs: (paused: boolean) => void;
   readonly gauge: { set(value: number): void };
   readonly log: Logger;
-  readonly now?: () => number;
 }
 
 export class MemoryGuard {
   private exceeded = false;
   private lastBytes = 0;
-  private checkedAt = -Infinity;
 
   constructor(private readonly o: MemoryGuardOptions) {
     o.gauge.set(0);
@@ -37,13 +33,12 @@ export class MemoryGuard {
 
   /** Whether a stage may apply an input batch now: false once the state is past the budget. */
   admit(): boolean {
-    if ((this.o.now ?? Date.now)() - this.checkedAt >= ADMIT_RECHECK_MS) this.check();
+    this.check();
     return !this.exceeded;
   }
 
   /** Compares the state with the budget and pauses or resumes (every 250 ms, and through admit). */
   check(): void {
-    this.checkedAt = (this.o.now ?? Date.now)();
     const bytes = this.o.stateBytes();
     this.lastBytes = bytes;
     const { budgetBytes } = this.o;

@@ -61,7 +61,7 @@ describe('MODE=partitioned under MODEL_MEMORY_BYTES', () => {
     expect(a.isReady()).toBe(false);
     const pausedAt = stateBytes(a);
     expect(pausedAt).toBeGreaterThan(BUDGET);
-    expect(pausedAt).toBeLessThan(BUDGET * 1.5); // past it by what the batches of ≈ 20 ms add
+    expect(pausedAt).toBeLessThan(BUDGET * 1.25); // past it by what one batch adds
     // Neither stage applies anything more: what comes in now waits, and the commits stand still.
     const [users, items] = [
       await usersCommitted(h.kafka, h.groupId, inputs),
@@ -73,7 +73,7 @@ describe('MODE=partitioned under MODEL_MEMORY_BYTES', () => {
     expect(await itemsCommitted(h.kafka, h.groupId)).toBe(items);
     expect(users).toBeLessThan(events.length);
     // What was applied before the pause may still be flushed (lists published), nothing more.
-    expect(stateBytes(a)).toBeLessThan(BUDGET * 1.5);
+    expect(stateBytes(a)).toBeLessThan(BUDGET * 1.25);
     expect(a.health().live).toBe(true); // paused on purpose is not wedged
     console.info(
       `paused at ${(pausedAt / 1e6).toFixed(1)} MB of state (budget ${(BUDGET / 1e6).toFixed(1)} MB), ` +

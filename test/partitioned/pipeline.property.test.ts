@@ -149,6 +149,7 @@ async function simulate(
     const table = new ItemTable(itemOptions(q));
     for (const r of t.changelog.read(compacted)) table.restore(r.key, r.value);
     await table.endRestore(noPause);
+    expect(table.stats().bytes).toBe(table.recountBytes());
     t.table = table;
     for (const [p, recs] of t.uncommitted) queues[q]![p]!.unshift(...recs);
     t.uncommitted = new Map();
@@ -162,6 +163,9 @@ async function simulate(
       await flushItem(q);
     }
     const expected = ref.lists(TOP_K, MIN_COOC);
+    // The state size kept as the tables change is the one counted from scratch (memory guard).
+    for (const [q, t] of itemTasks.entries())
+      expect(t.table.stats().bytes, `state bytes of item partition ${q}`).toBe(t.table.recountBytes());
     const got = new Map<string, RefList>();
     for (const [q, t] of itemTasks.entries())
       for (const l of t.table.publishedLists()) {
