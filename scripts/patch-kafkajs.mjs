@@ -32,8 +32,13 @@
 //    started from the partition's start and applied deltas twice (a fenced owner whose position
 //    the next owner's DeleteRecords had passed, after a broker restart). Mend: with autoCommit off a
 //    reset moves the fetch position only, as the Java consumer's auto.offset.reset does.
+// 5. Grouping a produce request's messages by partition (src/producer/groupMessagesPerPartition.js)
+//    copied each partition's array for every message: quadratic in the messages per partition. A
+//    request of small changelog records (≈ 10,000 per partition, partitioned mode) spent ≈ 4 s of a
+//    35 s MovieLens run there. Mend: append in place (a performance mend; the order is the same).
 //
-// src/stream/kafkajs-fix.ts checks all four at start-up and the service refuses to start without them.
+// src/stream/kafkajs-fix.ts checks the four correctness mends at start-up and the service refuses
+// to start without them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -119,6 +124,25 @@ const decodeMessages = async decoder => {`,
     ],
   },
   {
+    file: 'src/producer/groupMessagesPerPartition.js',
+    edits: [
+      [
+        `  return messages.reduce((result, message) => {
+    const partition = partitioner({ topic, partitionMetadata, message })
+    const current = result[partition] || []
+    return Object.assign(result, { [partition]: [...current, message] })
+  }, {})`,
+        `  // ${MARKER} (scripts/patch-kafkajs.mjs in amnesia): appended in place, not copied per message.
+  const result = {}
+  for (const message of messages) {
+    const partition = partitioner({ topic, partitionMetadata, message })
+    ;(result[partition] || (result[partition] = [])).push(message)
+  }
+  return result`,
+      ],
+    ],
+  },
+  {
     file: 'src/consumer/runner.js',
     edits: [
       [
@@ -165,5 +189,5 @@ for (const { file, edits } of MENDS) {
 }
 if (changed.length > 0)
   console.log(
-    `patch-kafkajs: kafkajs ${version} mended (${changed.join(', ')}): empty, filtered and aborted batches and offset resets handled as the Java consumer does`,
+    `patch-kafkajs: kafkajs ${version} mended (${changed.join(', ')}): empty, filtered and aborted batches and offset resets handled as the Java consumer does, produce requests grouped in linear time`,
   );

@@ -21,8 +21,9 @@ export class CountMap {
     return (Math.imul(key, 0x9e3779b1) >>> 0) & this.mask;
   }
 
+  /** Bytes of the two arrays (4 + 4 per slot); from the mask, a plain field (read on every row change). */
   get bytes(): number {
-    return this.keys.byteLength + this.vals.byteLength;
+    return (this.mask + 1) * 8;
   }
 
   get(key: number): number {

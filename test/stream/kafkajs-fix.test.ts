@@ -108,6 +108,28 @@ describe('the installed kafkajs and batches emptied by compaction', () => {
     expect(await offsetReset(42)).toEqual({ commits: 0, next: '42' });
   });
 
+  it('groups a produce request by partition in message order (mended: appended, not copied)', () => {
+    const group = require('kafkajs/src/producer/groupMessagesPerPartition') as (o: {
+      topic: string;
+      partitionMetadata: unknown[];
+      messages: { key: string; partition: number }[];
+      partitioner: (o: { message: { partition: number } }) => number;
+    }) => Record<string, { key: string }[]>;
+    const messages = Array.from({ length: 9 }, (_, k) => ({ key: `m${k}`, partition: k % 3 }));
+    const grouped = group({
+      topic: 't',
+      partitionMetadata: [{}, {}, {}],
+      messages,
+      partitioner: ({ message }) => message.partition,
+    });
+    expect(Object.fromEntries(Object.entries(grouped).map(([p, l]) => [p, l.map((m) => m.key)]))).toEqual({
+      0: ['m0', 'm3', 'm6'],
+      1: ['m1', 'm4', 'm7'],
+      2: ['m2', 'm5', 'm8'],
+    });
+    expect(String(group)).toContain('amnesia: kafkajs mend');
+  });
+
   it('is mended by npm install, and mending again changes nothing', () => {
     const out = execFileSync(process.execPath, ['scripts/patch-kafkajs.mjs'], { encoding: 'utf8' });
     expect(out).toBe('');
