@@ -6,8 +6,8 @@
 import { createRequire } from 'node:module';
 import kafkajs, { CompressionTypes } from 'kafkajs';
 import { Model } from '../src/model/index.js';
-import { encodeValue } from '../src/stream/codec.js';
-import { CODECS } from '../src/stream/compression.js';
+import { encodeValue } from '../src/output/encode.js';
+import { CODECS } from '../src/kafka/compression.js';
 import { readCsv } from './datasets.js';
 
 const json = process.argv.includes('--json');

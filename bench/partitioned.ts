@@ -17,10 +17,10 @@ import type { Admin, Kafka } from 'kafkajs';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import type { PartitionedService } from '../src/partitioned/service.js';
-import { startService } from '../src/service.js';
-import { createKafka } from '../src/stream/kafka.js';
-import { createMetrics, type Metrics } from '../src/stream/metrics.js';
-import { readToEnd } from '../src/stream/reader.js';
+import { startService } from '../src/app.js';
+import { createKafka } from '../src/kafka/client.js';
+import { createMetrics, type Metrics } from '../src/telemetry/metrics.js';
+import { readToEnd } from '../src/kafka/reader.js';
 import {
   bruteForceLists,
   foldListRecord,

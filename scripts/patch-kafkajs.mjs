@@ -37,7 +37,7 @@
 //    request of small changelog records (≈ 10,000 per partition, partitioned mode) spent ≈ 4 s of a
 //    35 s MovieLens run there. Mend: append in place (a performance mend; the order is the same).
 //
-// src/stream/kafkajs-fix.ts checks the four correctness mends at start-up and the service refuses
+// src/kafka/kafkajs-fix.ts checks the four correctness mends at start-up and the service refuses
 // to start without them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

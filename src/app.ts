@@ -7,11 +7,13 @@ import { registerOpsMetrics } from './http/ops-metrics.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { Model } from './model/index.js';
-import { startService, type Service } from './service.js';
-import { createKafka } from './stream/kafka.js';
-import { assertKafkajsFix } from './stream/kafkajs-fix.js';
-import { createMetrics } from './stream/metrics.js';
-import { SchemaRegistryClient } from './stream/registry.js';
+import { startPartitionedService } from './partitioned/service.js';
+import { snapshotStatus, type Service, type ServiceOptions } from './service.js';
+import { startSingleService } from './single/service.js';
+import { createKafka } from './kafka/client.js';
+import { assertKafkajsFix } from './kafka/kafkajs-fix.js';
+import { createMetrics } from './telemetry/metrics.js';
+import { SchemaRegistryClient } from './kafka/registry.js';
 
 export interface App {
   readonly service: Service;
@@ -37,20 +39,30 @@ function version(): string {
   }
 }
 
+/**
+ * The mode switch: MODE=single runs src/single/, MODE=partitioned src/partitioned/ (instances share
+ * the work and the state lives in Kafka, docs/scale-out.md). Both return the same Service surface.
+ */
+export function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
+  return config.mode === 'partitioned'
+    ? startPartitionedService(config, options)
+    : startSingleService(config, options);
+}
+
 export async function startApp(config: Config, options: AppOptions): Promise<App> {
   const { log } = options;
   await assertKafkajsFix();
   let service: Service | undefined;
   const metrics = createMetrics({
     defaultMetrics: true,
-    modelStats: () => service?.model.stats(),
+    modelStats: () => service?.model?.stats(),
     health: () => service && { ...service.healthFigures(), live: service.health().live },
   });
   registerOpsMetrics(metrics.registry, {
     version: version(),
     lag: () => service?.consumerLag(),
     lastEventTime: () => service?.lastEventTime(),
-    snapshot: () => service?.snapshotStatus(),
+    snapshot: () => snapshotStatus(service),
   });
   // Until the service exists, queries see an empty model (and /readyz says not ready).
   const empty = new Model(config.model);

@@ -1,7 +1,7 @@
 // The environment the service reads: one zod schema naming every variable, with its range and
 // default. Only single-variable rules live here; rules across variables are in config.ts.
 import { z } from 'zod';
-import { parseAuthority } from './http/inspector/guard.js';
+import { parseAuthority } from './authority.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off'] });

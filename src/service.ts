@@ -1,30 +1,19 @@
-// The streaming service, composed: Kafka clients, topics, schemas, the engine and its consumer
-// group. `startService` returns once the consumer runs; readiness (state rebuilt, live) comes later
-// and is observable through `waitUntilReady`/`phase`. Used by main.ts and, in-process, by tests.
-import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Producer } from 'kafkajs';
+// What the composition root (app.ts) and the HTTP layer see of a running service, whichever mode
+// runs it: src/single/ (one active instance holds the whole model) or src/partitioned/ (instances
+// share the work, state lives in Kafka). Both runtimes implement this interface; neither imports
+// the other. What only one mode has is an optional capability, absent (undefined) in the other:
+// the queryable model and the snapshot scheduler.
 import type { Config } from './config.js';
-import { AmnesiaError, describeError } from './errors.js';
-import { createLogger, type Logger } from './log.js';
+import { AmnesiaError } from './errors.js';
+import type { HealthVerdict } from './kafka/health.js';
+import type { SchemaIds } from './kafka/topics.js';
+import type { Logger } from './log.js';
 import type { Model } from './model/index.js';
-import { Snapshotter, type SnapshotStatus } from './state/snapshotter.js';
-import { SnapshotStore } from './state/store.js';
-import { singleActiveAssigner } from './stream/assigner.js';
-import { Engine, type Phase } from './stream/engine.js';
-import type { HealthVerdict } from './stream/health.js';
-import { PurgeProgress } from './stream/purge-progress.js';
-import { resolveTombstoneKey } from './state/tombstone-key.js';
-import { mkdir } from 'node:fs/promises';
-import { consumerSettings, createKafka } from './stream/kafka.js';
-import { createMetrics, type Metrics } from './stream/metrics.js';
-import { consumerPort, offsetsPort } from './stream/kafka-ports.js';
-import { OutputEncoder, Outbox } from './stream/outbox.js';
-import { AckedSink, TransactionalSink } from './stream/output-sink.js';
-import type { OutputSink } from './stream/ports.js';
-import { outputCompression } from './stream/compression.js';
-import { SchemaRegistryClient } from './stream/registry.js';
-import { ensureTopics, registerSchemas, withRetry, type SchemaIds } from './stream/topics.js';
-import { startPartitionedService } from './partitioned/service.js';
+import type { SnapshotStatus, Snapshotter } from './state/snapshotter.js';
+import type { Metrics } from './telemetry/metrics.js';
+
+/** Where an instance stands: joining, standing by, restoring its state, live, refusing, stopped. */
+export type Phase = 'starting' | 'standby' | 'rebuilding' | 'live' | 'blocked' | 'stopped';
 
 export interface ServiceOptions {
   readonly log?: Logger;
@@ -40,8 +29,6 @@ export interface Service {
   readonly metrics: Metrics;
   readonly instanceId: string;
   readonly schemaIds: SchemaIds | undefined;
-  /** The current state (replaced on every rebuild). */
-  readonly model: Model;
   readonly phase: Phase;
   /** Ready: state restored, the consumer running live, outputs flowing (a standby is not ready). */
   isReady(): boolean;
@@ -49,241 +36,57 @@ export interface Service {
   health(): HealthVerdict;
   /** Seconds since the last batch and since outputs started failing (metrics). */
   healthFigures(): { idleSeconds: number; outputsStuckSeconds: number };
-  /** Resolves when the instance is live; rejects after timeoutMs. */
+  /** Resolves when the instance is ready; rejects after timeoutMs. */
   waitUntilReady(timeoutMs?: number): Promise<void>;
   /** Stops fetching the input topics (state and outputs stay as they are) until resumed. */
   pauseInputs(): void;
   resumeInputs(): void;
   /** Lag of the input partitions this instance holds (empty on a standby). */
   consumerLag(): { topic: string; partition: number; lag: number }[];
-  /** Record timestamp (epoch ms) of the newest input record applied live. */
+  /** Record timestamp (epoch ms) of the newest input record applied live, where the mode tracks it. */
   lastEventTime(): number | undefined;
-  /** Snapshot figures for the ops metrics; undefined when SNAPSHOT_DIR is unset. */
-  snapshotStatus(): SnapshotStatus | undefined;
-  /** The snapshot scheduler (undefined when SNAPSHOT_DIR is unset): tests and benchmarks. */
+  /**
+   * Capability: the whole model this instance holds (replaced on every rebuild), for the query API,
+   * the inspector and the model metrics. Undefined where no instance holds it (MODE=partitioned).
+   */
+  readonly model: Model | undefined;
+  /** Capability: the snapshot scheduler; undefined when state is not snapshotted to files. */
   readonly snapshots: Snapshotter | undefined;
-  /** Graceful: finish the chunk in progress, publish, commit, write a snapshot, leave the group, disconnect. */
+  /** Graceful: finish the work in progress, publish, commit, snapshot if any, leave the group, disconnect. */
   stop(): Promise<void>;
 }
 
-export async function startService(config: Config, options: ServiceOptions = {}): Promise<Service> {
-  // MODE=partitioned: instances share the work and the state lives in Kafka (docs/scale-out.md).
-  if (config.mode === 'partitioned') return startPartitionedService(config, options);
-  const root = options.log ?? createLogger(config.logLevel);
-  const log = root.child({ module: 'service' });
-  const instanceId = randomUUID();
-  const startedAt = Date.now();
-  let engine: Engine | undefined;
-  const metrics =
-    options.metrics ??
-    createMetrics({
-      defaultMetrics: true,
-      modelStats: () => engine?.model.stats(),
-      health: () => engine && { ...engine.healthFigures(), live: engine.health().live },
-    });
+/** Snapshot figures for the ops metrics; undefined where there are no snapshots. */
+export function snapshotStatus(service: Service | undefined): SnapshotStatus | undefined {
+  return service?.snapshots?.status;
+}
 
-  const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
-  const kafka = createKafka(config.kafka, root);
-  const admin: Admin = kafka.admin();
-  // exactly_once: the transactional producer is created when this instance becomes active (its
-  // activation fences the previous active instance); at_least_once: one idempotent producer.
-  const exactlyOnce = config.kafka.guarantee === 'exactly_once';
-  const producer: Producer | undefined = exactlyOnce
-    ? undefined
-    : kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-  let consumer: Consumer | undefined;
-  let sink: OutputSink | undefined;
-  let progress: PurgeProgress | undefined;
-  const disconnectAll = async () => {
-    await Promise.allSettled([
-      consumer?.disconnect(),
-      producer?.disconnect(),
-      sink?.deactivate(),
-      admin.disconnect(),
-    ]);
-  };
-
-  try {
-    // State first: the tombstone key, then the newest valid snapshot is decoded (and checked against
-    // the key) before the consumer joins, so that the engine can seek to its offsets at once.
-    if (config.snapshot.dir) await mkdir(config.snapshot.dir, { recursive: true, mode: 0o700 });
-    const key = await resolveTombstoneKey(config.model.tombstoneKey, config.snapshot.dir, root);
-    const snapshots = config.snapshot.dir
-      ? new Snapshotter({
-          store: new SnapshotStore({
-            dir: config.snapshot.dir,
-            retain: config.snapshot.retain,
-            log: root,
-            fault: options.fault,
-          }),
-          intervalMs: config.snapshot.intervalMs,
-          log: root,
-          key,
-        })
-      : undefined;
-    await snapshots?.init();
-    await withRetry('connect admin', log, () => admin.connect());
-    await withRetry('create topics', log, () => ensureTopics(admin, config, log));
-    const schemaIds = registry
-      ? await withRetry('register schemas', log, () => registerSchemas(registry, config, log))
-      : undefined;
-    if (producer) await withRetry('connect producer', log, () => producer.connect());
-    progress = new PurgeProgress({
-      kafka,
-      topic: config.topics.progress,
-      groupId: config.kafka.groupId,
-      instanceId,
-      log: root,
-    });
-    const board = progress;
-    await withRetry('start the progress board', log, () => board.start());
-
-    const outbox = new Outbox(
-      config.topics,
-      new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined, config.dlq.retentionMs),
-      metrics,
-      config.dlq.maxRecordBytes,
-    );
-    const c = kafka.consumer({
-      groupId: config.kafka.groupId,
-      partitionAssigners: [
-        singleActiveAssigner(() => ({ startedAt, instanceId, activeSince: engine?.activeSince })),
-      ],
-      ...consumerSettings(config),
-    });
-    consumer = c;
-    sink = producer
-      ? new AckedSink(
-          producer,
-          c,
-          (e) =>
-            log.warn(
-              { err: describeError(e) },
-              'offset commit failed (outputs are out; a restart re-reads a little more)',
-            ),
-          outputCompression(config),
-        )
-      : new TransactionalSink({
-          makeProducer: () =>
-            kafka.producer({
-              transactionalId: config.kafka.transactionalId,
-              transactionTimeout: config.kafka.transactionTimeoutMs,
-              idempotent: true,
-              maxInFlightRequests: 1,
-              allowAutoTopicCreation: false,
-            }),
-          groupId: config.kafka.groupId,
-          compression: outputCompression(config),
-          log: root,
-        });
-    engine = new Engine({
-      config,
-      log: root,
-      metrics,
-      consumer: consumerPort(c),
-      offsets: offsetsPort(admin),
-      sink,
-      outbox,
-      registry,
-      snapshots,
-      progress,
-      instanceId,
-      tombstoneKey: key.key,
-    });
-    const eng = engine;
-    c.on(c.events.GROUP_JOIN, (e) => {
-      log.info(
-        {
-          memberId: e.payload.memberId,
-          isLeader: e.payload.isLeader,
-          topics: Object.keys(e.payload.memberAssignment).length,
-        },
-        'joined group',
-      );
-      eng.onAssignment(e.payload.memberAssignment, e.payload.memberId);
-    });
-    c.on(c.events.CRASH, (e) => {
-      const { error, restart } = e.payload as { error: unknown; restart: boolean };
-      log.error({ err: describeError(error), restart }, 'consumer crashed');
-      if (!restart) options.onFatal?.(error);
-    });
-    await withRetry('connect consumer', log, () => c.connect());
-    await c.subscribe({ topics: eng.topics, fromBeginning: true });
-    await c.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
-      eachBatch: eng.eachBatch,
-    });
-    eng.monitorHealth(true);
-    snapshots?.start({
-      atBoundary: (take) => eng.atBoundary(take),
-      publishPurged: (purges) => eng.publishPurged(purges),
-      othersHoldNoSnapshots: () => eng.othersHoldNoSnapshots(),
-    });
-    log.info(
-      { instanceId, groupId: config.kafka.groupId, outputFormat: config.outputFormat },
-      'service started',
-    );
-
-    let stopping: Promise<void> | undefined;
-    const service: Service = {
-      config,
-      metrics,
-      instanceId,
-      schemaIds,
-      get model() {
-        return eng.model;
-      },
-      get phase() {
-        return eng.phase;
-      },
-      isReady: () => eng.health().ready,
-      health: () => eng.health(),
-      healthFigures: () => eng.healthFigures(),
-      snapshots,
-      snapshotStatus: () => snapshots?.status,
-      consumerLag: () => engine?.consumerLag() ?? [],
-      lastEventTime: () => engine?.lastEventTime(),
-      pauseInputs: () => eng.pauseInputs(true),
-      resumeInputs: () => eng.pauseInputs(false),
-      waitUntilReady(timeoutMs = 60_000) {
-        if (eng.phase === 'live') return Promise.resolve();
-        return new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => {
-            off();
-            reject(
-              new AmnesiaError('STATE_INCONSISTENT', `not ready after ${timeoutMs} ms (phase ${eng.phase})`),
-            );
-          }, timeoutMs);
-          const off = eng.onPhase((p) => {
-            if (p === 'live') {
-              clearTimeout(timer);
-              off();
-              resolve();
-            }
-          });
-        });
-      },
-      stop() {
-        stopping ??= (async () => {
-          log.info({}, 'stopping');
-          eng.beginStop();
-          eng.monitorHealth(false);
-          await eng.flushNow().catch((e) => log.warn({ err: describeError(e) }, 'final flush failed'));
-          await c.stop().catch((e) => log.warn({ err: describeError(e) }, 'consumer stop failed'));
-          await snapshots?.stop().catch((e) => log.warn({ err: describeError(e) }, 'final snapshot failed'));
-          await eng.finishStop();
-          await progress?.stop();
-          await disconnectAll();
-          log.info({}, 'stopped');
-        })();
-        return stopping;
-      },
+/** The one waitUntilReady of both modes: polls `ready` until it holds or timeoutMs has passed. */
+export function untilReady(
+  ready: () => boolean,
+  phase: () => Phase,
+  timeoutMs = 60_000,
+  pollMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (ready()) return resolve();
+      if (Date.now() >= deadline) {
+        return reject(
+          new AmnesiaError('STATE_INCONSISTENT', `not ready after ${timeoutMs} ms (phase ${phase()})`),
+        );
+      }
+      setTimeout(check, pollMs);
     };
-    return service;
-  } catch (e) {
-    await disconnectAll();
-    throw e;
+    check();
+  });
+}
+
+/** The model capability, for callers that need it (the demo, tests): a clear error where absent. */
+export function modelOf(service: Service): Model {
+  if (!service.model) {
+    throw new AmnesiaError('CONFIG_INVALID', `MODE=${service.config.mode} holds no queryable model`);
   }
+  return service.model;
 }

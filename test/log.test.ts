@@ -33,7 +33,12 @@ describe("kafkajs's logs", () => {
       log: entry(`Failed to send messages: ${concurrent}`, { retryCount: 0, retryTime: 300 }),
     });
     write({ namespace: 'Consumer', level: logLevel.ERROR, label: 'ERROR', log: entry('Crash: boom') });
-    write({ namespace: 'ConsumerGroup', level: logLevel.INFO, label: 'INFO', log: entry('Consumer has joined') });
+    write({
+      namespace: 'ConsumerGroup',
+      level: logLevel.INFO,
+      label: 'INFO',
+      log: entry('Consumer has joined'),
+    });
     await new Promise((r) => setImmediate(r));
     expect(lines.map((l) => [l.level, l.msg, l.module])).toEqual([
       ['warn', `Failed to send messages: ${concurrent}`, 'kafkajs'],

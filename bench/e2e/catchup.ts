@@ -4,7 +4,7 @@
 // lists published with them) and until it is ready (live); then the similarities topic is checked
 // against the model alone.
 import path from 'node:path';
-import type { SchemaIds } from '../../src/stream/topics.js';
+import type { SchemaIds } from '../../src/kafka/topics.js';
 import { CommitPoller } from './commits.js';
 import {
   configOf,

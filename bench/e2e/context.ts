@@ -6,9 +6,9 @@ import type { Admin, Kafka } from 'kafkajs';
 import { CONFIG_VARIABLES, loadConfig, type Config } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
 import type { Model } from '../../src/model/index.js';
-import type { SchemaRegistryClient } from '../../src/stream/registry.js';
-import { localSchema } from '../../src/stream/schemas.js';
-import { registerSchemas, topicSpecs, type SchemaIds } from '../../src/stream/topics.js';
+import type { SchemaRegistryClient } from '../../src/kafka/registry.js';
+import { localSchema } from '../../src/kafka/schemas.js';
+import { registerSchemas, topicSpecs, type SchemaIds } from '../../src/kafka/topics.js';
 import type { EventStream } from '../datasets.js';
 
 export type Format = 'json' | 'avro';

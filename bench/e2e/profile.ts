@@ -58,16 +58,16 @@ export function categorize(stack: readonly CallFrame[]): string {
   const model = [...stack].reverse().find((f) => f.url.includes('/src/model/'));
   if (model) return MODEL_OPS[model.functionName] ?? 'model.other';
   const has = (re: RegExp) => stack.some((f) => re.test(f.url));
-  if (has(/\/src\/stream\/outbox\./)) return 'encode';
-  if (has(/\/src\/stream\/(codec|validate|intake)\./)) return 'decode';
-  if (has(/zstd|lz4|snappy|\/src\/stream\/compression\./)) return 'compression';
+  if (has(/\/src\/output\/(outbox|encode)\./)) return 'encode';
+  if (has(/\/src\/input\/(codec|validate|intake|hold)\./)) return 'decode';
+  if (has(/zstd|lz4|snappy|\/src\/kafka\/compression\./)) return 'compression';
   if (has(TXN)) return 'kafka.transaction';
   if (has(/kafkajs\/src\/(producer\/|protocol\/requests\/produce\/)/)) return 'kafka.produce';
   if (has(/kafkajs\/src\/(consumer\/|protocol\/requests\/fetch\/|protocol\/recordBatch\/)/))
     return 'kafka.consume';
   if (has(/kafkajs/)) return 'kafka.other';
   if (has(/pino|sonic-boom/)) return 'logging';
-  if (has(/\/src\/stream\/reconcile\./)) return 'reconcile';
+  if (has(/\/src\/input\/reconcile\./)) return 'reconcile';
   if (has(/\/src\//)) return 'engine';
   return 'other';
 }

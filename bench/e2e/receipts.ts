@@ -3,9 +3,9 @@
 // existing users, one every interval. Latency = request sent → its receipt read by a
 // read_committed consumer (kafkajs's default isolation) that follows the receipts topic.
 import type { Message } from 'kafkajs';
-import { encodeValue } from '../../src/stream/codec.js';
-import { endOffsets, follow } from '../../src/stream/reader.js';
-import type { SchemaIds } from '../../src/stream/topics.js';
+import { encodeValue } from '../../src/output/encode.js';
+import { endOffsets, follow } from '../../src/kafka/reader.js';
+import type { SchemaIds } from '../../src/kafka/topics.js';
 import { replay, type BenchContext, type TopicNames, type Variant } from './context.js';
 import { CommitPoller } from './commits.js';
 import type { ServiceProcess } from './service-process.js';

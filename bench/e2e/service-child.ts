@@ -3,10 +3,11 @@
 // exactly as main.ts does, minus the HTTP server, and reports over IPC: when it starts and is ready
 // (hi-res epoch ms, comparable with the parent's clock), and on request its CPU time, metrics and
 // model size. A CPU profile (node:inspector) can be taken over a window the parent chooses.
+import { modelOf } from '../../src/service.js';
 import { writeFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { startService } from '../../src/service.js';
+import { startService } from '../../src/app.js';
 import { startCpuProfile, type CpuProfile } from './profile.js';
 import type { ChildReply, ChildRequest, MetricValues } from './service-process.js';
 
@@ -63,8 +64,8 @@ async function handle(m: ChildRequest): Promise<void> {
         rssBytes: process.memoryUsage().rss,
         phase: service.phase,
         metrics: await metricValues(),
-        model: service.model.stats(),
-        representation: service.model.representation,
+        model: modelOf(service).stats(),
+        representation: modelOf(service).representation,
       });
       return;
     case 'profile-start':

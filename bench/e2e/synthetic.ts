@@ -9,11 +9,13 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Message, Producer } from 'kafkajs';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { startService, type Service } from '../../src/service.js';
-import { decodeInteraction, encodeValue } from '../../src/stream/codec.js';
-import { createKafka } from '../../src/stream/kafka.js';
-import { endOffsets, follow } from '../../src/stream/reader.js';
-import { SchemaRegistryClient } from '../../src/stream/registry.js';
+import { startService } from '../../src/app.js';
+import { modelOf, type Service } from '../../src/service.js';
+import { decodeInteraction } from '../../src/input/codec.js';
+import { encodeValue } from '../../src/output/encode.js';
+import { createKafka } from '../../src/kafka/client.js';
+import { endOffsets, follow } from '../../src/kafka/reader.js';
+import { SchemaRegistryClient } from '../../src/kafka/registry.js';
 import { mulberry32, type EventStream } from '../datasets.js';
 import { replayEvents } from './context.js';
 import { benchStack } from './stack.js';
@@ -160,7 +162,7 @@ export async function runSynthetic(
       serviceSeconds: +((done - t0) / 1000).toFixed(3),
       eventsPerSecond: Math.round(serviceRate),
       listsPublished: lists,
-      model: service.model.stats(),
+      model: modelOf(service).stats(),
     };
     log(`bulk: ${Math.round(serviceRate)} events/s end to end (${lists} lists published)`);
 

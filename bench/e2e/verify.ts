@@ -3,9 +3,9 @@
 // with n > 0, each equal to the reference model's list (n, neighbours, co-occurrences, similarity).
 import type { Kafka } from 'kafkajs';
 import type { Model, NeighborList } from '../../src/model/index.js';
-import { decodeAny } from '../../src/stream/codec.js';
-import { readToEnd } from '../../src/stream/reader.js';
-import type { SchemaRegistryClient } from '../../src/stream/registry.js';
+import { decodeAny } from '../../src/input/codec.js';
+import { readToEnd } from '../../src/kafka/reader.js';
+import type { SchemaRegistryClient } from '../../src/kafka/registry.js';
 
 export interface ListCheck {
   /** Records read (a key may appear more than once until compaction). */

@@ -12,10 +12,10 @@ import { loadConfig, type Config } from '../config.js';
 import { AmnesiaError, ConfigError, describeError } from '../errors.js';
 import { createLogger } from '../log.js';
 import type { NeighborList } from '../model/index.js';
-import type { Service } from '../service.js';
+import { modelOf, type Service } from '../service.js';
 import { startApp, type App } from '../app.js';
-import { encodeValue } from '../stream/codec.js';
-import { createKafka } from '../stream/kafka.js';
+import { encodeValue } from '../output/encode.js';
+import { createKafka } from '../kafka/client.js';
 import { detectFormat, parseLine, type CsvFormat } from './csv.js';
 import { forget } from './forget.js';
 import { Progress } from './progress.js';
@@ -138,7 +138,7 @@ function printLists(
   const now = new Map<string, string>();
   out(`   ${'item'.padEnd(6)}${'n'.padEnd(4)}neighbours (Jaccard similarity)`);
   for (const item of items) {
-    const list = service.model.neighbors(item);
+    const list = modelOf(service).neighbors(item);
     const text = formatList(list);
     const line = `${(list?.interactions ?? 0).toString().padEnd(4)}${text}`;
     now.set(item, line);
@@ -241,7 +241,7 @@ export async function demo(argv: string[]): Promise<number> {
       out(`   produced ${n.toLocaleString('en')} more events`);
     }
     await waitProcessed(admin, config);
-    const s = service.model.stats();
+    const s = modelOf(service).stats();
     out(`   the service applied them: ${s.users} users, ${s.items} items, ${s.pairs} co-occurring pairs`);
 
     out();
@@ -262,7 +262,7 @@ export async function demo(argv: string[]): Promise<number> {
     await waitProcessed(admin, config);
     out('   neighbour lists that changed:');
     printLists(service, SEED_ITEMS, before);
-    out(`   ${SEED_FORGOTTEN}'s items now: [${service.model.items(SEED_FORGOTTEN).join(', ')}]`);
+    out(`   ${SEED_FORGOTTEN}'s items now: [${modelOf(service).items(SEED_FORGOTTEN).join(', ')}]`);
 
     out();
     out(bold(`Inspector: ${http.url}/`));

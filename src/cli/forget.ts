@@ -2,10 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
-import { decodeAny, encodeValue } from '../stream/codec.js';
-import { follow } from '../stream/reader.js';
-import { SchemaRegistryClient } from '../stream/registry.js';
-import { localSchema } from '../stream/schemas.js';
+import { decodeAny } from '../input/codec.js';
+import { encodeValue } from '../output/encode.js';
+import { follow } from '../kafka/reader.js';
+import { SchemaRegistryClient } from '../kafka/registry.js';
+import { localSchema } from '../kafka/schemas.js';
 
 export interface ForgetOptions {
   readonly userId: string;

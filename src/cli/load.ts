@@ -3,9 +3,9 @@ import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Message, Producer } from 'kafkajs';
 import type { Config } from '../config.js';
-import { encodeValue } from '../stream/codec.js';
-import { SchemaRegistryClient } from '../stream/registry.js';
-import { localSchema } from '../stream/schemas.js';
+import { encodeValue } from '../output/encode.js';
+import { SchemaRegistryClient } from '../kafka/registry.js';
+import { localSchema } from '../kafka/schemas.js';
 import { detectFormat, parseLine, type CsvFormat } from './csv.js';
 import { Progress } from './progress.js';
 

@@ -5,13 +5,13 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../config.js';
 import { AmnesiaError, ConfigError, describeError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { createKafka } from '../stream/kafka.js';
+import { createKafka } from '../kafka/client.js';
 import { forget } from './forget.js';
 import { load } from './load.js';
 import { snapshotCommand } from './snapshot.js';
 import { verify } from './verify.js';
-import { assertKafkajsFix } from '../stream/kafkajs-fix.js';
-import { SchemaRegistryClient } from '../stream/registry.js';
+import { assertKafkajsFix } from '../kafka/kafkajs-fix.js';
+import { SchemaRegistryClient } from '../kafka/registry.js';
 import { watch } from './watch.js';
 
 const USAGE = `usage: amnesia <command> [options]

@@ -15,10 +15,10 @@ import {
   prefetchSchemas,
   uncachedSchemaIds,
   type Deletion,
-} from '../stream/codec.js';
-import { canonicalList } from '../stream/reconcile.js';
-import { readToEnd } from '../stream/reader.js';
-import type { SchemaRegistryClient } from '../stream/registry.js';
+} from '../input/codec.js';
+import { canonicalList } from '../input/reconcile.js';
+import { readToEnd } from '../kafka/reader.js';
+import type { SchemaRegistryClient } from '../kafka/registry.js';
 
 export interface VerifyOptions {
   /** Compare with this snapshot file instead of the published topic. */

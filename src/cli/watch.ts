@@ -1,9 +1,9 @@
 // `amnesia watch`: prints similarity updates (one JSON line each) as they are published.
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
-import { decodeAny } from '../stream/codec.js';
-import { follow } from '../stream/reader.js';
-import { SchemaRegistryClient } from '../stream/registry.js';
+import { decodeAny } from '../input/codec.js';
+import { follow } from '../kafka/reader.js';
+import { SchemaRegistryClient } from '../kafka/registry.js';
 
 export interface WatchOptions {
   readonly fromBeginning: boolean;

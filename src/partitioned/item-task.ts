@@ -6,7 +6,7 @@
 // Kafka Streams purges its repartition topics: a forgotten user's deltas do not stay in Kafka.
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { describeError } from '../errors.js';
-import type { OutputEncoder } from '../stream/outbox.js';
+import type { OutputEncoder } from '../output/outbox.js';
 import { decodeDelta } from './deltas.js';
 import type { ItemPartitions } from './ids.js';
 import { ItemTable } from './item-table.js';

@@ -2,23 +2,21 @@
 // stages (user stage: group <G>-users; item stage: group <G>-items), each task with its own
 // transactional producer. Returns the same Service surface as the single mode; readiness means every
 // partition this instance holds is restored and delivering. No instance holds the whole model, so
-// `model` is an empty one and the query API is not served (app.ts).
+// it has neither the `model` capability (no query API, no model metrics) nor `snapshots`.
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import { AmnesiaError, describeError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
-import { Model } from '../model/index.js';
-import type { Service, ServiceOptions } from '../service.js';
-import { outputCompression } from '../stream/compression.js';
-import type { Phase } from '../stream/engine.js';
-import type { HealthVerdict } from '../stream/health.js';
-import { createKafka } from '../stream/kafka.js';
-import { createMetrics, type Metrics } from '../stream/metrics.js';
-import { OutputEncoder } from '../stream/outbox.js';
-import { TransactionalSink } from '../stream/output-sink.js';
-import { SchemaRegistryClient } from '../stream/registry.js';
-import { ensureTopics, registerSchemas, withRetry } from '../stream/topics.js';
+import { untilReady, type Phase, type Service, type ServiceOptions } from '../service.js';
+import { outputCompression } from '../kafka/compression.js';
+import type { HealthVerdict } from '../kafka/health.js';
+import { createKafka } from '../kafka/client.js';
+import { createMetrics, type Metrics } from '../telemetry/metrics.js';
+import { OutputEncoder } from '../output/outbox.js';
+import { TransactionalSink } from '../kafka/output-sink.js';
+import { SchemaRegistryClient } from '../kafka/registry.js';
+import { ensureTopics, registerSchemas, withRetry } from '../kafka/topics.js';
 import { ItemPartitions } from './ids.js';
 import { ItemTask } from './item-task.js';
 import { MEMORY_PAUSE, MemoryGuard } from './memory-guard.js';
@@ -209,7 +207,6 @@ function serviceOf(
   admin: Admin,
   log: Logger,
 ): PartitionedService {
-  const empty = new Model({ topK: config.model.topK, minCooccurrences: config.model.minCooccurrences });
   let stopped = false;
   const health = (): HealthVerdict => {
     const u = users.health(config.health.outputStallMs);
@@ -245,7 +242,7 @@ function serviceOf(
     schemaIds,
     stages: { users, items },
     layout,
-    model: empty,
+    model: undefined,
     get phase() {
       return phase();
     },
@@ -255,20 +252,7 @@ function serviceOf(
       idleSeconds: Math.max(users.idleMs(), items.idleMs()) / 1000,
       outputsStuckSeconds: Math.max(users.stuckMs(), items.stuckMs()) / 1000,
     }),
-    waitUntilReady(timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (health().ready) return resolve();
-          if (Date.now() > deadline)
-            return reject(
-              new AmnesiaError('STATE_INCONSISTENT', `not ready after ${timeoutMs} ms (phase ${phase()})`),
-            );
-          setTimeout(check, 100);
-        };
-        check();
-      });
-    },
+    waitUntilReady: (timeoutMs) => untilReady(() => health().ready, phase, timeoutMs),
     pauseInputs: () => users.pauseInputs(true),
     resumeInputs: () => users.pauseInputs(false),
     consumerLag: () =>
@@ -278,7 +262,6 @@ function serviceOf(
         lag: f.lag,
       })),
     lastEventTime: () => undefined,
-    snapshotStatus: () => undefined,
     snapshots: undefined,
     stop() {
       stopping ??= (async () => {

@@ -1,11 +1,11 @@
-// Liveness of one stage of the partitioned mode: the single mode's verdict (stream/health.ts) over
+// Liveness of one stage of the partitioned mode: the single mode's verdict (kafka/health.ts) over
 // the partitions the stage holds. The stage is wedged when input waits for its live tasks (a fresh
 // probe of the high-water marks against the tasks' positions), the broker answers, nothing of the
 // stage is running (a batch, a flush, a restore step in its serial queue), its inputs are not paused
 // on purpose, and yet no batch has come for LIVENESS_STALL_MS. Readiness stays the stage's own
 // (stage.ts: every task live, outputs flowing).
-import { HealthMonitor, type HealthInputs, type HealthThresholds } from '../stream/health.js';
-import type { OffsetsPort } from '../stream/ports.js';
+import { HealthMonitor, type HealthInputs, type HealthThresholds } from '../kafka/health.js';
+import type { OffsetsPort } from '../kafka/ports.js';
 import type { Task } from './task.js';
 
 export type HeldTask = Pick<Task, 'partition' | 'phase' | 'positions' | 'highWatermarks'>;

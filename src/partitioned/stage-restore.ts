@@ -5,8 +5,8 @@
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { retry } from '../stream/retry.js';
-import type { Metrics } from '../stream/metrics.js';
+import { retry } from '../kafka/retry.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import type { PartitionedMetrics, StageName } from './metrics.js';
 import { POSITIONS_KEY, type Task } from './task.js';
 

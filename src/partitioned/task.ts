@@ -6,10 +6,10 @@ import type { KafkaMessage, Message } from 'kafkajs';
 import type { Config } from '../config.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Metrics } from '../stream/metrics.js';
-import type { PartitionOffset } from '../stream/partitions.js';
-import type { Outgoing, OutputSink } from '../stream/ports.js';
-import { retry } from '../stream/retry.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { PartitionOffset } from '../kafka/partitions.js';
+import type { Outgoing, OutputSink } from '../kafka/ports.js';
+import { retry } from '../kafka/retry.js';
 import type { Pause } from './item-table.js';
 import type { PartitionedMetrics, ProducedKind, StageName, TaskFigures } from './metrics.js';
 

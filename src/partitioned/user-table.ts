@@ -5,7 +5,7 @@
 // repeated eventId is dropped. Within a chunk it remembers each changed user's items at the chunk
 // start (K0) and which changelog records changed, so that a flush can turn the chunk into deltas
 // and changelog records.
-import { hash53 } from '../stream/dedup.js';
+import { hash53 } from '../input/dedup.js';
 import { pairHash } from './ids.js';
 
 export type Outcome = 'applied' | 'duplicate' | 'suppressed_late' | 'duplicate_event';

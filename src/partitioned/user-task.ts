@@ -12,14 +12,15 @@ import {
   prefetchSchemas,
   uncachedSchemaIds,
   type Interaction,
-} from '../stream/codec.js';
-import { boundDlqMessage, dlqMessage, dlqTopic, recordBytes } from '../stream/dlq.js';
-import { CountsByTopic } from '../stream/intake.js';
-import type { OutputEncoder, Receipt } from '../stream/outbox.js';
-import type { DecodeFailure } from '../stream/reasons.js';
-import type { SchemaRegistryClient } from '../stream/registry.js';
-import { retry } from '../stream/retry.js';
-import type { InputRules } from '../stream/validate.js';
+} from '../input/codec.js';
+import { dlqTopic } from '../kafka/topics.js';
+import { boundDlqMessage, dlqMessage, recordBytes } from '../output/dlq.js';
+import { CountsByTopic } from '../input/intake.js';
+import type { OutputEncoder, Receipt } from '../output/outbox.js';
+import type { DecodeFailure } from '../output/reasons.js';
+import type { SchemaRegistryClient } from '../kafka/registry.js';
+import { retry } from '../kafka/retry.js';
+import type { InputRules } from '../input/validate.js';
 import { buildDeltas, encodeDelta } from './deltas.js';
 import { userToken, type ItemPartitions } from './ids.js';
 import type { TaskFigures } from './metrics.js';

@@ -6,7 +6,7 @@
 import { COMPATIBILITY, SchemaType } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { confluentFrame } from '../../src/stream/codec.js';
+import { confluentFrame } from '../../src/output/encode.js';
 import { expectExactEnd, inputProgress } from '../helpers/chaos.js';
 import { Feeder } from '../helpers/feed.js';
 import { readSchema, registryClient, waitFor } from '../helpers/kafka.js';

@@ -5,7 +5,7 @@
 // crash it or leave its block out: either way the lists would differ.
 import { describe, expect, it } from 'vitest';
 import { OUTPUT_COMPRESSIONS } from '../../src/config.js';
-import { encodeValue } from '../../src/stream/codec.js';
+import { encodeValue } from '../../src/output/encode.js';
 import { expectExactEnd } from '../helpers/chaos.js';
 import { scenario } from '../helpers/generator.js';
 import { javaProduce, type RawRecord } from '../helpers/java-kafka.js';

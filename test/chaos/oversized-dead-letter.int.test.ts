@@ -5,8 +5,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigResourceTypes, type Message } from 'kafkajs';
-import { encodeValue } from '../../src/stream/codec.js';
-import { DLQ_HEADERS } from '../../src/stream/dlq.js';
+import { encodeValue } from '../../src/output/encode.js';
+import { DLQ_HEADERS } from '../../src/output/dlq.js';
 import { expectExactEnd } from '../helpers/chaos.js';
 import type { RefEvent } from '../helpers/oracle.js';
 import { harness, type Harness } from '../helpers/service.js';

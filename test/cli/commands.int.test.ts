@@ -1,5 +1,6 @@
 // The CLI commands against a running service: load a CSV, forget a user and get the receipt,
 // watch the updates.
+import { modelOf } from '../../src/service.js';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -35,7 +36,7 @@ describe('the amnesia CLI', () => {
     await producer.disconnect();
     expect(r).toMatchObject({ events: 150, skipped: 0, layout: 'movielens' });
     await h.waitProcessed();
-    const items = svc.model.items('7');
+    const items = modelOf(svc).items('7');
     expect(items.length).toBeGreaterThan(0);
 
     const receipt = await forget(h.kafka, config, {
@@ -49,7 +50,7 @@ describe('the amnesia CLI', () => {
       status: 'FORGOTTEN',
       interactionsRemoved: items.length,
     });
-    expect(svc.model.items('7')).toEqual([]);
+    expect(modelOf(svc).items('7')).toEqual([]);
 
     const lines: string[] = [];
     const n = await watch(h.kafka, config, { fromBeginning: true, limit: 3, timeoutMs: 20_000 }, (l) =>

@@ -1,8 +1,9 @@
 // `amnesia verify`: recomputing from the input topics agrees with what the running service published
 // (after deletions and late events), and a list that does not match is reported.
+import { modelOf } from '../../src/service.js';
 import { describe, expect, it } from 'vitest';
 import { verify } from '../../src/cli/verify.js';
-import { SchemaRegistryClient } from '../../src/stream/registry.js';
+import { SchemaRegistryClient } from '../../src/kafka/registry.js';
 import { scenario } from '../helpers/generator.js';
 import { harness, waitForReceipts } from '../helpers/service.js';
 
@@ -27,11 +28,11 @@ describe('amnesia verify', () => {
     expect(await verify(h.kafka, config, registry, { timeoutMs: 30_000 }, (l) => lines.push(l))).toBe(0);
     const summary = JSON.parse(lines.at(-1)!) as { identical: boolean; items: number; differing: number };
     expect(summary).toMatchObject({ identical: true, differing: 0 });
-    expect(summary.items).toBe(svc.model.itemIds().length);
+    expect(summary.items).toBe(modelOf(svc).itemIds().length);
     await svc.stop();
 
     // A list that is not what the inputs define (as if a forgotten user were still counted).
-    const item = svc.model.itemIds()[0]!;
+    const item = modelOf(svc).itemIds()[0]!;
     await h.produce(config.topics.similarities, [
       { key: item, value: JSON.stringify({ itemId: item, interactions: 999, neighbors: [], updatedAt: 1 }) },
     ]);

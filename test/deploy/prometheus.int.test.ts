@@ -12,7 +12,7 @@ import { registerOpsMetrics } from '../../src/http/ops-metrics.js';
 import { startHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
 import { Model } from '../../src/model/index.js';
-import { createMetrics } from '../../src/stream/metrics.js';
+import { createMetrics } from '../../src/telemetry/metrics.js';
 import { freePort } from '../../scripts/stack.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -1,11 +1,11 @@
-// An in-memory stand-in for the engine's Kafka edges (src/stream/ports.ts), for unit tests only:
+// An in-memory stand-in for the engine's Kafka edges (src/kafka/ports.ts), for unit tests only:
 // topics as arrays of records per partition, a consumer that fetches from its positions the way
 // kafkajs does (seek, pause, resolveOffset, committed offsets), and an output sink that appends to
 // the log (so a later rebuild reads what an earlier run published). Integration tests use the real broker.
 import type { KafkaMessage } from 'kafkajs';
 import { AmnesiaError } from '../../src/errors.js';
-import type { Engine } from '../../src/stream/engine.js';
-import type { PartitionOffset, TopicPartition } from '../../src/stream/partitions.js';
+import type { Engine } from '../../src/single/engine.js';
+import type { PartitionOffset, TopicPartition } from '../../src/kafka/partitions.js';
 import type {
   BatchControl,
   ConsumerPort,
@@ -13,7 +13,7 @@ import type {
   Outgoing,
   OutputSink,
   Watermarks,
-} from '../../src/stream/ports.js';
+} from '../../src/kafka/ports.js';
 
 export class FakeLog {
   private readonly topics = new Map<string, KafkaMessage[][]>();

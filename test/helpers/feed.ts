@@ -7,8 +7,8 @@
 // A forgotten user never gets an event that occurred after their request: only late ones, which the
 // service must drop. So the surviving history does not depend on how the two topics interleave.
 import type { Message } from 'kafkajs';
-import { encodeValue } from '../../src/stream/codec.js';
-import { readToEnd } from '../../src/stream/reader.js';
+import { encodeValue } from '../../src/output/encode.js';
+import { readToEnd } from '../../src/kafka/reader.js';
 import { rng } from './generator.js';
 import { decodeValue, registryClient } from './kafka.js';
 import type { RefDeletion, RefEvent } from './oracle.js';

@@ -5,7 +5,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { registerOpsMetrics } from '../../src/http/ops-metrics.js';
 import { startHttpServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
-import type { Service } from '../../src/service.js';
+import { modelOf, type Service } from '../../src/service.js';
 
 export function serveOverHttp(svc: Service): Promise<HttpServer> {
   registerOpsMetrics(svc.metrics.registry, { version: 'test' });
@@ -15,7 +15,7 @@ export function serveOverHttp(svc: Service): Promise<HttpServer> {
     log: createLogger('silent'),
     registry: svc.metrics.registry,
     isReady: () => svc.isReady(),
-    model: () => svc.model,
+    model: () => modelOf(svc),
     phase: () => svc.phase,
     liveness: () => svc.health(),
   });

@@ -9,7 +9,7 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Kafka, logLevel } from 'kafkajs';
 import type { IHeaders, Message, Producer } from 'kafkajs';
 import { afterAll, inject } from 'vitest';
-import { readToEnd } from '../../src/stream/reader.js';
+import { readToEnd } from '../../src/kafka/reader.js';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 

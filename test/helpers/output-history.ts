@@ -3,7 +3,7 @@
 // From it: lists that go backwards, writers out of order (a fenced instance's records after its
 // successor's), and receipts counted per request (exactly once means no duplicates).
 import type { KafkaMessage } from 'kafkajs';
-import { readToEnd } from '../../src/stream/reader.js';
+import { readToEnd } from '../../src/kafka/reader.js';
 import { decodeValue, registryClient } from './kafka.js';
 import type { Harness } from './service.js';
 

@@ -4,9 +4,10 @@ import { afterAll, expect } from 'vitest';
 import type { Kafka, Message } from 'kafkajs';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/log.js';
-import { startService, type Service } from '../../src/service.js';
-import { encodeValue } from '../../src/stream/codec.js';
-import { readToEnd } from '../../src/stream/reader.js';
+import { startService } from '../../src/app.js';
+import type { Service } from '../../src/service.js';
+import { encodeValue } from '../../src/output/encode.js';
+import { readToEnd } from '../../src/kafka/reader.js';
 import {
   createTopics,
   decodeValue,

@@ -5,7 +5,7 @@
 // output, changelog or delta record Kafka still serves, and the work is spread over the instances.
 import { afterAll, describe, expect, it } from 'vitest';
 import { pairHash, userToken } from '../../src/partitioned/ids.js';
-import { readToEnd } from '../../src/stream/reader.js';
+import { readToEnd } from '../../src/kafka/reader.js';
 import { scenario } from '../helpers/generator.js';
 import { createTopics, kafkaBrokers, schemaRegistryUrl, waitFor } from '../helpers/kafka.js';
 import { sampleSum, scrape } from '../helpers/metrics.js';

@@ -10,9 +10,9 @@ import { encodeDelta } from '../../src/partitioned/deltas.js';
 import { ItemPartitions } from '../../src/partitioned/ids.js';
 import { ItemTask } from '../../src/partitioned/item-task.js';
 import { createPartitionedMetrics } from '../../src/partitioned/metrics.js';
-import { createMetrics } from '../../src/stream/metrics.js';
-import { OutputEncoder } from '../../src/stream/outbox.js';
-import type { PartitionOffset } from '../../src/stream/partitions.js';
+import { createMetrics } from '../../src/telemetry/metrics.js';
+import { OutputEncoder } from '../../src/output/outbox.js';
+import type { PartitionOffset } from '../../src/kafka/partitions.js';
 
 const config = loadConfig({ TOP_K: '4', BATCH_MAX_EVENTS: '1', BATCH_MAX_MS: '60000' });
 

@@ -10,10 +10,10 @@ import { ItemPartitions, partitionOf } from '../../src/partitioned/ids.js';
 import { ItemTask } from '../../src/partitioned/item-task.js';
 import { createPartitionedMetrics } from '../../src/partitioned/metrics.js';
 import { UserTask } from '../../src/partitioned/user-task.js';
-import { createMetrics } from '../../src/stream/metrics.js';
-import { OutputEncoder } from '../../src/stream/outbox.js';
-import type { PartitionOffset } from '../../src/stream/partitions.js';
-import type { Outgoing, OutputSink } from '../../src/stream/ports.js';
+import { createMetrics } from '../../src/telemetry/metrics.js';
+import { OutputEncoder } from '../../src/output/outbox.js';
+import type { PartitionOffset } from '../../src/kafka/partitions.js';
+import type { Outgoing, OutputSink } from '../../src/kafka/ports.js';
 import { scenario } from '../helpers/generator.js';
 import { bruteForceLists, foldListRecord, survivingHistory, type RefList } from '../helpers/oracle.js';
 

@@ -2,9 +2,9 @@
 // around it are all applied, and the service stays live.
 import { describe, expect, it } from 'vitest';
 import type { Message } from 'kafkajs';
-import { confluentFrame, encodeValue } from '../../src/stream/codec.js';
-import { DLQ_HEADERS } from '../../src/stream/dlq.js';
-import type { DecodeReason } from '../../src/stream/reasons.js';
+import { confluentFrame, encodeValue } from '../../src/output/encode.js';
+import { DLQ_HEADERS } from '../../src/output/dlq.js';
+import type { DecodeReason } from '../../src/output/reasons.js';
 import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/oracle.js';
 import { expectExact, harness } from '../helpers/service.js';
 

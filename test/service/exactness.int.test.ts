@@ -1,6 +1,7 @@
 // End-to-end exactness: a seeded stream of adds, removes, duplicates, deletions and late events,
 // in JSON and Avro, through the running service; the compacted similarities topic read to its end
 // must equal an independent brute-force recomputation from the surviving events.
+import { modelOf } from '../../src/service.js';
 import { describe, expect, it } from 'vitest';
 import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
 import { scenario } from '../helpers/generator.js';
@@ -49,11 +50,11 @@ describe('the service end to end', () => {
     // nothing of a forgotten user survives, except what they did after the request
     const h2 = survivingHistory([...s.before, ...s.after], s.deletions);
     for (const d of s.deletions) {
-      expect(svc.model.items(d.userId).sort()).toEqual([...(h2.get(d.userId) ?? [])].sort());
+      expect(modelOf(svc).items(d.userId).sort()).toEqual([...(h2.get(d.userId) ?? [])].sort());
     }
     const notReturning = s.deletions.filter((d) => !h2.has(d.userId));
     expect(notReturning.length).toBeGreaterThan(0);
-    for (const d of notReturning) expect(svc.model.items(d.userId)).toEqual([]);
+    for (const d of notReturning) expect(modelOf(svc).items(d.userId)).toEqual([]);
     expect(svc.phase).toBe('live');
     await svc.stop();
   });

@@ -1,5 +1,6 @@
 // Single active instance: with two instances in one group, one holds every partition and the
 // other stands by; when the active one leaves, the standby rebuilds and takes over, outputs exact.
+import { modelOf } from '../../src/service.js';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/kafka.js';
 import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
@@ -12,11 +13,11 @@ describe('two instances in one group', () => {
     const s = scenario({ seed: 33, users: 50, items: 30, events: 1_000, forget: 5 });
     const a = await h.start();
     await a.waitUntilReady(30_000);
-    const stateOfA = a.model;
+    const stateOfA = modelOf(a);
     const b = await h.start();
     await waitFor(() => b.phase === 'standby', 30_000);
     expect(a.phase).toBe('live');
-    expect(a.model).toBe(stateOfA); // kept its state through the rebalance
+    expect(modelOf(a)).toBe(stateOfA); // kept its state through the rebalance
     expect(b.isReady()).toBe(false);
 
     await h.produceEvents(s.before, 'mixed', a.schemaIds);
@@ -43,7 +44,9 @@ describe('two instances in one group', () => {
     );
     for (const d of s.deletions) {
       expect(
-        b.model.items(d.userId).every((i) => s.after.some((e) => e.userId === d.userId && e.itemId === i)),
+        modelOf(b)
+          .items(d.userId)
+          .every((i) => s.after.some((e) => e.userId === d.userId && e.itemId === i)),
       ).toBe(true);
     }
     await b.stop();

@@ -4,6 +4,7 @@
 // topics (read_committed, whole history), the logs of both replicas (debug level), /metrics and
 // the HTTP API including the inspector. The id is found nowhere but where the documentation says:
 // the DLQ, within its retention — and the receipt states that retention truthfully.
+import { modelOf } from '../../src/service.js';
 import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { Writable } from 'node:stream';
@@ -11,7 +12,7 @@ import { ConfigResourceTypes } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/log.js';
-import { readToEnd } from '../../src/stream/reader.js';
+import { readToEnd } from '../../src/kafka/reader.js';
 import { filesIn, tempDirs } from '../helpers/files.js';
 import { waitFor } from '../helpers/kafka.js';
 import type { RefEvent } from '../helpers/oracle.js';
@@ -99,7 +100,7 @@ describe('the forgetting audit', () => {
       const r = (await h.receipts()).get(requestId);
       return r?.status === 'PURGED' ? r : undefined;
     }, 60_000);
-    expect(b.service.model.items(victim)).toEqual([]);
+    expect(modelOf(b.service).items(victim)).toEqual([]);
 
     // Snapshot directories (names and contents) of both replicas.
     for (const bytes of [...(await everyFileIn(dirA)), ...(await everyFileIn(dirB))])

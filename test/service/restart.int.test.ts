@@ -1,5 +1,6 @@
 // Restarts: the state is rebuilt by replaying the inputs, and only what differs from the output
 // topics is published — nothing at all when nothing changed while the service was down.
+import { modelOf } from '../../src/service.js';
 import { describe, expect, it } from 'vitest';
 import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
 import { scenario } from '../helpers/generator.js';
@@ -49,7 +50,7 @@ describe('restarting the service', () => {
     const receipts = await waitForReceipts(h, ['while-down']);
     expect(receipts.get('while-down')).toMatchObject({ status: 'FORGOTTEN' });
     expect(Number(receipts.get('while-down')!.interactionsRemoved)).toBeGreaterThan(0);
-    expect(c.model.items(victim)).toEqual([]);
+    expect(modelOf(c).items(victim)).toEqual([]);
     const deletions = [...s.deletions, late];
     await expectListsEventually(h, bruteForceLists(survivingHistory([...all, ...more], deletions), 20, 1));
     await c.stop();

@@ -1,6 +1,7 @@
 // Snapshots in the running service (real broker): a forget reaches the disk (PURGED once no file
 // holds the user, and no file does), and a restart restores the newest snapshot, replays only what
 // came after it, re-publishes nothing unchanged and stays exact.
+import { modelOf, snapshotStatus } from '../../src/service.js';
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { filesContaining, tempDirs } from '../helpers/files.js';
@@ -53,7 +54,7 @@ describe('snapshots in the service', () => {
       'amnesia_deletion_receipt_latency_seconds',
     );
     expect(latency).toMatch(/status="PURGED"/);
-    expect(a.snapshotStatus()?.lastBytes).toBeGreaterThan(0);
+    expect(snapshotStatus(a)?.lastBytes).toBeGreaterThan(0);
 
     await h.produceEvents(s.after, 'json');
     await h.waitProcessed();
@@ -68,7 +69,7 @@ describe('snapshots in the service', () => {
     await h.waitProcessed();
     // Restored at the final snapshot's offsets: nothing to replay, nothing re-published.
     expect(await Promise.all(outputs.map((t) => h.endOffsets(t)))).toEqual(before);
-    expect(b.model.hasUser(victim)).toBe(false);
+    expect(modelOf(b).hasUser(victim)).toBe(false);
     const deletions = [...s.deletions, { userId: victim, requestedAt: victimRequestedAt }];
     const all = [...s.before, ...victimEvents, ...s.after];
     await expectListsEventually(h, bruteForceLists(survivingHistory(all, deletions), 20, 1));
@@ -89,7 +90,7 @@ describe('snapshots in the service', () => {
     const c = await h.start(env);
     await c.waitUntilReady(30_000);
     await h.waitProcessed();
-    expect(c.model.items('newcomer')).toEqual(['i-a', 'i-b', 'i-c']);
+    expect(modelOf(c).items('newcomer')).toEqual(['i-a', 'i-b', 'i-c']);
     const final = [
       ...all,
       ...more,

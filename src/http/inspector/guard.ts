@@ -3,37 +3,11 @@
 // its own host name, and this is what stops it. The write routes also check `Origin`, when a
 // browser sends one, against the same list. Both answer 403 with a declared code.
 import type { IncomingMessage } from 'node:http';
+import { parseAuthority } from '../../authority.js';
 import { HttpError } from '../respond.js';
 
 /** INSPECTOR_ALLOWED_HOSTS' default: the loopback names, with any port. */
 export const LOCAL_HOSTS: readonly string[] = ['127.0.0.1', 'localhost', '[::1]'];
-
-interface Authority {
-  readonly host: string;
-  readonly port?: string;
-}
-
-/** `host`, `host:port`, `[v6]` or `[v6]:port`, lower-cased; undefined when malformed. */
-export function parseAuthority(value: string): Authority | undefined {
-  const a = value.trim().toLowerCase();
-  let host: string;
-  let rest: string;
-  if (a.startsWith('[')) {
-    const end = a.indexOf(']');
-    if (end < 0) return undefined;
-    host = a.slice(0, end + 1);
-    rest = a.slice(end + 1);
-    if (!/^\[[0-9a-f:.]+\]$/.test(host)) return undefined;
-  } else {
-    const colon = a.indexOf(':');
-    host = colon < 0 ? a : a.slice(0, colon);
-    rest = colon < 0 ? '' : a.slice(colon);
-    if (!/^[a-z0-9.-]+$/.test(host)) return undefined;
-  }
-  if (rest === '') return { host };
-  const port = /^:(\d{1,5})$/.exec(rest)?.[1];
-  return port === undefined ? undefined : { host, port };
-}
 
 export interface HostGuard {
   /** 403 HOST_NOT_ALLOWED unless the request's Host header is on the list. */

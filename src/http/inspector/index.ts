@@ -6,7 +6,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Logger } from '../../log.js';
 import type { Model } from '../../model/index.js';
-import type { SchemaRegistryClient } from '../../stream/registry.js';
+import type { SchemaRegistryClient } from '../../kafka/registry.js';
 import type { RouteSpec } from '../router.js';
 import { lazyProducer } from './producer.js';
 import { followReceipts, type ShownReceipt } from './receipts.js';

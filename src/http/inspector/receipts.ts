@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { decodeAny } from '../../stream/codec.js';
-import type { SchemaRegistryClient } from '../../stream/registry.js';
+import { decodeAny } from '../../input/codec.js';
+import type { SchemaRegistryClient } from '../../kafka/registry.js';
 
 export const KEEP_RECEIPTS = 20;
 

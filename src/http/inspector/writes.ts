@@ -8,7 +8,7 @@ import type { Message, Producer } from 'kafkajs';
 import { z } from 'zod';
 import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { encodeValue } from '../../stream/codec.js';
+import { encodeValue } from '../../output/encode.js';
 import { MAX_ID_LENGTH } from '../params.js';
 import { HttpError, sendJson } from '../respond.js';
 import type { RouteSpec } from '../router.js';

@@ -12,8 +12,8 @@ describe('categorize', () => {
     const stack = [
       frame('ensureCapacity', `${SRC}/model/cooccurrence.ts`),
       frame('interaction', `${SRC}/model/model.ts`),
-      frame('interaction', `${SRC}/stream/intake.ts`),
-      frame('flush', `${SRC}/stream/live.ts`),
+      frame('interaction', `${SRC}/input/intake.ts`),
+      frame('flush', `${SRC}/single/live.ts`),
     ];
     expect(categorize(stack)).toBe('model.apply');
     expect(
@@ -25,10 +25,10 @@ describe('categorize', () => {
     expect(
       categorize([
         frame('fromBuffer', 'file:///x/node_modules/avsc/lib/types.js'),
-        frame('decode', `${SRC}/stream/codec.ts`),
+        frame('decode', `${SRC}/input/codec.ts`),
       ]),
     ).toBe('decode');
-    expect(categorize([frame('toBuffer', 'avsc'), frame('list', `${SRC}/stream/outbox.ts`)])).toBe('encode');
+    expect(categorize([frame('toBuffer', 'avsc'), frame('list', `${SRC}/output/outbox.ts`)])).toBe('encode');
     expect(
       categorize([
         frame('compress', 'node_modules/@toondepauw/node-zstd/index.js'),
@@ -44,7 +44,7 @@ describe('categorize', () => {
     expect(categorize([frame('commit', `${KJS}/producer/eosManager/index.js`)])).toBe('kafka.transaction');
     expect(categorize([frame('(garbage collector)')])).toBe('gc');
     expect(categorize([frame('(idle)')])).toBe('idle');
-    expect(categorize([frame('onBatch', `${SRC}/stream/live.ts`)])).toBe('engine');
+    expect(categorize([frame('onBatch', `${SRC}/single/live.ts`)])).toBe('engine');
   });
 });
 

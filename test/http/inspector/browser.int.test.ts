@@ -14,9 +14,9 @@ import { startHttpServer, type HttpServer } from '../../../src/http/server.js';
 import { createLogger } from '../../../src/log.js';
 import { Model } from '../../../src/model/index.js';
 import { SEED_FORGOTTEN, seedPairs } from '../../../src/cli/demo.js';
-import type { Service } from '../../../src/service.js';
-import { encodeValue } from '../../../src/stream/codec.js';
-import { SchemaRegistryClient } from '../../../src/stream/registry.js';
+import { modelOf, type Service } from '../../../src/service.js';
+import { encodeValue } from '../../../src/output/encode.js';
+import { SchemaRegistryClient } from '../../../src/kafka/registry.js';
 import { harness, type Harness } from '../../helpers/service.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -105,7 +105,7 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
   async function serve(writes: boolean, port = 0): Promise<HttpServer> {
     const config = service.config;
     const inspector = createInspector({
-      model: () => service.model,
+      model: () => modelOf(service),
       kafka: h.kafka,
       topics: config.topics,
       ...(config.registry ? { registry: new SchemaRegistryClient(config.registry) } : {}),
@@ -120,7 +120,7 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
       log,
       registry: service.metrics.registry,
       isReady: () => service.isReady(),
-      model: () => service.model,
+      model: () => modelOf(service),
       routes: inspector.routes,
     });
     servers.push(http);

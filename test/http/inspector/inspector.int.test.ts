@@ -8,9 +8,9 @@ import { seedPairs } from '../../../src/cli/demo.js';
 import { createInspector, type Inspector } from '../../../src/http/inspector/index.js';
 import { startHttpServer, type HttpServer } from '../../../src/http/server.js';
 import { createLogger } from '../../../src/log.js';
-import type { Service } from '../../../src/service.js';
-import { encodeValue } from '../../../src/stream/codec.js';
-import { SchemaRegistryClient } from '../../../src/stream/registry.js';
+import { modelOf, type Service } from '../../../src/service.js';
+import { encodeValue } from '../../../src/output/encode.js';
+import { SchemaRegistryClient } from '../../../src/kafka/registry.js';
 import { eventStream } from '../../helpers/http.js';
 import { waitFor } from '../../helpers/kafka.js';
 import { harness, type Harness } from '../../helpers/service.js';
@@ -59,7 +59,7 @@ describe('the inspector endpoints', () => {
     const log = createLogger('info', sink);
     const config = service.config;
     inspector = createInspector({
-      model: () => service.model,
+      model: () => modelOf(service),
       kafka: h.kafka,
       topics: config.topics,
       ...(config.registry ? { registry: new SchemaRegistryClient(config.registry) } : {}),
@@ -73,7 +73,7 @@ describe('the inspector endpoints', () => {
       log,
       registry: service.metrics.registry,
       isReady: () => service.isReady(),
-      model: () => service.model,
+      model: () => modelOf(service),
       routes: inspector.routes,
     });
     await inspector.receiptsJoined;

@@ -1,0 +1,171 @@
+// Input records into the model: decode (Avro or JSON), dead-letter what cannot be decoded or
+// validated, apply interactions and deletion requests, and count outcomes for the metrics. Shared by
+// live processing and rebuilds; the model is read through a getter because a rebuild replaces it.
+import type { KafkaMessage } from 'kafkajs';
+import type { InteractionOutcome, Model } from '../model/index.js';
+import type { PendingPurge } from '../state/format.js';
+import {
+  decodeDeletion,
+  decodeInteraction,
+  prefetchSchemas,
+  uncachedSchemaIds,
+  type Decoded,
+  type Deletion,
+  type InputKind,
+  type Interaction,
+} from './codec.js';
+import { EventDedup } from './dedup.js';
+import { dlqTopic } from '../kafka/topics.js';
+import { dlqMessage } from '../output/dlq.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { Outbox, Receipt } from '../output/outbox.js';
+import type { TopicPartition } from '../kafka/partitions.js';
+import type { DecodeFailure } from '../output/reasons.js';
+import type { InputRules } from './validate.js';
+import type { SchemaRegistryClient } from '../kafka/registry.js';
+
+const OUTCOME_LABEL: Record<InteractionOutcome, string> = {
+  applied: 'applied',
+  duplicate: 'duplicate',
+  'suppressed-late': 'suppressed_late',
+};
+
+/** Outcome counts of a run of records, added to the metrics in one go. */
+export class OutcomeCounts {
+  private readonly byOutcome = new Map<string, number>();
+
+  add(outcome: string, n = 1): void {
+    this.byOutcome.set(outcome, (this.byOutcome.get(outcome) ?? 0) + n);
+  }
+
+  get total(): number {
+    let n = 0;
+    for (const v of this.byOutcome.values()) n += v;
+    return n;
+  }
+
+  report(metrics: Metrics, topic: string): void {
+    for (const [outcome, n] of this.byOutcome) metrics.eventsConsumed.inc({ topic, outcome }, n);
+    this.byOutcome.clear();
+  }
+}
+
+/** Outcome counts per topic. */
+export class CountsByTopic {
+  private readonly byTopic = new Map<string, OutcomeCounts>();
+
+  of(topic: string): OutcomeCounts {
+    let c = this.byTopic.get(topic);
+    if (!c) this.byTopic.set(topic, (c = new OutcomeCounts()));
+    return c;
+  }
+
+  report(metrics: Metrics): void {
+    for (const [topic, c] of this.byTopic) c.report(metrics, topic);
+  }
+}
+
+export interface IntakeDeps {
+  readonly model: () => Model;
+  /** EVENT_DEDUP_WINDOW: eventIds remembered per user (0: no de-duplication). */
+  readonly dedupWindow?: number;
+  readonly registry: SchemaRegistryClient | undefined;
+  readonly inputRules?: InputRules;
+  readonly outbox: Outbox;
+  readonly metrics: Metrics;
+  /** A forgotten user's PURGED receipt is due after the next durable snapshot (SNAPSHOT_DIR set). */
+  readonly noteForgotten?: ((p: PendingPurge) => void) | undefined;
+}
+
+export class Intake {
+  private dedup: EventDedup;
+
+  constructor(private readonly deps: IntakeDeps) {
+    this.dedup = new EventDedup(deps.dedupWindow ?? 0);
+  }
+
+  /** Starts over with the state (a rebuild): the eventIds remembered, from a snapshot's section or none. */
+  resetDedup(section?: Uint8Array): void {
+    this.dedup = new EventDedup(this.deps.dedupWindow ?? 0);
+    if (section) this.dedup.import(section);
+  }
+
+  /** The eventIds remembered, as a snapshot section. */
+  exportDedup(): Uint8Array {
+    return this.dedup.export();
+  }
+
+  /** Resolves the schema ids these records use (decoding stays synchronous). Throws when unreachable. */
+  async prefetchSchemas(messages: readonly KafkaMessage[], heartbeat?: () => Promise<void>): Promise<void> {
+    const ids = uncachedSchemaIds(
+      messages.map((m) => m.value),
+      this.deps.registry,
+    );
+    if (ids.length > 0) await prefetchSchemas(ids, this.deps.registry, heartbeat);
+  }
+
+  decode(kind: 'interaction', m: KafkaMessage): Decoded<Interaction>;
+  decode(kind: 'deletion', m: KafkaMessage): Decoded<Deletion>;
+  decode(kind: InputKind, m: KafkaMessage): Decoded<Interaction> | Decoded<Deletion>;
+  decode(kind: InputKind, m: KafkaMessage): Decoded<Interaction> | Decoded<Deletion> {
+    return kind === 'interaction'
+      ? decodeInteraction(m, this.deps.registry, this.deps.inputRules)
+      : decodeDeletion(m, this.deps.registry, this.deps.inputRules);
+  }
+
+  /** Queues the record for `<topic>.dlq` with the reason (published with the next flush). */
+  deadLetter(from: TopicPartition, m: KafkaMessage, failure: DecodeFailure, counts: OutcomeCounts): void {
+    const source = {
+      ...from,
+      offset: m.offset,
+      key: m.key,
+      value: m.value,
+      headers: m.headers,
+      timestamp: m.timestamp,
+    };
+    this.deps.outbox.addDlq(dlqTopic(from.topic), from.topic, failure.reason, dlqMessage(source, failure));
+    counts.add('invalid');
+  }
+
+  interaction(e: Interaction, counts: OutcomeCounts | undefined): void {
+    const { eventId, userId } = e;
+    if (eventId !== undefined && this.dedup.seen(userId, eventId)) {
+      counts?.add('duplicate_event');
+      return;
+    }
+    const outcome = this.deps.model().interaction(e);
+    if (eventId !== undefined) this.dedup.note(userId, eventId);
+    counts?.add(OUTCOME_LABEL[outcome]);
+  }
+
+  /**
+   * Forgets the user now; returns the FORGOTTEN receipt (completedAt is set when it is published).
+   * `notePurge`: the request's PURGED receipt becomes due after the next durable snapshot (a
+   * rebuild decides that later, once it knows which requests already have one).
+   */
+  forget(d: Deletion, recordMs: number, notePurge = true): Receipt {
+    const t0 = performance.now();
+    const r = this.deps.model().forget({ userId: d.userId, requestedAt: d.requestedAt });
+    this.dedup.forget(d.userId);
+    this.deps.metrics.forgetDuration.observe((performance.now() - t0) / 1000);
+    const receipt: Receipt = {
+      requestId: d.requestId,
+      status: 'FORGOTTEN',
+      interactionsRemoved: r.interactionsRemoved,
+      itemsAffected: r.itemsAffected,
+      completedAt: 0,
+    };
+    if (notePurge) this.notePurge(receipt, recordMs);
+    return receipt;
+  }
+
+  /** The request's PURGED receipt is due after the next durable snapshot (when snapshots are on). */
+  notePurge(r: Receipt, recordMs: number): void {
+    this.deps.noteForgotten?.({
+      requestId: r.requestId,
+      interactionsRemoved: r.interactionsRemoved,
+      itemsAffected: r.itemsAffected,
+      recordMs,
+    });
+  }
+}

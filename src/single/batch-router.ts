@@ -1,0 +1,106 @@
+// Where a fetched batch goes. Checks first that it may be applied at all: its partition is held,
+// the engine is rebuilding (with positions set) or live, and the batch starts at or before our
+// position — a batch fetched past it (from the group's commits, or before a seek) is never applied
+// across the gap: the consumer is sought back to our position instead (kafkajs would otherwise
+// fetch the same offset forever). Records below the position were applied already and are skipped;
+// transaction markers and aborted records after it only move the position. Then: output topics feed
+// a rebuild's reconcile, input topics the rebuild's replay or live processing.
+import { describeError, isAmnesiaError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { InputKind } from '../input/codec.js';
+import type { Intake } from '../input/intake.js';
+import type { Live } from './live.js';
+import type { BatchControl, ConsumerPort, InputBatch } from '../kafka/ports.js';
+import type { Positions } from '../kafka/positions.js';
+import type { Rebuild } from './rebuild.js';
+import { retry } from '../kafka/retry.js';
+
+/** What the router needs of the engine: its phase and rebuild, and the transitions it may ask for. */
+export interface RouterHost {
+  readonly phase: () => string;
+  readonly rebuild: () => Rebuild | undefined;
+  finishRebuild(ctl: BatchControl | undefined): Promise<void>;
+  /** Retention deleted deletion requests an interaction may predate: refuse to go on. */
+  blockForRetention(): void;
+  /** Live work done: periodic model upkeep (tombstone expiry). */
+  afterLiveBatch(): void;
+}
+
+export interface RouterDeps {
+  readonly host: RouterHost;
+  readonly kinds: ReadonlyMap<string, InputKind>;
+  readonly positions: Positions;
+  readonly consumer: ConsumerPort;
+  readonly intake: Intake;
+  readonly live: Live;
+  readonly log: Logger;
+  readonly stopping: () => boolean;
+}
+
+export class BatchRouter {
+  constructor(private readonly deps: RouterDeps) {}
+
+  async route(batch: InputBatch, ctl: BatchControl): Promise<void> {
+    const { positions, host } = this.deps;
+    positions.noteHighWatermark(batch, batch.highWatermark);
+    if (ctl.isStale() || !positions.holds(batch)) return;
+    const phase = host.phase();
+    if (phase !== 'rebuilding' && phase !== 'live') return;
+    const rebuild = host.rebuild();
+    if (phase === 'rebuilding' && !rebuild?.begun) return;
+    const pos = positions.get(batch);
+    if (pos === undefined) return;
+    if (batch.fetchedOffset !== undefined && batch.fetchedOffset > pos) {
+      this.deps.log.warn(
+        { topic: batch.topic, partition: batch.partition, fetched: batch.fetchedOffset, position: pos },
+        'skipping a non-contiguous batch',
+      );
+      this.deps.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: pos });
+      return;
+    }
+    const end = batch.lastOffset;
+    const messages = batch.messages.filter((m) => Number(m.offset) >= pos);
+    if (messages.length === 0) {
+      if (end + 1 > pos) positions.set(batch, end + 1);
+      ctl.resolveOffset(end);
+      if (rebuild) await host.finishRebuild(ctl);
+      return;
+    }
+    const kind = this.deps.kinds.get(batch.topic);
+    if (kind === undefined) {
+      if (!rebuild) return;
+      await rebuild.onOutputBatch(batch, messages, end);
+      ctl.resolveOffset(end);
+      await host.finishRebuild(ctl);
+      return;
+    }
+    await this.prefetchSchemas(messages, ctl);
+    if (rebuild) {
+      if (!rebuild.onInputBatch(batch, kind, messages, end)) {
+        if (rebuild.blocked) host.blockForRetention();
+        return;
+      }
+      ctl.resolveOffset(end);
+      await host.finishRebuild(ctl);
+      return;
+    }
+    await this.deps.live.onBatch(batch, kind, messages, ctl, end, batch.highWatermark - end - 1);
+    host.afterLiveBatch();
+  }
+
+  /** Resolves unknown schema ids; an unreachable registry is retried here, never dead-lettered. */
+  private prefetchSchemas(messages: InputBatch['messages'], ctl: BatchControl): Promise<void> {
+    return retry(() => this.deps.intake.prefetchSchemas(messages, () => ctl.heartbeat()), {
+      initialDelayMs: 250,
+      // Only an unreachable registry waits here; a heartbeat failing (rebalance) ends the batch.
+      retriable: (e) => isAmnesiaError(e, 'REGISTRY_UNAVAILABLE'),
+      stopping: () => this.deps.stopping() || !ctl.isRunning(),
+      beforeWait: () => ctl.heartbeat(),
+      onRetry: (e, attempt, delayMs) =>
+        this.deps.log.warn(
+          { err: describeError(e), attempt, retryInMs: delayMs },
+          'schema registry unavailable, retrying',
+        ),
+    });
+  }
+}

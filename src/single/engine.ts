@@ -1,0 +1,328 @@
+// The stream engine: owns the model, its phase and the input positions, and composes the pieces
+// that turn fetched batches into model updates and delivered outputs. Lifecycle per instance:
+//
+//   standby ──(assigned all partitions)──▶ rebuilding ──(inputs and outputs read to the marks)──▶ live
+//      ▲                                                                      │ fenced, not assigned
+//      └──────────────────────────────────────────────────────────────────────┘
+//   any ──(a promise would break: retention gap, memory budget, wrong key)──▶ blocked
+//
+// Pieces: membership.ts (what an assignment means), replicas.ts (other members: who went ahead, who
+// holds snapshots), batch-router.ts (where a batch goes), rebuild.ts (restore, replay, reconcile),
+// live.ts (chunks → model → flush), publisher.ts + output-sink.ts (outputs and offsets, one
+// transaction), positions.ts, intake.ts (decode, dead letters, apply), health.ts. All work on the
+// model runs through one serial queue: batches, group-join transitions, timed flushes, snapshot
+// captures and shutdown never interleave.
+import type { EachBatchPayload } from 'kafkajs';
+import { describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Model, ModelState } from '../model/index.js';
+import type { PendingPurge, TopicOffset } from '../state/format.js';
+import type { SnapshotSource } from '../state/snapshotter.js';
+import { BatchRouter } from './batch-router.js';
+import type { InputKind } from '../input/codec.js';
+import { DEDUP_SECTION, engineParts } from './engine-parts.js';
+import { FlushRunner } from './flush-runner.js';
+import type { HealthMonitor, HealthVerdict } from '../kafka/health.js';
+import type { Intake } from '../input/intake.js';
+import { batchControl, inputBatch } from '../kafka/kafkajs-ports.js';
+import type { Live } from './live.js';
+import type { BatchControl, InputBatch } from '../kafka/ports.js';
+import { Positions, type PartitionLag } from '../kafka/positions.js';
+import type { PublishContext, Publisher } from '../output/publisher.js';
+import { Replicas } from './replicas.js';
+import { SerialQueue } from '../kafka/serial-queue.js';
+import { Lifecycle } from './lifecycle.js';
+import type { Phase } from '../service.js';
+import type { EngineDeps } from './engine-deps.js';
+
+const TOMBSTONE_EXPIRY_EVERY_MS = 60_000;
+
+export class Engine implements SnapshotSource {
+  private stopping = false;
+  private inputsPaused = false;
+  private lastBatchAt = Date.now();
+  private lastTombstoneExpiry = Date.now();
+  /** The heartbeat of the latest batch: long work outside a batch (timer flush, snapshot) uses it. */
+  private heartbeat: (() => Promise<void>) | undefined;
+  private readonly queue = new SerialQueue();
+  private readonly positions = new Positions();
+  private readonly log: Logger;
+  private readonly kinds: ReadonlyMap<string, InputKind>;
+  private readonly outputs: readonly string[];
+  private readonly replicas: Replicas;
+  private readonly intake: Intake;
+  private readonly publisher: Publisher;
+  private readonly live: Live;
+  private readonly monitor: HealthMonitor;
+  private readonly lifecycle: Lifecycle;
+  private readonly router: BatchRouter;
+  private readonly isInput = (topic: string): boolean => this.kinds.has(topic);
+  private readonly isStopping = (): boolean => this.stopping;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.log = deps.log.child({ module: 'engine' });
+    const t = deps.config.topics;
+    this.kinds = new Map<string, InputKind>([
+      [t.interactions, 'interaction'],
+      [t.deletions, 'deletion'],
+    ]);
+    this.outputs = [t.similarities, t.receipts];
+    this.replicas = new Replicas({
+      offsets: deps.offsets,
+      groupId: deps.config.kafka.groupId,
+      inputTopics: [...this.kinds.keys()],
+      snapshots: deps.snapshots,
+      progress: deps.progress,
+      instanceId: deps.instanceId,
+      log: this.log,
+      stopping: this.isStopping,
+    });
+    // The lifecycle owns the model; the pieces reach it through it (constructed right below).
+    const lifecycle = (): Lifecycle => this.lifecycle;
+    const parts = engineParts(deps, {
+      log: this.log,
+      positions: this.positions,
+      flushes: new FlushRunner(),
+      replicas: this.replicas,
+      isInput: this.isInput,
+      model: () => lifecycle().model,
+      setModel: (m) => {
+        lifecycle().model = m;
+      },
+      stopping: this.isStopping,
+      enqueue: (task) => this.queue.run(() => lifecycle().guarded(task)),
+      idleContext: () => this.idleContext(),
+      live: () => lifecycle().phase === 'live',
+      notReadyReason: () => lifecycle().notReadyReason(),
+      inputsPaused: () => this.inputsPaused,
+      busy: () => this.queue.busy,
+      lastBatchAt: () => this.lastBatchAt,
+    });
+    ({ intake: this.intake, publisher: this.publisher, live: this.live, monitor: this.monitor } = parts);
+    this.lifecycle = new Lifecycle({
+      ...deps,
+      queue: this.queue,
+      positions: this.positions,
+      replicas: this.replicas,
+      live: this.live,
+      intake: this.intake,
+      rebuildDeps: parts.rebuildDeps,
+      inputTopics: [...this.kinds.keys()],
+      outputTopics: this.outputs,
+      allTopics: this.topics,
+      isInput: this.isInput,
+      idleContext: () => this.idleContext(),
+      stopping: this.isStopping,
+    });
+    this.router = new BatchRouter({
+      host: {
+        phase: () => this.lifecycle.phase,
+        rebuild: () => this.lifecycle.rebuild,
+        finishRebuild: (ctl) => this.lifecycle.finishRebuild(ctl),
+        blockForRetention: () => this.lifecycle.block('retention'),
+        afterLiveBatch: () => this.expireTombstones(),
+      },
+      kinds: this.kinds,
+      positions: this.positions,
+      consumer: deps.consumer,
+      intake: this.intake,
+      live: this.live,
+      log: this.log,
+      stopping: this.isStopping,
+    });
+  }
+
+  get model(): Model {
+    return this.lifecycle.model;
+  }
+
+  get phase(): Phase {
+    return this.lifecycle.phase;
+  }
+
+  /** When this instance was last given the active role (undefined: it does not hold it). */
+  get activeSince(): number | undefined {
+    return this.lifecycle.activeSince;
+  }
+
+  /** The topics the group consumer subscribes to. */
+  get topics(): string[] {
+    // Deletions first: kafkajs hands a fetch's batches over in subscription order, so a deletion
+    // request is applied (and its receipt flushed) before the interactions fetched with it.
+    const t = this.deps.config.topics;
+    return [t.deletions, t.interactions, ...this.outputs];
+  }
+
+  /** What work outside a batch runs with: the latest batch's heartbeat, the stopping flag. */
+  private idleContext(): PublishContext {
+    return { heartbeat: this.heartbeat, stopping: this.isStopping };
+  }
+
+  onPhase(listener: (p: Phase) => void): () => void {
+    return this.lifecycle.onPhase(listener);
+  }
+
+  /** kafkajs GROUP_JOIN: runs synchronously, before the first fetch of the new generation. */
+  onAssignment(assignment: Record<string, number[]>, memberId?: string): void {
+    this.lifecycle.onAssignment(assignment, memberId);
+  }
+
+  // ------------------------------------------------------------------ batches
+
+  /** The kafkajs eachBatch handler. */
+  readonly eachBatch = (payload: EachBatchPayload): Promise<void> =>
+    this.eachBatchOf(inputBatch(payload), batchControl(payload));
+
+  /**
+   * Handles one fetched batch in the serial queue. A delivery the batch triggers (a full or due
+   * chunk, a deletion's fast path, the end of a rebuild) may find our producer fenced like any other:
+   * handled here, never thrown to kafkajs (a non-retriable error there crashes the consumer for good).
+   */
+  eachBatchOf(batch: InputBatch, ctl: BatchControl): Promise<void> {
+    this.lastBatchAt = Date.now();
+    return this.queue
+      .run(() =>
+        this.lifecycle.guarded(() => {
+          this.heartbeat = () => ctl.heartbeat().catch(() => undefined);
+          return this.router.route(batch, ctl);
+        }),
+      )
+      .finally(() => {
+        this.lastBatchAt = Date.now();
+      });
+  }
+
+  private expireTombstones(): void {
+    if (Date.now() - this.lastTombstoneExpiry <= TOMBSTONE_EXPIRY_EVERY_MS) return;
+    this.lastTombstoneExpiry = Date.now();
+    this.lifecycle.model.expireTombstones(this.lastTombstoneExpiry);
+  }
+
+  /** Resolves once every task queued so far (batches, transitions, flushes) has ended. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  // ------------------------------------------------------------------ health and figures
+
+  /** Liveness and readiness, with the reasons when either fails. */
+  health(): HealthVerdict {
+    return this.monitor.verdict();
+  }
+
+  /** Seconds since the last batch and since outputs started failing (metrics). */
+  healthFigures(): { idleSeconds: number; outputsStuckSeconds: number } {
+    return {
+      idleSeconds: this.monitor.idleMs() / 1000,
+      outputsStuckSeconds: this.publisher.stuckMs() / 1000,
+    };
+  }
+
+  /** Starts (or stops) the periodic health probe. */
+  monitorHealth(on: boolean): void {
+    if (on) this.monitor.start();
+    else this.monitor.stop();
+  }
+
+  /** Lag per held input partition: the last seen high watermark minus the next offset to apply. */
+  consumerLag(): PartitionLag[] {
+    if (this.lifecycle.phase !== 'live' && this.lifecycle.phase !== 'rebuilding') return [];
+    return this.positions.lag(this.isInput);
+  }
+
+  /** Record timestamp (epoch ms) of the newest input record applied live. */
+  lastEventTime(): number | undefined {
+    return this.live.lastEventTime;
+  }
+
+  // ------------------------------------------------------------------ snapshots (SnapshotSource)
+
+  /**
+   * Runs `take` in the serial queue at a batch boundary: everything applied is flushed, published
+   * and committed, so the state reflects every record before the positions and none after.
+   * Undefined unless live.
+   */
+  atBoundary<T>(
+    take: (
+      state: () => ModelState,
+      offsets: readonly TopicOffset[],
+      sections?: () => Readonly<Record<string, Uint8Array>>,
+    ) => T,
+  ): Promise<T | undefined> {
+    return this.queue.run(async () => {
+      if (this.lifecycle.phase !== 'live') return undefined;
+      await this.lifecycle.guarded(() => this.live.flush(this.idleContext()), true);
+      if (this.lifecycle.phase !== 'live' || this.live.pendingEvents > 0) return undefined;
+      const { model } = this.lifecycle;
+      const { intake } = this;
+      return take(
+        () => model.exportState(),
+        this.positions.offsets(this.isInput),
+        () => ({ [DEDUP_SECTION]: intake.exportDedup() }),
+      );
+    });
+  }
+
+  othersHoldNoSnapshots(): Promise<boolean> {
+    return this.replicas.othersHoldNoSnapshots();
+  }
+
+  /** Publishes PURGED receipts (with the outputs' guarantees) once no snapshot on disk holds the users. */
+  publishPurged(purges: readonly PendingPurge[]): Promise<void> {
+    return this.queue.run(async () => {
+      const now = Date.now();
+      for (const p of purges) {
+        const { requestId, interactionsRemoved, itemsAffected, recordMs } = p;
+        const receipt = {
+          requestId,
+          status: 'PURGED' as const,
+          interactionsRemoved,
+          itemsAffected,
+          completedAt: now,
+        };
+        this.deps.outbox.addReceipt(receipt, recordMs);
+      }
+      await this.lifecycle.guarded(() => this.publisher.publish(this.idleContext()), true);
+    });
+  }
+
+  // ------------------------------------------------------------------ shutdown and maintenance
+
+  /** Stops taking new chunks; the chunk in progress finishes, is published and committed. */
+  beginStop(): void {
+    this.stopping = true;
+  }
+
+  /** Stops (or resumes) fetching the input topics while live: maintenance and benchmarks. */
+  pauseInputs(paused: boolean): void {
+    this.inputsPaused = paused;
+    const topics = [...this.kinds.keys()];
+    if (paused) this.deps.consumer.pause(topics);
+    else this.deps.consumer.resume(topics);
+  }
+
+  /** Publishes and commits whatever has been applied but not flushed yet (shutdown). */
+  flushNow(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.lifecycle.phase === 'live') await this.live.flush(this.idleContext());
+    });
+  }
+
+  /** After the consumer has stopped: a last attempt at anything still unpublished. */
+  finishStop(): Promise<void> {
+    return this.queue.run(async () => {
+      if (this.lifecycle.phase === 'live') {
+        try {
+          await this.live.flush({ stopping: () => true });
+        } catch (e) {
+          this.log.warn(
+            { err: describeError(e), pending: this.deps.outbox.size },
+            'outputs left unpublished at shutdown; the next start re-derives them',
+          );
+        }
+      }
+      this.live.reset();
+      this.lifecycle.setPhase('stopped');
+    });
+  }
+}

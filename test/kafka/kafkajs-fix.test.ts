@@ -1,0 +1,137 @@
+// kafkajs's own fetch decoding, batch bookkeeping and runner on record sets as the log cleaner leaves
+// them: a batch emptied by compaction must move the position past its last offset without handing a
+// message over, alone or before a batch that holds records, and reach eachBatch as a batch without
+// messages (scripts/patch-kafkajs.mjs; the real broker's version is test/stream/empty-batch.int.test.ts);
+// aborted transactions filtered, and offset resets that commit nothing.
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import {
+  assertKafkajsFix,
+  emptyRecordBatch,
+  handedToEachBatch,
+  kafkajsBatch,
+  keptAsCommitted,
+  kafkajsMended,
+  offsetReset,
+} from '../../src/kafka/kafkajs-fix.js';
+
+const require = createRequire(import.meta.url);
+type Encoded = { buffer: Buffer };
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
+  RecordBatch: (o: Record<string, unknown>) => Promise<Encoded>;
+};
+const Record = require('kafkajs/src/protocol/recordBatch/record/v0') as (
+  o: Record<string, unknown>,
+) => Encoded;
+const Long = require('kafkajs/src/utils/long') as { fromValue: (v: string) => unknown };
+
+/** A record batch holding `keys` from `firstOffset` on, as bytes on the wire. */
+async function recordBatch(firstOffset: bigint, keys: string[]): Promise<Buffer> {
+  const encoded = await RecordBatch({
+    firstOffset: Long.fromValue(firstOffset.toString()),
+    lastOffsetDelta: keys.length - 1,
+    records: keys.map((key, i) => Record({ offsetDelta: i, key, value: `v-${key}` })),
+  });
+  return encoded.buffer;
+}
+
+/** Batches framed as one fetch response's record set. */
+function recordSet(...batches: Buffer[]): Buffer {
+  const body = Buffer.concat(batches);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(body.length);
+  return Buffer.concat([size, body]);
+}
+
+describe('the installed kafkajs and batches emptied by compaction', () => {
+  it('passes the start-up check', async () => {
+    expect(await kafkajsMended()).toBe(true);
+    await expect(assertKafkajsFix()).resolves.toBeUndefined();
+  });
+
+  it('moves past an empty batch that ends a fetch, handing nothing over', async () => {
+    const batch = await kafkajsBatch(emptyRecordBatch(309n, 9), 309n);
+    expect(batch.isEmpty()).toBe(true);
+    expect(batch.isEmptyDueToFiltering()).toBe(true);
+    expect(batch.lastOffset()).toBe('318');
+  });
+
+  it('moves past it from an offset inside it', async () => {
+    const batch = await kafkajsBatch(emptyRecordBatch(309n, 9), 314n);
+    expect(batch.isEmptyDueToFiltering()).toBe(true);
+    expect(batch.lastOffset()).toBe('318');
+  });
+
+  it('hands over the records of the batches after it, and only those', async () => {
+    const empty = emptyRecordBatch(100n, 4).subarray(4);
+    const set = recordSet(empty, await recordBatch(105n, ['a', 'b']));
+    const batch = (await kafkajsBatch(set, 100n)) as unknown as {
+      messages: { offset: string; key: Buffer }[];
+      lastOffset(): string;
+    };
+    expect(batch.messages.map((m) => [m.offset, m.key.toString()])).toEqual([
+      ['105', 'a'],
+      ['106', 'b'],
+    ]);
+    expect(batch.lastOffset()).toBe('106');
+  });
+
+  it('hands a fetch whose records were all filtered out to eachBatch, with no message', async () => {
+    const batch = await kafkajsBatch(emptyRecordBatch(309n, 9), 309n);
+    const handed = (await handedToEachBatch(batch)) as { messages: unknown[]; lastOffset(): string }[];
+    expect(handed).toHaveLength(1);
+    expect(handed[0]!.messages).toEqual([]);
+    expect(handed[0]!.lastOffset()).toBe('318');
+  });
+
+  it('skips the records of every aborted transaction a fetch lists, in any order', () => {
+    // Producers 7 and 8 aborted transactions begun before offset 20; producer 9 committed.
+    const records: [number, string][] = [
+      [20, '8'],
+      [21, '7'],
+      [22, '9'],
+      [23, '8'],
+    ];
+    const aborted = [
+      { producerId: '7', firstOffset: '15' },
+      { producerId: '8', firstOffset: '12' },
+    ];
+    expect(keptAsCommitted(records, aborted)).toEqual([22]);
+    expect(keptAsCommitted(records, [...aborted].reverse())).toEqual([22]);
+    // A transaction aborted later than a record does not touch it.
+    expect(keptAsCommitted([[5, '7']], [{ producerId: '7', firstOffset: '15' }])).toEqual([5]);
+  });
+
+  it('resets an out-of-range position without committing anything to the group', async () => {
+    // kafkajs committed "earliest" over the offsets a transaction had committed with the state.
+    expect(await offsetReset(42)).toEqual({ commits: 0, next: '42' });
+  });
+
+  it('groups a produce request by partition in message order (mended: appended, not copied)', () => {
+    const group = require('kafkajs/src/producer/groupMessagesPerPartition') as (o: {
+      topic: string;
+      partitionMetadata: unknown[];
+      messages: { key: string; partition: number }[];
+      partitioner: (o: { message: { partition: number } }) => number;
+    }) => Record<string, { key: string }[]>;
+    const messages = Array.from({ length: 9 }, (_, k) => ({ key: `m${k}`, partition: k % 3 }));
+    const grouped = group({
+      topic: 't',
+      partitionMetadata: [{}, {}, {}],
+      messages,
+      partitioner: ({ message }) => message.partition,
+    });
+    expect(Object.fromEntries(Object.entries(grouped).map(([p, l]) => [p, l.map((m) => m.key)]))).toEqual({
+      0: ['m0', 'm3', 'm6'],
+      1: ['m1', 'm4', 'm7'],
+      2: ['m2', 'm5', 'm8'],
+    });
+    expect(String(group)).toContain('amnesia: kafkajs mend');
+  });
+
+  it('is mended by npm install, and mending again changes nothing', () => {
+    const out = execFileSync(process.execPath, ['scripts/patch-kafkajs.mjs'], { encoding: 'utf8' });
+    expect(out).toBe('');
+  });
+});
