@@ -7,16 +7,13 @@ import type { PendingPurge } from '../state/format.js';
 import {
   decodeDeletion,
   decodeInteraction,
-  prefetchSchemas,
-  uncachedSchemaIds,
   type Decoded,
   type Deletion,
   type InputKind,
   type Interaction,
 } from './codec.js';
 import { EventDedup } from './dedup.js';
-import { dlqTopic } from '../kafka/topics.js';
-import { dlqMessage } from '../output/dlq.js';
+import { resolveSchemas, type SchemaWaitContext } from './schema-wait.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Outbox, Receipt } from '../output/outbox.js';
 import type { TopicPartition } from '../kafka/partitions.js';
@@ -95,13 +92,9 @@ export class Intake {
     return this.dedup.export();
   }
 
-  /** Resolves the schema ids these records use (decoding stays synchronous). Throws when unreachable. */
-  async prefetchSchemas(messages: readonly KafkaMessage[], heartbeat?: () => Promise<void>): Promise<void> {
-    const ids = uncachedSchemaIds(
-      messages.map((m) => m.value),
-      this.deps.registry,
-    );
-    if (ids.length > 0) await prefetchSchemas(ids, this.deps.registry, heartbeat);
+  /** Resolves the schema ids these records use (decoding stays synchronous); waits out an unreachable registry. */
+  resolveSchemas(messages: readonly KafkaMessage[], ctx: SchemaWaitContext): Promise<void> {
+    return resolveSchemas(messages, this.deps.registry, ctx);
   }
 
   decode(kind: 'interaction', m: KafkaMessage): Decoded<Interaction>;
@@ -115,15 +108,7 @@ export class Intake {
 
   /** Queues the record for `<topic>.dlq` with the reason (published with the next flush). */
   deadLetter(from: TopicPartition, m: KafkaMessage, failure: DecodeFailure, counts: OutcomeCounts): void {
-    const source = {
-      ...from,
-      offset: m.offset,
-      key: m.key,
-      value: m.value,
-      headers: m.headers,
-      timestamp: m.timestamp,
-    };
-    this.deps.outbox.addDlq(dlqTopic(from.topic), from.topic, failure.reason, dlqMessage(source, failure));
+    this.deps.outbox.deadLetters.add({ ...from, m }, failure);
     counts.add('invalid');
   }
 

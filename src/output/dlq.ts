@@ -5,7 +5,10 @@
 // the original value (and the original headers when they fit): nothing disappears silently.
 import { createHash } from 'node:crypto';
 import type { IHeaders, Message } from 'kafkajs';
-import type { DecodeFailure } from './reasons.js';
+import type { Outgoing } from '../kafka/ports.js';
+import { dlqTopic } from '../kafka/topics.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { DecodeFailure, DecodeReason } from './reasons.js';
 
 export const DLQ_HEADERS = {
   reason: 'amnesia.error.reason',
@@ -42,6 +45,109 @@ export function dlqMessage(rec: SourceRecord, failure: DecodeFailure): Message {
   headers[DLQ_HEADERS.partition] = String(rec.partition);
   headers[DLQ_HEADERS.offset] = rec.offset;
   return { key: rec.key, value: rec.value, headers, timestamp: rec.timestamp };
+}
+
+/** What a dead-lettered input record is: where it came from (topic, partition) and the record. */
+export interface DeadInput {
+  readonly topic: string;
+  readonly partition: number;
+  readonly m: {
+    readonly offset: string;
+    readonly key: Buffer | null;
+    readonly value: Buffer | null;
+    readonly headers?: IHeaders | undefined;
+    readonly timestamp: string;
+  };
+}
+
+/** A dead letter ready to deliver: its DLQ topic, the source topic and reason (metrics), the message. */
+export interface DeadLetter {
+  readonly topic: string;
+  readonly sourceTopic: string;
+  readonly reason: DecodeReason;
+  readonly message: Message;
+}
+
+/** Smallest bound a DLQ copy is tightened to (a bounded copy fits well below it). */
+const MIN_DLQ_BYTES = 4096;
+
+/**
+ * The dead letters of both modes, waiting to be delivered with the outputs of their flush: an input
+ * record that failed to decode or validate goes to `<topic>.dlq` with its key, value and headers,
+ * why and where it came from, bounded to DLQ_MAX_RECORD_BYTES (amnesia_dlq_bounded_total counts the
+ * copies cut down). A broker that refuses a copy as too large gets tighter copies (`tighten`).
+ */
+export class DeadLetters {
+  private pending: DeadLetter[] = [];
+
+  constructor(
+    private readonly metrics: Pick<Metrics, 'dlqBounded' | 'dlqRecords'>,
+    /** Largest DLQ copy (DLQ_MAX_RECORD_BYTES); bigger ones are replaced by bounded copies. */
+    private maxBytes = 1_000_000,
+  ) {}
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  /** Queues the dead letter of `from` for its flush. */
+  add(from: DeadInput, failure: DecodeFailure): void {
+    const { m } = from;
+    const full = dlqMessage(
+      {
+        topic: from.topic,
+        partition: from.partition,
+        offset: m.offset,
+        key: m.key,
+        value: m.value,
+        headers: m.headers,
+        timestamp: m.timestamp,
+      },
+      failure,
+    );
+    this.push({
+      topic: dlqTopic(from.topic),
+      sourceTopic: from.topic,
+      reason: failure.reason,
+      message: full,
+    });
+  }
+
+  /** Queues an already built dead letter (bounded here). */
+  push(d: DeadLetter): void {
+    const message = boundDlqMessage(d.message, this.maxBytes);
+    if (message !== d.message) this.metrics.dlqBounded.inc({ topic: d.sourceTopic });
+    this.pending.push({ ...d, message });
+  }
+
+  /**
+   * The broker refused a record as too large: its limit is below ours. Halves the bound (down to a
+   * few KiB) and bounds the pending copies again; false when there is nothing left to shrink.
+   */
+  tighten(): boolean {
+    if (this.maxBytes <= MIN_DLQ_BYTES || this.pending.length === 0) return false;
+    this.maxBytes = Math.max(MIN_DLQ_BYTES, Math.floor(this.maxBytes / 2));
+    const pending = this.pending;
+    this.pending = [];
+    for (const d of pending) this.push(d);
+    return true;
+  }
+
+  /** The records to deliver, in arrival order. */
+  records(): Outgoing[] {
+    return this.pending.map((d) => ({ topic: d.topic, message: d.message, bytes: recordBytes(d.message) }));
+  }
+
+  /** The pending dead letters are out: counted and dropped. */
+  delivered(): void {
+    for (const d of this.pending) this.metrics.dlqRecords.inc({ topic: d.sourceTopic, reason: d.reason });
+    this.pending = [];
+  }
+
+  /** Drops what is pending (the state that produced it is being rebuilt). */
+  clear(): void {
+    this.pending = [];
+  }
 }
 
 /** Reads one of our headers back (DLQ consumers, tests). */

@@ -1,13 +1,11 @@
 // Outputs waiting to be delivered: the latest list (or tombstone) per item, receipts and DLQ
 // records. A failed delivery leaves everything here (newer lists replace older ones per item) for
 // the retry; a successful one empties it and counts what went out.
-import type { Message } from 'kafkajs';
 import type { ChangeReport, NeighborList } from '../model/index.js';
 import { encodeValue } from './encode.js';
-import { boundDlqMessage, recordBytes } from './dlq.js';
+import { DeadLetters } from './dlq.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Outgoing } from '../kafka/ports.js';
-import type { DecodeReason } from './reasons.js';
 import type { SchemaIds } from '../kafka/topics.js';
 
 export interface Receipt {
@@ -51,32 +49,25 @@ export class OutputEncoder {
   }
 }
 
-interface PendingDlq {
-  readonly topic: string;
-  readonly sourceTopic: string;
-  readonly reason: DecodeReason;
-  readonly message: Message;
-}
-
-/** Smallest bound a DLQ copy is tightened to (a bounded copy fits well below it). */
-const MIN_DLQ_BYTES = 4096;
-
 export class Outbox {
   private lists = new Map<string, Buffer | null>();
   /** By status and request id: a receipt queued twice (a retried PURGED) goes out once. */
   private receipts = new Map<string, PendingReceipt>();
-  private dlq: PendingDlq[] = [];
+  /** Dead letters go out with the flush that read their records. */
+  readonly deadLetters: DeadLetters;
 
   constructor(
     private readonly topics: OutputTopics,
     private readonly encoder: OutputEncoder,
     private readonly metrics: Metrics,
     /** Largest DLQ copy (DLQ_MAX_RECORD_BYTES); bigger ones are replaced by bounded copies. */
-    private dlqMaxBytes = 1_000_000,
-  ) {}
+    dlqMaxBytes = 1_000_000,
+  ) {
+    this.deadLetters = new DeadLetters(metrics, dlqMaxBytes);
+  }
 
   get size(): number {
-    return this.lists.size + this.receipts.size + this.dlq.length;
+    return this.lists.size + this.receipts.size + this.deadLetters.size;
   }
 
   addList(list: NeighborList, updatedAt: number): void {
@@ -91,25 +82,9 @@ export class Outbox {
     this.receipts.set(`${receipt.status}\u0000${receipt.requestId}`, { receipt, recordMs });
   }
 
-  addDlq(topic: string, sourceTopic: string, reason: DecodeReason, message: Message): void {
-    const bounded = boundDlqMessage(message, this.dlqMaxBytes);
-    if (bounded !== message) this.metrics.dlqBounded.inc({ topic: sourceTopic });
-    this.dlq.push({ topic, sourceTopic, reason, message: bounded });
-  }
-
-  /**
-   * The broker refused a record as too large: its limit is below ours. Halves the DLQ bound (down to
-   * a few KiB) and bounds the pending copies again; false when there is nothing left to shrink.
-   */
+  /** The broker refused a record as too large: tighter DLQ copies (false: nothing to shrink). */
   tightenDlqBound(): boolean {
-    if (this.dlqMaxBytes <= MIN_DLQ_BYTES || this.dlq.length === 0) return false;
-    this.dlqMaxBytes = Math.max(MIN_DLQ_BYTES, Math.floor(this.dlqMaxBytes / 2));
-    this.dlq = this.dlq.map((d) => {
-      const message = boundDlqMessage(d.message, this.dlqMaxBytes);
-      if (message !== d.message) this.metrics.dlqBounded.inc({ topic: d.sourceTopic });
-      return { ...d, message };
-    });
-    return true;
+    return this.deadLetters.tighten();
   }
 
   /** A flush's outputs: its lists, tombstones for the items that vanished, then its receipts. */
@@ -123,7 +98,7 @@ export class Outbox {
   clear(): void {
     this.lists = new Map();
     this.receipts = new Map();
-    this.dlq = [];
+    this.deadLetters.clear();
   }
 
   /**
@@ -131,7 +106,7 @@ export class Outbox {
    * lists are out). Keeps the contents when it throws; empties the outbox and counts when it resolves.
    */
   async drain(deliver: (records: readonly Outgoing[]) => Promise<void>): Promise<void> {
-    const { lists, receipts, dlq } = this;
+    const { lists, receipts, deadLetters } = this;
     const records: Outgoing[] = [];
     let tombstones = 0;
     for (const [itemId, value] of lists) {
@@ -142,7 +117,7 @@ export class Outbox {
         bytes: 64 + itemId.length + (value?.length ?? 0),
       });
     }
-    for (const d of dlq) records.push({ topic: d.topic, message: d.message, bytes: recordBytes(d.message) });
+    records.push(...deadLetters.records());
     for (const r of receipts.values()) {
       const value = this.encoder.receipt(r.receipt);
       records.push({
@@ -152,10 +127,10 @@ export class Outbox {
       });
     }
     await deliver(records);
+    deadLetters.delivered();
     this.clear();
     this.metrics.listsPublished.inc(lists.size - tombstones);
     this.metrics.tombstonesPublished.inc(tombstones);
-    for (const d of dlq) this.metrics.dlqRecords.inc({ topic: d.sourceTopic, reason: d.reason });
     const now = Date.now();
     for (const r of receipts.values()) {
       this.metrics.receiptLatency.observe({ status: r.receipt.status }, Math.max(0, now - r.recordMs) / 1000);

@@ -3,14 +3,14 @@
 // never committed ahead of the outputs that reflect them. While a delivery keeps failing, `stuckMs`
 // says for how long (health checks and metrics read it). A record the broker refuses as too large
 // is a dead-letter copy over the DLQ topic's limit: the copies are bounded tighter and sent again.
-import { describeError, isAmnesiaError } from '../errors.js';
+import { isAmnesiaError } from '../errors.js';
+import { Delivery } from '../kafka/delivery.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Outbox } from './outbox.js';
 import type { PartitionOffset } from '../kafka/partitions.js';
 import type { OutputSink } from '../kafka/ports.js';
 import type { Positions } from '../kafka/positions.js';
-import { isRetriable, retry } from '../kafka/retry.js';
 
 export interface PublishContext {
   /** Keeps the group membership during long retries. */
@@ -30,14 +30,15 @@ export interface PublisherDeps {
 }
 
 export class Publisher {
-  private failingSince: number | undefined;
+  private readonly delivery: Delivery;
 
-  constructor(private readonly deps: PublisherDeps) {}
+  constructor(private readonly deps: PublisherDeps) {
+    this.delivery = new Delivery(deps.log, deps.metrics, deps.now);
+  }
 
   /** Milliseconds the current delivery has been failing (0 when outputs flow). */
   stuckMs(): number {
-    const since = this.failingSince;
-    return since === undefined ? 0 : (this.deps.now ?? Date.now)() - since;
+    return this.delivery.stuckMs();
   }
 
   /**
@@ -45,27 +46,17 @@ export class Publisher {
    * yet; resolves once both are done.
    */
   async publish(ctx: PublishContext, upTo?: readonly PartitionOffset[]): Promise<void> {
-    const { outbox, sink, positions, isInput, log, metrics } = this.deps;
+    const { outbox, sink, positions, isInput } = this.deps;
     const offsets = positions.notCommitted(upTo ?? positions.offsets(isInput));
     if (outbox.size === 0 && offsets.length === 0) return;
-    await retry(() => outbox.drain((records) => sink.deliver(records, offsets)), {
-      stopping: ctx.stopping,
-      beforeWait: ctx.heartbeat,
-      retriable: (e) => isRetriable(e) || (isAmnesiaError(e, 'RECORD_REJECTED') && outbox.tightenDlqBound()),
-      onRetry: (e, attempt, delayMs) => {
-        this.failingSince ??= (this.deps.now ?? Date.now)();
-        metrics.publishFailures.inc();
-        const cause = (e as { cause?: unknown }).cause ?? e;
-        log.error(
-          { err: describeError(cause), pending: outbox.size, attempt, retryInMs: delayMs },
-          'publishing failed, retrying',
-        );
+    await this.delivery.run(
+      () => outbox.drain((records) => sink.deliver(records, offsets)),
+      { stopping: ctx.stopping, beforeWait: ctx.heartbeat },
+      {
+        alsoRetriable: (e) => isAmnesiaError(e, 'RECORD_REJECTED') && outbox.tightenDlqBound(),
+        pending: () => outbox.size,
       },
-    }).catch((e: unknown) => {
-      metrics.publishFailures.inc();
-      throw e;
-    });
-    this.failingSince = undefined;
+    );
     positions.markCommitted(offsets);
   }
 }

@@ -98,6 +98,8 @@ export class ItemTask extends Task {
 
   async flush(): Promise<void> {
     this.cancelFlush();
+    const started = performance.now();
+    const ops = this.ops;
     const t = this.it.topics;
     const result = await this.table.flush(this.it.pause);
     const now = this.now();
@@ -115,6 +117,7 @@ export class ItemTask extends Task {
         record('acks', t.acks, m.origin, String(m.id), JSON.stringify({ m: m.id, q: this.partition })),
       );
     await this.deliver(records);
+    this.noteFlush(performance.now() - started, ops);
     this.ops = 0;
     this.it.metrics.listsPublished.inc(result.changed.length);
     this.it.metrics.tombstonesPublished.inc(result.removed.length);

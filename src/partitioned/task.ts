@@ -1,15 +1,15 @@
 // What every task (one partition of a stage) shares: its transactional sink (its own transactional
 // id, so that its next owner fences it), its positions in the topics it reads, the delivery of a
-// flush's records with those positions in one transaction (retried while retriable), the linger
+// flush's records with those positions in one transaction (kafka/delivery.ts, as the single mode), the linger
 // timer, and the tick that makes its changelog's active segment roll when no traffic comes.
 import type { KafkaMessage, Message } from 'kafkajs';
 import type { Config } from '../config.js';
-import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { PartitionOffset } from '../kafka/partitions.js';
 import type { Outgoing, OutputSink } from '../kafka/ports.js';
-import { retry } from '../kafka/retry.js';
+import { Delivery } from '../kafka/delivery.js';
+import { ChunkPolicy } from '../input/chunk-policy.js';
 import type { Pause } from './item-table.js';
 import type { PartitionedMetrics, ProducedKind, StageName, TaskFigures } from './metrics.js';
 
@@ -57,8 +57,6 @@ export const TICK_KEY = '~';
  */
 export const POSITIONS_KEY = '~p';
 
-const CATCH_UP_FACTOR = 10;
-
 export abstract class Task {
   phase: 'restoring' | 'live' = 'restoring';
   /** Next offset to read per topic (of this task's partition). */
@@ -81,13 +79,16 @@ export abstract class Task {
   restoredRecords = 0;
   restoredBytes = 0;
   stopped = false;
-  protected failingSince: number | undefined;
+  private readonly delivery: Delivery;
+  private readonly chunks: ChunkPolicy;
   private lastDelivery = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   protected readonly log: Logger;
 
   constructor(protected readonly deps: TaskDeps) {
     this.log = deps.log.child({ module: `${deps.stage}-task`, partition: deps.partition });
+    this.delivery = new Delivery(this.log, deps.metrics, () => this.now());
+    this.chunks = new ChunkPolicy(deps.batch);
   }
 
   get partition(): number {
@@ -123,7 +124,7 @@ export abstract class Task {
 
   /** Milliseconds the current delivery has been failing (0 while outputs flow). */
   stuckMs(): number {
-    return this.failingSince === undefined ? 0 : this.now() - this.failingSince;
+    return this.delivery.stuckMs();
   }
 
   lag(): number {
@@ -136,24 +137,19 @@ export abstract class Task {
     return lag;
   }
 
-  /**
-   * Events (user stage) or ops (item stage) a flush may take, and how long the first of them may
-   * wait: BATCH_MAX_EVENTS and BATCH_MAX_MS, or ten times as many and as long as CATCHUP_FLUSH_MS
-   * ×10 while a backlog larger than BATCH_MAX_EVENTS waits, so that a catch-up costs few flushes
-   * (the item stage rescans its affected rows once per flush).
-   */
+  /** Events (user stage) or ops (item stage) a flush may take now (input/chunk-policy.ts). */
   protected chunkLimit(): number {
-    const { maxEvents } = this.deps.batch;
-    return this.catchingUp() ? maxEvents * CATCH_UP_FACTOR : maxEvents;
+    return this.chunks.chunkLimit(this.lag());
   }
 
+  /** How long the first held event may wait now (input/chunk-policy.ts). */
   protected linger(): number {
-    const { maxMs, catchUpFlushMs } = this.deps.batch;
-    return this.catchingUp() ? Math.max(maxMs, catchUpFlushMs * CATCH_UP_FACTOR) : maxMs;
+    return this.chunks.lingerMs(this.lag());
   }
 
-  private catchingUp(): boolean {
-    return this.lag() > this.deps.batch.maxEvents;
+  /** A flush of `units` events or ops took `ms`: sizes the next catch-up chunk. */
+  protected noteFlush(ms: number, units: number): void {
+    this.chunks.noteFlush(ms, units);
   }
 
   protected inputOffsets(): PartitionOffset[] {
@@ -173,17 +169,11 @@ export abstract class Task {
       const value = JSON.stringify(Object.fromEntries(offsets.map((o) => [o.topic, o.offset])));
       records = [...records, record('changelog', this.changelogTopic, this.partition, POSITIONS_KEY, value)];
     }
-    const { metrics, pmetrics, stage } = this.deps;
-    await retry(() => this.deps.sink.deliver(records, offsets), {
+    const { pmetrics, stage } = this.deps;
+    await this.delivery.run(() => this.deps.sink.deliver(records, offsets), {
       stopping: () => this.deps.stopping() || this.stopped,
       beforeWait: () => this.deps.pause(),
-      onRetry: (e, attempt, delayMs) => {
-        this.failingSince ??= this.now();
-        metrics.publishFailures.inc();
-        this.log.error({ err: describeError(e), attempt, retryInMs: delayMs }, 'delivery failed, retrying');
-      },
     });
-    this.failingSince = undefined;
     this.lastDelivery = this.now();
     for (const o of offsets) this.committed.set(o.topic, o.offset);
     for (const r of records) {

@@ -5,21 +5,13 @@
 // the input positions in one transaction. Acks complete a request's FORGOTTEN; PURGED follows when
 // the purge bound has passed. Pending receipts are changelog records too: they survive a move.
 import type { KafkaMessage } from 'kafkajs';
-import { describeError, isAmnesiaError } from '../errors.js';
-import {
-  decodeDeletion,
-  decodeInteraction,
-  prefetchSchemas,
-  uncachedSchemaIds,
-  type Interaction,
-} from '../input/codec.js';
-import { dlqTopic } from '../kafka/topics.js';
-import { boundDlqMessage, dlqMessage, recordBytes } from '../output/dlq.js';
+import { decodeDeletion, decodeInteraction } from '../input/codec.js';
+import { applyChunk, HeldRecords, type HeldSink } from '../input/held.js';
+import { resolveSchemas } from '../input/schema-wait.js';
+import { DeadLetters } from '../output/dlq.js';
 import { CountsByTopic } from '../input/intake.js';
 import type { OutputEncoder, Receipt } from '../output/outbox.js';
-import type { DecodeFailure } from '../output/reasons.js';
 import type { SchemaRegistryClient } from '../kafka/registry.js';
-import { retry } from '../kafka/retry.js';
 import type { InputRules } from '../input/validate.js';
 import { buildDeltas, encodeDelta } from './deltas.js';
 import { userToken, type ItemPartitions } from './ids.js';
@@ -47,13 +39,6 @@ export interface UserTaskDeps extends TaskDeps {
   readonly purgeDelayMs: number;
 }
 
-interface Held {
-  readonly offset: number;
-  readonly recordMs: number;
-  readonly event?: Interaction;
-  readonly dead?: { readonly m: KafkaMessage; readonly failure: DecodeFailure };
-}
-
 /** A deletion request between FORGOTTEN's acks and PURGED. */
 interface Request {
   readonly id: string;
@@ -68,20 +53,20 @@ const TOMBSTONE_EXPIRY_EVERY_MS = 60_000;
 export class UserTask extends Task {
   readonly inputs: readonly string[];
   private readonly table: UserTable;
-  private held: Held[] = [];
-  private since = 0;
+  private readonly held = new HeldRecords<string>();
   /** marker (the request's offset) → waiting for acks ('r') or for PURGED ('p'). */
   private readonly waiting = new Map<number, Request>();
   private readonly purging = new Map<number, Request>();
   private dirtyRequests = new Set<string>();
   private receipts: { receipt: Receipt; recordMs: number }[] = [];
-  private dead: { rec: TaggedRecord; topic: string; reason: string }[] = [];
+  private readonly dead: DeadLetters;
   private lastExpiry: number;
 
   constructor(private readonly u: UserTaskDeps) {
     super(u);
     this.inputs = [u.topics.deletions, u.topics.interactions, u.topics.acks];
     this.table = new UserTable(u.table);
+    this.dead = new DeadLetters(u.metrics, u.dlqMaxBytes);
     // As the single mode: the first expiry one interval after the task starts.
     this.lastExpiry = this.now();
   }
@@ -130,17 +115,19 @@ export class UserTask extends Task {
   async onRecords(topic: string, messages: readonly KafkaMessage[]): Promise<void> {
     const last = Number(messages[messages.length - 1]!.offset);
     const t = this.u.topics;
-    if (topic !== t.acks) await this.prefetchSchemas(messages);
+    if (topic !== t.acks) {
+      await resolveSchemas(messages, this.u.registry, {
+        log: this.log,
+        heartbeat: this.u.pause,
+        stopping: () => this.u.stopping() || this.stopped,
+      });
+    }
     if (topic === t.interactions) {
-      if (this.held.length === 0) this.since = performance.now();
-      for (const m of messages) {
-        const d = decodeInteraction(m, this.u.registry, this.u.inputRules);
-        const base = { offset: Number(m.offset), recordMs: Number(m.timestamp) };
-        this.held.push(d.ok ? { ...base, event: d.value } : { ...base, dead: { m, failure: d } });
-      }
+      for (const m of messages)
+        this.held.hold(topic, m, decodeInteraction(m, this.u.registry, this.u.inputRules));
       this.positions.set(topic, last + 1);
-      const waited = performance.now() - this.since;
-      if (this.held.length >= this.chunkLimit() || waited >= this.linger()) await this.flush();
+      const waited = performance.now() - this.held.since;
+      if (this.held.size >= this.chunkLimit() || waited >= this.linger()) await this.flush();
       else this.scheduleFlush(this.linger() - waited);
       return;
     }
@@ -149,11 +136,11 @@ export class UserTask extends Task {
       for (const m of messages) {
         const d = decodeDeletion(m, this.u.registry, this.u.inputRules);
         if (!d.ok) {
-          this.deadLetter(topic, m, d, counts);
+          this.sink(counts).deadLetter(topic, m, d);
           continue;
         }
         const recordMs = Number(m.timestamp);
-        this.applyHeld(d.value.userId, recordMs, counts);
+        this.held.applyUserBefore(d.value.userId, recordMs, this.sink(counts));
         const marker = Number(m.offset);
         const removed = this.table.forget(
           userToken(this.u.tombstoneKey, d.value.userId),
@@ -198,27 +185,6 @@ export class UserTask extends Task {
     else this.scheduleFlush(this.u.batch.maxMs);
   }
 
-  /** Resolves new schema ids; an unreachable registry is waited for, never dead-lettered. */
-  private prefetchSchemas(messages: readonly KafkaMessage[]): Promise<void> {
-    const { registry } = this.u;
-    const ids = uncachedSchemaIds(
-      messages.map((m) => m.value),
-      registry,
-    );
-    if (ids.length === 0) return Promise.resolve();
-    return retry(() => prefetchSchemas(ids, registry, this.u.pause), {
-      initialDelayMs: 250,
-      retriable: (e) => isAmnesiaError(e, 'REGISTRY_UNAVAILABLE'),
-      stopping: () => this.u.stopping() || this.stopped,
-      beforeWait: this.u.pause,
-      onRetry: (e, attempt, delayMs) =>
-        this.log.warn(
-          { err: describeError(e), attempt, retryInMs: delayMs },
-          'schema registry unavailable, retrying',
-        ),
-    });
-  }
-
   private receipt(r: Request, status: 'FORGOTTEN' | 'PURGED', now: number): Receipt {
     return {
       requestId: r.id,
@@ -229,46 +195,26 @@ export class UserTask extends Task {
     };
   }
 
-  private deadLetter(topic: string, m: KafkaMessage, failure: DecodeFailure, counts: CountsByTopic): void {
-    const source = {
-      topic,
-      partition: this.partition,
-      offset: m.offset,
-      key: m.key,
-      value: m.value,
-      headers: m.headers,
-      timestamp: m.timestamp,
+  /** Applied held records go to the user table (interactions) or the DLQ, counted per topic. */
+  private sink(counts: CountsByTopic): HeldSink<string> {
+    return {
+      interaction: (e, topic) => {
+        const outcome = this.table.interaction(userToken(this.u.tombstoneKey, e.userId), e);
+        counts.of(topic).add(outcome);
+      },
+      deadLetter: (topic, m, failure) => {
+        this.dead.add({ topic, partition: this.partition, m }, failure);
+        counts.of(topic).add('invalid');
+      },
     };
-    const message = boundDlqMessage(dlqMessage(source, failure), this.u.dlqMaxBytes);
-    const rec: TaggedRecord = { kind: 'dlq', topic: dlqTopic(topic), message, bytes: recordBytes(message) };
-    this.dead.push({ rec, topic, reason: failure.reason });
-    counts.of(topic).add('invalid');
-  }
-
-  private apply(h: Held, counts: CountsByTopic): void {
-    const topic = this.u.topics.interactions;
-    if (h.dead) return this.deadLetter(topic, h.dead.m, h.dead.failure, counts);
-    const e = h.event!;
-    const outcome = this.table.interaction(userToken(this.u.tombstoneKey, e.userId), e);
-    counts.of(topic).add(outcome);
-  }
-
-  /** Applies the held interactions of `userId` recorded no later than `recordMs` (before their deletion). */
-  private applyHeld(userId: string, recordMs: number, counts: CountsByTopic): void {
-    if (this.held.length === 0) return;
-    const keep: Held[] = [];
-    for (const h of this.held)
-      if (h.event?.userId === userId && h.recordMs <= recordMs) this.apply(h, counts);
-      else keep.push(h);
-    this.held = keep;
   }
 
   async flush(): Promise<void> {
     this.cancelFlush();
+    const started = performance.now();
     const counts = new CountsByTopic();
-    const events = this.held.length;
-    for (const h of this.held) this.apply(h, counts);
-    this.held = [];
+    const chunk = this.held.take();
+    await applyChunk(chunk, this.sink(counts), this.u.pause);
     counts.report(this.u.metrics);
     const now = this.now();
     const t = this.u.topics;
@@ -282,7 +228,7 @@ export class UserTask extends Task {
       const r = (key[0] === 'r' ? this.waiting : this.purging).get(marker);
       records.push(record('changelog', t.changelog, this.partition, key, r ? JSON.stringify(r) : null));
     }
-    for (const d of this.dead) records.push(d.rec);
+    for (const d of this.dead.records()) records.push({ ...d, kind: 'dlq' });
     const receipts = this.receipts;
     for (const r of receipts) {
       const value = this.u.encoder.receipt({ ...r.receipt, completedAt: now });
@@ -291,16 +237,16 @@ export class UserTask extends Task {
     await this.deliver(records);
     this.dirtyRequests = new Set();
     this.receipts = [];
-    for (const d of this.dead) this.u.metrics.dlqRecords.inc({ topic: d.topic, reason: d.reason });
-    this.dead = [];
+    this.dead.delivered();
+    this.noteFlush(performance.now() - started, chunk.length);
     const { metrics, pmetrics } = this.u;
     for (const r of receipts)
       metrics.receiptLatency.observe(
         { status: r.receipt.status },
         Math.max(0, this.now() - r.recordMs) / 1000,
       );
-    if (events > 0)
-      pmetrics.work.inc({ stage: 'users', partition: String(this.partition), kind: 'events' }, events);
+    if (chunk.length > 0)
+      pmetrics.work.inc({ stage: 'users', partition: String(this.partition), kind: 'events' }, chunk.length);
   }
 
   async periodic(now: number): Promise<void> {
@@ -314,7 +260,7 @@ export class UserTask extends Task {
       this.lastExpiry = now;
       this.table.expireTombstones(now);
     }
-    if (this.receipts.length > 0 || this.table.dirty || this.held.length > 0) await this.flush();
+    if (this.receipts.length > 0 || this.table.dirty || this.held.size > 0) await this.flush();
     else await this.tickIfIdle(now);
   }
 

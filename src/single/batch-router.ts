@@ -5,7 +5,6 @@
 // fetch the same offset forever). Records below the position were applied already and are skipped;
 // transaction markers and aborted records after it only move the position. Then: output topics feed
 // a rebuild's reconcile, input topics the rebuild's replay or live processing.
-import { describeError, isAmnesiaError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { InputKind } from '../input/codec.js';
 import type { Intake } from '../input/intake.js';
@@ -13,7 +12,6 @@ import type { Live } from './live.js';
 import type { BatchControl, ConsumerPort, InputBatch } from '../kafka/ports.js';
 import type { Positions } from '../kafka/positions.js';
 import type { Rebuild } from './rebuild.js';
-import { retry } from '../kafka/retry.js';
 
 /** What the router needs of the engine: its phase and rebuild, and the transitions it may ask for. */
 export interface RouterHost {
@@ -74,7 +72,11 @@ export class BatchRouter {
       await host.finishRebuild(ctl);
       return;
     }
-    await this.prefetchSchemas(messages, ctl);
+    await this.deps.intake.resolveSchemas(messages, {
+      log: this.deps.log,
+      heartbeat: () => ctl.heartbeat(),
+      stopping: () => this.deps.stopping() || !ctl.isRunning(),
+    });
     if (rebuild) {
       if (!rebuild.onInputBatch(batch, kind, messages, end)) {
         if (rebuild.blocked) host.blockForRetention();
@@ -86,21 +88,5 @@ export class BatchRouter {
     }
     await this.deps.live.onBatch(batch, kind, messages, ctl, end, batch.highWatermark - end - 1);
     host.afterLiveBatch();
-  }
-
-  /** Resolves unknown schema ids; an unreachable registry is retried here, never dead-lettered. */
-  private prefetchSchemas(messages: InputBatch['messages'], ctl: BatchControl): Promise<void> {
-    return retry(() => this.deps.intake.prefetchSchemas(messages, () => ctl.heartbeat()), {
-      initialDelayMs: 250,
-      // Only an unreachable registry waits here; a heartbeat failing (rebalance) ends the batch.
-      retriable: (e) => isAmnesiaError(e, 'REGISTRY_UNAVAILABLE'),
-      stopping: () => this.deps.stopping() || !ctl.isRunning(),
-      beforeWait: () => ctl.heartbeat(),
-      onRetry: (e, attempt, delayMs) =>
-        this.deps.log.warn(
-          { err: describeError(e), attempt, retryInMs: delayMs },
-          'schema registry unavailable, retrying',
-        ),
-    });
   }
 }

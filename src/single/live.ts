@@ -1,21 +1,20 @@
 // Live processing. Interaction records are decoded as they are fetched and held in arrival order
 // (with the dead letters among them) until a flush applies them to the model, flushes it and
 // delivers its lists with the input positions they reflect. A flush is due when the chunk is full,
-// when it has lingered BATCH_MAX_MS, at a snapshot boundary and at shutdown; during a catch-up
-// (the lag summed over the held partitions above BATCH_MAX_EVENTS) chunks grow so that each flush
-// takes about CATCHUP_FLUSH_MS and linger as long, so that a backlog costs about one retrain and
-// publishes about one list per item (a bulk flush sweeps the catalogue whatever the chunk's size).
+// when it has lingered, at a snapshot boundary and at shutdown; chunk size and linger follow the
+// shared policy (input/chunk-policy.ts) on the lag summed over the held partitions.
 //
 // Deletion requests take a fast path: each is applied at once — after the held interactions of the
 // same user recorded no later than it (the order a replay would use, see replay-order.ts) — and its
 // changed lists and receipt go out in a small delivery of their own, without waiting for the chunk.
 // The offsets committed never pass a held record: positions of partitions with held records stop
 // at the first of them.
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { KafkaMessage } from 'kafkajs';
 import type { Logger } from '../log.js';
 import type { Model } from '../model/index.js';
-import type { InputKind, Interaction } from '../input/codec.js';
+import type { InputKind } from '../input/codec.js';
+import { applyChunk, HeldRecords, type HeldSink } from '../input/held.js';
+import { ChunkPolicy, type BatchSettings } from '../input/chunk-policy.js';
 import type { FlushRunner } from './flush-runner.js';
 import { CountsByTopic, type Intake } from '../input/intake.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -24,15 +23,9 @@ import { PartitionMap, type PartitionOffset, type TopicPartition } from '../kafk
 import type { BatchControl } from '../kafka/ports.js';
 import type { Positions } from '../kafka/positions.js';
 import type { PublishContext, Publisher } from '../output/publisher.js';
-import type { DecodeFailure } from '../output/reasons.js';
 
 export interface LiveDeps {
-  readonly batch: {
-    readonly maxEvents: number;
-    readonly maxMs: number;
-    /** Latency budget of one flush while catching up (chunks grow up to it). */
-    readonly catchUpFlushMs: number;
-  };
+  readonly batch: BatchSettings;
   readonly intake: Intake;
   readonly outbox: Outbox;
   readonly publisher: Publisher;
@@ -49,36 +42,21 @@ export interface LiveDeps {
   readonly now?: () => number;
 }
 
-/** A held interaction record: the decoded event, or the reason it goes to the DLQ. */
-interface Held {
-  readonly tp: TopicPartition;
-  readonly offset: number;
-  readonly recordMs: number;
-  readonly event?: Interaction;
-  readonly dead?: { readonly m: KafkaMessage; readonly failure: DecodeFailure };
-}
-
-/** Longest run of applying held events before the event loop gets a turn. */
-const APPLY_SLICE_MS = 20;
-
-/** Most events one flush takes during a catch-up, whatever the measured speed. */
-const CATCH_UP_MAX_EVENTS = 2_000_000;
-
 export class Live {
-  private held: Held[] = [];
-  private since = 0;
+  private readonly held = new HeldRecords<TopicPartition>();
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastEventMs: number | undefined;
-  /** Measured cost of flushing, ms per event (exponentially smoothed); sizes catch-up chunks. */
-  private msPerEvent = 0.05;
+  private readonly chunks: ChunkPolicy;
   /** Records behind the newest batch of each interaction partition: their sum says "catching up". */
   private readonly lags = new PartitionMap<number>();
 
-  constructor(private readonly deps: LiveDeps) {}
+  constructor(private readonly deps: LiveDeps) {
+    this.chunks = new ChunkPolicy(deps.batch);
+  }
 
   /** Interaction records read but not applied yet. */
   get pendingEvents(): number {
-    return this.held.length;
+    return this.held.size;
   }
 
   /** Record timestamp (epoch ms) of the newest input record handled live. */
@@ -89,7 +67,7 @@ export class Live {
   /** Drops what is held (the state is being replaced). */
   reset(): void {
     this.cancelTimer();
-    this.held = [];
+    this.held.clear();
     this.lags.clear();
   }
 
@@ -100,18 +78,14 @@ export class Live {
     return sum;
   }
 
-  /** The linger now: BATCH_MAX_MS, or the catch-up budget while the lag is large. */
+  /** The linger now (see chunk-policy.ts). */
   private lingerMs(behind = this.totalLag()): number {
-    const { maxEvents, maxMs, catchUpFlushMs } = this.deps.batch;
-    return behind > maxEvents ? Math.max(maxMs, catchUpFlushMs) : maxMs;
+    return this.chunks.lingerMs(behind);
   }
 
-  /** The chunk size now: BATCH_MAX_EVENTS, or more while the lag is large. */
+  /** The chunk size now (see chunk-policy.ts). */
   chunkLimit(lag: number): number {
-    const { maxEvents, catchUpFlushMs } = this.deps.batch;
-    if (lag <= maxEvents) return maxEvents;
-    const byBudget = Math.floor(catchUpFlushMs / Math.max(this.msPerEvent, 1e-4));
-    return Math.min(CATCH_UP_MAX_EVENTS, Math.max(maxEvents, byBudget));
+    return this.chunks.chunkLimit(lag);
   }
 
   /** Takes records (at or after the position); flushes when a chunk is due. */
@@ -142,7 +116,7 @@ export class Live {
           continue;
         }
         const recordMs = Number(m.timestamp);
-        this.applyHeldOf(d.value.userId, recordMs, counts);
+        this.held.applyUserBefore(d.value.userId, recordMs, this.sink(counts));
         counts.of(tp.topic).add('applied');
         receipts.push({ receipt: intake.forget(d.value, recordMs), recordMs });
       }
@@ -152,20 +126,15 @@ export class Live {
       await this.deliver(receipts, ctx, 'deletions');
       return;
     }
-    if (this.held.length === 0) this.since = performance.now();
-    for (const m of messages) {
-      const d = intake.decode('interaction', m);
-      const base = { tp, offset: Number(m.offset), recordMs: Number(m.timestamp) };
-      this.held.push(d.ok ? { ...base, event: d.value } : { ...base, dead: { m, failure: d } });
-    }
+    for (const m of messages) this.held.hold(tp, m, intake.decode('interaction', m));
     positions.set(tp, end + 1);
     this.lags.set(tp, Math.max(0, lag));
     // kafkajs may fetch on; the commit waits for the flush that publishes these changes.
     ctl.resolveOffset(end);
     const behind = this.totalLag();
     const due =
-      this.held.length >= this.chunkLimit(behind) ||
-      performance.now() - this.since >= this.lingerMs(behind) ||
+      this.held.size >= this.chunkLimit(behind) ||
+      performance.now() - this.held.since >= this.lingerMs(behind) ||
       ctx.stopping();
     if (due) await this.flush(ctx);
     else {
@@ -175,28 +144,25 @@ export class Live {
     }
   }
 
-  /** Applies the held interactions of `userId` recorded no later than `recordMs` (before their deletion). */
-  private applyHeldOf(userId: string, recordMs: number, counts: CountsByTopic): void {
-    if (this.held.length === 0) return;
-    const keep: Held[] = [];
-    for (const h of this.held) {
-      if (h.event !== undefined && h.event.userId === userId && h.recordMs <= recordMs) {
-        this.deps.intake.interaction(h.event, counts.of(h.tp.topic));
-      } else keep.push(h);
-    }
-    if (keep.length !== this.held.length) this.held = keep;
+  /** Applied held records go to the model (interactions) or the outbox (dead letters), counted. */
+  private sink(counts: CountsByTopic): HeldSink<TopicPartition> {
+    const { intake } = this.deps;
+    return {
+      interaction: (e, tp) => intake.interaction(e, counts.of(tp.topic)),
+      deadLetter: (tp, m, failure) => intake.deadLetter(tp, m, failure, counts.of(tp.topic)),
+    };
   }
 
   /** A flush after the linger even if no input comes (a refused delivery left outputs behind). */
   flushSoon(): void {
-    if (this.held.length === 0) this.since = performance.now();
+    this.held.restartLinger();
     this.scheduleFlush();
   }
 
   /** A flush at the end of the linger window, if no batch triggers one before. */
   private scheduleFlush(): void {
     if (this.timer) return;
-    const wait = Math.max(0, this.since + this.lingerMs() - performance.now());
+    const wait = Math.max(0, this.held.since + this.lingerMs() - performance.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.deps
@@ -215,25 +181,12 @@ export class Live {
   /** Applies everything held, flushes the model and delivers its outputs with the positions. */
   async flush(ctx: PublishContext): Promise<void> {
     this.cancelTimer();
-    const held = this.held;
-    this.held = [];
+    const since = this.held.since;
+    const held = this.held.take();
     const counts = new CountsByTopic();
-    // Applying is cheap per event but a big chunk (or a user at the cap, whose oldest items leave)
-    // adds up: yield to the event loop (and heartbeat) every SLICE_MS.
-    let sliceStart = performance.now();
-    for (let k = 0; k < held.length; k++) {
-      const h = held[k]!;
-      if (h.event !== undefined) this.deps.intake.interaction(h.event, counts.of(h.tp.topic));
-      else if (h.dead !== undefined)
-        this.deps.intake.deadLetter(h.tp, h.dead.m, h.dead.failure, counts.of(h.tp.topic));
-      if ((k & 255) === 255 && performance.now() - sliceStart > APPLY_SLICE_MS) {
-        await ctx.heartbeat?.();
-        await nextTurn();
-        sliceStart = performance.now();
-      }
-    }
+    await applyChunk(held, this.sink(counts), () => ctx.heartbeat?.() ?? Promise.resolve());
     counts.report(this.deps.metrics);
-    await this.deliver([], ctx, held.length > 0 ? 'chunk' : 'positions', held.length);
+    await this.deliver([], ctx, held.length > 0 ? 'chunk' : 'positions', held.length, since);
   }
 
   /** Model flush → outbox → delivery with the committable positions. */
@@ -242,6 +195,7 @@ export class Live {
     ctx: PublishContext,
     what: 'chunk' | 'deletions' | 'positions',
     events = 0,
+    since = performance.now(),
   ): Promise<void> {
     const { outbox, publisher, metrics, log, flushes } = this.deps;
     const now = (this.deps.now ?? Date.now)();
@@ -252,9 +206,9 @@ export class Live {
     await publisher.publish(ctx, this.committable());
     if (what === 'positions' && report.changed.length === 0 && receipts.length === 0) return;
     if (events > 0) {
-      this.msPerEvent = 0.7 * this.msPerEvent + (0.3 * (f1 - f0)) / events;
+      this.chunks.noteFlush(f1 - f0, events);
       metrics.batchSize.observe(events);
-      metrics.batchDuration.observe((performance.now() - this.since) / 1000);
+      metrics.batchDuration.observe((performance.now() - since) / 1000);
     }
     log.debug(
       {
@@ -273,7 +227,7 @@ export class Live {
   /** Input positions safe to commit: never past a held record. */
   private committable(): PartitionOffset[] {
     const firstHeld = new PartitionMap<number>();
-    for (const h of this.held) if (!firstHeld.has(h.tp)) firstHeld.set(h.tp, h.offset);
+    for (const h of this.held.records) if (!firstHeld.has(h.where)) firstHeld.set(h.where, h.offset);
     return this.deps.positions.offsets(this.deps.isInput).map((o) => {
       const f = firstHeld.get(o);
       return f === undefined ? o : { ...o, offset: Math.min(o.offset, f) };

@@ -44,10 +44,15 @@ describe('publishing outputs', () => {
       metrics,
     });
     const value = Buffer.alloc(300_000, 0x7b);
-    outbox.addDlq('in.dlq', 'in', 'invalid-json', {
-      key: 'k',
-      value,
-      headers: { [DLQ_HEADERS.reason]: 'invalid-json' },
+    outbox.deadLetters.push({
+      topic: 'in.dlq',
+      sourceTopic: 'in',
+      reason: 'invalid-json',
+      message: {
+        key: 'k',
+        value,
+        headers: { [DLQ_HEADERS.reason]: 'invalid-json' },
+      },
     });
     await publisher.publish({ stopping: () => false });
     expect(sink.refusals).toBeGreaterThan(0);

@@ -1,0 +1,205 @@
+// One input core, two modes: the same malformed and valid records go through the single mode's
+// engine and through a partitioned user task (Kafka faked in memory), and both dead-letter exactly
+// the same records with the same reasons, original coordinates and bounding (src/input/codec.ts,
+// src/input/validate.ts, src/output/dlq.ts: DeadLetters) — so a change to validation or
+// dead-lettering, made once there, reaches both. The expectation is written out by hand here, not
+// taken from either mode.
+import type { KafkaMessage } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import type { PartitionOffset } from '../../src/kafka/partitions.js';
+import type { Outgoing, OutputSink } from '../../src/kafka/ports.js';
+import { createLogger } from '../../src/log.js';
+import { DLQ_HEADERS, headerString } from '../../src/output/dlq.js';
+import { Outbox, OutputEncoder } from '../../src/output/outbox.js';
+import { ItemPartitions } from '../../src/partitioned/ids.js';
+import { createPartitionedMetrics } from '../../src/partitioned/metrics.js';
+import { UserTask } from '../../src/partitioned/user-task.js';
+import { Engine } from '../../src/single/engine.js';
+import { createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
+import { FakeConsumer, FakeLog } from '../helpers/fake-kafka.js';
+
+const T = { in: 'in', del: 'del', sim: 'sim', rec: 'rec' };
+const KEY = 'a-test-key-of-sixteen-chars-or-more';
+const DLQ_MAX = 4096;
+const config = loadConfig({
+  INTERACTIONS_TOPIC: T.in,
+  DELETIONS_TOPIC: T.del,
+  SIMILARITIES_TOPIC: T.sim,
+  RECEIPTS_TOPIC: T.rec,
+  TOP_K: '3',
+  BATCH_MAX_MS: '10000',
+  DLQ_MAX_RECORD_BYTES: String(DLQ_MAX),
+  LOG_LEVEL: 'silent',
+});
+
+const now = Date.now();
+const event = (userId: string, itemId: string, action = 'ADD') =>
+  JSON.stringify({ userId, itemId, action, occurredAt: now - 1000 });
+const huge = `{"userId": "u9", "itemId": "${'x'.repeat(300_000)}`; // invalid JSON, far over DLQ_MAX
+
+/** Input records, and the dead letter each bad one must become (reason; bounded or not). */
+const INPUTS: { topic: string; key: string; value: string | null; dlq?: string; bounded?: true }[] = [
+  { topic: T.in, key: 'u1', value: event('u1', 'a') },
+  { topic: T.in, key: 'u1', value: '{not json', dlq: 'invalid-json' },
+  { topic: T.in, key: 'u2', value: event('u2', 'a', 'JUMP'), dlq: 'invalid-action' },
+  { topic: T.in, key: 'u2', value: event('u2', 'b') },
+  { topic: T.in, key: 'u3', value: null, dlq: 'null-value' },
+  { topic: T.in, key: 'u4', value: '{"userId":"u4"}', dlq: 'missing-field' },
+  { topic: T.in, key: 'u5', value: event('u6', 'a'), dlq: 'key-mismatch' },
+  { topic: T.in, key: 'u9', value: huge, dlq: 'invalid-json', bounded: true },
+  { topic: T.in, key: 'u1', value: event('u1', 'b') },
+  { topic: T.del, key: 'u7', value: '[]', dlq: 'not-an-object' },
+  { topic: T.del, key: 'u2', value: JSON.stringify({ userId: 'u2', requestId: 'r1', requestedAt: now }) },
+];
+
+function newLog(): FakeLog {
+  const log = new FakeLog({ [T.in]: 1, [T.del]: 1, [T.sim]: 1, [T.rec]: 1 });
+  for (const r of INPUTS) log.append(r.topic, 0, r.key, r.value === null ? null : Buffer.from(r.value), now);
+  return log;
+}
+
+/** A sink that keeps every delivered record whole (headers included). */
+function capturingSink(): OutputSink & { readonly out: Outgoing[] } {
+  const out: Outgoing[] = [];
+  return {
+    out,
+    activate: () => Promise.resolve(),
+    deactivate: () => Promise.resolve(),
+    deliver(records: readonly Outgoing[], _offsets: readonly PartitionOffset[]) {
+      out.push(...records);
+      return Promise.resolve();
+    },
+  };
+}
+
+interface Letter {
+  topic: string;
+  key: string | null;
+  reason: string | undefined;
+  source: string | undefined;
+  offset: string | undefined;
+  bounded: boolean;
+}
+
+function letters(out: readonly Outgoing[]): Letter[] {
+  return out
+    .filter((r) => r.topic.endsWith('.dlq'))
+    .map((r) => {
+      const h = r.message.headers;
+      const value = r.message.value as Buffer | null;
+      return {
+        topic: r.topic,
+        key: r.message.key === null || r.message.key === undefined ? null : String(r.message.key),
+        reason: headerString(h, DLQ_HEADERS.reason),
+        source: headerString(h, DLQ_HEADERS.topic),
+        offset: headerString(h, DLQ_HEADERS.offset),
+        bounded: headerString(h, DLQ_HEADERS.originalBytes) !== undefined && (value?.length ?? 0) < DLQ_MAX,
+      };
+    })
+    .sort((a, b) => a.topic.localeCompare(b.topic) || Number(a.offset) - Number(b.offset));
+}
+
+/** What the hand-written table says the DLQ must hold. */
+function expectedLetters(): Letter[] {
+  const offsets = new Map<string, number>();
+  const out: Letter[] = [];
+  for (const r of INPUTS) {
+    const offset = offsets.get(r.topic) ?? 0;
+    offsets.set(r.topic, offset + 1);
+    if (r.dlq === undefined) continue;
+    out.push({
+      topic: `${r.topic}.dlq`,
+      key: r.key,
+      reason: r.dlq,
+      source: r.topic,
+      offset: String(offset),
+      bounded: r.bounded === true,
+    });
+  }
+  return out.sort((a, b) => a.topic.localeCompare(b.topic) || Number(a.offset) - Number(b.offset));
+}
+
+async function boundedCount(metrics: Metrics): Promise<number> {
+  return (await metrics.dlqBounded.get()).values.reduce((n, v) => n + v.value, 0);
+}
+
+async function viaSingleMode(): Promise<{ letters: Letter[]; bounded: number }> {
+  const log = newLog();
+  const sink = capturingSink();
+  const metrics = createMetrics();
+  const consumer = new FakeConsumer(log);
+  const engine = new Engine({
+    config,
+    log: createLogger('silent'),
+    metrics,
+    consumer,
+    offsets: log.offsetsPort(),
+    sink,
+    outbox: new Outbox(config.topics, new OutputEncoder(undefined), metrics, config.dlq.maxRecordBytes),
+    registry: undefined,
+    tombstoneKey: KEY,
+  });
+  consumer.join(engine, { [T.del]: [0], [T.in]: [0], [T.sim]: [0], [T.rec]: [0] });
+  await consumer.drain(engine, [T.del, T.in, T.sim, T.rec]);
+  await engine.flushNow();
+  return { letters: letters(sink.out), bounded: await boundedCount(metrics) };
+}
+
+async function viaPartitionedMode(): Promise<{ letters: Letter[]; bounded: number }> {
+  const log = newLog();
+  const sink = capturingSink();
+  const metrics = createMetrics();
+  const task = new UserTask({
+    stage: 'users',
+    partition: 0,
+    sink,
+    log: createLogger('silent'),
+    metrics,
+    pmetrics: createPartitionedMetrics(metrics.registry, () => [], { users: 1, items: 1 }),
+    batch: config.batch,
+    tickMs: 60_000,
+    enqueue: () => undefined,
+    pause: () => Promise.resolve(),
+    stopping: () => false,
+    topics: {
+      interactions: T.in,
+      deletions: T.del,
+      acks: 'acks',
+      deltas: 'deltas',
+      changelog: 'ucl',
+      receipts: T.rec,
+    },
+    parts: new ItemPartitions(1),
+    userPartitions: 1,
+    table: { maxItemsPerUser: 1000, dedupWindow: 8, tombstoneRetentionMs: 1e12 },
+    tombstoneKey: KEY,
+    registry: undefined,
+    inputRules: config.input,
+    encoder: new OutputEncoder(undefined),
+    dlqMaxBytes: config.dlq.maxRecordBytes,
+    purgeDelayMs: 5_000,
+  });
+  task.phase = 'live';
+  const feed = (topic: string): Promise<void> => {
+    const msgs: readonly KafkaMessage[] = log.records(topic, 0);
+    return task.onRecords(topic, msgs);
+  };
+  await feed(T.in);
+  await feed(T.del);
+  await task.flush();
+  return { letters: letters(sink.out), bounded: await boundedCount(metrics) };
+}
+
+describe('one input core, two modes', () => {
+  it('both modes dead-letter the same records, for the same reasons, bounded the same way', async () => {
+    const expected = expectedLetters();
+    const single = await viaSingleMode();
+    const partitioned = await viaPartitionedMode();
+    expect(single.letters).toEqual(expected);
+    expect(partitioned.letters).toEqual(expected);
+    // amnesia_dlq_bounded_total counts the cut-down copy in both (the partitioned copy once did not).
+    expect(single.bounded).toBe(1);
+    expect(partitioned.bounded).toBe(1);
+  });
+});
