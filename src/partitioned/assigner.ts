@@ -4,7 +4,8 @@
 // tasks) and sticky: each member announces the tasks it holds (member userData) and keeps them up
 // to its share, so an instance joining takes tasks from the others and one leaving hands its tasks
 // out, while every other task stays where its state is.
-import { AssignerProtocol, type Admin, type Assigner, type PartitionAssigner } from 'kafkajs';
+import { AssignerProtocol, type Admin, type PartitionAssigner } from 'kafkajs';
+import { customAssigner } from '../kafka/assigner-kit.js';
 
 export const TASK_ASSIGNER = 'AmnesiaTasks';
 
@@ -65,48 +66,26 @@ export function assignTasks(
 
 /** The assigner for one stage; `info()` is read at every join (the tasks held change). */
 export function taskAssigner(info: () => TaskMemberInfo): PartitionAssigner {
-  return ({ cluster }) => {
-    const assigner: Assigner = {
-      name: TASK_ASSIGNER,
-      version: 1,
-      assign({ members, topics }) {
-        const counts = topics.map((t) => cluster.findTopicPartitionMetadata(t).length);
-        const tasks = counts.length === 0 ? 0 : Math.min(...counts);
-        const decoded = members.map((m) => ({
-          memberId: m.memberId,
-          owned:
-            decodeTaskMember(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData)?.owned ?? [],
-        }));
-        const plan = assignTasks(tasks, decoded);
-        return Promise.resolve(
-          members.map((m) => {
-            const mine = plan.get(m.memberId) ?? [];
-            const assignment: Record<string, number[]> = {};
-            for (const topic of topics) assignment[topic] = [...mine];
-            return {
-              memberId: m.memberId,
-              memberAssignment: AssignerProtocol.MemberAssignment.encode({
-                version: assigner.version,
-                assignment: mine.length > 0 ? assignment : {},
-                userData: Buffer.alloc(0),
-              }),
-            };
-          }),
-        );
-      },
-      protocol({ topics }) {
-        return {
-          name: TASK_ASSIGNER,
-          metadata: AssignerProtocol.MemberMetadata.encode({
-            version: assigner.version,
-            topics,
-            userData: Buffer.from(JSON.stringify(info())),
-          }),
-        };
-      },
-    };
-    return assigner;
-  };
+  return customAssigner({
+    name: TASK_ASSIGNER,
+    userData: () => Buffer.from(JSON.stringify(info())),
+    plan(members, topics, partitions) {
+      const counts = topics.map((t) => partitions(t).length);
+      const tasks = counts.length === 0 ? 0 : Math.min(...counts);
+      const owned = members.map((m) => ({
+        memberId: m.memberId,
+        owned: decodeTaskMember(m.userData)?.owned ?? [],
+      }));
+      const plan = new Map<string, Record<string, number[]>>();
+      for (const [memberId, mine] of assignTasks(tasks, owned)) {
+        if (mine.length === 0) continue;
+        const assignment: Record<string, number[]> = {};
+        for (const topic of topics) assignment[topic] = [...mine];
+        plan.set(memberId, assignment);
+      }
+      return plan;
+    },
+  });
 }
 
 /**

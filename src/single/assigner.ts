@@ -10,7 +10,8 @@
 // inside a running process (kafkajs restarts after a crash) wins back its role instead of handing
 // the state over; ties break on the lowest memberId. Times are wall clocks of different hosts: a
 // skew larger than a takeover (seconds) would be needed to pick the wrong one.
-import { AssignerProtocol, type Assigner, type PartitionAssigner } from 'kafkajs';
+import type { PartitionAssigner } from 'kafkajs';
+import { customAssigner } from '../kafka/assigner-kit.js';
 import { decodeMemberInfo, encodeMemberInfo, type MemberInfo } from '../kafka/member-info.js';
 
 export const SINGLE_ACTIVE_ASSIGNER = 'AmnesiaSingleActive';
@@ -40,45 +41,18 @@ export function chooseActive(
 
 /** `info` is read at every join: it says whether (and since when) this member holds the role. */
 export function singleActiveAssigner(info: () => MemberInfo): PartitionAssigner {
-  return ({ cluster }) => {
-    const assigner: Assigner = {
-      name: SINGLE_ACTIVE_ASSIGNER,
-      version: 1,
-      assign({ members, topics }) {
-        const decoded = members.map((m) => ({
-          memberId: m.memberId,
-          info: decodeMemberInfo(AssignerProtocol.MemberMetadata.decode(m.memberMetadata)?.userData),
-        }));
-        const active = chooseActive(decoded);
-        const assignment: Record<string, number[]> = {};
-        for (const topic of topics) {
-          assignment[topic] = cluster
-            .findTopicPartitionMetadata(topic)
-            .map((p) => p.partitionId)
-            .sort((a, b) => a - b);
-        }
-        return Promise.resolve(
-          members.map((m) => ({
-            memberId: m.memberId,
-            memberAssignment: AssignerProtocol.MemberAssignment.encode({
-              version: assigner.version,
-              assignment: m.memberId === active ? assignment : {},
-              userData: Buffer.alloc(0),
-            }),
-          })),
-        );
-      },
-      protocol({ topics }) {
-        return {
-          name: SINGLE_ACTIVE_ASSIGNER,
-          metadata: AssignerProtocol.MemberMetadata.encode({
-            version: assigner.version,
-            topics,
-            userData: encodeMemberInfo(info()),
-          }),
-        };
-      },
-    };
-    return assigner;
-  };
+  return customAssigner({
+    name: SINGLE_ACTIVE_ASSIGNER,
+    userData: () => encodeMemberInfo(info()),
+    plan(members, topics, partitions) {
+      const active = chooseActive(
+        members.map((m) => ({ memberId: m.memberId, info: decodeMemberInfo(m.userData) })),
+      );
+      const plan = new Map<string, Record<string, number[]>>();
+      if (active === undefined) return plan;
+      const assignment: Record<string, number[]> = {};
+      for (const topic of topics) assignment[topic] = partitions(topic);
+      return plan.set(active, assignment);
+    },
+  });
 }

@@ -17,7 +17,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Model, ModelState } from '../model/index.js';
 import type { PendingPurge, TopicOffset } from '../state/format.js';
-import type { SnapshotSource } from '../state/snapshotter.js';
+import type { BoundaryCapture, SnapshotSource } from '../state/snapshotter.js';
 import { BatchRouter } from './batch-router.js';
 import type { InputKind } from '../input/codec.js';
 import { DEDUP_SECTION, engineParts } from './engine-parts.js';
@@ -242,13 +242,7 @@ export class Engine implements SnapshotSource {
    * and committed, so the state reflects every record before the positions and none after.
    * Undefined unless live.
    */
-  atBoundary<T>(
-    take: (
-      state: () => ModelState,
-      offsets: readonly TopicOffset[],
-      sections?: () => Readonly<Record<string, Uint8Array>>,
-    ) => T,
-  ): Promise<T | undefined> {
+  atBoundary<T>(take: BoundaryCapture<T>): Promise<T | undefined> {
     return this.queue.run(async () => {
       if (this.lifecycle.phase !== 'live') return undefined;
       await this.lifecycle.guarded(() => this.live.flush(this.idleContext()), true);

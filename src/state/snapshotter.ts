@@ -25,16 +25,17 @@ export interface SnapshotStatus {
   readonly failures: number;
 }
 
+/** A capture at a batch boundary: the state, the offsets it reflects, extra snapshot sections. */
+export type BoundaryCapture<T> = (
+  state: () => ModelState,
+  offsets: readonly TopicOffset[],
+  sections?: () => Readonly<Record<string, Uint8Array>>,
+) => T;
+
 /** What the engine provides: a consistent capture, and receipt publication (both via its queue). */
 export interface SnapshotSource {
   /** Runs `take` at a batch boundary (all applied events flushed and published); undefined when not live. */
-  atBoundary<T>(
-    take: (
-      state: () => ModelState,
-      offsets: readonly TopicOffset[],
-      sections?: () => Readonly<Record<string, Uint8Array>>,
-    ) => T,
-  ): Promise<T | undefined>;
+  atBoundary<T>(take: BoundaryCapture<T>): Promise<T | undefined>;
   publishPurged(purges: readonly PendingPurge[]): Promise<void>;
   /** True once every other running replica has confirmed that it holds no snapshot (PURGED may go out). */
   othersHoldNoSnapshots(): Promise<boolean>;
