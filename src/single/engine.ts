@@ -15,8 +15,8 @@
 import type { EachBatchPayload } from 'kafkajs';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Model, ModelState } from '../model/index.js';
-import type { PendingPurge, TopicOffset } from '../state/format.js';
+import type { Model } from '../model/index.js';
+import type { PendingPurge } from '../state/format.js';
 import type { BoundaryCapture, SnapshotSource } from '../state/snapshotter.js';
 import { BatchRouter } from './batch-router.js';
 import type { InputKind } from '../input/codec.js';
