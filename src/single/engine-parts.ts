@@ -1,11 +1,8 @@
 // Wiring the engine's pieces to its dependencies and to each other (construction only; the engine
-// composes their behaviour): intake, publisher, live processing, what every rebuild needs, and the
-// health monitor.
-import type { Model } from '../model/index.js';
+// composes their behaviour): intake, publisher, live processing and what every rebuild needs.
 import type { Logger } from '../log.js';
 import type { EngineDeps } from './engine-deps.js';
 import type { FlushRunner } from './flush-runner.js';
-import { HealthMonitor } from '../kafka/health.js';
 import { Intake } from '../input/intake.js';
 import { Live } from './live.js';
 import { modelFromState, settingsFit, tombstonesOnly } from './model-factory.js';
@@ -13,6 +10,7 @@ import type { Positions } from '../kafka/positions.js';
 import { Publisher, type PublishContext } from '../output/publisher.js';
 import type { RebuildDeps } from './rebuild.js';
 import type { Replicas } from './replicas.js';
+import type { ModelSlot, TopicRoles } from './holders.js';
 
 /** The snapshot section that carries the eventIds remembered per user (dedup.ts). */
 export const DEDUP_SECTION = 'dedp';
@@ -23,19 +21,12 @@ export interface EngineHooks {
   readonly positions: Positions;
   readonly flushes: FlushRunner;
   readonly replicas: Replicas;
-  readonly isInput: (topic: string) => boolean;
-  readonly model: () => Model;
-  readonly setModel: (m: Model) => void;
+  readonly topics: TopicRoles;
+  readonly slot: ModelSlot;
   readonly stopping: () => boolean;
   /** Runs a task in the serial queue (fencing and blocking handled). */
   readonly enqueue: (task: () => Promise<void>) => Promise<void>;
   readonly idleContext: () => PublishContext;
-  readonly live: () => boolean;
-  /** Why the instance is not ready (for /readyz). */
-  readonly notReadyReason: () => string;
-  readonly inputsPaused: () => boolean;
-  readonly busy: () => boolean;
-  readonly lastBatchAt: () => number;
 }
 
 export interface EngineParts {
@@ -43,12 +34,13 @@ export interface EngineParts {
   readonly publisher: Publisher;
   readonly live: Live;
   readonly rebuildDeps: RebuildDeps;
-  readonly monitor: HealthMonitor;
 }
 
 export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
   const { config, metrics, outbox, snapshots } = deps;
-  const { log, positions, isInput, model, stopping } = hooks;
+  const { log, positions, topics, slot, stopping } = hooks;
+  const model = () => slot.current;
+  const isInput = topics.isInput;
   const intake = new Intake({
     model,
     dedupWindow: config.model.dedupWindow,
@@ -66,49 +58,38 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
     offsets: deps.offsets,
     positions,
     intake,
-    outbox,
-    publisher,
     registry: deps.registry,
     metrics,
     log,
-    restore: async () => snapshots?.restore((s) => (settingsFit(config, s) ? s : undefined)),
-    buildModel: (s, withUsers) => {
-      // The eventIds remembered go with the users (they name them): kept only with them.
-      const dedup = s.sections?.[DEDUP_SECTION];
-      if (withUsers && dedup) intake.resetDedup(dedup);
-      return modelFromState(config, deps.tombstoneKey, withUsers ? s.state : tombstonesOnly(s.state));
+    slot,
+    snapshot: {
+      restore: async () => snapshots?.restore((s) => (settingsFit(config, s) ? s : undefined)),
+      buildModel: (s, withUsers) => {
+        // The eventIds remembered go with the users (they name them): kept only with them.
+        const dedup = s.sections?.[DEDUP_SECTION];
+        if (withUsers && dedup) intake.resetDedup(dedup);
+        return modelFromState(config, deps.tombstoneKey, withUsers ? s.state : tombstonesOnly(s.state));
+      },
     },
-    setModel: hooks.setModel,
-    model,
+    outputs: {
+      outbox,
+      publisher,
+      activate: async () => {
+        await hooks.replicas.announceActive();
+        await deps.sink.activate();
+      },
+    },
+    retention: {
+      acceptDeletionGap: config.acceptDeletionGap,
+      onGaps: (gaps) => {
+        metrics.retentionGap.reset();
+        for (const g of gaps)
+          metrics.retentionGap.set({ topic: g.topic, partition: String(g.partition) }, g.lost);
+      },
+    },
     flushes: hooks.flushes,
-    activate: async () => {
-      await hooks.replicas.announceActive();
-      await deps.sink.activate();
-    },
-    acceptDeletionGap: config.acceptDeletionGap,
-    onGaps: (gaps) => {
-      metrics.retentionGap.reset();
-      for (const g of gaps)
-        metrics.retentionGap.set({ topic: g.topic, partition: String(g.partition) }, g.lost);
-    },
     stopping,
   };
-  const monitor = new HealthMonitor(
-    {
-      offsets: deps.offsets,
-      positions: () => positions.offsets(isInput),
-      noteHighWatermark: (tp, offset) => positions.noteHighWatermark(tp, offset),
-      live: hooks.live,
-      ready: hooks.live,
-      notReadyReason: hooks.notReadyReason,
-      inputsPaused: hooks.inputsPaused,
-      busy: hooks.busy,
-      lastBatchAt: hooks.lastBatchAt,
-      outputsStuckMs: () => publisher.stuckMs(),
-      log,
-    },
-    config.health,
-  );
   const live = new Live({
     batch: config.batch,
     intake,
@@ -123,5 +104,5 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
     enqueue: hooks.enqueue,
     idleContext: hooks.idleContext,
   });
-  return { intake, publisher, live, rebuildDeps, monitor };
+  return { intake, publisher, live, rebuildDeps };
 }

@@ -22,7 +22,7 @@ import { BatchRouter } from './batch-router.js';
 import type { InputKind } from '../input/codec.js';
 import { DEDUP_SECTION, engineParts } from './engine-parts.js';
 import { FlushRunner } from './flush-runner.js';
-import type { HealthMonitor, HealthVerdict } from '../kafka/health.js';
+import type { HealthVerdict } from '../kafka/health.js';
 import type { Intake } from '../input/intake.js';
 import { batchControl, inputBatch } from '../kafka/kafkajs-ports.js';
 import type { Live } from './live.js';
@@ -32,6 +32,9 @@ import type { PublishContext, Publisher } from '../output/publisher.js';
 import { Replicas } from './replicas.js';
 import { SerialQueue } from '../kafka/serial-queue.js';
 import { Lifecycle } from './lifecycle.js';
+import { ModelSlot, TopicRoles } from './holders.js';
+import { newModel } from './model-factory.js';
+import { HealthMonitor } from '../kafka/health.js';
 import type { Phase } from '../service.js';
 import type { EngineDeps } from './engine-deps.js';
 
@@ -48,7 +51,8 @@ export class Engine implements SnapshotSource {
   private readonly positions = new Positions();
   private readonly log: Logger;
   private readonly kinds: ReadonlyMap<string, InputKind>;
-  private readonly outputs: readonly string[];
+  private readonly roles: TopicRoles;
+  private readonly slot: ModelSlot;
   private readonly replicas: Replicas;
   private readonly intake: Intake;
   private readonly publisher: Publisher;
@@ -57,6 +61,9 @@ export class Engine implements SnapshotSource {
   private readonly lifecycle: Lifecycle;
   private readonly router: BatchRouter;
   private readonly isInput = (topic: string): boolean => this.kinds.has(topic);
+  /** Runs a task in the serial queue, guarded by the lifecycle (fencing and blocking handled). */
+  private readonly enqueueGuarded = (task: () => Promise<void>): Promise<void> =>
+    this.queue.run(() => this.lifecycle.guarded(task));
   private readonly isStopping = (): boolean => this.stopping;
 
   constructor(private readonly deps: EngineDeps) {
@@ -66,39 +73,30 @@ export class Engine implements SnapshotSource {
       [t.interactions, 'interaction'],
       [t.deletions, 'deletion'],
     ]);
-    this.outputs = [t.similarities, t.receipts];
+    this.roles = new TopicRoles(t);
+    this.slot = new ModelSlot(newModel(deps.config, deps.tombstoneKey));
     this.replicas = new Replicas({
       offsets: deps.offsets,
       groupId: deps.config.kafka.groupId,
-      inputTopics: [...this.kinds.keys()],
+      inputTopics: this.roles.inputs,
       snapshots: deps.snapshots,
       progress: deps.progress,
       instanceId: deps.instanceId,
       log: this.log,
       stopping: this.isStopping,
     });
-    // The lifecycle owns the model; the pieces reach it through it (constructed right below).
-    const lifecycle = (): Lifecycle => this.lifecycle;
     const parts = engineParts(deps, {
       log: this.log,
       positions: this.positions,
       flushes: new FlushRunner(),
       replicas: this.replicas,
-      isInput: this.isInput,
-      model: () => lifecycle().model,
-      setModel: (m) => {
-        lifecycle().model = m;
-      },
+      topics: this.roles,
+      slot: this.slot,
       stopping: this.isStopping,
-      enqueue: (task) => this.queue.run(() => lifecycle().guarded(task)),
+      enqueue: this.enqueueGuarded,
       idleContext: () => this.idleContext(),
-      live: () => lifecycle().phase === 'live',
-      notReadyReason: () => lifecycle().notReadyReason(),
-      inputsPaused: () => this.inputsPaused,
-      busy: () => this.queue.busy,
-      lastBatchAt: () => this.lastBatchAt,
     });
-    ({ intake: this.intake, publisher: this.publisher, live: this.live, monitor: this.monitor } = parts);
+    ({ intake: this.intake, publisher: this.publisher, live: this.live } = parts);
     this.lifecycle = new Lifecycle({
       ...deps,
       queue: this.queue,
@@ -107,13 +105,27 @@ export class Engine implements SnapshotSource {
       live: this.live,
       intake: this.intake,
       rebuildDeps: parts.rebuildDeps,
-      inputTopics: [...this.kinds.keys()],
-      outputTopics: this.outputs,
-      allTopics: this.topics,
-      isInput: this.isInput,
+      topics: this.roles,
+      slot: this.slot,
       idleContext: () => this.idleContext(),
       stopping: this.isStopping,
     });
+    this.monitor = new HealthMonitor(
+      {
+        offsets: deps.offsets,
+        positions: () => this.positions.offsets(this.isInput),
+        noteHighWatermark: (tp, offset) => this.positions.noteHighWatermark(tp, offset),
+        live: () => this.lifecycle.phase === 'live',
+        ready: () => this.lifecycle.phase === 'live',
+        notReadyReason: () => this.lifecycle.notReadyReason(),
+        inputsPaused: () => this.inputsPaused,
+        busy: () => this.queue.busy,
+        lastBatchAt: () => this.lastBatchAt,
+        outputsStuckMs: () => this.publisher.stuckMs(),
+        log: this.log,
+      },
+      deps.config.health,
+    );
     this.router = new BatchRouter({
       host: {
         phase: () => this.lifecycle.phase,
@@ -147,10 +159,7 @@ export class Engine implements SnapshotSource {
 
   /** The topics the group consumer subscribes to. */
   get topics(): string[] {
-    // Deletions first: kafkajs hands a fetch's batches over in subscription order, so a deletion
-    // request is applied (and its receipt flushed) before the interactions fetched with it.
-    const t = this.deps.config.topics;
-    return [t.deletions, t.interactions, ...this.outputs];
+    return [...this.roles.all];
   }
 
   /** What work outside a batch runs with: the latest batch's heartbeat, the stopping flag. */

@@ -14,6 +14,7 @@ import type { Live } from './live.js';
 import { classifyKafkaError } from '../kafka/classify.js';
 import { decideOnJoin } from './membership.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { ModelSlot, TopicRoles } from './holders.js';
 import { newModel } from './model-factory.js';
 import type { Outbox } from '../output/outbox.js';
 import { partitionsOf, type TopicPartition } from '../kafka/partitions.js';
@@ -51,16 +52,13 @@ export interface LifecycleDeps {
   readonly live: Live;
   readonly intake: Intake;
   readonly rebuildDeps: RebuildDeps;
-  readonly inputTopics: readonly string[];
-  readonly outputTopics: readonly string[];
-  readonly allTopics: readonly string[];
-  readonly isInput: (topic: string) => boolean;
+  readonly topics: TopicRoles;
+  readonly slot: ModelSlot;
   readonly idleContext: () => PublishContext;
   readonly stopping: () => boolean;
 }
 
 export class Lifecycle {
-  private model_: Model;
   private phase_: Phase = 'starting';
   private generation = 0;
   private rebuild_: Rebuild | undefined;
@@ -72,16 +70,10 @@ export class Lifecycle {
   private reactivations = 0;
   private lastReactivation = 0;
 
-  constructor(private readonly deps: LifecycleDeps) {
-    this.model_ = newModel(deps.config, deps.tombstoneKey);
-  }
+  constructor(private readonly deps: LifecycleDeps) {}
 
   get model(): Model {
-    return this.model_;
-  }
-
-  set model(m: Model) {
-    this.model_ = m;
+    return this.deps.slot.current;
   }
 
   get phase(): Phase {
@@ -148,8 +140,8 @@ export class Lifecycle {
    */
   private keepState(gen: number): void {
     const { consumer } = this.deps;
-    const inputs = [...this.deps.inputTopics];
-    consumer.pause([...inputs, ...this.deps.outputTopics]);
+    const inputs = [...this.deps.topics.inputs];
+    consumer.pause([...inputs, ...this.deps.topics.outputs]);
     for (const tp of this.deps.positions.partitions) {
       const pos = this.deps.positions.get(tp);
       if (pos !== undefined) consumer.seek({ ...tp, offset: pos });
@@ -157,7 +149,7 @@ export class Lifecycle {
     void this.deps.queue
       .run(async () => {
         if (gen !== this.generation) return;
-        if (await this.deps.replicas.othersWentAhead(this.deps.positions.offsets(this.deps.isInput))) {
+        if (await this.deps.replicas.othersWentAhead(this.deps.positions.offsets(this.deps.topics.isInput))) {
           this.deps.log.warn({ generation: gen }, 'another instance was active meanwhile: rebuilding');
           this.startRebuild(gen, this.deps.positions.partitions);
           return;
@@ -178,8 +170,13 @@ export class Lifecycle {
     // seek() now, before kafkajs fetches from the committed offsets. With a snapshot the inputs
     // resume at its offsets (the snapshot is the truth, not the group's commits); the rebuild seeks
     // again if the file turns out unusable.
-    const seeked = seekForAssignment(consumer, partitions, this.deps.isInput, snapshots?.plannedOffsets());
-    consumer.resume(this.deps.outputTopics);
+    const seeked = seekForAssignment(
+      consumer,
+      partitions,
+      this.deps.topics.isInput,
+      snapshots?.plannedOffsets(),
+    );
+    consumer.resume(this.deps.topics.outputs);
     // Deletions first: a user's requests must be known before their interactions are replayed.
     consumer.pause([config.topics.interactions]);
     consumer.resume([config.topics.deletions]);
@@ -219,7 +216,7 @@ export class Lifecycle {
   private resetState(): void {
     this.deps.live.reset();
     this.deps.intake.resetDedup();
-    this.model_ = newModel(this.deps.config, this.deps.tombstoneKey);
+    this.deps.slot.replace(newModel(this.deps.config, this.deps.tombstoneKey));
     this.deps.outbox.clear();
   }
 
@@ -262,7 +259,7 @@ export class Lifecycle {
     const assigned = await this.deps.replicas.stillAssigned();
     if (gen !== this.generation) return; // a join meanwhile decides
     if (!assigned) {
-      this.deps.consumer.pause(this.deps.allTopics);
+      this.deps.consumer.pause(this.deps.topics.all);
       this.generation++;
       this.deps.positions.release();
       this.resetState();
@@ -272,7 +269,7 @@ export class Lifecycle {
     }
     if (
       this.phase_ === 'live' &&
-      !(await this.deps.replicas.othersWentAhead(this.deps.positions.offsets(this.deps.isInput)))
+      !(await this.deps.replicas.othersWentAhead(this.deps.positions.offsets(this.deps.topics.isInput)))
     ) {
       await this.reactivate();
       // What the refused delivery carried is still in the outbox: out with the next flush, input or not.
@@ -302,7 +299,7 @@ export class Lifecycle {
   block(reason: BlockReason): void {
     this.blockedReason_ = reason;
     if (reason === 'memory') this.deps.metrics.modelMemoryExceeded.set(1);
-    this.deps.consumer.pause(this.deps.allTopics);
+    this.deps.consumer.pause(this.deps.topics.all);
     this.rebuild_ = undefined;
     this.resetState();
     this.setPhase('blocked');

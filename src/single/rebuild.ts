@@ -25,12 +25,35 @@ import type { SchemaRegistryClient } from '../kafka/registry.js';
 import { DeletionsByUser } from '../input/replay-order.js';
 import { retry } from '../kafka/retry.js';
 import { describeError } from '../errors.js';
+import type { ModelSlot } from './holders.js';
 
 export interface RebuildTopics {
   readonly interactions: string;
   readonly deletions: string;
   readonly similarities: string;
   readonly receipts: string;
+}
+
+/** Where a rebuild starts from: the newest usable snapshot, and how a model is built from it. */
+export interface SnapshotRestore {
+  /** The newest snapshot that fits the model settings (undefined: none, or SNAPSHOT_DIR unset). */
+  restore(): Promise<Restored<Snapshot> | undefined>;
+  /** A model from a snapshot: whole, or only its tombstones (when its users cannot be trusted). */
+  buildModel(s: Snapshot, withUsers: boolean): Model;
+}
+
+/** What a rebuild publishes through, once it ends. */
+export interface RebuildOutputs {
+  readonly outbox: Outbox;
+  readonly publisher: Publisher;
+  /** Becomes the one writer of the outputs (output-sink.ts). */
+  activate(): Promise<void>;
+}
+
+/** What retention deleted: ACCEPT_DELETION_GAP, and where the gaps found at every rebuild go. */
+export interface RetentionPolicy {
+  readonly acceptDeletionGap: boolean;
+  onGaps(gaps: readonly RetentionGap[]): void;
 }
 
 export interface RebuildDeps {
@@ -40,24 +63,13 @@ export interface RebuildDeps {
   readonly offsets: OffsetsPort;
   readonly positions: Positions;
   readonly intake: Intake;
-  readonly outbox: Outbox;
-  readonly publisher: Publisher;
   readonly registry: SchemaRegistryClient | undefined;
   readonly metrics: Metrics;
   readonly log: Logger;
-  /** The newest usable snapshot, built into a model (undefined: none, or SNAPSHOT_DIR unset). */
-  /** The newest snapshot that fits the model settings (undefined: none, or SNAPSHOT_DIR unset). */
-  readonly restore: () => Promise<Restored<Snapshot> | undefined>;
-  /** A model from a snapshot: whole, or only its tombstones (when its users cannot be trusted). */
-  readonly buildModel: (s: Snapshot, withUsers: boolean) => Model;
-  /** Becomes the one writer of the outputs (output-sink.ts). */
-  readonly activate: () => Promise<void>;
-  /** ACCEPT_DELETION_GAP: rebuild even when retention deleted unapplied deletion requests. */
-  readonly acceptDeletionGap: boolean;
-  /** Told the gaps found at every rebuild (none: an empty list), for the metrics. */
-  readonly onGaps: (gaps: readonly RetentionGap[]) => void;
-  readonly setModel: (m: Model) => void;
-  readonly model: () => Model;
+  readonly slot: ModelSlot;
+  readonly snapshot: SnapshotRestore;
+  readonly outputs: RebuildOutputs;
+  readonly retention: RetentionPolicy;
   readonly flushes: FlushRunner;
   readonly stopping: () => boolean;
 }
@@ -123,7 +135,7 @@ export class Rebuild {
    */
   async begin(isCurrent: () => boolean): Promise<'begun' | 'abandoned'> {
     const { positions, offsets, groupId, consumer, log } = this.deps;
-    await retry(() => this.deps.activate(), {
+    await retry(() => this.deps.outputs.activate(), {
       stopping: () => this.deps.stopping() || !isCurrent(),
       onRetry: (e, attempt, delayMs) =>
         log.warn(
@@ -141,7 +153,7 @@ export class Rebuild {
     const committed = PartitionMap.of(
       (await offsets.committed(groupId, inputTopics)).map((o) => [o, o.offset] as const),
     );
-    let restored = await this.deps.restore();
+    let restored = await this.deps.snapshot.restore();
     if (!isCurrent()) return 'abandoned';
     this.marks = marks;
     this.committedAtStart = committed;
@@ -156,12 +168,12 @@ export class Rebuild {
         { snapshot: restored.file.name, partitions: gaps.filter(isDeletion).length },
         'the snapshot predates deletion requests deleted by retention: replaying the topics instead (its tombstones kept)',
       );
-      this.deps.setModel(this.deps.buildModel(restored.value, false));
+      this.deps.slot.replace(this.deps.snapshot.buildModel(restored.value, false));
       restored = undefined;
       start = new PartitionMap<number>();
       gaps = retentionGaps(inputs, marks, start);
-    } else if (restored) this.deps.setModel(this.deps.buildModel(restored.value, true));
-    this.deps.onGaps(gaps);
+    } else if (restored) this.deps.slot.replace(this.deps.snapshot.buildModel(restored.value, true));
+    this.deps.retention.onGaps(gaps);
     for (const g of gaps)
       log.warn(
         { ...g },
@@ -169,7 +181,7 @@ export class Rebuild {
           ? 'deletion requests were deleted by retention: replaying only if no interaction predates them'
           : 'interactions were deleted by retention before they were applied: their history is lost',
       );
-    this.guard = new DeletionGapGuard(this.deps.acceptDeletionGap ? [] : gaps.filter(isDeletion));
+    this.guard = new DeletionGapGuard(this.deps.retention.acceptDeletionGap ? [] : gaps.filter(isDeletion));
     for (const tp of held) positions.set(tp, Math.max(start.get(tp) ?? 0, marks.get(tp)?.low ?? 0));
     this.restoredFrom = restored?.file.name;
     for (const tp of held) {
@@ -282,7 +294,7 @@ export class Rebuild {
       if (this.outputs.receiptStatus(f.receipt.requestId) !== 'PURGED')
         this.deps.intake.notePurge(f.receipt, f.recordMs);
     const now = Date.now();
-    const model = this.deps.model();
+    const model = this.deps.slot.current;
     const report = await this.deps.flushes.run(model, now, {
       heartbeat: ctl ? () => ctl.heartbeat() : undefined,
     });
@@ -290,10 +302,10 @@ export class Rebuild {
     const out = this.outputs.reconcile(
       this.restoredFrom ? currentLists(model) : report,
       this.receipts,
-      this.deps.outbox,
+      this.deps.outputs.outbox,
       now,
     );
-    await this.deps.publisher.publish({ heartbeat: ctl?.heartbeat, stopping: this.deps.stopping });
+    await this.deps.outputs.publisher.publish({ heartbeat: ctl?.heartbeat, stopping: this.deps.stopping });
     consumer.pause([topics.similarities, topics.receipts]);
     for (const tp of held) if (!this.isInput(tp.topic)) positions.drop(tp);
     this.stage = 'done';
