@@ -1,5 +1,7 @@
 // Deletion receipts as the outside world sees them: a kafkajs consumer of the receipts topic (own
-// throwaway group, starting at the topic's end as of start-up), keeping the latest few in memory.
+// throwaway group) that starts at the last KEEP_RECEIPTS records of every partition, so the panel
+// shows the receipts already on the topic (the demo's forget of Marge, before the page was opened),
+// and keeps the newest few (by completedAt) in memory.
 // Receipts carry no user id, so nothing personal is held or shown here.
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
@@ -37,6 +39,16 @@ function toShown(v: Record<string, unknown>): ShownReceipt | undefined {
   };
 }
 
+/** Adds `r` to `kept` (newest completedAt first, at most KEEP_RECEIPTS; a request's status once). */
+export function keep(kept: ShownReceipt[], r: ShownReceipt): void {
+  const same = kept.findIndex((k) => k.requestId === r.requestId && k.status === r.status);
+  if (same >= 0) kept.splice(same, 1);
+  let at = 0;
+  while (at < kept.length && kept[at]!.completedAt >= r.completedAt) at++;
+  kept.splice(at, 0, r);
+  kept.length = Math.min(kept.length, KEEP_RECEIPTS);
+}
+
 export function followReceipts(opts: {
   kafka: Kafka;
   topic: string;
@@ -57,13 +69,15 @@ export function followReceipts(opts: {
   const run = async () => {
     while (!abort.signal.aborted) {
       try {
-        // Start at the end as of now, on every partition (also empty ones), so a receipt
-        // produced while the group is still joining is not skipped.
+        // Start KEEP_RECEIPTS records before the end as of now, on every partition (also empty
+        // ones): the newest receipts already out are shown, and one produced while the group is
+        // still joining is not skipped.
         const admin = kafka.admin();
         await admin.connect();
         const startAt = new Map<number, number>();
         try {
-          for (const o of await admin.fetchTopicOffsets(topic)) startAt.set(o.partition, Number(o.high));
+          for (const o of await admin.fetchTopicOffsets(topic))
+            startAt.set(o.partition, Math.max(Number(o.low), Number(o.high) - KEEP_RECEIPTS));
         } finally {
           await admin.disconnect();
         }
@@ -88,8 +102,7 @@ export function followReceipts(opts: {
             const v = await decodeAny(message.value, registry).catch(() => null);
             const r = v ? toShown(v) : undefined;
             if (!r) return;
-            kept.unshift(r);
-            kept.length = Math.min(kept.length, KEEP_RECEIPTS);
+            keep(kept, r);
             opts.onReceipt(r);
           },
         });
