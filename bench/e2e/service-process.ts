@@ -3,6 +3,7 @@
 // metrics and model size; stops it gracefully (SIGKILL after a bound). Its pino log lines are kept
 // (the last few hundred, for errors) and the milestones among them noted with their times.
 import { fork, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ModelStats } from '../../src/model/index.js';
@@ -85,7 +86,10 @@ export function spawnService(env: Readonly<Record<string, string>>): ServiceProc
   const lines: string[] = [];
   const milestones: Milestone[] = [];
   const kafkaErrors: Record<string, number> = {};
+  // BENCH_SERVICE_LOG=<file>: every line the service child writes, kept for a post-mortem.
+  const logFile = process.env.BENCH_SERVICE_LOG;
   const onLine = (line: string) => {
+    if (logFile) appendFileSync(logFile, `${line}\n`);
     lines.push(line);
     if (lines.length > KEPT_LINES) lines.shift();
     if (!line.startsWith('{')) return;

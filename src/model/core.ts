@@ -43,7 +43,7 @@ export interface RepresentationOptions {
   readonly representation?: 'dense' | 'sparse' | 'auto';
   /**
    * Force how flushes keep the top-K candidates (benchmarks, tests): offer by offer, or rebuilt by
-   * one sweep of C; 'auto' (default) sweeps when a batch changed n of a quarter of the items or more.
+   * one sweep of C; 'auto' (default) sweeps when a batch changed n of half of the items or more.
    */
   readonly flushMode?: 'incremental' | 'bulk' | 'auto';
 }
