@@ -6,13 +6,8 @@
 // the purge bound has passed. Pending receipts are changelog records too: they survive a move.
 import type { KafkaMessage } from 'kafkajs';
 import { describeError, isAmnesiaError } from '../errors.js';
-import {
-  decodeDeletion,
-  decodeInteraction,
-  prefetchSchemas,
-  uncachedSchemaIds,
-  type Interaction,
-} from '../input/codec.js';
+import { answerDeletion } from '../input/deletion-answer.js';
+import { decodeInteraction, prefetchSchemas, uncachedSchemaIds, type Interaction } from '../input/codec.js';
 import { dlqTopic } from '../kafka/topics.js';
 import { boundDlqMessage, dlqMessage, recordBytes } from '../output/dlq.js';
 import { CountsByTopic } from '../input/intake.js';
@@ -147,20 +142,22 @@ export class UserTask extends Task {
     if (topic === t.deletions) {
       const counts = new CountsByTopic();
       for (const m of messages) {
-        const d = decodeDeletion(m, this.u.registry, this.u.inputRules);
-        if (!d.ok) {
-          this.deadLetter(topic, m, d, counts);
+        const at = { topic, partition: this.partition, offset: m.offset };
+        const a = answerDeletion(m, at, this.u.registry, this.u.inputRules, {
+          metrics: this.u.metrics,
+          log: this.log,
+        });
+        const recordMs = Number(m.timestamp);
+        if (!a.ok) {
+          this.deadLetter(topic, m, a.failure, counts);
+          this.receipts.push({ receipt: a.receipt, recordMs });
           continue;
         }
-        const recordMs = Number(m.timestamp);
-        this.applyHeld(d.value.userId, recordMs, counts);
+        const d = a.deletion;
+        this.applyHeld(d.userId, recordMs, counts);
         const marker = Number(m.offset);
-        const removed = this.table.forget(
-          userToken(this.u.tombstoneKey, d.value.userId),
-          d.value.requestedAt,
-          marker,
-        );
-        this.waiting.set(marker, { id: d.value.requestId, removed, recordMs, acks: [] });
+        const removed = this.table.forget(userToken(this.u.tombstoneKey, d.userId), d.requestedAt, marker);
+        this.waiting.set(marker, { id: d.requestId, removed, recordMs, acks: [] });
         this.dirtyRequests.add(`r${marker}`);
         counts.of(topic).add('applied');
       }
@@ -219,7 +216,7 @@ export class UserTask extends Task {
     });
   }
 
-  private receipt(r: Request, status: 'FORGOTTEN' | 'PURGED', now: number): Receipt {
+  private receipt(r: Request, status: Receipt['status'], now: number): Receipt {
     return {
       requestId: r.id,
       status,
