@@ -1,4 +1,5 @@
-// `amnesia forget <userId>`: sends a deletion request and waits for its receipt.
+// `amnesia forget <userId>`: sends a deletion request and waits for its receipt: FORGOTTEN ends it
+// (exit 0), REJECTED too, with its reason on stderr and exit code 3 (FORGET_REJECTED_EXIT).
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
@@ -62,4 +63,14 @@ export async function forget(
     await producer.disconnect();
   }
   return receipt!;
+}
+
+/** The exit code of `amnesia forget` when the request was REJECTED. */
+export const FORGET_REJECTED_EXIT = 3;
+
+/** How `amnesia forget` ends on this receipt: exit code, and the message for stderr when rejected. */
+export function forgetOutcome(receipt: Record<string, unknown>): { code: number; message?: string } {
+  if (receipt.status !== 'REJECTED') return { code: 0 };
+  const reason = typeof receipt.reason === 'string' ? receipt.reason : 'no reason given';
+  return { code: FORGET_REJECTED_EXIT, message: `deletion request REJECTED: ${reason}` };
 }

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from '../config.js';
 import { AmnesiaError, ConfigError, describeError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { createKafka } from '../kafka/client.js';
-import { forget } from './forget.js';
+import { forget, forgetOutcome } from './forget.js';
 import { load } from './load.js';
 import { snapshotCommand } from './snapshot.js';
 import { verify } from './verify.js';
@@ -21,7 +21,7 @@ commands:
       Produce interactions from a MovieLens ratings file (userId,movieId,rating,timestamp;
       seconds) or a generic userId,itemId[,timestamp-ms] CSV. Progress on stderr.
   forget <userId> [--request-id ID] [--format json|avro] [--timeout MS]
-      Send a deletion request and wait for its receipt (printed as JSON).
+      Send a deletion request and wait for its receipt (printed as JSON); exit 3 if REJECTED.
   watch [--from-beginning] [--limit N] [--item ID]
       Print similarity updates as JSON lines until interrupted.
   snapshot inspect <file>
@@ -112,7 +112,9 @@ export async function cli(argv: string[]): Promise<number> {
         timeoutMs: positiveInt('timeout', values.timeout, 30_000),
       });
       process.stdout.write(`${JSON.stringify(receipt)}\n`);
-      return 0;
+      const outcome = forgetOutcome(receipt);
+      if (outcome.message) process.stderr.write(`${outcome.message}\n`);
+      return outcome.code;
     }
     case 'watch': {
       const { values } = parseArgs({

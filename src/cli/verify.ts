@@ -10,12 +10,12 @@ import { Model } from '../model/index.js';
 import { decodeSnapshot } from '../state/format.js';
 import {
   decodeAny,
-  decodeDeletion,
   decodeInteraction,
   prefetchSchemas,
   uncachedSchemaIds,
   type Deletion,
 } from '../input/codec.js';
+import { answerDeletion } from '../input/deletion-answer.js';
 import { canonicalList } from '../input/reconcile.js';
 import { readToEnd } from '../kafka/reader.js';
 import type { SchemaRegistryClient } from '../kafka/registry.js';
@@ -67,13 +67,15 @@ export function recompute(
 ): Model {
   const model = new Model(config.model);
   const pending = new Map<string, { d: Deletion; at: number }[]>();
-  for (const list of deletions.values())
+  for (const [partition, list] of deletions)
     for (const m of list) {
-      const d = decodeDeletion(m, registry, config.input);
-      if (!d.ok) continue; // dead-lettered by the service too
-      const byUser = pending.get(d.value.userId) ?? [];
-      byUser.push({ d: d.value, at: Number(m.timestamp) });
-      pending.set(d.value.userId, byUser);
+      // The service's own decision: carried out (with corrections) or rejected.
+      const at = { topic: config.topics.deletions, partition, offset: m.offset };
+      const a = answerDeletion(m, at, registry, config.input, undefined);
+      if (!a.ok) continue; // REJECTED and dead-lettered by the service too
+      const byUser = pending.get(a.deletion.userId) ?? [];
+      byUser.push({ d: a.deletion, at: Number(m.timestamp) });
+      pending.set(a.deletion.userId, byUser);
     }
   for (const byUser of pending.values()) byUser.sort((a, b) => a.at - b.at);
   const forgetUpTo = (userId: string, before: number) => {

@@ -129,7 +129,8 @@ type Parsed =
   | { readonly ok: true; readonly obj: Record<string, unknown>; readonly format: 'json' | 'avro' }
   | DecodeFailure;
 
-function parseValue(
+/** Frames and parses a value into its object (no field validation); a failure names the reason. */
+export function parseInput(
   value: Buffer | null,
   expect: SchemaName,
   registry: SchemaRegistryClient | undefined,
@@ -205,7 +206,7 @@ function decodeRecord<V extends { readonly userId: string }, T extends V>(
   registry: SchemaRegistryClient | undefined,
   rules: InputRules,
 ): Decoded<T> {
-  const p = parseValue(rec.value, expect, registry);
+  const p = parseInput(rec.value, expect, registry);
   if (!p.ok) return p;
   const v = validate(p.obj);
   if (!v.ok) return v;

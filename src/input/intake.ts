@@ -14,11 +14,13 @@ import {
 } from './codec.js';
 import { EventDedup } from './dedup.js';
 import { resolveSchemas, type SchemaWaitContext } from './schema-wait.js';
+import { answerDeletion } from './deletion-answer.js';
+import type { Logger } from '../log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { Outbox, Receipt } from '../output/outbox.js';
 import type { TopicPartition } from '../kafka/partitions.js';
 import type { DecodeFailure } from '../output/reasons.js';
-import type { InputRules } from './validate.js';
+import { DEFAULT_INPUT_RULES, type InputRules } from './validate.js';
 import type { SchemaRegistryClient } from '../kafka/registry.js';
 
 const OUTCOME_LABEL: Record<InteractionOutcome, string> = {
@@ -70,6 +72,8 @@ export interface IntakeDeps {
   readonly inputRules?: InputRules;
   readonly outbox: Outbox;
   readonly metrics: Metrics;
+  /** Where corrected and rejected deletion requests are logged (never with the user id). */
+  readonly log?: Logger | undefined;
   /** A forgotten user's PURGED receipt is due after the next durable snapshot (SNAPSHOT_DIR set). */
   readonly noteForgotten?: ((p: PendingPurge) => void) | undefined;
 }
@@ -104,6 +108,23 @@ export class Intake {
     return kind === 'interaction'
       ? decodeInteraction(m, this.deps.registry, this.deps.inputRules)
       : decodeDeletion(m, this.deps.registry, this.deps.inputRules);
+  }
+
+  /**
+   * A deletion request's one answer (deletion-answer.ts): the deletion to carry out, or — dead-lettered
+   * when `counts` is given (not a silent replay) — its REJECTED receipt.
+   */
+  answerDeletion(
+    from: TopicPartition,
+    m: KafkaMessage,
+    counts: OutcomeCounts | undefined,
+  ): { readonly deletion: Deletion } | { readonly rejected: Receipt } {
+    const at = { ...from, offset: m.offset };
+    const { registry, inputRules, metrics, log } = this.deps;
+    const a = answerDeletion(m, at, registry, inputRules ?? DEFAULT_INPUT_RULES, counts && { metrics, log });
+    if (a.ok) return { deletion: a.deletion };
+    if (counts) this.deadLetter(from, m, a.failure, counts);
+    return { rejected: a.receipt };
   }
 
   /** Queues the record for `<topic>.dlq` with the reason (published with the next flush). */

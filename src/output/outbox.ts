@@ -10,7 +10,9 @@ import type { SchemaIds } from '../kafka/topics.js';
 
 export interface Receipt {
   readonly requestId: string;
-  readonly status: 'FORGOTTEN' | 'PURGED';
+  readonly status: 'FORGOTTEN' | 'PURGED' | 'REJECTED';
+  /** REJECTED only: why the request was not carried out (input/deletion-answer.ts REJECT_REASONS). */
+  readonly reason?: string;
   readonly interactionsRemoved: number;
   readonly itemsAffected: number;
   readonly completedAt: number;

@@ -5,10 +5,11 @@
 // the input positions in one transaction. Acks complete a request's FORGOTTEN; PURGED follows when
 // the purge bound has passed. Pending receipts are changelog records too: they survive a move.
 import type { KafkaMessage } from 'kafkajs';
-import { decodeDeletion, decodeInteraction } from '../input/codec.js';
+import { decodeInteraction } from '../input/codec.js';
 import { applyChunk, HeldRecords, type HeldSink } from '../input/held.js';
 import { resolveSchemas } from '../input/schema-wait.js';
 import { DeadLetters } from '../output/dlq.js';
+import { answerDeletion } from '../input/deletion-answer.js';
 import { CountsByTopic } from '../input/intake.js';
 import type { OutputEncoder, Receipt } from '../output/outbox.js';
 import type { SchemaRegistryClient } from '../kafka/registry.js';
@@ -134,20 +135,22 @@ export class UserTask extends Task {
     if (topic === t.deletions) {
       const counts = new CountsByTopic();
       for (const m of messages) {
-        const d = decodeDeletion(m, this.u.registry, this.u.inputRules);
-        if (!d.ok) {
-          this.sink(counts).deadLetter(topic, m, d);
+        const at = { topic, partition: this.partition, offset: m.offset };
+        const a = answerDeletion(m, at, this.u.registry, this.u.inputRules, {
+          metrics: this.u.metrics,
+          log: this.log,
+        });
+        const recordMs = Number(m.timestamp);
+        if (!a.ok) {
+          this.sink(counts).deadLetter(topic, m, a.failure);
+          this.receipts.push({ receipt: a.receipt, recordMs });
           continue;
         }
-        const recordMs = Number(m.timestamp);
-        this.held.applyUserBefore(d.value.userId, recordMs, this.sink(counts));
+        const d = a.deletion;
+        this.held.applyUserBefore(d.userId, recordMs, this.sink(counts));
         const marker = Number(m.offset);
-        const removed = this.table.forget(
-          userToken(this.u.tombstoneKey, d.value.userId),
-          d.value.requestedAt,
-          marker,
-        );
-        this.waiting.set(marker, { id: d.value.requestId, removed, recordMs, acks: [] });
+        const removed = this.table.forget(userToken(this.u.tombstoneKey, d.userId), d.requestedAt, marker);
+        this.waiting.set(marker, { id: d.requestId, removed, recordMs, acks: [] });
         this.dirtyRequests.add(`r${marker}`);
         counts.of(topic).add('applied');
       }
@@ -185,7 +188,7 @@ export class UserTask extends Task {
     else this.scheduleFlush(this.u.batch.maxMs);
   }
 
-  private receipt(r: Request, status: 'FORGOTTEN' | 'PURGED', now: number): Receipt {
+  private receipt(r: Request, status: Receipt['status'], now: number): Receipt {
     return {
       requestId: r.id,
       status,

@@ -48,6 +48,7 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
     inputRules: config.input,
     outbox,
     metrics,
+    log,
     noteForgotten: snapshots ? (p) => snapshots.noteForgotten(p) : undefined,
   });
   const publisher = new Publisher({ outbox, sink: deps.sink, positions, isInput, log, metrics });

@@ -110,15 +110,15 @@ export class Live {
       const counts = new CountsByTopic();
       const receipts: PendingReceipt[] = [];
       for (const m of messages) {
-        const d = intake.decode('deletion', m);
-        if (!d.ok) {
-          intake.deadLetter(tp, m, d, counts.of(tp.topic));
+        const a = intake.answerDeletion(tp, m, counts.of(tp.topic));
+        const recordMs = Number(m.timestamp);
+        if ('rejected' in a) {
+          receipts.push({ receipt: a.rejected, recordMs });
           continue;
         }
-        const recordMs = Number(m.timestamp);
-        this.held.applyUserBefore(d.value.userId, recordMs, this.sink(counts));
+        this.held.applyUserBefore(a.deletion.userId, recordMs, this.sink(counts));
         counts.of(tp.topic).add('applied');
-        receipts.push({ receipt: intake.forget(d.value, recordMs), recordMs });
+        receipts.push({ receipt: intake.forget(a.deletion, recordMs), recordMs });
       }
       counts.report(this.deps.metrics);
       positions.set(tp, end + 1);

@@ -238,13 +238,13 @@ export class Rebuild {
           this.forget(b.deletion, b.silent, b.recordMs);
         intake.interaction(d.value, silent ? undefined : counts);
       } else {
-        const d = intake.decode('deletion', m);
-        if (!d.ok) {
-          if (!silent) intake.deadLetter(tp, m, d, counts);
+        const a = intake.answerDeletion(tp, m, silent ? undefined : counts);
+        if ('rejected' in a) {
+          if (!silent) this.receipts.push({ receipt: a.rejected, recordMs });
           continue;
         }
         if (!silent) counts.add('applied');
-        this.deletions.add({ deletion: d.value, recordMs, silent });
+        this.deletions.add({ deletion: a.deletion, recordMs, silent });
       }
     }
     counts.report(metrics, tp.topic);

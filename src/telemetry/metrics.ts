@@ -7,6 +7,8 @@ export interface Metrics {
   readonly eventsConsumed: Counter<'topic' | 'outcome'>;
   readonly dlqRecords: Counter<'topic' | 'reason'>;
   readonly dlqBounded: Counter<'topic'>;
+  readonly deletionsCorrected: Counter<'field'>;
+  readonly deletionsRejected: Counter<'reason'>;
   readonly batchSize: Histogram;
   readonly batchDuration: Histogram;
   readonly forgetDuration: Histogram;
@@ -109,6 +111,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: 'amnesia_dlq_bounded_total',
       help: 'Dead-letter copies too large for the DLQ topic, replaced by a bounded copy (size and SHA-256 of the original value kept), by input topic.',
       labelNames: ['topic'] as const,
+      registers,
+    }),
+    deletionsCorrected: new Counter({
+      name: 'amnesia_deletion_requests_corrected_total',
+      help: 'Deletion requests carried out although a field was wrong, by field: requestedAt (the record timestamp used), key (not the userId: the value userId forgotten), requestId (missing: answered under the request position).',
+      labelNames: ['field'] as const,
+      registers,
+    }),
+    deletionsRejected: new Counter({
+      name: 'amnesia_deletion_requests_rejected_total',
+      help: 'Deletion requests answered REJECTED (no usable userId, or undecodable), by reason.',
+      labelNames: ['reason'] as const,
       registers,
     }),
     batchSize: new Histogram({

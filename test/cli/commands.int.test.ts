@@ -5,7 +5,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { forget } from '../../src/cli/forget.js';
+import { forget, forgetOutcome } from '../../src/cli/forget.js';
 import { load } from '../../src/cli/load.js';
 import { watch } from '../../src/cli/watch.js';
 import { harness } from '../helpers/service.js';
@@ -51,6 +51,24 @@ describe('the amnesia CLI', () => {
       interactionsRemoved: items.length,
     });
     expect(modelOf(svc).items('7')).toEqual([]);
+    expect(forgetOutcome(receipt).code).toBe(0);
+
+    // A request the service cannot carry out (a userId over 256 characters) ends it too: REJECTED.
+    const rejected = await forget(h.kafka, config, {
+      userId: 'x'.repeat(300),
+      requestId: 'cli-test-rejected',
+      format: 'json',
+      timeoutMs: 20_000,
+    });
+    expect(rejected).toMatchObject({
+      requestId: 'cli-test-rejected',
+      status: 'REJECTED',
+      reason: 'invalid-user-id',
+    });
+    expect(forgetOutcome(rejected)).toEqual({
+      code: 3,
+      message: 'deletion request REJECTED: invalid-user-id',
+    });
 
     const lines: string[] = [];
     const n = await watch(h.kafka, config, { fromBeginning: true, limit: 3, timeoutMs: 20_000 }, (l) =>

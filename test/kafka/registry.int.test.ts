@@ -1,12 +1,14 @@
 // The registry client against the real registry of the test stack: per-id outcomes, thousands of
 // unknown ids without "unreachable", a closed port as a retriable error, and credentials from
 // SCHEMA_REGISTRY_URL as basic auth through a password-checking proxy on 127.0.0.1.
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { prefetchSchemas } from '../../src/input/codec.js';
 import { SchemaRegistryClient } from '../../src/kafka/registry.js';
+import { localSchema } from '../../src/kafka/schemas.js';
 import { registerSchema, registryClient, schemaRegistryUrl, uniqueName } from '../helpers/kafka.js';
 
 const servers: Server[] = [];
@@ -45,6 +47,20 @@ async function authProxy(user: string, password: string): Promise<string> {
 }
 
 describe('schema registry client against the real registry', () => {
+  it('accepts the current receipt schema after the previous one under BACKWARD_TRANSITIVE', async () => {
+    const subject = `${uniqueName('t-receipt')}-value`;
+    const r = new SchemaRegistryClient({ url: schemaRegistryUrl() });
+    await r.setCompatibility(subject, 'BACKWARD_TRANSITIVE');
+    const previous = readFileSync(new URL('../fixtures/deletion-receipt.v1.avsc', import.meta.url), 'utf8');
+    const a = await r.register(subject, previous);
+    const b = await r.register(subject, localSchema('receipt').text);
+    expect(b).not.toBe(a);
+    // The rule is enforced (else this test could not fail): a field without default is refused.
+    const broken = JSON.parse(localSchema('receipt').text) as { fields: object[] };
+    broken.fields.push({ name: 'mandatory', type: 'string' });
+    await expect(r.register(subject, JSON.stringify(broken))).rejects.toThrow();
+  });
+
   it('resolves a registered id and declares an unknown one unknown, each on its own', async () => {
     const id = await registerSchema(registryClient(), `${uniqueName('t-reg')}-value`, 'interaction-event');
     const r = new SchemaRegistryClient({ url: schemaRegistryUrl(), notFoundRetryDelaysMs: [50] });

@@ -72,9 +72,11 @@ describe('bad input', () => {
       messages.push({ key: e2.userId, value: encodeValue('interaction', e2) });
     });
     await h.produce(h.topics.interactions, messages);
-    // and on the deletions topic
+    // and on the deletions topic: requests with a usable userId are carried out (v0 forgotten),
+    // the others REJECTED and dead-lettered (input/deletion-answer.ts)
     await h.produce(h.topics.deletions, [
       { key: 'v0', value: j({ userId: 'v0' }), headers: { 'test-case': 'del-no-request' } },
+      { key: 'v0', value: j({ requestId: 'r0' }), headers: { 'test-case': 'del-no-user' } },
       {
         key: 'v0',
         value: j({ requestId: 'r1', userId: 'v0', requestedAt: 'yesterday' }),
@@ -109,14 +111,17 @@ describe('bad input', () => {
     expect(
       Object.fromEntries(ddlq.map((r) => [r.headers['test-case'], r.headers[DLQ_HEADERS.reason]])),
     ).toEqual({
-      'del-no-request': 'missing-field',
-      'del-bad-time': 'invalid-timestamp',
+      'del-no-user': 'missing-field',
       'del-wrong-schema': 'wrong-schema',
     });
 
     expectExact(
       await h.similarities(),
-      bruteForceLists(survivingHistory(good, []), svc.config.model.topK, 1),
+      bruteForceLists(
+        survivingHistory(good, [{ userId: 'v0', requestedAt: Date.now() }]),
+        svc.config.model.topK,
+        1,
+      ),
     );
     expect(svc.phase).toBe('live');
     const metrics = await svc.metrics.registry.getSingleMetricAsString('amnesia_dlq_records_total');
