@@ -5,8 +5,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm ci runs it (postinstall): kafkajs must move past record batches emptied by compaction.
-COPY scripts/patch-kafkajs.mjs ./scripts/
+# npm ci runs scripts/patch-kafkajs.mjs (postinstall: the kafkajs mends); the build needs
+# scripts/copy-assets.mjs and, for src/cli/demo.ts, scripts/stack.mjs with its types.
+# test/deploy/dockerfile.int.test.ts replays this stage in a directory holding only what it copies.
+COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src

@@ -2,41 +2,11 @@
 // (the base's objects, its StatefulSet deleted, the ConfigMap patched), the configuration is one the
 // partitioned mode accepts (TOMBSTONE_KEY from the Secret, no snapshots, no inspector), N replicas
 // without volumes get work (N ≤ partitions), one at a time may go, probes and selectors fit.
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
+import { render } from './k8s-render.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BASE = path.join(ROOT, 'deploy/k8s');
-const DIR = path.join(ROOT, 'deploy/k8s-partitioned');
 /* eslint-disable @typescript-eslint/no-explicit-any -- manifests are untyped YAML */
-const docsOf = (dir: string, files: string[]): any[] =>
-  files.flatMap((f) => parseAllDocuments(readFileSync(path.join(dir, f), 'utf8')).map((d) => d.toJSON()));
-
-function render(): any[] {
-  const k = parse(readFileSync(path.join(DIR, 'kustomization.yaml'), 'utf8')) as {
-    resources: string[];
-    patches: ({ path: string } | { patch: string })[];
-  };
-  const base = parse(readFileSync(path.join(BASE, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
-  let docs: any[] = [];
-  for (const r of k.resources)
-    docs.push(...(r === '../k8s' ? docsOf(BASE, base.resources) : docsOf(DIR, [r])));
-  for (const p of k.patches) {
-    const patch: any = 'path' in p ? parse(readFileSync(path.join(DIR, p.path), 'utf8')) : parse(p.patch);
-    const target = (d: any) => d.kind === patch.kind && d.metadata.name === patch.metadata.name;
-    if (patch.$patch === 'delete') docs = docs.filter((d) => !target(d));
-    else
-      for (const d of docs.filter(target))
-        for (const [key, v] of Object.entries(patch.data as Record<string, unknown>))
-          if (v === null) delete d.data[key];
-          else d.data[key] = v;
-  }
-  return docs;
-}
 
 const docs = render();
 const byKind = (kind: string): any[] => docs.filter((d) => d.kind === kind);
