@@ -12,6 +12,7 @@
 import { parseArgs } from 'node:util';
 import { Model } from '../src/model/index.js';
 import { mulberry32, readCsv, synthetic, syntheticMl20m, type EventStream } from './datasets.js';
+import { rawProbeSeconds } from './probe.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -88,6 +89,11 @@ log(`dataset ${stream.name}: ${stream.users.length} events`);
 const model = new Model(options, repr);
 const ingestSeconds = ingest(model, stream, flushEvery);
 const stats = model.stats();
+// The raw probe on the same stream and flush interval (bench/probe.ts); undefined when C would not fit.
+const probeSeconds =
+  stream.itemNames.length ** 2 * 4 <= 2 ** 31 ? rawProbeSeconds(stream, flushEvery, topK) : undefined;
+if (probeSeconds !== undefined)
+  log(`raw probe ${probeSeconds.toFixed(3)} s: ingest ${(ingestSeconds / probeSeconds).toFixed(2)}× it`);
 const memory = await settledMemory();
 log(
   `ingest ${ingestSeconds.toFixed(3)} s, ${stats.users} users, ${stats.items} items, ${stats.pairs} pairs, rss ${(memory.rss / 2 ** 20).toFixed(0)} MiB`,
@@ -193,6 +199,9 @@ const result = {
   flushEvery,
   ingestSeconds: round(ingestSeconds),
   eventsPerSecond: Math.round(stream.users.length / ingestSeconds),
+  ...(probeSeconds !== undefined
+    ? { rawProbeSeconds: round(probeSeconds), ingestOverProbe: round(ingestSeconds / probeSeconds) }
+    : {}),
   forgetHeaviest: { items: userItems.get(heaviest)?.length, ms: round(heaviestMs) },
   forgetSampleMs: sample,
   ...(all ? { forgetAllMs: all } : {}),

@@ -5,44 +5,78 @@
 // KAFKA_BROKERS or a private stack they start.
 // `--quick` skips the larger synthetic shape and the end-to-end runs; `--full` runs the ML-20M shape
 // at its full 20 M events (≈ 45 min here) instead of its first 4 M.
+// `--targets` runs only what issue 22's table needs (the model on ml-latest-small and the ML-20M
+// shape, the MovieLens end to end: receipts at 0 and 10k ev/s, live at max rate, the catch-up
+// profile), each `--reps` times (default 3; the ML-20M shape once), and every run prints, after the
+// benchmarks' own lines, one JSON line per table row: {figure, value, unit, median, min, max, runs,
+// target} (bench/targets.ts).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { targetRows } from './targets.js';
 
 const quick = process.argv.includes('--quick');
 const full = process.argv.includes('--full');
+const targets = process.argv.includes('--targets');
+const repsAt = process.argv.indexOf('--reps');
+const reps = repsAt > 0 ? Number(process.argv[repsAt + 1]) : targets ? 3 : 1;
 const ml = 'bench/data/ml-latest-small/ratings.csv';
-const runs: { name: string; args: string[] }[] = [];
-if (existsSync(ml))
+const runs: { name: string; args: string[]; reps?: number }[] = [];
+const e2eTargets = [
+  'bench/e2e.ts',
+  '--dataset',
+  ml,
+  '--formats',
+  'avro',
+  '--guarantees',
+  'exactly_once',
+  '--phases',
+  'catchup,receipts,live',
+  '--reps',
+  '1',
+  '--rates',
+  'max',
+  '--background-rates',
+  '0,10000',
+  '--deletions',
+  '50',
+  '--json',
+];
+const ml20m = [
+  'bench/model.ts',
+  '--synthetic-ml20m',
+  ...(full ? ['--full'] : []),
+  '--forget-sample',
+  '30',
+  '--json',
+];
+if (targets) {
   runs.push({ name: 'model/ml-latest-small', args: ['bench/model.ts', '--dataset', ml, '--json'] });
-runs.push({
-  name: 'model/synthetic-1M',
-  args: [
-    'bench/model.ts',
-    '--synthetic',
-    '--events',
-    '1000000',
-    '--users',
-    '20000',
-    '--items',
-    '10000',
-    '--forget-sample',
-    '200',
-    '--json',
-  ],
-});
-if (!quick) {
+  if (!quick) {
+    runs.push({ name: 'model/synthetic-ml20m-shape', args: ml20m, reps: 1 });
+    runs.push({ name: 'e2e/movielens-targets', args: e2eTargets });
+  }
+} else if (existsSync(ml))
+  runs.push({ name: 'model/ml-latest-small', args: ['bench/model.ts', '--dataset', ml, '--json'] });
+if (!targets)
   runs.push({
-    name: 'model/synthetic-ml20m-shape',
+    name: 'model/synthetic-1M',
     args: [
       'bench/model.ts',
-      '--synthetic-ml20m',
-      ...(full ? ['--full'] : []),
+      '--synthetic',
+      '--events',
+      '1000000',
+      '--users',
+      '20000',
+      '--items',
+      '10000',
       '--forget-sample',
-      '30',
+      '200',
       '--json',
     ],
   });
+if (!quick && !targets) {
+  runs.push({ name: 'model/synthetic-ml20m-shape', args: ml20m });
   runs.push({ name: 'snapshot', args: ['bench/snapshot.ts', '--json'] });
   runs.push({ name: 'inspector', args: ['bench/inspector.ts', '--json'] });
   runs.push({ name: 'e2e', args: ['bench/e2e.ts', '--json'] });
@@ -51,21 +85,32 @@ if (!quick) {
     runs.push({ name: 'partitioned', args: ['bench/partitioned.ts', '--dataset', ml, '--json'] });
 }
 let failed = 0;
-for (const run of runs) {
-  const r = spawnSync(
-    process.execPath,
-    ['--expose-gc', '--import', 'tsx', '--max-old-space-size=16000', ...run.args],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const parsed = parseOutput(r.stdout);
-  if (r.status !== 0 || parsed === undefined) {
-    failed++;
-    process.stdout.write(`${JSON.stringify({ bench: run.name, error: `exit ${r.status}` })}\n`);
-  } else process.stdout.write(`${JSON.stringify({ bench: run.name, ...parsed })}\n`);
-}
+const outputs = new Map<string, Record<string, unknown>[]>();
+for (const run of runs)
+  for (let rep = 0; rep < (run.reps ?? reps); rep++) {
+    const r = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', '--max-old-space-size=16000', ...run.args],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const parsed = parseOutput(r.stdout);
+    if (r.status !== 0 || parsed === undefined) {
+      failed++;
+      process.stdout.write(`${JSON.stringify({ bench: run.name, error: `exit ${r.status}` })}\n`);
+    } else {
+      process.stdout.write(`${JSON.stringify({ bench: run.name, rep, ...parsed })}\n`);
+      outputs.set(run.name, [...(outputs.get(run.name) ?? []), parsed]);
+    }
+  }
+const rows = targetRows({
+  model: outputs.get('model/ml-latest-small') ?? [],
+  ml20m: outputs.get('model/synthetic-ml20m-shape') ?? [],
+  e2e: outputs.get(targets ? 'e2e/movielens-targets' : 'e2e/movielens') ?? [],
+});
+for (const r of rows) process.stdout.write(`${JSON.stringify({ row: 'issue-22', ...r })}\n`);
 
 /** A benchmark prints one JSON object: on its last line, or (pretty-printed) as its whole output. */
 function parseOutput(stdout: string): Record<string, unknown> | undefined {
