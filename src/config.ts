@@ -94,7 +94,10 @@ function partitionedRules(e: Env): void {
   if (e.PROCESSING_GUARANTEE !== 'exactly_once')
     throw new ConfigError('PROCESSING_GUARANTEE', 'MODE=partitioned needs exactly_once');
   if (e.SNAPSHOT_DIR !== undefined)
-    throw new ConfigError('SNAPSHOT_DIR', 'not used with MODE=partitioned (state lives in changelog topics)');
+    throw new ConfigError(
+      'SNAPSHOT_DIR',
+      'not used with MODE=partitioned (state lives in changelog topics): unset it, or set it empty (the image sets it for single mode)',
+    );
   if (e.INSPECTOR_ENABLED)
     throw new ConfigError(
       'INSPECTOR_ENABLED',

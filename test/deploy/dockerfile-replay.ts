@@ -36,6 +36,20 @@ export function stages(text: string): Stage[] {
   return out;
 }
 
+/** The variables of one `ENV K=V K2=V2` instruction. */
+const envOf = (step: string): Record<string, string> =>
+  Object.fromEntries([...step.slice(4).matchAll(/([A-Z_][A-Z0-9_]*)=(\S*)/g)].map((m) => [m[1]!, m[2]!]));
+
+/** The environment the final stage's ENV instructions give every container of the image. */
+export const imageEnv = (text: string): Record<string, string> =>
+  Object.assign(
+    {},
+    ...stages(text)
+      .at(-1)!
+      .steps.filter((s) => /^ENV\s/i.test(s))
+      .map(envOf),
+  );
+
 interface Copy {
   readonly from: string | undefined;
   readonly sources: string[];
@@ -111,7 +125,10 @@ export function replay(dockerfile: string): Replay {
         if (c.from) throw new Error(`replay: COPY --from in a build stage is not supported: ${step}`);
         copyInto(c, ROOT, dir);
       } else if (/^RUN\s/i.test(step)) {
-        for (const part of step.slice(4).split('&&').map((p) => p.trim())) {
+        for (const part of step
+          .slice(4)
+          .split('&&')
+          .map((p) => p.trim())) {
           const r = run(part, dir);
           if (r.status !== 0) return { app: undefined, env: {}, cmd: [], failed: r };
         }
@@ -130,9 +147,8 @@ export function replay(dockerfile: string): Replay {
       if (!src) throw new Error(`replay: unknown stage in ${step}`);
       // The build stage's WORKDIR (/app) is the stage directory.
       copyInto({ ...c, sources: c.sources.map((s) => (c.from ? path.relative('/app', s) : s)) }, src, app);
-    } else if (/^ENV\s/i.test(step)) {
-      for (const m of step.slice(4).matchAll(/([A-Z_][A-Z0-9_]*)=(\S*)/g)) env[m[1]!] = m[2]!;
-    } else if (/^CMD\s/i.test(step)) cmd = JSON.parse(step.slice(4)) as string[];
+    } else if (/^ENV\s/i.test(step)) Object.assign(env, envOf(step));
+    else if (/^CMD\s/i.test(step)) cmd = JSON.parse(step.slice(4)) as string[];
   }
   return { app, env, cmd, failed: undefined };
 }

@@ -68,10 +68,10 @@ describe('Dockerfile, replayed without a Docker engine', () => {
     expect(await livez(image, {})).toBe(200);
   });
 
-  // Found by this test, left for the lead: the image's ENV sets SNAPSHOT_DIR, which the overlay's
-  // ConfigMap cannot unset (it only drops its own key), and MODE=partitioned refuses SNAPSHOT_DIR —
-  // so the partitioned Deployment cannot start on this image. Unskip once that is decided.
-  it.skip("runs it with the partitioned k8s overlay's ConfigMap until /livez answers", async () => {
+  // Found by this test: the image's ENV sets SNAPSHOT_DIR, which MODE=partitioned refuses; the
+  // overlay's ConfigMap used to drop its own key (null), leaving the image's value. It now sets it
+  // empty (empty counts as unset), so the same image runs both modes.
+  it("runs it with the partitioned k8s overlay's ConfigMap until /livez answers", async () => {
     const env = partitionedEnv();
     expect(env.MODE).toBe('partitioned');
     expect(await livez(image, { ...env, TOMBSTONE_KEY: 'a'.repeat(64) })).toBe(200);
@@ -84,8 +84,11 @@ describe('Dockerfile, replayed without a Docker engine', () => {
     expect(r.failed?.output).toMatch(/patch-kafkajs\.mjs/);
   });
 
-  it("fails as issue 24 found it: only scripts/patch-kafkajs.mjs copied, tsc misses stack.mjs", () => {
-    const old = DOCKERFILE.replace(/^COPY scripts \.\/scripts$/m, 'COPY scripts/patch-kafkajs.mjs ./scripts/');
+  it('fails as issue 24 found it: only scripts/patch-kafkajs.mjs copied, tsc misses stack.mjs', () => {
+    const old = DOCKERFILE.replace(
+      /^COPY scripts \.\/scripts$/m,
+      'COPY scripts/patch-kafkajs.mjs ./scripts/',
+    );
     expect(old).not.toBe(DOCKERFILE);
     const r = replay(old);
     expect(r.failed?.step).toMatch(/npm run build/);

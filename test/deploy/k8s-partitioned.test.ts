@@ -4,6 +4,9 @@
 // without volumes get work (N ≤ partitions), one at a time may go, probes and selectors fit.
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { imageEnv, ROOT } from './dockerfile-replay.js';
 import { render } from './k8s-render.js';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- manifests are untyped YAML */
@@ -46,6 +49,18 @@ describe('deploy/k8s-partitioned', () => {
     expect(segmentMs + Math.min(60_000, segmentMs / 2) + maxCompactionLagMs + purgeMarginMs).toBeLessThan(
       8 * 3_600_000,
     );
+  });
+
+  // The same image runs both modes: its ENV turns snapshots on for single mode (SNAPSHOT_DIR on its
+  // VOLUME), and a ConfigMap can only set a variable, not remove one the image sets, so the overlay
+  // clears it with the empty string (which counts as unset). Issue 24: with `SNAPSHOT_DIR: null`
+  // (key dropped) the image's value stayed and MODE=partitioned refused to start.
+  it("is accepted on top of the image's own ENV (the container's real environment)", () => {
+    const image = imageEnv(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8'));
+    expect(image.SNAPSHOT_DIR).toBe('/var/lib/amnesia');
+    const config = loadConfig({ ...image, ...env, TOMBSTONE_KEY: 'x'.repeat(32) });
+    expect(config.mode).toBe('partitioned');
+    expect(config.snapshot.dir).toBeUndefined();
   });
 
   it('runs several replicas, each with work, without volumes, one at a time going', () => {

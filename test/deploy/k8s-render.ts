@@ -34,7 +34,6 @@ export function render(): any[] {
   return docs;
 }
 
-
 /** The ConfigMap of the rendered overlay: the container's environment. */
 export const partitionedEnv = (): Record<string, string> =>
   render().find((d) => d.kind === 'ConfigMap').data as Record<string, string>;
