@@ -43,19 +43,58 @@ export function topicSpecs(config: Config): ITopicConfig[] {
 
 /** Creates the missing topics; existing ones are left as they are. */
 export async function ensureTopics(admin: Admin, config: Config, log: Logger): Promise<void> {
+  const created = await createTopicsAndWait(admin, topicSpecs(config), 'topics');
+  if (created.length > 0) log.info({ topics: created }, 'topics created');
+}
+
+const alreadyExists = (e: unknown): boolean => {
+  const err = e as { type?: unknown; errors?: unknown };
+  if (err.type === 'TOPIC_ALREADY_EXISTS') return true;
+  return Array.isArray(err.errors) && err.errors.length > 0 && err.errors.every(alreadyExists);
+};
+
+/**
+ * Creates the topics of `specs` that are missing and waits, with the one retry policy (bounded),
+ * until every topic of `specs` is in the metadata with a leader on each partition. Idempotent under
+ * concurrent instances: a topic another instance created in between (TOPIC_ALREADY_EXISTS) counts as
+ * created, and a fresh cluster's metadata delay (a topic absent from listTopics or metadata right
+ * after its creation, UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE) is waited out, not fatal.
+ * Returns the topics this call asked the broker to create.
+ */
+export async function createTopicsAndWait(
+  admin: Admin,
+  specs: readonly ITopicConfig[],
+  what: string,
+  attempts = 30,
+): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
-  const missing = topicSpecs(config).filter((t) => !existing.has(t.topic));
-  if (missing.length === 0) return;
-  try {
-    await admin.createTopics({ topics: missing, waitForLeaders: true });
-  } catch (e) {
-    // Another instance may have created them in between; anything else is fatal.
-    const now = new Set(await admin.listTopics());
-    if (missing.some((t) => !now.has(t.topic))) {
-      throw new AmnesiaError('KAFKA_UNAVAILABLE', 'could not create topics', { cause: e });
+  const missing = specs.filter((t) => !existing.has(t.topic));
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({ topics: missing, waitForLeaders: false });
+    } catch (e) {
+      if (!alreadyExists(e))
+        throw new AmnesiaError('KAFKA_UNAVAILABLE', `could not create the ${what}`, {
+          cause: e,
+          retriable: true,
+        });
     }
   }
-  log.info({ topics: missing.map((t) => t.topic) }, 'topics created');
+  const names = specs.map((t) => t.topic);
+  await retry(
+    async () => {
+      const md = await admin.fetchTopicMetadata({ topics: names });
+      for (const name of names) {
+        const parts = md.topics.find((t) => t.name === name)?.partitions ?? [];
+        if (parts.length === 0 || parts.some((p) => p.leader < 0))
+          throw new AmnesiaError('KAFKA_UNAVAILABLE', `the ${what} have no leaders yet (${name})`, {
+            retriable: true,
+          });
+      }
+    },
+    { attempts, initialDelayMs: 100, maxDelayMs: 2_000 },
+  );
+  return missing.map((t) => t.topic);
 }
 
 export type SchemaIds = Readonly<Record<SchemaName, number>>;

@@ -7,6 +7,7 @@ import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from '../config.js';
 import { AmnesiaError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { createTopicsAndWait } from '../kafka/topics.js';
 
 export interface PartitionedNames {
   readonly deltas: string;
@@ -100,18 +101,8 @@ export async function ensurePartitionedTopics(
     );
   const Q = await partitionCount(admin, t.similarities);
   const wanted = specs(config, names, P, Q);
-  const existing = new Set(await admin.listTopics());
-  const missing = wanted.filter((s) => !existing.has(s.topic));
-  if (missing.length > 0) {
-    try {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
-      log.info({ topics: missing.map((s) => s.topic) }, 'internal topics created');
-    } catch (e) {
-      const now = new Set(await admin.listTopics());
-      if (missing.some((s) => !now.has(s.topic)))
-        throw new AmnesiaError('KAFKA_UNAVAILABLE', 'could not create the internal topics', { cause: e });
-    }
-  }
+  const created = await createTopicsAndWait(admin, wanted, 'internal topics');
+  if (created.length > 0) log.info({ topics: created }, 'internal topics created');
   for (const s of wanted) {
     const n = await partitionCount(admin, s.topic);
     if (n !== s.numPartitions)
