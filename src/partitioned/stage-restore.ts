@@ -163,6 +163,8 @@ export class StageRestore {
         );
       const start = Math.max(from, low);
       t.positions.set(topic, start);
+      // What the group holds committed now: a purge of committed records may start from it.
+      if ((own ?? c) >= 0) t.committed.set(topic, start);
       this.o.seek(topic, t.partition, start);
       if (gap > 0 && this.o.gapBlocks?.includes(topic))
         t.blocked = `${gap} records of ${topic} were deleted before they were read (ACCEPT_DELETION_GAP)`;

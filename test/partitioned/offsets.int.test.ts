@@ -43,11 +43,17 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
           await admin.resetOffsets({ groupId, topic, earliest: true });
         }
       // As kafkajs's reset committed it: "earliest" (-2) over every partition's transactional commit
-      // (users: deletions, interactions, acks; items: deltas).
+      // (users: deletions, interactions, repartition, acks; items: deltas).
       const rewound = [];
       for (const groupId of groups) rewound.push(...(await admin.fetchOffsets({ groupId })));
       expect(rewound.map((t) => t.topic).sort()).toEqual(
-        [h.topics.deletions, h.topics.interactions, `${h.groupId}-acks`, `${h.groupId}-deltas`].sort(),
+        [
+          h.topics.deletions,
+          h.topics.interactions,
+          `${h.groupId}-users-repartition`,
+          `${h.groupId}-acks`,
+          `${h.groupId}-deltas`,
+        ].sort(),
       );
       for (const t of rewound)
         expect(t.partitions.map((p) => p.offset)).toEqual(t.partitions.map(() => '-2'));
