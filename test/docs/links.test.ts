@@ -3,7 +3,7 @@
 // script of package.json, every repository path written as inline code exists. Offline, no network:
 // external links are not followed.
 import { mkdir, writeFile } from 'node:fs/promises';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkDocs } from '../helpers/doc-links.js';
@@ -20,6 +20,26 @@ const docs = [
 describe('the docs', () => {
   it('link only to files and headings that exist, and name only npm scripts and paths that exist', () => {
     expect(checkDocs(root, docs)).toEqual([]);
+  });
+});
+
+describe('docs/architecture.md', () => {
+  it('names every room of src/ on its floors: each directory and each top-level file', () => {
+    const text = readFileSync(path.join(root, 'docs/architecture.md'), 'utf8');
+    const floors = /## Floors[\s\S]*?```([\s\S]*?)```/.exec(text)?.[1] ?? '';
+    const globs = [...floors.matchAll(/src\/([\w-]*)\*\.ts/g)].map((m) => m[1] ?? '');
+    const missing = readdirSync(path.join(root, 'src'), { withFileTypes: true })
+      .filter((e) => {
+        if (e.isDirectory()) return !floors.includes(`src/${e.name}/`);
+        const stem = e.name.replace(/\.ts$/, '');
+        return (
+          !floors.includes(`src/${e.name}`) &&
+          !new RegExp(`\\b${stem}\\b`).test(floors) &&
+          !globs.some((g) => stem.startsWith(g))
+        );
+      })
+      .map((e) => e.name);
+    expect(missing).toEqual([]);
   });
 });
 
