@@ -55,8 +55,19 @@ export function kafkaLogCreator(parent: Logger): logCreator {
       // between back-to-back transactions, a leader moving); the caller gets the final failure and
       // reports it itself, so a retry in progress is a warning.
       if (pinoLevel === 'error' && typeof rest.retryCount === 'number') pinoLevel = 'warn';
+      // One line per socket attempt when no broker answers ("Connection error: connect
+      // ECONNREFUSED", "Failed to connect to seed broker") is a flood: the caller says it once
+      // (kafka/reach.ts at start-up, the retry that failed later on). LOG_LEVEL=debug shows them.
+      if (isConnectAttempt(namespace, message)) pinoLevel = 'debug';
       log[pinoLevel]({ namespace, ...rest }, message);
     };
+}
+
+const CONNECT_ATTEMPT = /^(Connection error|Connection timeout|Failed to connect to seed broker)/;
+
+/** A kafkajs log entry about one failed attempt to open a broker connection. */
+export function isConnectAttempt(namespace: string, message: string): boolean {
+  return (namespace === 'Connection' || namespace === 'BrokerPool') && CONNECT_ATTEMPT.test(message);
 }
 
 /** The kafkajs log level matching a pino level (kafkajs filters before our creator sees entries). */

@@ -48,4 +48,33 @@ describe("kafkajs's logs", () => {
     expect(lines[0]).toMatchObject({ namespace: 'Producer', retryCount: 0 });
     expect(lines[0]).not.toHaveProperty('timestamp');
   });
+
+  it('demote each failed connection attempt to debug: the caller says once that Kafka is unreachable', async () => {
+    const { lines, log } = captured();
+    const write = log(logLevel.DEBUG);
+    const refused = 'Connection error: connect ECONNREFUSED 127.0.0.1:1';
+    write({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: entry(refused) });
+    write({
+      namespace: 'Connection',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: entry('Connection timeout'),
+    });
+    write({
+      namespace: 'BrokerPool',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: entry(`Failed to connect to seed broker, trying another broker from the list: ${refused}`, {
+        retryCount: 0,
+      }),
+    });
+    write({
+      namespace: 'Connection',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: entry('Response Metadata'),
+    });
+    await new Promise((r) => setImmediate(r));
+    expect(lines.map((l) => l.level)).toEqual(['debug', 'debug', 'debug', 'error']);
+  });
 });

@@ -1,6 +1,7 @@
 // `amnesia forget <userId>`: sends a deletion request and waits for its receipt: FORGOTTEN ends it
 // (exit 0), REJECTED too, with its reason on stderr and exit code 3 (FORGET_REJECTED_EXIT).
 import { randomUUID } from 'node:crypto';
+import { EXIT } from './help.js';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../config.js';
 import { decodeAny } from '../input/codec.js';
@@ -66,7 +67,7 @@ export async function forget(
 }
 
 /** The exit code of `amnesia forget` when the request was REJECTED. */
-export const FORGET_REJECTED_EXIT = 3;
+export const FORGET_REJECTED_EXIT = EXIT.REJECTED;
 
 /** How `amnesia forget` ends on this receipt: exit code, and the message for stderr when rejected. */
 export function forgetOutcome(receipt: Record<string, unknown>): { code: number; message?: string } {

@@ -6,6 +6,7 @@
 // - record: the broker refuses a record (too large, invalid): retrying the same bytes cannot work;
 // - config: a codec or feature is missing: retrying cannot work, the operator must act;
 // - retriable: anything else (connection, timeouts, leadership moves, coordinator loading).
+// Why a broker could not be reached at all is said in words by unreachableReason (kafka/reach.ts).
 
 export type KafkaFailure = 'fenced' | 'producer' | 'record' | 'config' | 'retriable';
 
@@ -27,7 +28,7 @@ const RECORD = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_R
 const BROKEN_STATE = /Cannot (call ".*" in state|continue to use transaction once ended)/;
 
 /** The error and its causes, outermost first (kafkajs wraps protocol errors in retry errors). */
-function* chain(e: unknown): Generator<unknown> {
+export function* errorChain(e: unknown): Generator<unknown> {
   const seen = new Set<unknown>();
   for (
     let cur = e;
@@ -47,14 +48,15 @@ function* chain(e: unknown): Generator<unknown> {
  * retries it every 20 ms).
  */
 export function isConcurrentTransaction(e: unknown): boolean {
-  for (const c of chain(e)) if ((c as { type?: unknown }).type === 'CONCURRENT_TRANSACTIONS') return true;
+  for (const c of errorChain(e))
+    if ((c as { type?: unknown }).type === 'CONCURRENT_TRANSACTIONS') return true;
   return false;
 }
 
 export function classifyKafkaError(e: unknown): KafkaFailure {
   let producer = false;
   let record = false;
-  for (const c of chain(e)) {
+  for (const c of errorChain(e)) {
     const type = (c as { type?: unknown }).type;
     const name = (c as { name?: unknown }).name;
     const message = c instanceof Error ? c.message : '';

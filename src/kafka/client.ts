@@ -2,14 +2,26 @@
 // registers the snappy, lz4 and zstd codecs: every client of the service, CLI and inspector is made
 // here, so none of them can meet a compressed batch it cannot read.
 import { readFileSync } from 'node:fs';
-import { Kafka, type ConsumerConfig, type KafkaConfig as KafkaJsConfig, type SASLOptions } from 'kafkajs';
+import {
+  Kafka,
+  type ConsumerConfig,
+  type RetryOptions,
+  type KafkaConfig as KafkaJsConfig,
+  type SASLOptions,
+} from 'kafkajs';
 import type { Config, KafkaConfig } from '../config.js';
 import { kafkaLogCreator, kafkaLogLevel, type Logger } from '../log.js';
 import { registerCompressionCodecs } from './compression.js';
 
 registerCompressionCodecs();
 
-export function createKafka(config: KafkaConfig, log: Logger, clientIdSuffix = ''): Kafka {
+/** `retry` overrides the client's retry policy for its connections (a probe that tries once). */
+export function createKafka(
+  config: KafkaConfig,
+  log: Logger,
+  clientIdSuffix = '',
+  retry: RetryOptions = { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+): Kafka {
   const options: KafkaJsConfig = {
     clientId: `${config.clientId}${clientIdSuffix}`,
     brokers: [...config.brokers],
@@ -17,7 +29,7 @@ export function createKafka(config: KafkaConfig, log: Logger, clientIdSuffix = '
     logCreator: kafkaLogCreator(log),
     connectionTimeout: 3_000,
     requestTimeout: 30_000,
-    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5_000 },
+    retry,
   };
   if (config.ssl) {
     options.ssl = {

@@ -12,6 +12,7 @@ import { untilReady, type Phase, type Service, type ServiceOptions } from '../se
 import { outputCompression } from '../kafka/compression.js';
 import type { HealthVerdict } from '../kafka/health.js';
 import { createKafka } from '../kafka/client.js';
+import { kafkaProbe, waitForKafka } from '../kafka/reach.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { OutputEncoder } from '../output/outbox.js';
 import { TransactionalSink } from '../kafka/output-sink.js';
@@ -64,6 +65,8 @@ export async function startPartitionedService(
   let users: Stage | undefined;
   let items: Stage | undefined;
   try {
+    // No broker yet: one clear line per attempt (kafka/reach.ts), waited for without bound.
+    await waitForKafka(kafkaProbe(config.kafka, root), config.kafka.brokers, log);
     await withRetry('connect admin', log, () => admin.connect());
     await withRetry('create topics', log, () => ensureTopics(admin, config, log));
     const layout = await withRetry(

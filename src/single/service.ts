@@ -15,6 +15,7 @@ import { PurgeProgress } from '../output/purge-progress.js';
 import { resolveTombstoneKey } from '../state/tombstone-key.js';
 import { mkdir } from 'node:fs/promises';
 import { consumerSettings, createKafka } from '../kafka/client.js';
+import { kafkaProbe, waitForKafka } from '../kafka/reach.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { consumerPort, offsetsPort } from '../kafka/kafkajs-ports.js';
 import { OutputEncoder, Outbox } from '../output/outbox.js';
@@ -87,6 +88,8 @@ export async function startSingleService(
         })
       : undefined;
     await snapshots?.init();
+    // No broker yet: one clear line per attempt (kafka/reach.ts), waited for without bound.
+    await waitForKafka(kafkaProbe(config.kafka, root), config.kafka.brokers, log);
     await withRetry('connect admin', log, () => admin.connect());
     await withRetry('create topics', log, () => ensureTopics(admin, config, log));
     const schemaIds = registry
