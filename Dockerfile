@@ -5,9 +5,10 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm ci runs scripts/patch-kafkajs.mjs (postinstall: the kafkajs mends); the build needs
+# npm ci runs patch-package (postinstall: the kafkajs mends in patches/); the build needs
 # scripts/copy-assets.mjs and, for src/cli/demo.ts, scripts/stack.mjs with its types.
 # test/deploy/dockerfile.int.test.ts replays this stage in a directory holding only what it copies.
+COPY patches ./patches
 COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./

@@ -1,13 +1,15 @@
-// Whether the installed kafkajs carries the four mends of scripts/patch-kafkajs.mjs (which
-// `npm install` runs): a batch emptied by log compaction moves the position past its last offset
-// (kafkajs 2.2.4 fetched the same offset forever); a fetch whose records were all filtered out
+// Whether the installed kafkajs carries the five mends of patches/kafkajs+2.2.4+00N+*.patch (applied
+// by patch-package at `npm install` / `npm ci`; each patch's header says what it fixes, the kafkajs
+// issue and the test): 1. a batch emptied by log compaction moves the position past its last offset
+// (kafkajs 2.2.4 fetched the same offset forever); 2. a fetch whose records were all filtered out
 // reaches eachBatch with no message, so that the stages' own positions follow it and isStale()
-// applies to it; and read_committed filtering skips every aborted transaction a fetch lists
-// (kafkajs leaked one of two begun before a record); and an out-of-range position is reset without
-// committing anything to the group (kafkajs overwrote the transactionally committed offsets). Start-up
-// refuses to run without all four. The checks run kafkajs's own code: fetch decoding and batch
-// bookkeeping on a header-only batch, the runner handing a filtered batch to eachBatch, the
-// aborted-transaction filter, and the offset manager's reset.
+// applies to it; 3. read_committed filtering skips every aborted transaction a fetch lists (kafkajs
+// leaked one of two begun before a record); 4. an out-of-range position is reset without committing
+// anything to the group (kafkajs overwrote the transactionally committed offsets); 5. a produce
+// request is grouped by partition in linear time. Start-up refuses to run without all five. The
+// checks run kafkajs's own code (fetch decoding and batch bookkeeping on a header-only batch, the
+// runner handing a filtered batch to eachBatch, the aborted-transaction filter, the offset manager's
+// reset, the grouping); the fifth, a performance mend, is told by the per-message copy being gone.
 import { createRequire } from 'node:module';
 import { AmnesiaError } from '../errors.js';
 
@@ -165,47 +167,97 @@ export async function offsetReset(earliest: number): Promise<{ commits: number; 
   return { commits, next: m.nextOffset('t', 0).toString() };
 }
 
-/** True when the installed kafkajs has all four mends of scripts/patch-kafkajs.mjs. */
-export async function kafkajsMended(): Promise<boolean> {
+/** The five mends, by patch name (patches/kafkajs+2.2.4+00N+<name>.patch). */
+export const KAFKAJS_MENDS = [
+  'empty-compacted-batches',
+  'filtered-fetch-to-eachbatch',
+  'every-aborted-transaction',
+  'offset-reset-without-commit',
+  'linear-partition-grouping',
+] as const;
+export type KafkajsMend = (typeof KAFKAJS_MENDS)[number];
+
+type Group = (o: {
+  topic: string;
+  partitionMetadata: unknown[];
+  messages: { key: string; partition: number }[];
+  partitioner: (o: { message: { partition: number } }) => number;
+}) => Record<string, { key: string }[]>;
+
+/** Mend 5: the grouping is right and no longer copies a partition's array per message. */
+function groupsInLinearTime(): boolean {
+  const group = require('kafkajs/src/producer/groupMessagesPerPartition') as Group;
+  const messages = Array.from({ length: 6 }, (_, k) => ({ key: `m${k}`, partition: k % 2 }));
+  const grouped = group({
+    topic: 't',
+    partitionMetadata: [{}, {}],
+    messages,
+    partitioner: ({ message }) => message.partition,
+  });
+  const keys = (p: number) => (grouped[p] ?? []).map((m) => m.key).join();
+  return keys(0) === 'm0,m2,m4' && keys(1) === 'm1,m3,m5' && !/\[\.\.\.current,/.test(String(group));
+}
+
+async function check(f: () => Promise<boolean> | boolean): Promise<boolean> {
   try {
-    const batch = await kafkajsBatch(emptyRecordBatch(100n, 9), 100n);
-    const decoded = batch.isEmpty() && batch.isEmptyDueToFiltering() && batch.lastOffset() === '109';
-    // Producers 1 and 2 each aborted a transaction begun before offset 10 (listed out of order).
-    const aborted = [
-      { producerId: '1', firstOffset: '10' },
-      { producerId: '2', firstOffset: '5' },
-    ];
-    const kept = keptAsCommitted(
-      [
-        [10, '2'],
-        [11, '1'],
-        [12, '3'],
-      ],
-      aborted,
-    );
-    const reset = await offsetReset(42);
-    return (
-      decoded &&
-      (await handedToEachBatch(batch)).length === 1 &&
-      kept.join() === '12' &&
-      reset.commits === 0 &&
-      reset.next === '42'
-    );
+    return await f();
   } catch {
     return false;
   }
 }
 
+/** The mends the installed kafkajs lacks (empty when all five are in). */
+export async function missingKafkajsMends(): Promise<KafkajsMend[]> {
+  const batch = await kafkajsBatch(emptyRecordBatch(100n, 9), 100n).catch(() => undefined);
+  // Producers 1 and 2 each aborted a transaction begun before offset 10 (listed out of order).
+  const aborted = [
+    { producerId: '1', firstOffset: '10' },
+    { producerId: '2', firstOffset: '5' },
+  ];
+  const ok: Record<KafkajsMend, boolean> = {
+    'empty-compacted-batches':
+      batch !== undefined && batch.isEmpty() && batch.isEmptyDueToFiltering() && batch.lastOffset() === '109',
+    'filtered-fetch-to-eachbatch':
+      batch !== undefined && (await check(async () => (await handedToEachBatch(batch)).length === 1)),
+    'every-aborted-transaction': await check(
+      () =>
+        keptAsCommitted(
+          [
+            [10, '2'],
+            [11, '1'],
+            [12, '3'],
+          ],
+          aborted,
+        ).join() === '12',
+    ),
+    'offset-reset-without-commit': await check(async () => {
+      const reset = await offsetReset(42);
+      return reset.commits === 0 && reset.next === '42';
+    }),
+    'linear-partition-grouping': await check(groupsInLinearTime),
+  };
+  return KAFKAJS_MENDS.filter((m) => !ok[m]);
+}
+
+/** True when the installed kafkajs has all five mends. */
+export async function kafkajsMended(): Promise<boolean> {
+  return (await missingKafkajsMends()).length === 0;
+}
+
 /**
- * Start-up: refuses to run on a kafkajs that would stall on a compacted topic, leak aborted records
- * or commit offsets when it resets one.
+ * Start-up: refuses to run on a kafkajs that would stall on a compacted topic, leak aborted records,
+ * commit offsets when it resets one, or group produce requests in quadratic time — naming the
+ * missing mends and how to apply them.
  */
 export async function assertKafkajsFix(): Promise<void> {
-  if (await kafkajsMended()) return;
+  const missing = await missingKafkajsMends();
+  if (missing.length === 0) return;
   throw new AmnesiaError(
     'CONFIG_INVALID',
-    'kafkajs: the installed copy stalls on record batches emptied by log compaction, may hand ' +
-      'over aborted records and commits offsets when it resets one; ' +
-      'run `node scripts/patch-kafkajs.mjs` (npm install runs it unless scripts are disabled)',
+    `kafkajs is installed without ${missing.length} of its 5 mends (${missing.join(', ')}): it would ` +
+      'stall on record batches emptied by log compaction, hand over aborted records or commit ' +
+      'offsets when it resets one. Mend it with `npx patch-package` in the installation directory ' +
+      '(npm install and npm ci run it as postinstall, unless scripts are disabled: --ignore-scripts); ' +
+      'the patches are in patches/',
   );
 }

@@ -3,7 +3,7 @@
 // not began; kafkajs 2.2.4 marked at most one per record, in that order, and handed over the records
 // of the one that began first as if committed — what made the partitioned mode's item stage apply a
 // user's aborted deltas after a broker restart aborted several user tasks' transactions at once
-// (scripts/patch-kafkajs.mjs mends it; this test fails without the mend).
+// (patches/kafkajs+2.2.4+003+every-aborted-transaction.patch mends it; this test fails without the mend).
 import { describe, expect, it } from 'vitest';
 import {
   consumeN,

@@ -3,7 +3,7 @@
 // its cleaning round) with no record in it, at the end of its segment. A consumer reading from the
 // start must move past it to the committed record behind it, as the Java consumer does. kafkajs 2.2.4
 // fetched the same offset forever (tulios/kafkajs#562): this is what stalled the partitioned mode's
-// restores; scripts/patch-kafkajs.mjs mends it and this test fails without the mend.
+// restores; patches/kafkajs+2.2.4+001+empty-compacted-batches.patch mends it and this test fails without the mend.
 import { describe, expect, it } from 'vitest';
 import { javaTopicSizes } from '../helpers/java-kafka.js';
 import {

@@ -1,9 +1,11 @@
 // kafkajs's own fetch decoding, batch bookkeeping and runner on record sets as the log cleaner leaves
 // them: a batch emptied by compaction must move the position past its last offset without handing a
 // message over, alone or before a batch that holds records, and reach eachBatch as a batch without
-// messages (scripts/patch-kafkajs.mjs; the real broker's version is test/stream/empty-batch.int.test.ts);
+// messages (patches/kafkajs+2.2.4+00N+*.patch; the real broker's version is test/stream/empty-batch.int.test.ts);
 // aborted transactions filtered, and offset resets that commit nothing.
 import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import {
@@ -13,8 +15,19 @@ import {
   kafkajsBatch,
   keptAsCommitted,
   kafkajsMended,
+  KAFKAJS_MENDS,
+  missingKafkajsMends,
   offsetReset,
 } from '../../src/kafka/kafkajs-fix.js';
+
+/** The files the five patches change, in patch order. */
+const KAFKAJS_FILES = [
+  'src/protocol/requests/fetch/v4/decodeMessages.js',
+  'src/consumer/runner.js',
+  'src/consumer/filterAbortedMessages.js',
+  'src/consumer/offsetManager/index.js',
+  'src/producer/groupMessagesPerPartition.js',
+];
 
 const require = createRequire(import.meta.url);
 type Encoded = { buffer: Buffer };
@@ -47,6 +60,7 @@ function recordSet(...batches: Buffer[]): Buffer {
 describe('the installed kafkajs and batches emptied by compaction', () => {
   it('passes the start-up check', async () => {
     expect(await kafkajsMended()).toBe(true);
+    expect(await missingKafkajsMends()).toEqual([]);
     await expect(assertKafkajsFix()).resolves.toBeUndefined();
   });
 
@@ -130,8 +144,30 @@ describe('the installed kafkajs and batches emptied by compaction', () => {
     expect(String(group)).toContain('amnesia: kafkajs mend');
   });
 
-  it('is mended by npm install, and mending again changes nothing', () => {
-    const out = execFileSync(process.execPath, ['scripts/patch-kafkajs.mjs'], { encoding: 'utf8' });
-    expect(out).toBe('');
+  it('is mended by patch-package at npm install (five patches), and applying them again changes nothing', () => {
+    const files = KAFKAJS_FILES.map((f) => readFileSync(require.resolve(`kafkajs/${f}`), 'utf8'));
+    const out = execFileSync(
+      process.execPath,
+      [require.resolve('patch-package/index.js'), '--error-on-fail'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    for (const [i, mend] of KAFKAJS_MENDS.entries())
+      expect(out).toContain(`kafkajs@2.2.4 (${i + 1} ${mend}) ✔`);
+    expect(KAFKAJS_FILES.map((f) => readFileSync(require.resolve(`kafkajs/${f}`), 'utf8'))).toEqual(files);
+  });
+
+  it('has one patch file per mend, each with a header naming what it fixes, the kafkajs issue and the test', () => {
+    const patches = readdirSync('patches').sort();
+    expect(patches).toEqual(KAFKAJS_MENDS.map((m, i) => `kafkajs+2.2.4+00${i + 1}+${m}.patch`));
+    for (const p of patches) {
+      const header = readFileSync(path.join('patches', p), 'utf8').split('\ndiff --git')[0]!;
+      expect(header, p).toMatch(/^# kafkajs 2\.2\.4 mend \d of 5/);
+      expect(header, p).toMatch(/^# kafkajs issue: .*tulios\/kafkajs#\d+/m);
+      const tests = [...header.matchAll(/test\/[\w/.-]+\.test\.ts/g)].map((m) => m[0]);
+      expect(tests.length, p).toBeGreaterThan(0);
+      for (const t of tests) expect(existsSync(t), `${p} names ${t}`).toBe(true);
+    }
   });
 });
