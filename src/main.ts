@@ -3,7 +3,7 @@
 // A bad configuration exits 1 before anything connects; SIGTERM/SIGINT stop gracefully within
 // SHUTDOWN_TIMEOUT_MS (exit 0), or exit 1 when that bound is exceeded.
 import { loadConfig, type Config } from './config.js';
-import { ConfigError, describeError } from './errors.js';
+import { AmnesiaError, ConfigError, describeError } from './errors.js';
 import { createLogger } from './log.js';
 import { startApp } from './app.js';
 
@@ -54,6 +54,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`amnesia: ${describeError(e)}\n`);
+  // An AmnesiaError's message is written for the operator (the kafkajs mend refusal, say).
+  process.stderr.write(`amnesia: ${e instanceof AmnesiaError ? e.message : describeError(e)}\n`);
   process.exit(1);
 });
