@@ -84,7 +84,7 @@ export class UserTask extends Task {
       phase: this.phase,
       lag: this.lag(),
       restoreRemaining: this.restoreRemaining(),
-      stateBytes: s.pairs * 90 + s.users * 150 + s.tombstones * 60,
+      stateBytes: s.pairs * 90 + s.users * (150 + ringBytes(this.u.table.dedupWindow)) + s.tombstones * 60,
       entries: s.users,
     };
   }
@@ -275,4 +275,9 @@ export class UserTask extends Task {
       out.push(record('ticks', t.deltas, q, TICK_KEY, String(now)));
     return out;
   }
+}
+
+/** A user's eventId ring at most (an array of `window` doubles), counted in MODEL_MEMORY_BYTES. */
+function ringBytes(window: number): number {
+  return window === 0 ? 0 : 32 + 8 * window;
 }

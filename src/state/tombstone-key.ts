@@ -19,6 +19,22 @@ export interface TombstoneKey {
   readonly source: 'TOMBSTONE_KEY' | 'key file' | 'new key file' | 'this process only';
 }
 
+/** Characters of a user token (128 bits, base64url). */
+export const TOKEN_LENGTH = 22;
+
+/**
+ * A user's token: HMAC-SHA-256(key, "amnesia-user\0" + userId), 128 bits, base64url. What the service
+ * keeps per user outside the model is keyed by it, never by the id: the partitioned mode's tables and
+ * changelogs, the eventId window of both modes.
+ */
+export function userToken(key: string, userId: string): string {
+  return createHmac('sha256', key)
+    .update('amnesia-user\0')
+    .update(userId)
+    .digest('base64url')
+    .slice(0, TOKEN_LENGTH);
+}
+
 /** Identifies a key without revealing it (first 128 bits of an HMAC of a fixed label). */
 export function keyFingerprint(key: string): string {
   return createHmac('sha256', key).update('amnesia tombstone key fingerprint v1').digest('hex').slice(0, 32);
