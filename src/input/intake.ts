@@ -114,6 +114,7 @@ export class Intake {
         'eventId window of an earlier build converted to user tokens (users without history dropped)',
       );
     }
+    this.deps.metrics.eventDedupUsers.set(this.dedup.users);
   }
 
   /** The eventIds remembered, as snapshot sections. */
@@ -171,7 +172,13 @@ export class Intake {
       return;
     }
     const outcome = this.deps.model().interaction(e);
-    if (token !== undefined && notesEventId(outcome)) this.dedup.note(token, eventId!);
+    if (token !== undefined && notesEventId(outcome)) {
+      const [users, evicted] = [this.dedup.users, this.dedup.evicted];
+      this.dedup.note(token, eventId!);
+      if (this.dedup.users !== users) this.deps.metrics.eventDedupUsers.set(this.dedup.users);
+      if (this.dedup.evicted !== evicted)
+        this.deps.metrics.eventDedupEvicted.inc(this.dedup.evicted - evicted);
+    }
     counts?.add(OUTCOME_LABEL[outcome]);
   }
 
@@ -183,7 +190,10 @@ export class Intake {
   forget(d: Deletion, recordMs: number, notePurge = true): Receipt {
     const t0 = performance.now();
     const r = this.deps.model().forget({ userId: d.userId, requestedAt: d.requestedAt });
-    if (this.dedup.on) this.dedup.forget(this.dedup.tokenOf(d.userId));
+    if (this.dedup.on) {
+      this.dedup.forget(this.dedup.tokenOf(d.userId));
+      this.deps.metrics.eventDedupUsers.set(this.dedup.users);
+    }
     this.deps.metrics.forgetDuration.observe((performance.now() - t0) / 1000);
     const receipt: Receipt = {
       requestId: d.requestId,

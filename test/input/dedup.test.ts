@@ -94,7 +94,7 @@ describe('the eventId window', () => {
     for (const id of ['keeper', 'forgotten@example.org']) expect(out.includes(Buffer.from(id))).toBe(false);
   });
 
-  it('the intake reads either section and writes only the new one', () => {
+  it('the intake reads either section and writes only the new one', async () => {
     const metrics = createMetrics();
     const model = new Model({ topK: 3 });
     model.interaction({ userId: 'keeper', itemId: 'i', action: 'ADD', occurredAt: 1 });
@@ -112,6 +112,7 @@ describe('the eventId window', () => {
     const written = intake.exportDedup();
     expect(Object.keys(written)).toEqual([DEDUP_SECTION]);
     expect(intake.dedupFigures.users).toBe(1);
+    expect((await metrics.eventDedupUsers.get()).values[0]?.value).toBe(1);
     const again = new EventDedup({ window: 3, maxUsers: 10, key: KEY });
     again.import(written[DEDUP_SECTION]!);
     expect([again.seen(token('keeper'), 'k1'), again.holds(token('gone'))]).toEqual([true, false]);
