@@ -33,13 +33,13 @@ export function defaultModelMemoryBytes(): number {
 }
 
 /**
- * Bytes of the eventId window per user remembered (src/input/dedup.ts): a map entry, the user's
- * token and a ring of `window` 8-byte hashes. Measured with Node 20 (heap and array buffers after a
- * full GC, 200,000 users): 380 B at a window of 1, 436 at 8, 868 at 64 — about 370 + 8 × window;
- * 400 + 8 × window leaves some room.
+ * Bytes of the eventId window per user remembered (src/input/dedup.ts): two map entries, the user's
+ * token and id, a ring of `window` 8-byte hashes. Measured with Node 20 (heap and array buffers
+ * after a full GC, 200,000 users with UUID ids): 483 B at a window of 1, 538 at 8, 971 at 64 —
+ * about 475 + 8 × window; 560 + 8 × window leaves room for ids of up to ~80 characters.
  */
 export function dedupBytesPerUser(window: number): number {
-  return window === 0 ? 0 : 400 + 8 * window;
+  return window === 0 ? 0 : 560 + 8 * window;
 }
 
 /** EVENT_DEDUP_MAX_USERS when unset: 100,000, or as many as a tenth of the memory budget holds. */

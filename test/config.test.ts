@@ -154,16 +154,16 @@ describe('configuration from the environment', () => {
 
   it('bounds the eventId window to users it sets aside memory for, out of MODEL_MEMORY_BYTES', () => {
     const big = loadConfig({ MODEL_MEMORY_BYTES: String(4 * 2 ** 30) });
-    // 100,000 users × (400 + 8 × 8) bytes: 46.4 MB of the 4 GiB, the model gets the rest.
+    // 100,000 users × (560 + 8 × 8) bytes: 62.4 MB of the 4 GiB, the model gets the rest.
     expect(big.model).toMatchObject({
       dedupWindow: 8,
       dedupMaxUsers: 100_000,
-      dedupReservedBytes: 46_400_000,
+      dedupReservedBytes: 62_400_000,
     });
-    expect(modelOptionsOf(big, 'k'.repeat(16)).memoryBudgetBytes).toBe(4 * 2 ** 30 - 46_400_000);
+    expect(modelOptionsOf(big, 'k'.repeat(16)).memoryBudgetBytes).toBe(4 * 2 ** 30 - 62_400_000);
     // A small budget: as many users as a tenth of it holds.
     const small = loadConfig({ MODEL_MEMORY_BYTES: String(16 * 2 ** 20) });
-    expect(small.model.dedupMaxUsers).toBe(Math.floor((16 * 2 ** 20) / 10 / 464));
+    expect(small.model.dedupMaxUsers).toBe(Math.floor((16 * 2 ** 20) / 10 / 624));
     expect(
       loadConfig({ EVENT_DEDUP_WINDOW: '0', MODEL_MEMORY_BYTES: String(16 * 2 ** 20) }).model,
     ).toMatchObject({

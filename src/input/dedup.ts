@@ -53,6 +53,8 @@ export function notesEventId(outcome: string): boolean {
 interface Ring {
   readonly ids: Float64Array;
   next: number;
+  /** The user's id once an event of theirs was noted in this process (memory only, never exported). */
+  userId: string | undefined;
 }
 
 export interface DedupOptions {
@@ -66,6 +68,11 @@ export interface DedupOptions {
 
 export class EventDedup {
   private readonly byToken = new Map<string, Ring>();
+  /**
+   * The tokens of the users in the window (an HMAC costs ~3 µs, five times the rest of an event):
+   * entries go with their user's ring — evicted or forgotten — so it never outlives the window.
+   */
+  private readonly tokens = new Map<string, string>();
   /** Users dropped by the bound since the start (a metric). */
   evicted = 0;
 
@@ -84,9 +91,9 @@ export class EventDedup {
     return this.o.window > 0;
   }
 
-  /** The key a user is remembered under (an HMAC: computed once per event by the caller). */
+  /** The key a user is remembered under (computed once per event by the caller). */
   tokenOf(userId: string): string {
-    return userToken(this.o.key, userId);
+    return this.tokens.get(userId) ?? userToken(this.o.key, userId);
   }
 
   /** True when the user's last `window` eventIds include this one. */
@@ -98,8 +105,14 @@ export class EventDedup {
     return false;
   }
 
-  note(token: string, eventId: string): void {
-    this.noteHash(token, hash53(eventId));
+  /** Notes the eventId for the user (`userId`: the id `token` was made from, kept with the window). */
+  note(token: string, eventId: string, userId?: string): void {
+    this.noteHash(token, hash53(eventId), userId);
+  }
+
+  /** User ids held in memory beside their tokens (at most one per user in the window; tests). */
+  get idsHeld(): number {
+    return this.tokens.size;
   }
 
   /** Whether anything is remembered under the token (tests, the forgetting audit). */
@@ -107,7 +120,10 @@ export class EventDedup {
     return this.byToken.has(token);
   }
 
-  forget(token: string): void {
+  forget(token: string, userId?: string): void {
+    const ring = this.byToken.get(token);
+    if (ring?.userId !== undefined) this.tokens.delete(ring.userId);
+    if (userId !== undefined) this.tokens.delete(userId);
     this.byToken.delete(token);
   }
 
@@ -143,7 +159,7 @@ export class EventDedup {
       throw new SnapshotError(
         `eventId window section version ${version} (this build reads ${SECTION_VERSION})`,
       );
-    this.byToken.clear();
+    this.clear();
     r.entries((token, hashes) => {
       for (const h of hashes) this.noteHash(token, h);
     });
@@ -157,27 +173,38 @@ export class EventDedup {
    */
   importLegacy(section: Uint8Array, keep: (userId: string) => boolean): { kept: number; dropped: number } {
     const r = new SectionReader(section);
-    this.byToken.clear();
+    this.clear();
     let [kept, dropped] = [0, 0];
     r.entries((userId, hashes) => {
       if (!keep(userId)) return void dropped++;
       kept++;
       const token = this.tokenOf(userId);
-      for (const h of hashes) this.noteHash(token, h);
+      for (const h of hashes) this.noteHash(token, h, userId);
     }, 'utf8');
     return { kept, dropped };
   }
 
-  private noteHash(token: string, h: number): void {
+  private clear(): void {
+    this.byToken.clear();
+    this.tokens.clear();
+  }
+
+  private noteHash(token: string, h: number, userId?: string): void {
     if (this.o.window === 0) return;
     let ring = this.byToken.get(token);
     if (ring) this.byToken.delete(token);
-    else ring = { ids: new Float64Array(this.o.window).fill(-1), next: 0 };
+    else ring = { ids: new Float64Array(this.o.window).fill(-1), next: 0, userId: undefined };
     this.byToken.set(token, ring); // the most recently noted last
     ring.ids[ring.next] = h;
     ring.next = (ring.next + 1) % this.o.window;
+    if (userId !== undefined && ring.userId === undefined) {
+      ring.userId = userId;
+      this.tokens.set(userId, token);
+    }
     if (this.byToken.size > this.o.maxUsers) {
-      this.byToken.delete(this.byToken.keys().next().value!);
+      const [oldest, gone] = this.byToken.entries().next().value!;
+      this.byToken.delete(oldest);
+      if (gone.userId !== undefined) this.tokens.delete(gone.userId);
       this.evicted++;
     }
   }

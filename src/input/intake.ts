@@ -174,7 +174,7 @@ export class Intake {
     const outcome = this.deps.model().interaction(e);
     if (token !== undefined && notesEventId(outcome)) {
       const [users, evicted] = [this.dedup.users, this.dedup.evicted];
-      this.dedup.note(token, eventId!);
+      this.dedup.note(token, eventId!, e.userId);
       if (this.dedup.users !== users) this.deps.metrics.eventDedupUsers.set(this.dedup.users);
       if (this.dedup.evicted !== evicted)
         this.deps.metrics.eventDedupEvicted.inc(this.dedup.evicted - evicted);
@@ -191,7 +191,7 @@ export class Intake {
     const t0 = performance.now();
     const r = this.deps.model().forget({ userId: d.userId, requestedAt: d.requestedAt });
     if (this.dedup.on) {
-      this.dedup.forget(this.dedup.tokenOf(d.userId));
+      this.dedup.forget(this.dedup.tokenOf(d.userId), d.userId);
       this.deps.metrics.eventDedupUsers.set(this.dedup.users);
     }
     this.deps.metrics.forgetDuration.observe((performance.now() - t0) / 1000);

@@ -61,6 +61,14 @@ describe('the eventId window', () => {
     ]);
   });
 
+  it('keeps user ids only in memory beside their window, and drops them with it (evicted or forgotten)', () => {
+    const d = new EventDedup({ window: 2, maxUsers: 2, key: KEY });
+    for (const u of ['a', 'b', 'c']) d.note(d.tokenOf(u), `${u}1`, u); // a evicted
+    expect([d.users, d.idsHeld, d.tokenOf('b')]).toEqual([2, 2, token('b')]);
+    d.forget(d.tokenOf('b'), 'b');
+    expect([d.users, d.idsHeld, d.holds(token('b'))]).toEqual([1, 1, false]);
+  });
+
   it('keeps users under their token: the section holds no user id', () => {
     const d = new EventDedup({ window: 4, maxUsers: 10, key: KEY });
     d.note(d.tokenOf('alice@example.org'), 'x');
