@@ -76,7 +76,7 @@ export class EventDedup {
   /** Users dropped by the bound since the start (a metric). */
   evicted = 0;
 
-  constructor(readonly o: DedupOptions) {}
+  constructor(private readonly o: DedupOptions) {}
 
   get window(): number {
     return this.o.window;

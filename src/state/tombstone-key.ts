@@ -4,7 +4,8 @@
 // late events; else a random key for this process (a warning: a restart forgets the tombstones'
 // meaning, which only matters with snapshots). Every snapshot records the key's fingerprint — an
 // HMAC of a fixed label, which identifies the key without revealing it — and a restore under another
-// key is refused: the tombstones would silently stop matching.
+// key is refused: the tombstones would silently stop matching. The same key makes the user token
+// (userToken) under which both modes keep what they keep per user outside the model.
 import { createHmac, randomBytes } from 'node:crypto';
 import { chmod, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
