@@ -8,6 +8,8 @@ import type { Logger } from '../log.js';
 import { retry } from '../kafka/retry.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { PartitionedMetrics, StageName } from './metrics.js';
+import { PartitionMap } from '../kafka/partitions.js';
+import { retentionGaps } from '../kafka/retention.js';
 import { POSITIONS_KEY, type Task } from './task.js';
 
 /** One completed restore: partition, seconds (in total and per step), changelog records and bytes. */
@@ -152,9 +154,13 @@ export class StageRestore {
           { partition: t.partition, topic, changelog: own, group: c },
           "the group's committed offset differs from the changelog's: starting from the changelog's",
         );
+      // A fresh group (no position, no offset) stands at 0, as a single instance without a snapshot.
       const from = Math.max(own ?? c, 0);
-      // Records the task never read were deleted (retention shorter than an outage): say so.
-      const gap = (own ?? c) >= 0 ? Math.max(0, low - from) : 0;
+      // Records the task never read were deleted (retention shorter than an outage, or older than
+      // a fresh group): the single mode's rule (kafka/retention.ts).
+      const tp = { topic, partition: t.partition };
+      const gap =
+        retentionGaps([tp], PartitionMap.of([[tp, { low }]]), PartitionMap.of([[tp, from]]))[0]?.lost ?? 0;
       this.o.metrics.retentionGap.set({ topic, partition: String(t.partition) }, gap);
       if (gap > 0)
         this.o.log.error(
@@ -163,6 +169,8 @@ export class StageRestore {
         );
       const start = Math.max(from, low);
       t.positions.set(topic, start);
+      // What the group holds committed now: a purge of committed records may start from it.
+      if ((own ?? c) >= 0) t.committed.set(topic, start);
       this.o.seek(topic, t.partition, start);
       if (gap > 0 && this.o.gapBlocks?.includes(topic))
         t.blocked = `${gap} records of ${topic} were deleted before they were read (ACCEPT_DELETION_GAP)`;

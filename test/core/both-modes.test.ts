@@ -165,6 +165,7 @@ async function viaPartitionedMode(): Promise<{ letters: Letter[]; bounded: numbe
     topics: {
       interactions: T.in,
       deletions: T.del,
+      repartition: 'rep',
       acks: 'acks',
       deltas: 'deltas',
       changelog: 'ucl',
@@ -179,6 +180,7 @@ async function viaPartitionedMode(): Promise<{ letters: Letter[]; bounded: numbe
     encoder: new OutputEncoder(undefined),
     dlqMaxBytes: config.dlq.maxRecordBytes,
     purgeDelayMs: 5_000,
+    admin: { deleteTopicRecords: () => Promise.resolve() },
   });
   task.phase = 'live';
   const feed = (topic: string): Promise<void> => {

@@ -5,6 +5,7 @@
 // twice (inputs from the start, deltas not yet purged) and no request gets a second FORGOTTEN. And
 // deletion requests that retention deleted before any instance read them block their partition, as
 // in the single mode, until ACCEPT_DELETION_GAP says to go on.
+import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { scenario } from '../helpers/generator.js';
 import { waitFor } from '../helpers/kafka.js';
@@ -43,11 +44,17 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
           await admin.resetOffsets({ groupId, topic, earliest: true });
         }
       // As kafkajs's reset committed it: "earliest" (-2) over every partition's transactional commit
-      // (users: deletions, interactions, acks; items: deltas).
+      // (users: deletions, interactions, repartition, acks; items: deltas).
       const rewound = [];
       for (const groupId of groups) rewound.push(...(await admin.fetchOffsets({ groupId })));
       expect(rewound.map((t) => t.topic).sort()).toEqual(
-        [h.topics.deletions, h.topics.interactions, `${h.groupId}-acks`, `${h.groupId}-deltas`].sort(),
+        [
+          h.topics.deletions,
+          h.topics.interactions,
+          `${h.groupId}-users-repartition`,
+          `${h.groupId}-acks`,
+          `${h.groupId}-deltas`,
+        ].sort(),
       );
       for (const t of rewound)
         expect(t.partitions.map((p) => p.offset)).toEqual(t.partitions.map(() => '-2'));
@@ -79,17 +86,7 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
     await first.stop();
     // Requests written while no instance runs, then deleted by "retention" before anyone read them.
     await h.produceDeletions(s.deletions, 'json');
-    const admin = h.kafka.admin();
-    await admin.connect();
-    try {
-      const [end] = await admin.fetchTopicOffsets(h.topics.deletions);
-      await admin.deleteTopicRecords({
-        topic: h.topics.deletions,
-        partitions: [{ partition: 0, offset: end!.high }],
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    await truncate(h.kafka, h.topics.deletions);
     const blocked = await h.start(env);
     const reason = await waitFor(() => blocked.health().reasons.find((r) => r.includes('blocked')), 60_000);
     expect(reason).toBe(
@@ -103,4 +100,35 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
     await accepted.waitUntilReady(60_000);
     await accepted.stop();
   }, 180_000);
+
+  it('blocks a fresh group too (no position, no offset) when deletion requests were deleted unread', async () => {
+    // The single mode's rule (kafka/retention.ts): without a snapshot it stands at offset 0, so
+    // requests retention deleted are a gap; before, a fresh group ignored them and replayed the
+    // interactions of users whose requests were lost.
+    const h = await harness(1);
+    deleteInternalTopicsAfterAll(h.groupId);
+    const s = scenario({ seed: 31, users: 20, items: 15, events: 200, forget: 3 });
+    await h.produceEvents(s.before, 'json');
+    await h.produceDeletions(s.deletions, 'json');
+    await truncate(h.kafka, h.topics.deletions);
+    const svc = await h.start(partitionedEnv({ TOP_K: '5' }));
+    const reason = await waitFor(() => svc.health().reasons.find((r) => r.includes('blocked')), 60_000);
+    expect(reason).toBe(
+      `users partition 0: blocked: ${s.deletions.length} records of ${h.topics.deletions} were deleted before they were read (ACCEPT_DELETION_GAP)`,
+    );
+    expect(svc.isReady()).toBe(false);
+    await svc.stop();
+  }, 120_000);
 });
+
+/** Deletes every record of partition 0 of `topic` (what retention does to old segments). */
+async function truncate(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [end] = await admin.fetchTopicOffsets(topic);
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: end!.high }] });
+  } finally {
+    await admin.disconnect();
+  }
+}
