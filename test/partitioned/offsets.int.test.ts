@@ -119,6 +119,41 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
     expect(svc.isReady()).toBe(false);
     await svc.stop();
   }, 120_000);
+
+  it('live: records deleted unread while its inputs were paused are a gap, never a seek loop', async () => {
+    // Before: the position fell below the log start, the broker answered out of range, the client
+    // reset to the log start and the stage sought back to the position — forever, and alive.
+    const h = await harness(1);
+    deleteInternalTopicsAfterAll(h.groupId);
+    const s = scenario({ seed: 37, users: 20, items: 15, events: 300, forget: 3 });
+    const [kept, lost, later] = [s.before.slice(0, 100), s.before.slice(100, 200), s.before.slice(200)];
+    const svc = await h.start(partitionedEnv({ TOP_K: '5' }));
+    await svc.waitUntilReady(60_000);
+    await h.produceEvents(kept, 'json');
+    await waitPartitionedProcessed(h.kafka, h.groupId, [h.topics.interactions]);
+    svc.pauseInputs();
+    await h.produceEvents(lost, 'json');
+    await truncate(h.kafka, h.topics.interactions);
+    await h.produceEvents(later, 'json');
+    svc.resumeInputs();
+    await expectListsEventually(h, bruteForceLists(survivingHistory([...kept, ...later], []), 5, 1), 60_000);
+    const gauge = await svc.metrics.registry.getSingleMetric('amnesia_retention_gap_records')!.get();
+    expect(gauge.values).toContainEqual({
+      labels: { topic: h.topics.interactions, partition: '0' },
+      value: lost.length,
+    });
+    // Deletion requests lost the same way block the partition instead.
+    svc.pauseInputs();
+    await h.produceDeletions(s.deletions, 'json');
+    await truncate(h.kafka, h.topics.deletions);
+    await h.produceDeletions([{ requestId: 'after-the-gap', userId: 'u1' }], 'json');
+    svc.resumeInputs();
+    const reason = await waitFor(() => svc.health().reasons.find((r) => r.includes('blocked')), 60_000);
+    expect(reason).toBe(
+      `users partition 0: blocked: ${s.deletions.length} records of ${h.topics.deletions} were deleted before they were read (ACCEPT_DELETION_GAP)`,
+    );
+    await svc.stop();
+  }, 150_000);
 });
 
 /** Deletes every record of partition 0 of `topic` (what retention does to old segments). */
