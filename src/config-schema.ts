@@ -99,6 +99,7 @@ const schema = z.object({
   ACCEPT_DELETION_GAP: bool.default(false),
   MAX_ITEMS_PER_USER: int(1, 1_000_000).default(10_000),
   EVENT_DEDUP_WINDOW: int(0, 1_024).default(8),
+  EVENT_DEDUP_MAX_USERS: int(1, 100_000_000).optional(),
   MODEL_MEMORY_BYTES: int(16 * 1024 * 1024, Number.MAX_SAFE_INTEGER).optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   LIVENESS_STALL_MS: int(1_000, 3_600_000).default(60_000),

@@ -63,6 +63,13 @@ export interface Config {
     readonly memoryBudgetBytes: number;
     /** eventIds remembered per user: an interaction repeating one of them is dropped (0: off). */
     readonly dedupWindow: number;
+    /** Most users whose eventIds the single mode remembers (least recently noted dropped first). */
+    readonly dedupMaxUsers: number;
+    /**
+     * Bytes of memoryBudgetBytes set aside for that window (dedupMaxUsers at its largest); the
+     * single mode's model gets the rest. 0 with the window off.
+     */
+    readonly dedupReservedBytes: number;
   };
   readonly batch: {
     readonly maxEvents: number;

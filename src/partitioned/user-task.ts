@@ -103,7 +103,7 @@ export class UserTask extends Task {
       partition: this.partition,
       phase: this.phase,
       lag: this.lag(),
-      stateBytes: s.pairs * 90 + s.users * 150 + s.tombstones * 60,
+      stateBytes: s.pairs * 90 + s.users * (150 + ringBytes(this.u.table.dedupWindow)) + s.tombstones * 60,
       entries: s.users,
     };
   }
@@ -370,4 +370,9 @@ export class UserTask extends Task {
       out.push(record('ticks', t.deltas, q, TICK_KEY, String(now)));
     return out;
   }
+}
+
+/** A user's eventId ring at most (an array of `window` doubles), counted in MODEL_MEMORY_BYTES. */
+function ringBytes(window: number): number {
+  return window === 0 ? 0 : 32 + 8 * window;
 }
