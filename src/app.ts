@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from './config.js';
 import { createInspector, type Inspector } from './http/inspector/index.js';
+import { userRouteAccess } from './http/access.js';
 import { registerOpsMetrics } from './http/ops-metrics.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import type { Logger } from './log.js';
@@ -79,12 +80,10 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         isReady: () => service?.isReady() ?? false,
       })
     : undefined;
-  if (inspector) {
-    // It shows user ids: say so loudly where it may be reachable from beyond this machine.
-    const fields = { host: config.http.host, writes: config.inspector.writes };
-    if (/^(127\.|localhost$|::1$)/.test(config.http.host)) log.info(fields, 'inspector enabled');
-    else log.warn(fields, 'inspector enabled on a non-loopback HTTP_HOST: it shows user ids');
-  }
+  // The user routes and the inspector's data and writes obey one access rule (http/access.ts):
+  // beyond the loopback they need HTTP_AUTH_TOKEN, and are closed without it.
+  const access = userRouteAccess(config.http);
+  if (inspector) log.info({ writes: config.inspector.writes, access: access.kind }, 'inspector enabled');
   let http: HttpServer;
   try {
     http = await startHttpServer({
@@ -99,6 +98,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       // MODE=partitioned: no instance holds the whole model; subscribers read item-similarities.
       queries: config.mode === 'single',
       routes: inspector?.routes ?? [],
+      access,
     });
   } catch (e) {
     await inspector?.close();

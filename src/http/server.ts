@@ -9,6 +9,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Model } from '../model/index.js';
+import { authorize, describeAccess, userRouteAccess, type UserRouteAccess } from './access.js';
 import { HttpError, sendError } from './respond.js';
 import { compileRoute, matchRoute, pathSegments, type RouteSpec } from './router.js';
 import { healthRoutes } from './routes/health.js';
@@ -30,6 +31,8 @@ export interface HttpDeps {
   readonly queries?: boolean;
   /** Further routes (the inspector's), matched after the built-in ones. */
   readonly routes?: readonly RouteSpec[];
+  /** Who may use the personal routes (default: the rule for `host` without a token, access.ts). */
+  readonly access?: UserRouteAccess;
 }
 
 export interface HttpServer {
@@ -74,6 +77,7 @@ function httpMetrics(registry: Registry): HttpMetrics {
 export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
   const log = deps.log.child({ module: 'http' });
   const metrics = httpMetrics(deps.registry);
+  const access = deps.access ?? userRouteAccess({ host: deps.host });
   const routes = [
     ...healthRoutes({
       registry: deps.registry,
@@ -100,6 +104,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
         const allow = methods.join(', ');
         throw new HttpError('METHOD_NOT_ALLOWED', `${route} accepts ${allow}`, { allow });
       }
+      if (found.route.spec.personal) authorize(access, req);
       await found.route.spec.handle({ req, res, url, params: found.params });
     } catch (e) {
       if (res.headersSent) {
@@ -142,7 +147,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
   const port = (server.address() as AddressInfo).port;
   const hostPart = deps.host.includes(':') ? `[${deps.host}]` : deps.host;
   const url = `http://${hostPart}:${port}`;
-  log.info({ host: deps.host, port }, 'http server listening');
+  log.info({ host: deps.host, port, userRoutes: describeAccess(access) }, 'http server listening');
 
   let closing: Promise<void> | undefined;
   return {

@@ -139,6 +139,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps): InspectorRoutes {
   const reads: RouteSpec[] = [
     {
       template: '/inspector/state',
+      personal: 'read',
       handle: ({ res, url }) => {
         const model = deps.model();
         const view = viewOf(model, selectionOf(url));
@@ -149,6 +150,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps): InspectorRoutes {
     {
       template: '/inspector/events',
       methods: ['GET'],
+      personal: 'read',
       handle: ({ req, res, url }) => {
         const sel = selectionOf(url);
         const view = viewOf(deps.model(), sel);
