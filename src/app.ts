@@ -9,7 +9,7 @@ import { startHttpServer, type HttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { Model } from './model/index.js';
 import { startPartitionedService } from './partitioned/service.js';
-import { snapshotStatus, type Service, type ServiceOptions } from './service.js';
+import { personalDataHold, snapshotStatus, type Service, type ServiceOptions } from './service.js';
 import { startSingleService } from './single/service.js';
 import { createKafka } from './kafka/client.js';
 import { assertKafkajsFix } from './kafka/kafkajs-fix.js';
@@ -78,6 +78,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         maxStreams: config.inspector.maxStreams,
         log,
         isReady: () => service?.isReady() ?? false,
+        personalDataHold: () => personalDataHold(service),
       })
     : undefined;
   // The user routes and the inspector's data and writes obey one access rule (http/access.ts):
@@ -99,6 +100,8 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       queries: config.mode === 'single',
       routes: inspector?.routes ?? [],
       access,
+      // Either mode: no user's data from a state that has not applied every deletion it has read.
+      personalDataHold: () => personalDataHold(service),
     });
   } catch (e) {
     await inspector?.close();

@@ -22,6 +22,7 @@ export const HTTP_ERRORS = {
   TOO_MANY_STREAMS: 503,
   KAFKA_UNAVAILABLE: 503,
   UNAVAILABLE: 503,
+  NOT_LIVE: 503,
 } as const;
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;
 

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { Model } from '../model/index.js';
 import { authorize, describeAccess, userRouteAccess, type UserRouteAccess } from './access.js';
 import { HttpError, sendError } from './respond.js';
+import { NOT_LIVE_RETRY_AFTER_S } from '../service.js';
 import { compileRoute, matchRoute, pathSegments, type RouteSpec } from './router.js';
 import { healthRoutes } from './routes/health.js';
 import { queryRoutes } from './routes/queries.js';
@@ -33,6 +34,11 @@ export interface HttpDeps {
   readonly routes?: readonly RouteSpec[];
   /** Who may use the personal routes (default: the rule for `host` without a token, access.ts). */
   readonly access?: UserRouteAccess;
+  /**
+   * Why personal 'read' routes must not answer now (503 NOT_LIVE with Retry-After), or undefined:
+   * `personalDataHold(service)` of src/service.ts — no user's data from a state that is not live.
+   */
+  readonly personalDataHold: () => string | undefined;
 }
 
 export interface HttpServer {
@@ -104,7 +110,15 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
         const allow = methods.join(', ');
         throw new HttpError('METHOD_NOT_ALLOWED', `${route} accepts ${allow}`, { allow });
       }
-      if (found.route.spec.personal) authorize(access, req);
+      const { personal } = found.route.spec;
+      if (personal) authorize(access, req);
+      if (personal === 'read') {
+        const hold = deps.personalDataHold();
+        if (hold !== undefined)
+          throw new HttpError('NOT_LIVE', `no user data until the state is live: ${hold}`, {
+            'retry-after': String(NOT_LIVE_RETRY_AFTER_S),
+          });
+      }
       await found.route.spec.handle({ req, res, url, params: found.params });
     } catch (e) {
       if (res.headersSent) {

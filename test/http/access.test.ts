@@ -52,6 +52,7 @@ async function start(access: UserRouteAccess | undefined) {
     isReady: () => true,
     model: () => model,
     phase: () => 'live',
+    personalDataHold: () => undefined,
     routes: inspector.routes,
     ...(access ? { access } : {}),
   });
