@@ -66,3 +66,22 @@ export class DeletionGapGuard {
     return this.bound === undefined || recordMs >= this.bound;
   }
 }
+
+/** What a batch fetched past the position means (pastPosition). */
+export type PastPosition =
+  | { readonly gap: false }
+  | { readonly gap: true; readonly lost: number; readonly resumeAt: number };
+
+/**
+ * A batch fetched past our position is a stale fetch (a commit or a seek from before: seek back to
+ * the position) — unless the log now starts after the position: retention deleted records while
+ * the partition was not read (inputs paused, e.g. at the memory budget). Seeking back then loops
+ * forever (the broker answers out of range, the client resets to the log start), so it is a gap
+ * while live too: the records between are lost, the position moves to the log start. Both modes:
+ * interactions lost are counted, deletion requests lost block (unless ACCEPT_DELETION_GAP).
+ */
+export function pastPosition(position: number, logStart: number): PastPosition {
+  return logStart > position
+    ? { gap: true, lost: logStart - position, resumeAt: logStart }
+    : { gap: false };
+}

@@ -5,12 +5,12 @@
 // one transaction. Delta records it has committed past are then made unreadable (DeleteRecords), as
 // Kafka Streams purges its repartition topics: a forgotten user's deltas do not stay in Kafka.
 import type { Admin, KafkaMessage } from 'kafkajs';
-import { describeError } from '../errors.js';
 import type { OutputEncoder } from '../output/outbox.js';
 import { decodeDelta } from './deltas.js';
 import type { ItemPartitions } from './ids.js';
 import { ItemTable } from './item-table.js';
 import type { TaskFigures } from './metrics.js';
+import { CommittedPurge } from './purge.js';
 import { record, Task, TICK_KEY, type TaggedRecord, type TaskDeps } from './task.js';
 
 export interface ItemTaskDeps extends TaskDeps {
@@ -27,21 +27,20 @@ export interface ItemTaskDeps extends TaskDeps {
   readonly admin: Pick<Admin, 'deleteTopicRecords'>;
 }
 
-/** How often committed deltas are made unreadable. */
-const PURGE_DELTAS_EVERY_MS = 5_000;
-
 export class ItemTask extends Task {
   readonly inputs: readonly string[];
   private readonly table: ItemTable;
   private since = 0;
   private ops = 0;
-  private purgedUpTo = 0;
-  private lastPurge = 0;
+  private readonly purge: CommittedPurge;
   private reported = { cellUpdates: 0, cellsScanned: 0, ops: 0 };
 
   constructor(private readonly it: ItemTaskDeps) {
     super(it);
     this.inputs = [it.topics.deltas];
+    this.purge = new CommittedPurge(it.admin, it.topics.deltas, it.partition, this.log, (n) =>
+      it.pmetrics.purgedDeltas.inc(n),
+    );
     this.table = new ItemTable({
       partition: it.partition,
       parts: it.parts,
@@ -136,21 +135,7 @@ export class ItemTask extends Task {
 
   async periodic(now: number): Promise<void> {
     await this.tickIfIdle(now);
-    // Only what a transaction of ours committed past: the position may be ahead (records applied and
-    // not yet delivered, or a delivery that failed) and the next owner starts from the commit.
-    const committed = this.committed.get(this.it.topics.deltas) ?? 0;
-    if (committed <= this.purgedUpTo || now - this.lastPurge < PURGE_DELTAS_EVERY_MS) return;
-    this.lastPurge = now;
-    try {
-      await this.it.admin.deleteTopicRecords({
-        topic: this.it.topics.deltas,
-        partitions: [{ partition: this.partition, offset: String(committed) }],
-      });
-      this.it.pmetrics.purgedDeltas.inc(committed - this.purgedUpTo);
-      this.purgedUpTo = committed;
-    } catch (e) {
-      this.log.warn({ err: describeError(e) }, 'could not purge committed deltas; retrying later');
-    }
+    await this.purge.run(this.committed.get(this.it.topics.deltas), now);
   }
 
   protected tickRecords(now: number): TaggedRecord[] {

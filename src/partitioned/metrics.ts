@@ -20,7 +20,8 @@ export interface TaskFigures {
   readonly entries: number;
 }
 
-export type ProducedKind = 'deltas' | 'changelog' | 'acks' | 'lists' | 'receipts' | 'dlq' | 'ticks';
+export type ProducedKind =
+  'deltas' | 'changelog' | 'acks' | 'lists' | 'receipts' | 'dlq' | 'ticks' | 'routed';
 export type WorkKind = 'events' | 'ops' | 'cell_updates' | 'cells_scanned';
 
 export interface PartitionedMetrics {
@@ -31,6 +32,7 @@ export interface PartitionedMetrics {
   readonly restoredBytes: Counter<'stage'>;
   readonly restoreDuration: Histogram<'stage'>;
   readonly purgedDeltas: Counter;
+  readonly purgedRouted: Counter;
 }
 
 export function createPartitionedMetrics(
@@ -130,6 +132,11 @@ export function createPartitionedMetrics(
     purgedDeltas: new Counter({
       name: 'amnesia_partition_deltas_purged_total',
       help: 'Delta records made unreadable (DeleteRecords) once the item stage committed past them.',
+      registers,
+    }),
+    purgedRouted: new Counter({
+      name: 'amnesia_partition_routed_purged_total',
+      help: 'Routed input records (the repartition topic) made unreadable once their home user task committed past them.',
       registers,
     }),
   };

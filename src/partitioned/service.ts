@@ -120,8 +120,8 @@ export async function startPartitionedService(
       config,
       log: root,
       groupId: names.usersGroup,
-      inputs: [t.deletions, t.interactions, names.acks],
-      gapBlocks: config.acceptDeletionGap ? [] : [t.deletions],
+      inputs: [t.deletions, t.interactions, names.usersRepartition, names.acks],
+      gapBlocks: config.acceptDeletionGap ? [] : [t.deletions, names.usersRepartition],
       changelog: names.usersChangelog,
       instanceId,
       pmetrics,
@@ -134,6 +134,7 @@ export async function startPartitionedService(
           topics: {
             interactions: t.interactions,
             deletions: t.deletions,
+            repartition: names.usersRepartition,
             acks: names.acks,
             deltas: names.deltas,
             changelog: names.usersChangelog,
@@ -152,6 +153,7 @@ export async function startPartitionedService(
           encoder,
           dlqMaxBytes: config.dlq.maxRecordBytes,
           purgeDelayMs: layout.purgeDelayMs,
+          admin,
         }),
     });
     items = new Stage({

@@ -8,6 +8,8 @@ import type { Logger } from '../log.js';
 import { retry } from '../kafka/retry.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { PartitionedMetrics, StageName } from './metrics.js';
+import { PartitionMap } from '../kafka/partitions.js';
+import { pastPosition, retentionGaps } from '../kafka/retention.js';
 import { POSITIONS_KEY, type Task } from './task.js';
 
 /** One completed restore: partition, seconds (in total and per step), changelog records and bytes. */
@@ -152,28 +154,22 @@ export class StageRestore {
           { partition: t.partition, topic, changelog: own, group: c },
           "the group's committed offset differs from the changelog's: starting from the changelog's",
         );
+      // A fresh group (no position, no offset) stands at 0, as a single instance without a snapshot.
       const from = Math.max(own ?? c, 0);
-      // Records the task never read were deleted (retention shorter than an outage): say so.
-      const gap = (own ?? c) >= 0 ? Math.max(0, low - from) : 0;
-      this.o.metrics.retentionGap.set({ topic, partition: String(t.partition) }, gap);
-      if (gap > 0)
-        this.o.log.error(
-          { partition: t.partition, topic, records: gap },
-          'input records were deleted (retention) before this partition read them: they are skipped',
-        );
+      // Records the task never read were deleted (retention shorter than an outage, or older than
+      // a fresh group): the single mode's rule (kafka/retention.ts).
+      const tp = { topic, partition: t.partition };
+      const gap =
+        retentionGaps([tp], PartitionMap.of([[tp, { low }]]), PartitionMap.of([[tp, from]]))[0]?.lost ?? 0;
+      this.noteGap(t, topic, gap);
       const start = Math.max(from, low);
       t.positions.set(topic, start);
+      // What the group holds committed now: a purge of committed records may start from it.
+      if ((own ?? c) >= 0) t.committed.set(topic, start);
       this.o.seek(topic, t.partition, start);
-      if (gap > 0 && this.o.gapBlocks?.includes(topic))
-        t.blocked = `${gap} records of ${topic} were deleted before they were read (ACCEPT_DELETION_GAP)`;
+      if (gap > 0 && this.o.gapBlocks?.includes(topic)) this.block(t, topic, gap);
     }
-    if (t.stopped) return;
-    if (t.blocked) {
-      // A request never applied could let a forgotten user's events count: refuse, as the single mode.
-      this.o.metrics.blocked.set(1);
-      this.o.log.error({ partition: t.partition }, 'partition blocked: deletion requests lost to retention');
-      return;
-    }
+    if (t.stopped || t.blocked) return;
     t.phase = 'live';
     this.o.pauseTopics(this.o.inputs, t.partition, this.o.inputsPaused());
     const seconds = (Date.now() - t.restoreStarted) / 1000;
@@ -189,5 +185,44 @@ export class StageRestore {
       bytes,
     });
     this.o.log.info({ partition: t.partition, seconds, records, bytes }, 'partition restored: live');
+  }
+
+  /**
+   * A live batch fetched past the task's position: a stale fetch (sought back), or records retention
+   * deleted unread while the inputs were paused (kafka/retention.ts pastPosition; a seek back would
+   * loop): counted, and lost deletion requests block the task. Where to go on from, or undefined.
+   */
+  async pastPosition(t: Task, topic: string, pos: number): Promise<number | undefined> {
+    const offsets = await this.o.admin.fetchTopicOffsets(topic);
+    const past = pastPosition(pos, Number(offsets.find((o) => o.partition === t.partition)?.low ?? 0));
+    if (!past.gap) {
+      this.o.seek(topic, t.partition, pos);
+      return undefined;
+    }
+    this.noteGap(t, topic, past.lost);
+    if (this.o.gapBlocks?.includes(topic)) {
+      this.block(t, topic, past.lost);
+      t.phase = 'restoring'; // not live: its state may hold a user a lost request named
+      this.o.pauseTopics(this.o.inputs, t.partition, true);
+      return undefined;
+    }
+    t.positions.set(topic, past.resumeAt);
+    return past.resumeAt;
+  }
+
+  private noteGap(t: Task, topic: string, lost: number): void {
+    this.o.metrics.retentionGap.set({ topic, partition: String(t.partition) }, lost);
+    if (lost > 0)
+      this.o.log.error(
+        { partition: t.partition, topic, records: lost },
+        'input records were deleted (retention) before this partition read them: they are skipped',
+      );
+  }
+
+  /** A request never applied could let a forgotten user's events count: refuse, as the single mode. */
+  private block(t: Task, topic: string, lost: number): void {
+    t.blocked = `${lost} records of ${topic} were deleted before they were read (ACCEPT_DELETION_GAP)`;
+    this.o.metrics.blocked.set(1);
+    this.o.log.error({ partition: t.partition }, 'partition blocked: deletion requests lost to retention');
   }
 }

@@ -290,13 +290,19 @@ export class Stage {
       const t = this.tasks.get(batch.partition);
       if (!t || t.stopped || payload.isStale()) return;
       t.highWatermarks.set(batch.topic, Number(batch.highWatermark));
-      const pos = t.positions.get(batch.topic);
+      let pos = t.positions.get(batch.topic);
       if (pos === undefined) return;
       const fetched = Number(
         (batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset() ?? pos,
       );
       const restoring = batch.topic === this.o.changelog;
       if (restoring ? t.phase !== 'restoring' || !t.restoreBegun : t.phase !== 'live') return;
+      if (fetched > pos && !restoring) {
+        // Stale, or records retention deleted unread (a gap: never a seek loop).
+        const resumeAt = await this.restore.pastPosition(t, batch.topic, pos);
+        if (resumeAt === undefined) return;
+        pos = resumeAt;
+      }
       if (fetched > pos || (!restoring && this.o.admit?.() === false)) {
         this.seek(batch.topic, batch.partition, pos);
         return;

@@ -12,6 +12,8 @@ import { createTopicsAndWait } from '../kafka/topics.js';
 export interface PartitionedNames {
   readonly deltas: string;
   readonly acks: string;
+  /** The users' home partitions: every input record routed by user token (route.ts). */
+  readonly usersRepartition: string;
   readonly usersChangelog: string;
   readonly itemsChangelog: string;
   readonly usersGroup: string;
@@ -25,6 +27,7 @@ export function partitionedNames(config: Config): PartitionedNames {
   return {
     deltas: `${g}-deltas`,
     acks: `${g}-acks`,
+    usersRepartition: `${g}-users-repartition`,
     usersChangelog: `${g}-users-changelog`,
     itemsChangelog: `${g}-items-changelog`,
     usersGroup: `${g}-users`,
@@ -45,7 +48,7 @@ export interface PartitionedLayout {
   readonly tickMs: number;
 }
 
-/** A week: the deltas and acks are purged after use; retention is only a backstop. */
+/** A week: the deltas and routed records are purged after use; retention is only a backstop. */
 // kafkajs is CommonJS and Node's ESM loader does not see this export by name.
 const { ConfigResourceTypes } = kafkajs;
 
@@ -67,6 +70,13 @@ function specs(config: Config, names: PartitionedNames, P: number, Q: number): I
   return [
     { topic: names.deltas, numPartitions: Q, replicationFactor: rf, configEntries: stream },
     { topic: names.acks, numPartitions: P, replicationFactor: rf, configEntries: stream },
+    {
+      topic: names.usersRepartition,
+      numPartitions: P,
+      replicationFactor: rf,
+      // The per-user order is by record time: routed records keep their input record's timestamp.
+      configEntries: [...stream, { name: 'message.timestamp.type', value: 'CreateTime' }],
+    },
     { topic: names.usersChangelog, numPartitions: P, replicationFactor: rf, configEntries: changelog },
     { topic: names.itemsChangelog, numPartitions: Q, replicationFactor: rf, configEntries: changelog },
   ];

@@ -1,10 +1,14 @@
-// A user-stage task: input partition p of both input topics and of the acks. Interactions are held
-// until the chunk's flush; a deletion request applies its user's held interactions recorded no later
-// than it, forgets the user and flushes at once (the single mode's per-user order). A flush turns
-// the chunk into deltas (deltas.ts), changelog records, dead letters and receipts, delivered with
-// the input positions in one transaction. Acks complete a request's FORGOTTEN; PURGED follows when
-// the purge bound has passed. Pending receipts are changelog records too: they survive a move.
-import type { KafkaMessage } from 'kafkajs';
+// A user-stage task: partition p of both input topics, of the repartition topic and of the acks.
+// The input records of p are decoded, validated and routed to their user's home partition of the
+// repartition topic (route.ts), whatever partitioner their producer used; p's own users arrive
+// there. Their interactions are held until the chunk's flush; a deletion request applies its
+// user's held interactions recorded no later than it, forgets the user and flushes at once (the
+// single mode's per-user order). A flush turns the chunk into deltas (deltas.ts), changelog
+// records, routed records, dead letters and receipts, delivered with the input positions in one
+// transaction. Acks complete a request's FORGOTTEN; PURGED follows when the purge bound has passed
+// and the routed records up to the request are unreadable. Pending receipts are changelog records
+// too: they survive a move.
+import type { Admin, KafkaMessage } from 'kafkajs';
 import { decodeInteraction } from '../input/codec.js';
 import { applyChunk, HeldRecords, type HeldSink } from '../input/held.js';
 import { resolveSchemas } from '../input/schema-wait.js';
@@ -12,11 +16,14 @@ import { DeadLetters } from '../output/dlq.js';
 import { answerDeletion } from '../input/deletion-answer.js';
 import { CountsByTopic } from '../input/intake.js';
 import type { OutputEncoder, Receipt } from '../output/outbox.js';
+import type { PartitionOffset } from '../kafka/partitions.js';
 import type { SchemaRegistryClient } from '../kafka/registry.js';
 import type { InputRules } from '../input/validate.js';
 import { buildDeltas, encodeDelta } from './deltas.js';
 import { userToken, type ItemPartitions } from './ids.js';
 import type { TaskFigures } from './metrics.js';
+import { CommittedPurge } from './purge.js';
+import { decodeRouted, encodeRoutedDeletion, encodeRoutedInteraction, homeOf } from './route.js';
 import { record, Task, TICK_KEY, type TaggedRecord, type TaskDeps } from './task.js';
 import { UserTable, type UserTableOptions } from './user-table.js';
 
@@ -24,6 +31,8 @@ export interface UserTaskDeps extends TaskDeps {
   readonly topics: {
     readonly interactions: string;
     readonly deletions: string;
+    /** The users' home partitions (route.ts). */
+    readonly repartition: string;
     readonly acks: string;
     readonly deltas: string;
     readonly changelog: string;
@@ -38,9 +47,14 @@ export interface UserTaskDeps extends TaskDeps {
   readonly encoder: OutputEncoder;
   readonly dlqMaxBytes: number;
   readonly purgeDelayMs: number;
+  readonly admin: Pick<Admin, 'deleteTopicRecords'>;
 }
 
-/** A deletion request between FORGOTTEN's acks and PURGED. */
+/**
+ * A deletion request between FORGOTTEN's acks and PURGED, under its marker: −(offset + 1) of the
+ * routed request in the repartition topic (a changelog written before routing has offsets ≥ 0 of
+ * the deletions topic: the two never collide).
+ */
 interface Request {
   readonly id: string;
   readonly removed: number;
@@ -55,6 +69,9 @@ export class UserTask extends Task {
   readonly inputs: readonly string[];
   private readonly table: UserTable;
   private readonly held = new HeldRecords<string>();
+  /** Routed records of the chunk in progress, delivered with its flush. */
+  private routed: TaggedRecord[] = [];
+  private readonly purge: CommittedPurge;
   /** marker (the request's offset) → waiting for acks ('r') or for PURGED ('p'). */
   private readonly waiting = new Map<number, Request>();
   private readonly purging = new Map<number, Request>();
@@ -65,8 +82,11 @@ export class UserTask extends Task {
 
   constructor(private readonly u: UserTaskDeps) {
     super(u);
-    this.inputs = [u.topics.deletions, u.topics.interactions, u.topics.acks];
+    this.inputs = [u.topics.deletions, u.topics.interactions, u.topics.repartition, u.topics.acks];
     this.table = new UserTable(u.table);
+    this.purge = new CommittedPurge(u.admin, u.topics.repartition, u.partition, this.log, (n) =>
+      u.pmetrics.purgedRouted.inc(n),
+    );
     this.dead = new DeadLetters(u.metrics, u.dlqMaxBytes);
     // As the single mode: the first expiry one interval after the task starts.
     this.lastExpiry = this.now();
@@ -116,47 +136,24 @@ export class UserTask extends Task {
   async onRecords(topic: string, messages: readonly KafkaMessage[]): Promise<void> {
     const last = Number(messages[messages.length - 1]!.offset);
     const t = this.u.topics;
-    if (topic !== t.acks) {
+    if (topic === t.interactions || topic === t.deletions) {
       await resolveSchemas(messages, this.u.registry, {
         log: this.log,
         heartbeat: this.u.pause,
         stopping: () => this.u.stopping() || this.stopped,
       });
-    }
-    if (topic === t.interactions) {
-      for (const m of messages)
-        this.held.hold(topic, m, decodeInteraction(m, this.u.registry, this.u.inputRules));
+      this.route(topic, messages);
       this.positions.set(topic, last + 1);
-      const waited = performance.now() - this.held.since;
-      if (this.held.size >= this.chunkLimit() || waited >= this.linger()) await this.flush();
-      else this.scheduleFlush(this.linger() - waited);
+      // Routed at once (a user's records reach home in about the order they arrived); the held
+      // chunk is applied with it only when due.
+      await this.flush(this.chunkDue());
       return;
     }
-    if (topic === t.deletions) {
-      const counts = new CountsByTopic();
-      for (const m of messages) {
-        const at = { topic, partition: this.partition, offset: m.offset };
-        const a = answerDeletion(m, at, this.u.registry, this.u.inputRules, {
-          metrics: this.u.metrics,
-          log: this.log,
-        });
-        const recordMs = Number(m.timestamp);
-        if (!a.ok) {
-          this.sink(counts).deadLetter(topic, m, a.failure);
-          this.receipts.push({ receipt: a.receipt, recordMs });
-          continue;
-        }
-        const d = a.deletion;
-        this.held.applyUserBefore(d.userId, recordMs, this.sink(counts));
-        const marker = Number(m.offset);
-        const removed = this.table.forget(userToken(this.u.tombstoneKey, d.userId), d.requestedAt, marker);
-        this.waiting.set(marker, { id: d.requestId, removed, recordMs, acks: [] });
-        this.dirtyRequests.add(`r${marker}`);
-        counts.of(topic).add('applied');
-      }
-      counts.report(this.u.metrics);
+    if (topic === t.repartition) {
+      const forgot = this.applyRouted(messages);
       this.positions.set(topic, last + 1);
-      await this.flush();
+      if (forgot || this.chunkDue()) await this.flush();
+      else this.scheduleFlush(this.linger() - (performance.now() - this.held.since));
       return;
     }
     // Acknowledgements of item partitions.
@@ -188,6 +185,93 @@ export class UserTask extends Task {
     else this.scheduleFlush(this.u.batch.maxMs);
   }
 
+  /** Whether the held chunk is full or its first record has waited the linger. */
+  private chunkDue(): boolean {
+    if (this.held.size === 0) return false;
+    return this.held.size >= this.chunkLimit() || performance.now() - this.held.since >= this.linger();
+  }
+
+  /** The repartition position commits only up to the first routed record still held (unapplied). */
+  protected override inputOffsets(): PartitionOffset[] {
+    const first = this.held.records[0];
+    const rep = this.u.topics.repartition;
+    return super
+      .inputOffsets()
+      .map((o) => (first && o.topic === rep ? { ...o, offset: Math.min(o.offset, first.offset) } : o));
+  }
+
+  /**
+   * Input records of this partition to their users' home partitions: decoded and validated here
+   * (dead letters and REJECTED answers where they arrived), named by token when they leave.
+   */
+  private route(topic: string, messages: readonly KafkaMessage[]): void {
+    const { u } = this;
+    const counts = new CountsByTopic();
+    const sink = this.sink(counts);
+    for (const m of messages) {
+      let token: string;
+      let value: string;
+      if (topic === u.topics.interactions) {
+        const d = decodeInteraction(m, u.registry, u.inputRules);
+        if (!d.ok) {
+          sink.deadLetter(topic, m, d);
+          continue;
+        }
+        token = userToken(u.tombstoneKey, d.value.userId);
+        value = encodeRoutedInteraction(token, d.value, u.tombstoneKey);
+      } else {
+        const at = { topic, partition: this.partition, offset: m.offset };
+        const a = answerDeletion(m, at, u.registry, u.inputRules, { metrics: u.metrics, log: this.log });
+        if (!a.ok) {
+          sink.deadLetter(topic, m, a.failure);
+          this.receipts.push({ receipt: a.receipt, recordMs: Number(m.timestamp) });
+          continue;
+        }
+        token = userToken(u.tombstoneKey, a.deletion.userId);
+        value = encodeRoutedDeletion(token, a.deletion);
+      }
+      const home = homeOf(token, u.userPartitions);
+      this.routed.push(record('routed', u.topics.repartition, home, null, value, { timestamp: m.timestamp }));
+    }
+    counts.report(u.metrics);
+  }
+
+  /** This partition's users' records: interactions held, deletion requests applied. True if any forgot. */
+  private applyRouted(messages: readonly KafkaMessage[]): boolean {
+    const t = this.u.topics;
+    const counts = new CountsByTopic();
+    const sink = this.sink(counts);
+    let forgot = false;
+    for (const m of messages) {
+      const r = decodeRouted(m);
+      if (!r.ok) {
+        sink.deadLetter(t.repartition, m, r);
+        continue;
+      }
+      if (r.kind === 'interaction') {
+        // Counted under the input topic it came from, as before routing.
+        this.held.hold(t.interactions, m, { ok: true, value: r.event, format: 'json' });
+        continue;
+      }
+      const d = r.deletion;
+      const recordMs = Number(m.timestamp);
+      this.held.applyUserBefore(d.userId, recordMs, sink);
+      const marker = -(Number(m.offset) + 1);
+      const removed = this.table.forget(d.userId, d.requestedAt, marker);
+      this.waiting.set(marker, { id: d.requestId, removed, recordMs, acks: [] });
+      this.dirtyRequests.add(`r${marker}`);
+      counts.of(t.deletions).add('applied');
+      forgot = true;
+    }
+    counts.report(this.u.metrics);
+    return forgot;
+  }
+
+  /** Whether the routed records up to a request (and the request) are unreadable now. */
+  private routedPurged(marker: number): boolean {
+    return marker >= 0 || this.purge.upTo >= -marker;
+  }
+
   private receipt(r: Request, status: Receipt['status'], now: number): Receipt {
     return {
       requestId: r.id,
@@ -201,8 +285,9 @@ export class UserTask extends Task {
   /** Applied held records go to the user table (interactions) or the DLQ, counted per topic. */
   private sink(counts: CountsByTopic): HeldSink<string> {
     return {
+      // Routed events name their user by token (route.ts).
       interaction: (e, topic) => {
-        const outcome = this.table.interaction(userToken(this.u.tombstoneKey, e.userId), e);
+        const outcome = this.table.interaction(e.userId, e);
         counts.of(topic).add(outcome);
       },
       deadLetter: (topic, m, failure) => {
@@ -212,11 +297,12 @@ export class UserTask extends Task {
     };
   }
 
-  async flush(): Promise<void> {
-    this.cancelFlush();
+  /** Delivers what is pending; `applyHeld` false leaves the held chunk held (routing only). */
+  async flush(applyHeld = true): Promise<void> {
+    if (applyHeld) this.cancelFlush();
     const started = performance.now();
     const counts = new CountsByTopic();
-    const chunk = this.held.take();
+    const chunk = applyHeld ? this.held.take() : [];
     await applyChunk(chunk, this.sink(counts), this.u.pause);
     counts.report(this.u.metrics);
     const now = this.now();
@@ -232,6 +318,8 @@ export class UserTask extends Task {
       records.push(record('changelog', t.changelog, this.partition, key, r ? JSON.stringify(r) : null));
     }
     for (const d of this.dead.records()) records.push({ ...d, kind: 'dlq' });
+    const routed = this.routed;
+    records.push(...routed);
     const receipts = this.receipts;
     for (const r of receipts) {
       const value = this.u.encoder.receipt({ ...r.receipt, completedAt: now });
@@ -240,8 +328,9 @@ export class UserTask extends Task {
     await this.deliver(records);
     this.dirtyRequests = new Set();
     this.receipts = [];
+    this.routed = [];
     this.dead.delivered();
-    this.noteFlush(performance.now() - started, chunk.length);
+    if (applyHeld) this.noteFlush(performance.now() - started, chunk.length);
     const { metrics, pmetrics } = this.u;
     for (const r of receipts)
       metrics.receiptLatency.observe(
@@ -253,8 +342,14 @@ export class UserTask extends Task {
   }
 
   async periodic(now: number): Promise<void> {
+    const t = this.u.topics;
+    // A PURGED due waits for its routed records: purge at once then, else every PURGE_EVERY_MS.
+    const due = [...this.purging].some(
+      ([m, r]) => r.due !== undefined && r.due <= now && !this.routedPurged(m),
+    );
+    await this.purge.run(this.committed.get(t.repartition), now, due);
     for (const [marker, r] of this.purging)
-      if (r.due !== undefined && r.due <= now) {
+      if (r.due !== undefined && r.due <= now && this.routedPurged(marker)) {
         this.purging.delete(marker);
         this.dirtyRequests.add(`p${marker}`);
         this.receipts.push({ receipt: this.receipt(r, 'PURGED', now), recordMs: r.recordMs });
@@ -263,7 +358,8 @@ export class UserTask extends Task {
       this.lastExpiry = now;
       this.table.expireTombstones(now);
     }
-    if (this.receipts.length > 0 || this.table.dirty || this.held.size > 0) await this.flush();
+    const pending = this.held.size + this.routed.length;
+    if (this.receipts.length > 0 || this.table.dirty || pending > 0) await this.flush();
     else await this.tickIfIdle(now);
   }
 

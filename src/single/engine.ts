@@ -27,6 +27,7 @@ import type { Intake } from '../input/intake.js';
 import { batchControl, inputBatch } from '../kafka/kafkajs-ports.js';
 import type { Live } from './live.js';
 import type { BatchControl, InputBatch } from '../kafka/ports.js';
+import type { TopicPartition } from '../kafka/partitions.js';
 import { Positions, type PartitionLag } from '../kafka/positions.js';
 import type { PublishContext, Publisher } from '../output/publisher.js';
 import { Replicas } from './replicas.js';
@@ -133,10 +134,12 @@ export class Engine implements SnapshotSource {
         finishRebuild: (ctl) => this.lifecycle.finishRebuild(ctl),
         blockForRetention: () => this.lifecycle.block('retention'),
         afterLiveBatch: () => this.expireTombstones(),
+        inputGap: (tp, kind, lost) => this.inputGap(tp, kind, lost),
       },
       kinds: this.kinds,
       positions: this.positions,
       consumer: deps.consumer,
+      offsets: deps.offsets,
       intake: this.intake,
       live: this.live,
       log: this.log,
@@ -199,6 +202,18 @@ export class Engine implements SnapshotSource {
       .finally(() => {
         this.lastBatchAt = Date.now();
       });
+  }
+
+  /** Retention deleted input records before they were read, while live or rebuilding (batch-router.ts). */
+  private inputGap(tp: TopicPartition, kind: InputKind, lost: number): boolean {
+    this.deps.metrics.retentionGap.set({ topic: tp.topic, partition: String(tp.partition) }, lost);
+    this.log.error(
+      { ...tp, records: lost },
+      'input records were deleted (retention) before they were read: they are skipped',
+    );
+    if (kind !== 'deletion' || this.deps.config.acceptDeletionGap) return true;
+    this.lifecycle.block('retention');
+    return false;
   }
 
   private expireTombstones(): void {

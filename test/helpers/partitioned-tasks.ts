@@ -21,6 +21,7 @@ export const Q = 4;
 export const TOPICS = {
   interactions: 'in',
   deletions: 'del',
+  repartition: 'rep',
   acks: 'acks',
   deltas: 'deltas',
   usersChangelog: 'ucl',
@@ -33,6 +34,10 @@ export const config = loadConfig({ TOP_K: '4', BATCH_MAX_EVENTS: '25', BATCH_MAX
 /** A log of topic-partitions that sinks append to, in transaction order. */
 export class Log {
   readonly topics = new Map<string, Map<number, KafkaMessage[]>>();
+  /** Per `topic/partition`: records below it were deleted (DeleteRecords). */
+  readonly low = new Map<string, number>();
+  /** DeleteRecords fails while set (a broker refusing it). */
+  purgeFails = false;
   append(
     topic: string,
     partition: number,
@@ -68,7 +73,22 @@ function sink(log: Log): OutputSink {
         const key = r.message.key === null || r.message.key === undefined ? null : String(r.message.key);
         const value = (r.message.value as Buffer | string | null | undefined) ?? null;
         // Unpartitioned records (receipts, DLQ) go to partition 0 of their topic here.
-        log.append(r.topic, r.message.partition ?? 0, key, value);
+        const ts = r.message.timestamp === undefined ? undefined : Number(r.message.timestamp);
+        log.append(r.topic, r.message.partition ?? 0, key, value, ts);
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+/** DeleteRecords over the log: the low offset per topic-partition moves up (what a purge confirmed). */
+function purgeLog(log: Log) {
+  return {
+    deleteTopicRecords(req: { topic: string; partitions: { partition: number; offset: string }[] }) {
+      if (log.purgeFails) return Promise.reject(new Error('DeleteRecords refused'));
+      for (const p of req.partitions) {
+        const k = `${req.topic}/${p.partition}`;
+        log.low.set(k, Math.max(log.low.get(k) ?? 0, Number(p.offset)));
       }
       return Promise.resolve();
     },
@@ -101,6 +121,7 @@ export function world(now: () => number) {
       topics: {
         interactions: TOPICS.interactions,
         deletions: TOPICS.deletions,
+        repartition: TOPICS.repartition,
         acks: TOPICS.acks,
         deltas: TOPICS.deltas,
         changelog: TOPICS.usersChangelog,
@@ -115,6 +136,7 @@ export function world(now: () => number) {
       encoder,
       dlqMaxBytes: 1_000_000,
       purgeDelayMs: 5_000,
+      admin: purgeLog(log),
     });
   const itemTask = (q: number) =>
     new ItemTask({
@@ -152,8 +174,7 @@ export async function pump(w: World): Promise<void> {
       moved = true;
       await t.onRecords(topic, msgs);
     };
-    for (const t of w.users)
-      for (const topic of [TOPICS.deletions, TOPICS.interactions, TOPICS.acks]) await feed(t, topic);
+    for (const t of w.users) for (const topic of t.inputs) await feed(t, topic);
     for (const t of w.items) await feed(t, TOPICS.deltas);
     if (!moved) {
       for (const t of [...w.users, ...w.items]) await t.flush();

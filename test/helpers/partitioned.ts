@@ -9,7 +9,9 @@ import { deleteTopicsAfterAll, waitFor } from './kafka.js';
  */
 export function deleteInternalTopicsAfterAll(groupId: string): void {
   deleteTopicsAfterAll(
-    ['users-changelog', 'items-changelog', 'deltas', 'acks'].map((t) => `${groupId}-${t}`),
+    ['users-changelog', 'items-changelog', 'deltas', 'acks', 'users-repartition'].map(
+      (t) => `${groupId}-${t}`,
+    ),
   );
 }
 
@@ -83,7 +85,7 @@ export async function waitPartitionedProcessed(
   let behind: string[] = [];
   const caughtUp = async (): Promise<boolean> => {
     const checks: [string, string][] = [
-      ...inputs.map((t) => [`${groupId}-users`, t] as [string, string]),
+      ...[...inputs, `${groupId}-users-repartition`].map((t) => [`${groupId}-users`, t] as [string, string]),
       [`${groupId}-items`, `${groupId}-deltas`],
     ];
     behind = [];

@@ -35,6 +35,7 @@ export function loneUserTask(o: {
     topics: {
       interactions: o.topics.in,
       deletions: o.topics.del,
+      repartition: 'rep',
       acks: 'acks',
       deltas: 'deltas',
       changelog: 'ucl',
@@ -49,6 +50,7 @@ export function loneUserTask(o: {
     encoder: new OutputEncoder(undefined),
     dlqMaxBytes: o.config.dlq.maxRecordBytes,
     purgeDelayMs: 5_000,
+    admin: { deleteTopicRecords: () => Promise.resolve() },
   });
 }
 

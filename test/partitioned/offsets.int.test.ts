@@ -5,6 +5,7 @@
 // twice (inputs from the start, deltas not yet purged) and no request gets a second FORGOTTEN. And
 // deletion requests that retention deleted before any instance read them block their partition, as
 // in the single mode, until ACCEPT_DELETION_GAP says to go on.
+import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { scenario } from '../helpers/generator.js';
 import { waitFor } from '../helpers/kafka.js';
@@ -43,11 +44,17 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
           await admin.resetOffsets({ groupId, topic, earliest: true });
         }
       // As kafkajs's reset committed it: "earliest" (-2) over every partition's transactional commit
-      // (users: deletions, interactions, acks; items: deltas).
+      // (users: deletions, interactions, repartition, acks; items: deltas).
       const rewound = [];
       for (const groupId of groups) rewound.push(...(await admin.fetchOffsets({ groupId })));
       expect(rewound.map((t) => t.topic).sort()).toEqual(
-        [h.topics.deletions, h.topics.interactions, `${h.groupId}-acks`, `${h.groupId}-deltas`].sort(),
+        [
+          h.topics.deletions,
+          h.topics.interactions,
+          `${h.groupId}-users-repartition`,
+          `${h.groupId}-acks`,
+          `${h.groupId}-deltas`,
+        ].sort(),
       );
       for (const t of rewound)
         expect(t.partitions.map((p) => p.offset)).toEqual(t.partitions.map(() => '-2'));
@@ -79,17 +86,7 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
     await first.stop();
     // Requests written while no instance runs, then deleted by "retention" before anyone read them.
     await h.produceDeletions(s.deletions, 'json');
-    const admin = h.kafka.admin();
-    await admin.connect();
-    try {
-      const [end] = await admin.fetchTopicOffsets(h.topics.deletions);
-      await admin.deleteTopicRecords({
-        topic: h.topics.deletions,
-        partitions: [{ partition: 0, offset: end!.high }],
-      });
-    } finally {
-      await admin.disconnect();
-    }
+    await truncate(h.kafka, h.topics.deletions);
     const blocked = await h.start(env);
     const reason = await waitFor(() => blocked.health().reasons.find((r) => r.includes('blocked')), 60_000);
     expect(reason).toBe(
@@ -103,4 +100,70 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
     await accepted.waitUntilReady(60_000);
     await accepted.stop();
   }, 180_000);
+
+  it('blocks a fresh group too (no position, no offset) when deletion requests were deleted unread', async () => {
+    // The single mode's rule (kafka/retention.ts): without a snapshot it stands at offset 0, so
+    // requests retention deleted are a gap; before, a fresh group ignored them and replayed the
+    // interactions of users whose requests were lost.
+    const h = await harness(1);
+    deleteInternalTopicsAfterAll(h.groupId);
+    const s = scenario({ seed: 31, users: 20, items: 15, events: 200, forget: 3 });
+    await h.produceEvents(s.before, 'json');
+    await h.produceDeletions(s.deletions, 'json');
+    await truncate(h.kafka, h.topics.deletions);
+    const svc = await h.start(partitionedEnv({ TOP_K: '5' }));
+    const reason = await waitFor(() => svc.health().reasons.find((r) => r.includes('blocked')), 60_000);
+    expect(reason).toBe(
+      `users partition 0: blocked: ${s.deletions.length} records of ${h.topics.deletions} were deleted before they were read (ACCEPT_DELETION_GAP)`,
+    );
+    expect(svc.isReady()).toBe(false);
+    await svc.stop();
+  }, 120_000);
+
+  it('live: records deleted unread while its inputs were paused are a gap, never a seek loop', async () => {
+    // Before: the position fell below the log start, the broker answered out of range, the client
+    // reset to the log start and the stage sought back to the position — forever, and alive.
+    const h = await harness(1);
+    deleteInternalTopicsAfterAll(h.groupId);
+    const s = scenario({ seed: 37, users: 20, items: 15, events: 300, forget: 3 });
+    const [kept, lost, later] = [s.before.slice(0, 100), s.before.slice(100, 200), s.before.slice(200)];
+    const svc = await h.start(partitionedEnv({ TOP_K: '5' }));
+    await svc.waitUntilReady(60_000);
+    await h.produceEvents(kept, 'json');
+    await waitPartitionedProcessed(h.kafka, h.groupId, [h.topics.interactions]);
+    svc.pauseInputs();
+    await h.produceEvents(lost, 'json');
+    await truncate(h.kafka, h.topics.interactions);
+    await h.produceEvents(later, 'json');
+    svc.resumeInputs();
+    await expectListsEventually(h, bruteForceLists(survivingHistory([...kept, ...later], []), 5, 1), 60_000);
+    const gauge = await svc.metrics.registry.getSingleMetric('amnesia_retention_gap_records')!.get();
+    expect(gauge.values).toContainEqual({
+      labels: { topic: h.topics.interactions, partition: '0' },
+      value: lost.length,
+    });
+    // Deletion requests lost the same way block the partition instead.
+    svc.pauseInputs();
+    await h.produceDeletions(s.deletions, 'json');
+    await truncate(h.kafka, h.topics.deletions);
+    await h.produceDeletions([{ requestId: 'after-the-gap', userId: 'u1' }], 'json');
+    svc.resumeInputs();
+    const reason = await waitFor(() => svc.health().reasons.find((r) => r.includes('blocked')), 60_000);
+    expect(reason).toBe(
+      `users partition 0: blocked: ${s.deletions.length} records of ${h.topics.deletions} were deleted before they were read (ACCEPT_DELETION_GAP)`,
+    );
+    await svc.stop();
+  }, 150_000);
 });
+
+/** Deletes every record of partition 0 of `topic` (what retention does to old segments). */
+async function truncate(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [end] = await admin.fetchTopicOffsets(topic);
+    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: end!.high }] });
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { partitionOf } from '../../src/partitioned/ids.js';
 import { scenario } from '../helpers/generator.js';
+import { crc32 } from '../helpers/partitioners.js';
 import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
 import { P, produce, publishedLists, pump, TOPICS, world } from '../helpers/partitioned-tasks.js';
 
@@ -42,5 +43,58 @@ describe('partitioned tasks (Kafka faked)', () => {
         .sort(),
     ).toEqual(s.deletions.map((d) => d.requestId).sort());
     expect(w.log.records('in.dlq', 0)).toHaveLength(1);
+  });
+
+  it("end exact whatever partitioner each producer used: a user's records meet at one home partition", async () => {
+    // Interactions placed by librdkafka's CRC32 of the user id, deletions by another rule still
+    // (murmur2 + 1): not where murmur2 of the user id — the user stage's rule — puts either.
+    const now = 1_000_000;
+    const w = world(() => now);
+    const crcOf = (userId: string) => (crc32(Buffer.from(userId)) >>> 0) % P;
+    const spread = (phase: 'before' | 'after') => {
+      for (const e of s[phase])
+        w.log.append(TOPICS.interactions, crcOf(e.userId), e.userId, JSON.stringify(e));
+    };
+    spread('before');
+    for (const d of s.deletions)
+      w.log.append(TOPICS.deletions, (partitionOf(d.userId, P) + 1) % P, d.userId, JSON.stringify(d));
+    expect(s.deletions.filter((d) => crcOf(d.userId) !== partitionOf(d.userId, P)).length).toBeGreaterThan(1);
+    await pump(w);
+    spread('after');
+    await pump(w);
+    expect(publishedLists(w)).toEqual(
+      bruteForceLists(survivingHistory([...s.before, ...s.after], s.deletions), 4, 1),
+    );
+    // Each user's surviving items are held once, at one partition.
+    const surviving = survivingHistory([...s.before, ...s.after], s.deletions);
+    for (const d of s.deletions) {
+      const held = w.users.flatMap((t) => t.itemsOf(d.userId));
+      expect(held.sort()).toEqual([...(surviving.get(d.userId) ?? [])].sort());
+    }
+  });
+
+  it('PURGED waits until the routed records up to the request are unreadable', async () => {
+    let now = 1_000_000;
+    const w = world(() => now);
+    produce(w, s, 'before');
+    for (const d of s.deletions)
+      w.log.append(TOPICS.deletions, partitionOf(d.userId, P), d.userId, JSON.stringify(d));
+    await pump(w);
+    const purged = () =>
+      w.log.records(TOPICS.receipts, 0).filter((m) => m.value!.toString().includes('PURGED')).length;
+    // The broker refuses DeleteRecords: the purge bound passes, no PURGED goes out.
+    w.log.purgeFails = true;
+    now += 5_001;
+    for (const t of w.users) await t.periodic(now);
+    expect(purged()).toBe(0);
+    w.log.purgeFails = false;
+    now += 5_000;
+    for (const t of w.users) await t.periodic(now);
+    expect(purged()).toBe(s.deletions.length);
+    // Every routed record each home task committed past is deleted (low offset = its end).
+    for (let p = 0; p < P; p++)
+      expect(w.log.low.get(`${TOPICS.repartition}/${p}`) ?? 0).toBe(
+        w.log.records(TOPICS.repartition, p).length,
+      );
   });
 });

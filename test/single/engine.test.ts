@@ -176,6 +176,43 @@ describe('the engine (Kafka faked in memory)', () => {
     expect(consumer.seeks.at(-1)).toEqual({ topic: T.in, partition: 0, offset: pos });
   });
 
+  it('live, records deleted unread past its position: counts the gap and moves on, never a seek loop', async () => {
+    // Inputs paused past retention (e.g. at the memory budget): the broker answers out of range,
+    // the client resets to the log start and fetches from there. Seeking back to the position
+    // would loop forever; before, it did (the batch was never applied).
+    const log = newLog();
+    produceEvents(log, s.before.slice(0, 100));
+    const metrics = createMetrics();
+    const { engine, consumer } = engineOn(log, log.sink(), metrics);
+    consumer.join(engine, ASSIGNMENT);
+    await consumer.drain(engine, ORDER);
+    const pos = log.watermarks(T.in)[0]!.high;
+    for (let k = 0; k < 4; k++)
+      log.appendJson(T.in, 0, 'u0', { userId: 'u0', itemId: `x${k}`, action: 'ADD' });
+    log.truncate(T.in, 0, pos + 2);
+    const seeks = consumer.seeks.length;
+    await consumer.drain(engine, ORDER);
+    await engine.flushNow();
+    expect(engine.phase).toBe('live');
+    expect(engine.model.itemsOf('u0')).toEqual(expect.arrayContaining(['x2', 'x3']));
+    expect(engine.model.itemsOf('u0')).not.toContain('x0');
+    expect(consumer.seeks.slice(seeks)).toEqual([]);
+    const gauge = await metrics.registry.getSingleMetric('amnesia_retention_gap_records')!.get();
+    expect(gauge.values).toContainEqual({ labels: { topic: T.in, partition: '0' }, value: 2 });
+  });
+
+  it('live, deletion requests deleted unread: blocks (not ready, says why) rather than skip them', async () => {
+    const log = newLog();
+    produceEvents(log, s.before.slice(0, 100));
+    const { engine, consumer } = await start(log);
+    const pos = log.watermarks(T.del)[0]!.high;
+    for (let k = 0; k < 3; k++)
+      log.appendJson(T.del, 0, 'u0', { requestId: `r${k}`, userId: 'u0' });
+    log.truncate(T.del, 0, pos + 2);
+    await consumer.drain(engine, ORDER);
+    expect(engine.phase).toBe('blocked');
+  });
+
   it('an empty assignment makes a standby that holds no state', async () => {
     const log = newLog();
     produceEvents(log, s.before);
