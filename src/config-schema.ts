@@ -62,6 +62,12 @@ const schema = z.object({
   SNAPSHOT_RETAIN: int(1, 1_000).default(2),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: int(0, 65_535).default(8080),
+  // A bearer secret: long enough not to be guessed, and only characters a header carries unchanged.
+  HTTP_AUTH_TOKEN: z
+    .string()
+    .min(32, 'at least 32 characters (e.g. openssl rand -hex 32)')
+    .regex(/^[A-Za-z0-9._~+/=-]+$/, 'letters, digits and . _ ~ + / = - only (a bearer token)')
+    .optional(),
   INSPECTOR_ENABLED: bool.default(false),
   INSPECTOR_WRITES: bool.default(false),
   INSPECTOR_ALLOWED_HOSTS: z

@@ -86,7 +86,11 @@ export interface Config {
     readonly retentionMs: number;
   };
   readonly snapshot: { readonly dir?: string; readonly intervalMs: number; readonly retain: number };
-  readonly http: { readonly host: string; readonly port: number };
+  /**
+   * Where the HTTP server listens, and the bearer token the user routes require (HTTP_AUTH_TOKEN;
+   * without it they are open on a loopback HTTP_HOST and closed beyond: http/access.ts).
+   */
+  readonly http: { readonly host: string; readonly port: number; readonly authToken?: string };
   /**
    * The live inspector page (lists user ids: off unless asked for), its write controls, the Host
    * (and Origin) names it answers to, and the most event streams open at once.

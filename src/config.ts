@@ -239,7 +239,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       intervalMs: e.SNAPSHOT_INTERVAL_MS,
       retain: e.SNAPSHOT_RETAIN,
     },
-    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    http: {
+      host: e.HTTP_HOST,
+      port: e.HTTP_PORT,
+      ...(e.HTTP_AUTH_TOKEN ? { authToken: e.HTTP_AUTH_TOKEN } : {}),
+    },
     inspector: {
       enabled: e.INSPECTOR_ENABLED,
       writes: e.INSPECTOR_WRITES,

@@ -146,6 +146,21 @@ describe('configuration from the environment', () => {
     expect(bad({ [variable]: value }).variable).toBe(variable);
   });
 
+  it("takes HTTP_AUTH_TOKEN (the user routes' bearer token) only when long enough, never quoting it", () => {
+    const token = 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6';
+    expect(loadConfig({ HTTP_AUTH_TOKEN: token }).http).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      authToken: token,
+    });
+    expect(loadConfig({ HTTP_AUTH_TOKEN: '' }).http.authToken).toBeUndefined();
+    for (const weak of [token.slice(1), 'x'.repeat(31), `${token} with spaces`, `${token}\u00e9`]) {
+      const e = bad({ HTTP_AUTH_TOKEN: weak });
+      expect(e.variable).toBe('HTTP_AUTH_TOKEN');
+      expect(e.message).not.toContain(weak);
+    }
+  });
+
   it('compresses outputs with zstd unless told otherwise, and allows five codecs', () => {
     expect(loadConfig({}).outputCompression).toBe('zstd');
     for (const c of ['none', 'gzip', 'snappy', 'lz4', 'zstd'])
