@@ -58,14 +58,13 @@ export class ItemTask extends Task {
     return this.it.topics.changelog;
   }
 
-  figures(): TaskFigures {
+  figures(): Omit<TaskFigures, 'restoreRemaining'> {
     const s = this.table.stats();
     return {
       stage: 'items',
       partition: this.partition,
       phase: this.phase,
       lag: this.lag(),
-      restoreRemaining: this.restoreRemaining(),
       stateBytes: s.bytes,
       entries: s.cells,
     };
@@ -135,7 +134,7 @@ export class ItemTask extends Task {
 
   async periodic(now: number): Promise<void> {
     await this.tickIfIdle(now);
-    await this.purge.run(this.committed.get(this.it.topics.deltas), now);
+    await this.purge.run(this.positions.committed(this.it.topics.deltas), now);
   }
 
   protected tickRecords(now: number): TaggedRecord[] {

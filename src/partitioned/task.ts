@@ -9,6 +9,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { PartitionOffset } from '../kafka/partitions.js';
 import type { Outgoing, OutputSink } from '../kafka/ports.js';
 import { Delivery } from '../kafka/delivery.js';
+import { PartitionPositions } from '../kafka/positions.js';
 import { ChunkPolicy } from '../input/chunk-policy.js';
 import type { Pause } from './item-table.js';
 import type { PartitionedMetrics, ProducedKind, StageName, TaskFigures } from './metrics.js';
@@ -59,25 +60,8 @@ export const POSITIONS_KEY = '~p';
 
 export abstract class Task {
   phase: 'restoring' | 'live' = 'restoring';
-  /** Next offset to read per topic (of this task's partition). */
-  readonly positions = new Map<string, number>();
-  /** The input positions the last successful delivery committed (what the group's offsets say). */
-  readonly committed = new Map<string, number>();
-  readonly highWatermarks = new Map<string, number>();
-  /** Restore: where the changelog ends, and when the restore started. */
-  restoreEnd = 0;
-  restoreStarted = 0;
-  /** When the producer was started (fencing done) and the changelog read to its end. */
-  restoreFenced = 0;
-  restoreRead = 0;
-  restoreBegun = false;
-  /** Why the restored task may not go live (deletion requests lost to retention). */
-  blocked: string | undefined;
-  /** The input positions the restored changelog's last transaction committed (POSITIONS_KEY). */
-  restoredPositions: ReadonlyMap<string, number> | undefined;
-  /** Changelog records and bytes (keys and values) read by the restore. */
-  restoredRecords = 0;
-  restoredBytes = 0;
+  /** Next offset to read, last commit and high-water mark per topic of this task's partition. */
+  readonly positions: PartitionPositions;
   stopped = false;
   private readonly delivery: Delivery;
   private readonly chunks: ChunkPolicy;
@@ -86,6 +70,7 @@ export abstract class Task {
   protected readonly log: Logger;
 
   constructor(protected readonly deps: TaskDeps) {
+    this.positions = new PartitionPositions(deps.partition);
     this.log = deps.log.child({ module: `${deps.stage}-task`, partition: deps.partition });
     this.delivery = new Delivery(this.log, deps.metrics, () => this.now());
     this.chunks = new ChunkPolicy(deps.batch);
@@ -99,13 +84,6 @@ export abstract class Task {
     return (this.deps.now ?? Date.now)();
   }
 
-  /** Changelog records a restore has still to read (0 once live). */
-  protected restoreRemaining(): number {
-    return this.phase === 'restoring'
-      ? Math.max(0, this.restoreEnd - (this.positions.get(this.changelogTopic) ?? 0))
-      : 0;
-  }
-
   /** The task's changelog topic (its partition is the task's). */
   protected abstract get changelogTopic(): string;
 
@@ -116,7 +94,8 @@ export abstract class Task {
   /** Records (at or after the position) of one of its inputs, while live. */
   abstract onRecords(topic: string, messages: readonly KafkaMessage[]): Promise<void>;
   abstract flush(): Promise<void>;
-  abstract figures(): TaskFigures;
+  /** What the task holds and does (the stage adds where its restore stands). */
+  abstract figures(): Omit<TaskFigures, 'restoreRemaining'>;
   /** Records that keep the changelog's (and deltas') segments rolling. */
   protected abstract tickRecords(now: number): TaggedRecord[];
   /** Periodic upkeep (every second, in the queue). */
@@ -128,13 +107,7 @@ export abstract class Task {
   }
 
   lag(): number {
-    let lag = 0;
-    for (const t of this.inputs) {
-      const hw = this.highWatermarks.get(t);
-      const pos = this.positions.get(t);
-      if (hw !== undefined && pos !== undefined) lag += Math.max(0, hw - pos);
-    }
-    return lag;
+    return this.positions.lag(this.inputs);
   }
 
   /** Events (user stage) or ops (item stage) a flush may take now (input/chunk-policy.ts). */
@@ -153,12 +126,7 @@ export abstract class Task {
   }
 
   protected inputOffsets(): PartitionOffset[] {
-    const out: PartitionOffset[] = [];
-    for (const topic of this.inputs) {
-      const offset = this.positions.get(topic);
-      if (offset !== undefined) out.push({ topic, partition: this.partition, offset });
-    }
-    return out;
+    return this.positions.offsets(this.inputs);
   }
 
   /** Delivers records with the input positions (or none) in one transaction; retried while retriable. */
@@ -175,7 +143,7 @@ export abstract class Task {
       beforeWait: () => this.deps.pause(),
     });
     this.lastDelivery = this.now();
-    for (const o of offsets) this.committed.set(o.topic, o.offset);
+    this.positions.markCommitted(offsets);
     for (const r of records) {
       pmetrics.produced.inc({ stage, kind: r.kind });
       pmetrics.producedBytes.inc({ stage, kind: r.kind }, r.bytes - 64);
