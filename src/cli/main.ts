@@ -12,6 +12,7 @@ import { snapshotCommand } from './snapshot.js';
 import { verify } from './verify.js';
 import { assertKafkajsFix } from '../kafka/kafkajs-fix.js';
 import { SchemaRegistryClient } from '../kafka/registry.js';
+import { trace } from './trace.js';
 import { watch } from './watch.js';
 
 const USAGE = `usage: amnesia <command> [options]
@@ -30,6 +31,11 @@ commands:
       Recompute the state from the input topics (honouring deletions) and compare it with the
       published similarities (run when the service has caught up) or with a snapshot file.
       Prints the differing item ids and a JSON summary; exit 1 on any difference.
+  trace --user ID [--snapshot-dir DIR] [--timeout MS]
+      The forgetting audit: every record Kafka still serves in the topics the service writes
+      (both modes' internal topics too) and every snapshot file, searched for the user's id and
+      what is derived from it (token, pair keys, eventId hashes; needs TOMBSTONE_KEY or the key
+      file). Prints each trace and whether the contract allows it; exit 1 if any other is found.
 
 environment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, INTERACTIONS_TOPIC, DELETIONS_TOPIC,
 SIMILARITIES_TOPIC, RECEIPTS_TOPIC, KAFKA_SASL_*, KAFKA_SSL (as for the service).`;
@@ -153,6 +159,29 @@ export async function cli(argv: string[]): Promise<number> {
         registry,
         {
           ...(values.snapshot ? { snapshot: values.snapshot } : {}),
+          timeoutMs: positiveInt('timeout', values.timeout, 120_000),
+        },
+        (line) => process.stdout.write(`${line}\n`),
+      );
+    }
+    case 'trace': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          user: { type: 'string' },
+          'snapshot-dir': { type: 'string' },
+          timeout: { type: 'string' },
+        },
+      });
+      if (values.user === undefined || values.user === '') usage('trace needs --user ID');
+      const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
+      return trace(
+        kafka,
+        config,
+        registry,
+        {
+          userId: values.user,
+          snapshotDir: values['snapshot-dir'],
           timeoutMs: positiveInt('timeout', values.timeout, 120_000),
         },
         (line) => process.stdout.write(`${line}\n`),
