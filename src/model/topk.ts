@@ -44,13 +44,14 @@ export class NeighborIndex extends NeighborLists {
     const ni = n[i] as number;
     const bv = bounds.v[i] as number;
     const min = this.minCooccurrences;
+    const sim = this.sim;
     let accepted = 0;
     for (let p = 0; p < len; p++) {
       const j = cols[p] as number;
       if (j === i) continue;
       const c = store.get(i, j);
       if (c < min) continue;
-      const v = c / (ni + (n[j] as number) - c);
+      const v = sim(c, ni, n[j] as number);
       if (v < bv) continue;
       if (v > bv || (names[j] as string) < (bounds.name[i] as string)) {
         this.offer(i, j, c);
@@ -85,11 +86,12 @@ export class NeighborIndex extends NeighborLists {
   touchWatchers(i: number, skip: (k: number) => boolean): void {
     const { store, n, names } = this.host;
     const ni = n[i] as number;
+    const sim = this.sim;
     this.b.watchers.forEach(i, (k) => {
       if (skip(k)) return;
       this.work += 4;
       const c = store.get(k, i);
-      const v = c < this.minCooccurrences ? -1 : c / ((n[k] as number) + ni - c);
+      const v = c < this.minCooccurrences ? -1 : sim(c, n[k] as number, ni);
       if (this.b.mayChange(k, i, v, names)) this.host.touch(k);
     });
   }
@@ -106,6 +108,7 @@ export class NeighborIndex extends NeighborLists {
     const ni = n[i] as number;
     const nameI = names[i] as string;
     const min = this.minCooccurrences;
+    const sim = this.sim;
     const bounds = this.bounds;
     const betaV = bounds.v;
     const betaN = bounds.n;
@@ -122,7 +125,7 @@ export class NeighborIndex extends NeighborLists {
           ? ((bitRow.bits[bitRow.base + (k >>> 5)] as number) & (1 << (k & 31))) !== 0
           : watchers.has(i, k);
       const nk = n[k] as number;
-      const v = c / (ni + nk - c);
+      const v = sim(c, ni, nk);
       if (watched) {
         if (b.mayChange(k, i, v, names)) touch(k);
         continue;

@@ -4,7 +4,7 @@
 // owned item. Deltas are applied as exact per-user differences; a flush recomputes by a full row
 // scan the top-K of every affected owned row — rows that changed and rows containing an item whose n
 // changed — and reports the lists that differ from the published ones.
-import type { NeighborList } from '../model/index.js';
+import { jaccard, type NeighborList } from '../model/index.js';
 import { CountMap } from './count-map.js';
 import type { DeltaRecord } from './deltas.js';
 import { pairHash, type ItemPartitions } from './ids.js';
@@ -247,7 +247,15 @@ export class ItemTable {
     const name = this.names[i]!;
     if (!row) return { itemId: name, interactions: ni, neighbors: [] };
     this.work.cellsScanned += row.size;
-    const neighbors = rowTopK(row, ni, this.n, this.names, this.options.topK, this.options.minCooccurrences);
+    const neighbors = rowTopK(
+      row,
+      ni,
+      this.n,
+      this.names,
+      this.options.topK,
+      this.options.minCooccurrences,
+      jaccard,
+    );
     return { itemId: name, interactions: ni, neighbors };
   }
 
