@@ -58,14 +58,13 @@ export class ItemTask extends Task {
     return this.it.topics.changelog;
   }
 
-  figures(): TaskFigures {
+  figures(): Omit<TaskFigures, 'restoreRemaining'> {
     const s = this.table.stats();
     return {
       stage: 'items',
       partition: this.partition,
       phase: this.phase,
       lag: this.lag(),
-      restoreRemaining: this.restoreRemaining(),
       stateBytes: s.bytes,
       entries: s.cells,
     };

@@ -43,16 +43,67 @@ export interface RestoreContext {
   readonly stopping: () => boolean;
 }
 
+/** A task's restore, owned here: the task itself knows only its phase and positions. */
+interface RestoreState {
+  /** Where the changelog ended when the restore began. */
+  end: number;
+  /** When the restore started, the producer was started (fencing done), the changelog was read. */
+  started: number;
+  fenced: number;
+  read: number;
+  begun: boolean;
+  /** The input positions the restored changelog's last transaction committed (POSITIONS_KEY). */
+  positions: ReadonlyMap<string, number> | undefined;
+  /** Changelog records and bytes (keys and values) read. */
+  records: number;
+  bytes: number;
+  /** Why the task may not go live (deletion requests lost to retention). */
+  blocked: string | undefined;
+}
+
 export class StageRestore {
   /** Every restore completed (benchmarks). */
   readonly done: RestoreFigures[] = [];
+  private readonly states = new WeakMap<Task, RestoreState>();
 
   constructor(private readonly o: RestoreContext) {}
+
+  private state(t: Task): RestoreState {
+    let s = this.states.get(t);
+    if (!s) {
+      s = {
+        end: 0,
+        started: 0,
+        fenced: 0,
+        read: 0,
+        begun: false,
+        positions: undefined,
+        records: 0,
+        bytes: 0,
+        blocked: undefined,
+      };
+      this.states.set(t, s);
+    }
+    return s;
+  }
+
+  /** Whether the task's changelog is being read (its producer started, the previous owner fenced). */
+  begun(t: Task): boolean {
+    return this.states.get(t)?.begun ?? false;
+  }
+
+  /** Changelog records the task's restore has still to read (0 once live). */
+  remaining(t: Task): number {
+    const s = this.states.get(t);
+    if (t.phase !== 'restoring' || !s) return 0;
+    return Math.max(0, s.end - (t.positions.get(this.o.changelog) ?? 0));
+  }
 
   /** Fences the previous owner, then reads the changelog partition from its start (batches follow). */
   async begin(t: Task): Promise<void> {
     if (t.stopped) return;
-    t.restoreStarted = Date.now();
+    const r = this.state(t);
+    r.started = Date.now();
     await retry(() => t.activate(), {
       stopping: () => this.o.stopping() || t.stopped,
       onRetry: (e, attempt) =>
@@ -67,10 +118,10 @@ export class StageRestore {
     );
     const low = Number(w?.low ?? 0);
     const high = Number(w?.high ?? 0);
-    t.restoreEnd = high;
+    r.end = high;
     t.positions.set(this.o.changelog, low);
-    t.restoreBegun = true;
-    t.restoreFenced = Date.now();
+    r.begun = true;
+    r.fenced = Date.now();
     this.o.log.info(
       { partition: t.partition, records: high - low },
       'restoring a partition from its changelog',
@@ -82,9 +133,10 @@ export class StageRestore {
 
   /** Where a restore stands, for health reasons: "restoring (changelog 309 of 620)". */
   progress(t: Task): string {
-    if (t.blocked) return `blocked: ${t.blocked}`;
-    if (!t.restoreBegun) return 'restoring (fencing the previous owner)';
-    return `restoring (changelog ${t.positions.get(this.o.changelog) ?? 0} of ${t.restoreEnd})`;
+    const r = this.state(t);
+    if (r.blocked) return `blocked: ${r.blocked}`;
+    if (!r.begun) return 'restoring (fencing the previous owner)';
+    return `restoring (changelog ${t.positions.get(this.o.changelog) ?? 0} of ${r.end})`;
   }
 
   /** A restore under way when the group joined again: its changelog is read on from its position. */
@@ -105,15 +157,16 @@ export class StageRestore {
     last: number,
     resolve: () => void,
   ): Promise<void> {
+    const r = this.state(t);
     for (const m of messages) {
       const key = m.key?.toString('utf8') ?? '';
       const value = m.value === null ? null : m.value.toString('utf8');
       if (key === POSITIONS_KEY)
-        t.restoredPositions =
+        r.positions =
           value === null ? undefined : new Map(Object.entries(JSON.parse(value) as Record<string, number>));
       else t.restoreRecord(key, value);
-      t.restoredRecords++;
-      t.restoredBytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
+      r.records++;
+      r.bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
     }
     const { name, changelog } = this.o;
     this.o.pmetrics.restoredRecords.inc({ stage: name }, messages.length);
@@ -123,7 +176,7 @@ export class StageRestore {
     );
     t.positions.set(changelog, Math.max(pos, last + 1));
     resolve();
-    if (t.positions.get(changelog)! >= t.restoreEnd) await this.finish(t);
+    if (t.positions.get(changelog)! >= r.end) await this.finish(t);
   }
 
   /**
@@ -132,7 +185,8 @@ export class StageRestore {
    */
   async finish(t: Task): Promise<void> {
     this.o.pauseTopics([this.o.changelog], t.partition, true);
-    t.restoreRead = Date.now();
+    const r = this.state(t);
+    r.read = Date.now();
     await t.endRestore();
     const rebuilt = Date.now();
     if (t.stopped) return;
@@ -148,7 +202,7 @@ export class StageRestore {
       const low = Number(
         (await this.o.admin.fetchTopicOffsets(topic)).find((o) => o.partition === t.partition)?.low ?? 0,
       );
-      const own = t.restoredPositions?.get(topic);
+      const own = r.positions?.get(topic);
       if (own !== undefined && own !== c)
         this.o.log.warn(
           { partition: t.partition, topic, changelog: own, group: c },
@@ -169,18 +223,18 @@ export class StageRestore {
       this.o.seek(topic, t.partition, start);
       if (gap > 0 && this.o.gapBlocks?.includes(topic)) this.block(t, topic, gap);
     }
-    if (t.stopped || t.blocked) return;
+    if (t.stopped || r.blocked) return;
     t.phase = 'live';
     this.o.pauseTopics(this.o.inputs, t.partition, this.o.inputsPaused());
-    const seconds = (Date.now() - t.restoreStarted) / 1000;
+    const seconds = (Date.now() - r.started) / 1000;
     this.o.pmetrics.restoreDuration.observe({ stage: this.o.name }, seconds);
-    const { restoredRecords: records, restoredBytes: bytes } = t;
+    const { records, bytes } = r;
     this.done.push({
       partition: t.partition,
       seconds,
-      fenceSeconds: (t.restoreFenced - t.restoreStarted) / 1000,
-      readSeconds: (t.restoreRead - t.restoreFenced) / 1000,
-      rebuildSeconds: (rebuilt - t.restoreRead) / 1000,
+      fenceSeconds: (r.fenced - r.started) / 1000,
+      readSeconds: (r.read - r.fenced) / 1000,
+      rebuildSeconds: (rebuilt - r.read) / 1000,
       records,
       bytes,
     });
@@ -221,7 +275,8 @@ export class StageRestore {
 
   /** A request never applied could let a forgotten user's events count: refuse, as the single mode. */
   private block(t: Task, topic: string, lost: number): void {
-    t.blocked = `${lost} records of ${topic} were deleted before they were read (ACCEPT_DELETION_GAP)`;
+    this.state(t).blocked =
+      `${lost} records of ${topic} were deleted before they were read (ACCEPT_DELETION_GAP)`;
     this.o.metrics.blocked.set(1);
     this.o.log.error({ partition: t.partition }, 'partition blocked: deletion requests lost to retention');
   }

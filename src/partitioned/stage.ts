@@ -105,7 +105,10 @@ export class Stage {
   }
 
   figures(): TaskFigures[] {
-    return [...this.tasks.values()].map((t) => t.figures());
+    return [...this.tasks.values()].map((t) => ({
+      ...t.figures(),
+      restoreRemaining: this.restore.remaining(t),
+    }));
   }
 
   /**
@@ -248,7 +251,7 @@ export class Stage {
           const pos = t.positions.get(topic);
           if (pos !== undefined) this.seek(topic, p, pos);
         }
-      } else if (t?.restoreBegun) this.restore.resume(t);
+      } else if (t && this.restore.begun(t)) this.restore.resume(t);
       else if (!t) this.add(p);
     }
   }
@@ -296,7 +299,7 @@ export class Stage {
         (batch as { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset() ?? pos,
       );
       const restoring = batch.topic === this.o.changelog;
-      if (restoring ? t.phase !== 'restoring' || !t.restoreBegun : t.phase !== 'live') return;
+      if (restoring ? t.phase !== 'restoring' || !this.restore.begun(t) : t.phase !== 'live') return;
       if (fetched > pos && !restoring) {
         // Stale, or records retention deleted unread (a gap: never a seek loop).
         const resumeAt = await this.restore.pastPosition(t, batch.topic, pos);

@@ -64,20 +64,6 @@ export abstract class Task {
   /** The input positions the last successful delivery committed (what the group's offsets say). */
   readonly committed = new Map<string, number>();
   readonly highWatermarks = new Map<string, number>();
-  /** Restore: where the changelog ends, and when the restore started. */
-  restoreEnd = 0;
-  restoreStarted = 0;
-  /** When the producer was started (fencing done) and the changelog read to its end. */
-  restoreFenced = 0;
-  restoreRead = 0;
-  restoreBegun = false;
-  /** Why the restored task may not go live (deletion requests lost to retention). */
-  blocked: string | undefined;
-  /** The input positions the restored changelog's last transaction committed (POSITIONS_KEY). */
-  restoredPositions: ReadonlyMap<string, number> | undefined;
-  /** Changelog records and bytes (keys and values) read by the restore. */
-  restoredRecords = 0;
-  restoredBytes = 0;
   stopped = false;
   private readonly delivery: Delivery;
   private readonly chunks: ChunkPolicy;
@@ -99,13 +85,6 @@ export abstract class Task {
     return (this.deps.now ?? Date.now)();
   }
 
-  /** Changelog records a restore has still to read (0 once live). */
-  protected restoreRemaining(): number {
-    return this.phase === 'restoring'
-      ? Math.max(0, this.restoreEnd - (this.positions.get(this.changelogTopic) ?? 0))
-      : 0;
-  }
-
   /** The task's changelog topic (its partition is the task's). */
   protected abstract get changelogTopic(): string;
 
@@ -116,7 +95,8 @@ export abstract class Task {
   /** Records (at or after the position) of one of its inputs, while live. */
   abstract onRecords(topic: string, messages: readonly KafkaMessage[]): Promise<void>;
   abstract flush(): Promise<void>;
-  abstract figures(): TaskFigures;
+  /** What the task holds and does (the stage adds where its restore stands). */
+  abstract figures(): Omit<TaskFigures, 'restoreRemaining'>;
   /** Records that keep the changelog's (and deltas') segments rolling. */
   protected abstract tickRecords(now: number): TaggedRecord[];
   /** Periodic upkeep (every second, in the queue). */

@@ -96,14 +96,13 @@ export class UserTask extends Task {
     return this.u.topics.changelog;
   }
 
-  figures(): TaskFigures {
+  figures(): Omit<TaskFigures, 'restoreRemaining'> {
     const s = this.table.size;
     return {
       stage: 'users',
       partition: this.partition,
       phase: this.phase,
       lag: this.lag(),
-      restoreRemaining: this.restoreRemaining(),
       stateBytes: s.pairs * 90 + s.users * 150 + s.tombstones * 60,
       entries: s.users,
     };
