@@ -85,6 +85,8 @@ describe('configuration from the environment', () => {
     ['KAFKA_SASL_MECHANISM', 'kerberos'],
     ['TOMBSTONE_KEY', 'short'],
     ['OUTPUT_COMPRESSION', 'brotli'],
+    ['SIMILARITY', 'dice'],
+    ['SIMILARITY', 'Cosine'],
     ['MAX_FUTURE_SKEW_MS', '-1'],
     ['MAX_FUTURE_SKEW_MS', 'five minutes'],
   ])('a bad %s (%j) is a ConfigError naming the variable', (variable, value) => {
@@ -148,6 +150,12 @@ describe('configuration from the environment', () => {
     expect(loadConfig({}).outputCompression).toBe('zstd');
     for (const c of ['none', 'gzip', 'snappy', 'lz4', 'zstd'])
       expect(loadConfig({ OUTPUT_COMPRESSION: c }).outputCompression).toBe(c);
+  });
+
+  it('ranks by Jaccard unless SIMILARITY=cosine', () => {
+    expect(loadConfig({}).model.similarity).toBe('jaccard');
+    expect(loadConfig({ SIMILARITY: 'cosine' }).model.similarity).toBe('cosine');
+    expect(loadConfig({ SIMILARITY: '' }).model.similarity).toBe('jaccard');
   });
 
   it('allows events five minutes ahead of their record by default', () => {

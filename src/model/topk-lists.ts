@@ -39,7 +39,7 @@ export class NeighborLists {
   /** The buffers (internal: read by topk-state.ts). */
   readonly b: CandidateBuffers;
   /** Per row, the bound β (internal: read by topk-state.ts and bulk.ts). */
-  readonly bounds = new RankBounds();
+  readonly bounds: RankBounds;
   private cap = 0;
   /** Offers since the row's last scan (weighed), and whether a scan is due instead of further offers. */
   protected offered = new Int32Array(0);
@@ -64,6 +64,7 @@ export class NeighborLists {
     readonly measure: SimilarityMeasure = 'jaccard',
   ) {
     this.sim = similarityFn(measure);
+    this.bounds = new RankBounds(measure);
     this.L = Math.max(2 * K, K + 8);
     this.B = 2 * this.L;
     this.b = new CandidateBuffers(this.B, K);

@@ -3,14 +3,15 @@
 // rescanning whole rows:
 // - C_kj grows (a user holding one adds the other): the new value is offered to k's buffer while C
 //   is updated (offerRow), so it is either a candidate or ranks after β_k.
-// - n_k grows: every outside value c/(n_k+n_j−c) shrinks; with c ≤ n_k(old) it is at most
-//   1/(1/β + δ/n_k(old)), which becomes the new value-only bound (refresh). Rows holding k as a
-//   candidate (watchers) are re-ranked where k is in their last top K or now ranks before its K-th
-//   entry; elsewhere the change cannot reach the list.
-// - n_k shrinks (remove, forget): outside values of row k grow by at most the factor
-//   n_k(old)/n_k(new) (refresh); every other row's value for k grows too, so one pass over row k
-//   offers k to each neighbour j where it may now rank before β_j (Jaccard is symmetric). The cost
-//   of a forget is therefore one pass over the rows of the user's items, as the paper's bound says.
+// - n_k grows: every outside value of row k shrinks, by at most what the measure's rule says
+//   (bounds.ts: Jaccard 1/(1/β + δ/n_k(old)), cosine β·sqrt(n_k(old)/n_k(new))), which becomes the
+//   new value-only bound (refresh). Rows holding k as a candidate (watchers) are re-ranked where k
+//   is in their last top K or now ranks before its K-th entry; elsewhere the change cannot reach
+//   the list.
+// - n_k shrinks (remove, forget): outside values of row k grow by at most the rule's factor
+//   (refresh); every other row's value for k grows too, so one pass over row k offers k to each
+//   neighbour j where it may now rank before β_j (both measures are symmetric). The cost of a
+//   forget is therefore one pass over the rows of the user's items, as the paper's bound says.
 // - C_kj shrinks: a value only falls; buffers drop candidates whose C fell below the minimum.
 
 import { NeighborLists } from './topk-lists.js';

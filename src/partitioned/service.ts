@@ -182,6 +182,7 @@ export async function startPartitionedService(
           parts,
           topK: config.model.topK,
           minCooccurrences: config.model.minCooccurrences,
+          similarity: config.model.similarity,
           encoder,
           admin,
         }),

@@ -190,6 +190,16 @@ export class StageRestore {
     await t.endRestore();
     const rebuilt = Date.now();
     if (t.stopped) return;
+    const refused = t.restoreRefusal();
+    if (refused !== undefined) {
+      r.blocked = refused;
+      this.o.metrics.blocked.set(1);
+      this.o.log.error(
+        { partition: t.partition, reason: refused },
+        'partition blocked: its changelog does not fit the configuration',
+      );
+      return;
+    }
     const committed = await this.o.admin.fetchOffsets({
       groupId: this.o.groupId,
       topics: [...this.o.inputs],
