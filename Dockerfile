@@ -21,8 +21,9 @@ RUN apt-get update \
   && mkdir -p /var/lib/amnesia \
   && chown node:node /var/lib/amnesia
 WORKDIR /app
-# HTTP on every interface (probes, Prometheus, the query API); the inspector, which shows user ids,
-# stays off (it is off by default too: this only makes it explicit).
+# HTTP on every interface (probes, Prometheus, the item queries). Beyond the loopback the user routes
+# (/users/..., the inspector's data) are closed unless HTTP_AUTH_TOKEN is set at run time (never
+# baked in here); the inspector, which shows user ids, stays off (off by default too: explicit).
 ENV NODE_ENV=production \
     HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8080 \

@@ -95,6 +95,7 @@ const http = await startHttpServer({
   log,
   registry: new Registry(),
   isReady: () => true,
+  personalDataHold: () => undefined,
   model: () => model,
   routes: timed,
 });

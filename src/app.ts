@@ -3,12 +3,13 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from './config.js';
 import { createInspector, type Inspector } from './http/inspector/index.js';
+import { userRouteAccess } from './http/access.js';
 import { registerOpsMetrics } from './http/ops-metrics.js';
 import { startHttpServer, type HttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { Model } from './model/index.js';
 import { startPartitionedService } from './partitioned/service.js';
-import { snapshotStatus, type Service, type ServiceOptions } from './service.js';
+import { personalDataHold, snapshotStatus, type Service, type ServiceOptions } from './service.js';
 import { startSingleService } from './single/service.js';
 import { createKafka } from './kafka/client.js';
 import { assertKafkajsFix } from './kafka/kafkajs-fix.js';
@@ -77,14 +78,13 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
         maxStreams: config.inspector.maxStreams,
         log,
         isReady: () => service?.isReady() ?? false,
+        personalDataHold: () => personalDataHold(service),
       })
     : undefined;
-  if (inspector) {
-    // It shows user ids: say so loudly where it may be reachable from beyond this machine.
-    const fields = { host: config.http.host, writes: config.inspector.writes };
-    if (/^(127\.|localhost$|::1$)/.test(config.http.host)) log.info(fields, 'inspector enabled');
-    else log.warn(fields, 'inspector enabled on a non-loopback HTTP_HOST: it shows user ids');
-  }
+  // The user routes and the inspector's data and writes obey one access rule (http/access.ts):
+  // beyond the loopback they need HTTP_AUTH_TOKEN, and are closed without it.
+  const access = userRouteAccess(config.http);
+  if (inspector) log.info({ writes: config.inspector.writes, access: access.kind }, 'inspector enabled');
   let http: HttpServer;
   try {
     http = await startHttpServer({
@@ -99,6 +99,9 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       // MODE=partitioned: no instance holds the whole model; subscribers read item-similarities.
       queries: config.mode === 'single',
       routes: inspector?.routes ?? [],
+      access,
+      // Either mode: no user's data from a state that has not applied every deletion it has read.
+      personalDataHold: () => personalDataHold(service),
     });
   } catch (e) {
     await inspector?.close();

@@ -1,5 +1,7 @@
 // `host[:port]` authorities as the Host header and INSPECTOR_ALLOWED_HOSTS spell them: parsed in
-// one place for the settings (config-schema.ts) and the inspector's host guard.
+// one place for the settings (config-schema.ts) and the inspector's host guard; and whether an
+// HTTP_HOST listens on the loopback only (the user routes' access rule, http/access.ts).
+import { isIPv4 } from 'node:net';
 
 export interface Authority {
   readonly host: string;
@@ -26,4 +28,19 @@ export function parseAuthority(value: string): Authority | undefined {
   if (rest === '') return { host };
   const port = /^:(\d{1,5})$/.exec(rest)?.[1];
   return port === undefined ? undefined : { host, port };
+}
+
+/**
+ * Whether `HTTP_HOST` (an address or name to listen on) keeps the server on this machine: 127.0.0.0/8
+ * (also IPv4-mapped), ::1 or `localhost`. Anything else — 0.0.0.0, ::, a pod IP, a host name that
+ * may resolve anywhere — listens beyond the loopback.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice('::ffff:'.length) : h;
+  return isIPv4(v4) && v4.startsWith('127.');
 }

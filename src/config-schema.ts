@@ -64,6 +64,12 @@ const schema = z.object({
   SNAPSHOT_RETAIN: int(1, 1_000).default(2),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: int(0, 65_535).default(8080),
+  // A bearer secret: long enough not to be guessed, and only characters a header carries unchanged.
+  HTTP_AUTH_TOKEN: z
+    .string()
+    .min(32, 'at least 32 characters (e.g. openssl rand -hex 32)')
+    .regex(/^[A-Za-z0-9._~+/=-]+$/, 'letters, digits and . _ ~ + / = - only (a bearer token)')
+    .optional(),
   INSPECTOR_ENABLED: bool.default(false),
   INSPECTOR_WRITES: bool.default(false),
   INSPECTOR_ALLOWED_HOSTS: z
@@ -101,6 +107,7 @@ const schema = z.object({
   ACCEPT_DELETION_GAP: bool.default(false),
   MAX_ITEMS_PER_USER: int(1, 1_000_000).default(10_000),
   EVENT_DEDUP_WINDOW: int(0, 1_024).default(8),
+  EVENT_DEDUP_MAX_USERS: int(1, 100_000_000).optional(),
   MODEL_MEMORY_BYTES: int(16 * 1024 * 1024, Number.MAX_SAFE_INTEGER).optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   LIVENESS_STALL_MS: int(1_000, 3_600_000).default(60_000),

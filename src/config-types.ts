@@ -66,6 +66,13 @@ export interface Config {
     readonly memoryBudgetBytes: number;
     /** eventIds remembered per user: an interaction repeating one of them is dropped (0: off). */
     readonly dedupWindow: number;
+    /** Most users whose eventIds the single mode remembers (least recently noted dropped first). */
+    readonly dedupMaxUsers: number;
+    /**
+     * Bytes of memoryBudgetBytes set aside for that window (dedupMaxUsers at its largest); the
+     * single mode's model gets the rest. 0 with the window off.
+     */
+    readonly dedupReservedBytes: number;
   };
   readonly batch: {
     readonly maxEvents: number;
@@ -82,7 +89,11 @@ export interface Config {
     readonly retentionMs: number;
   };
   readonly snapshot: { readonly dir?: string; readonly intervalMs: number; readonly retain: number };
-  readonly http: { readonly host: string; readonly port: number };
+  /**
+   * Where the HTTP server listens, and the bearer token the user routes require (HTTP_AUTH_TOKEN;
+   * without it they are open on a loopback HTTP_HOST and closed beyond: http/access.ts).
+   */
+  readonly http: { readonly host: string; readonly port: number; readonly authToken?: string };
   /**
    * The live inspector page (lists user ids: off unless asked for), its write controls, the Host
    * (and Origin) names it answers to, and the most event streams open at once.

@@ -2,7 +2,7 @@
 // once, checked across variables and frozen into a Config (config-types.ts). A bad value throws a
 // ConfigError naming the variable, before anything connects. Importers use this module only.
 import { ConfigError } from './errors.js';
-import { defaultModelMemoryBytes } from './memory-limit.js';
+import { dedupBytesPerUser, defaultDedupMaxUsers, defaultModelMemoryBytes } from './memory-limit.js';
 import { parseEnv, type Env } from './config-schema.js';
 import type { Config } from './config-types.js';
 
@@ -105,6 +105,24 @@ function partitionedRules(e: Env): void {
     );
 }
 
+/**
+ * The eventId window's bound and its share of the memory budget: it may take at most half of
+ * MODEL_MEMORY_BYTES (the model needs the rest), else EVENT_DEDUP_MAX_USERS is refused.
+ */
+function dedupSettings(e: Env, budget: number): { dedupMaxUsers: number; dedupReservedBytes: number } {
+  const window = e.EVENT_DEDUP_WINDOW;
+  const users = e.EVENT_DEDUP_MAX_USERS ?? defaultDedupMaxUsers(window, budget);
+  const reserved = users * dedupBytesPerUser(window);
+  if (reserved > budget / 2)
+    throw new ConfigError(
+      'EVENT_DEDUP_MAX_USERS',
+      `${users} users × about ${dedupBytesPerUser(window)} bytes each (EVENT_DEDUP_WINDOW=${window}) is ` +
+        `${(reserved / 2 ** 20).toFixed(1)} MB, more than half of MODEL_MEMORY_BYTES ` +
+        `(${(budget / 2 ** 20).toFixed(1)} MB): lower it, lower EVENT_DEDUP_WINDOW, or raise MODEL_MEMORY_BYTES`,
+    );
+  return { dedupMaxUsers: users, dedupReservedBytes: reserved };
+}
+
 /** Parses and validates the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = parseEnv(env);
@@ -149,6 +167,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (let i = 1; i < names.length; i++) {
     if (names.indexOf(names[i]!) < i) throw new ConfigError(vars[i]!, 'must differ from the other topics');
   }
+
+  const budget = e.MODEL_MEMORY_BYTES ?? defaultModelMemoryBytes();
+  const dedup = dedupSettings(e, budget);
 
   const config: Config = {
     mode: e.MODE,
@@ -202,8 +223,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tombstoneRetentionMs: e.TOMBSTONE_RETENTION_MS,
       ...(e.TOMBSTONE_KEY ? { tombstoneKey: e.TOMBSTONE_KEY } : {}),
       maxItemsPerUser: e.MAX_ITEMS_PER_USER,
-      memoryBudgetBytes: e.MODEL_MEMORY_BYTES ?? defaultModelMemoryBytes(),
+      memoryBudgetBytes: budget,
       dedupWindow: e.EVENT_DEDUP_WINDOW,
+      ...dedup,
     },
     batch: {
       maxEvents: e.BATCH_MAX_EVENTS,
@@ -218,7 +240,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       intervalMs: e.SNAPSHOT_INTERVAL_MS,
       retain: e.SNAPSHOT_RETAIN,
     },
-    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    http: {
+      host: e.HTTP_HOST,
+      port: e.HTTP_PORT,
+      ...(e.HTTP_AUTH_TOKEN ? { authToken: e.HTTP_AUTH_TOKEN } : {}),
+    },
     inspector: {
       enabled: e.INSPECTOR_ENABLED,
       writes: e.INSPECTOR_WRITES,

@@ -12,8 +12,32 @@ import type { Model } from './model/index.js';
 import type { SnapshotStatus, Snapshotter } from './state/snapshotter.js';
 import type { Metrics } from './telemetry/metrics.js';
 
-/** Where an instance stands: joining, standing by, restoring its state, live, refusing, stopped. */
+/**
+ * Where an instance stands: joining, standing by, restoring its state, live, refusing, stopped.
+ * Both runtimes keep one promise about 'live': every deletion request the state has read has been
+ * applied (single: the rebuild's replay has finished — until then a user's deletion is applied only
+ * at their next replayed event or at the end; partitioned: every held task is restored and reads
+ * its deletion requests live). `personalDataHold` rests on it.
+ */
 export type Phase = 'starting' | 'standby' | 'rebuilding' | 'live' | 'blocked' | 'stopped';
+
+/** Seconds a refused personal-data request is asked to wait (`Retry-After`) while not live. */
+export const NOT_LIVE_RETRY_AFTER_S = 5;
+
+/**
+ * Why this instance must not answer with a user's data now, or undefined when it may: the one rule
+ * the HTTP layer applies to every personal route (user queries, the inspector's state and events),
+ * in either mode. Only a live state has applied every deletion request it has read; a rebuilding
+ * or restoring one may still hold a user whose deletion it has read, and a starting, standby,
+ * blocked or stopped one holds no current state.
+ */
+export function personalDataHold(service: Pick<Service, 'phase'> | undefined): string | undefined {
+  const phase = service?.phase ?? 'starting';
+  if (phase === 'live') return undefined;
+  return phase === 'rebuilding'
+    ? 'the state is being rebuilt (phase rebuilding): it may still hold users whose deletion it has read but not yet applied'
+    : `the state is not live (phase ${phase})`;
+}
 
 export interface ServiceOptions {
   readonly log?: Logger;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 import { LOCAL_HOSTS } from '../src/http/inspector/guard.js';
+import { modelOptionsOf } from '../src/single/model-factory.js';
 
 function bad(env: Record<string, string>): ConfigError {
   try {
@@ -89,6 +90,7 @@ describe('configuration from the environment', () => {
     ['SIMILARITY', 'Cosine'],
     ['MAX_FUTURE_SKEW_MS', '-1'],
     ['MAX_FUTURE_SKEW_MS', 'five minutes'],
+    ['EVENT_DEDUP_MAX_USERS', '0'],
   ])('a bad %s (%j) is a ConfigError naming the variable', (variable, value) => {
     const e = bad({ [variable]: value });
     expect(e.variable).toBe(variable);
@@ -146,6 +148,21 @@ describe('configuration from the environment', () => {
     expect(bad({ [variable]: value }).variable).toBe(variable);
   });
 
+  it("takes HTTP_AUTH_TOKEN (the user routes' bearer token) only when long enough, never quoting it", () => {
+    const token = 'a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6';
+    expect(loadConfig({ HTTP_AUTH_TOKEN: token }).http).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      authToken: token,
+    });
+    expect(loadConfig({ HTTP_AUTH_TOKEN: '' }).http.authToken).toBeUndefined();
+    for (const weak of [token.slice(1), 'x'.repeat(31), `${token} with spaces`, `${token}\u00e9`]) {
+      const e = bad({ HTTP_AUTH_TOKEN: weak });
+      expect(e.variable).toBe('HTTP_AUTH_TOKEN');
+      expect(e.message).not.toContain(weak);
+    }
+  });
+
   it('compresses outputs with zstd unless told otherwise, and allows five codecs', () => {
     expect(loadConfig({}).outputCompression).toBe('zstd');
     for (const c of ['none', 'gzip', 'snappy', 'lz4', 'zstd'])
@@ -156,6 +173,34 @@ describe('configuration from the environment', () => {
     expect(loadConfig({}).model.similarity).toBe('jaccard');
     expect(loadConfig({ SIMILARITY: 'cosine' }).model.similarity).toBe('cosine');
     expect(loadConfig({ SIMILARITY: '' }).model.similarity).toBe('jaccard');
+    expect(modelOptionsOf(loadConfig({ SIMILARITY: 'cosine' }), 'k'.repeat(16)).similarity).toBe('cosine');
+  });
+
+  it('bounds the eventId window to users it sets aside memory for, out of MODEL_MEMORY_BYTES', () => {
+    const big = loadConfig({ MODEL_MEMORY_BYTES: String(4 * 2 ** 30) });
+    // 100,000 users × (560 + 8 × 8) bytes: 62.4 MB of the 4 GiB, the model gets the rest.
+    expect(big.model).toMatchObject({
+      dedupWindow: 8,
+      dedupMaxUsers: 100_000,
+      dedupReservedBytes: 62_400_000,
+    });
+    expect(modelOptionsOf(big, 'k'.repeat(16)).memoryBudgetBytes).toBe(4 * 2 ** 30 - 62_400_000);
+    // A small budget: as many users as a tenth of it holds.
+    const small = loadConfig({ MODEL_MEMORY_BYTES: String(16 * 2 ** 20) });
+    expect(small.model.dedupMaxUsers).toBe(Math.floor((16 * 2 ** 20) / 10 / 624));
+    expect(
+      loadConfig({ EVENT_DEDUP_WINDOW: '0', MODEL_MEMORY_BYTES: String(16 * 2 ** 20) }).model,
+    ).toMatchObject({
+      dedupReservedBytes: 0,
+    });
+    // Set by hand beyond half the budget: refused, naming the variable.
+    const e = bad({ MODEL_MEMORY_BYTES: String(16 * 2 ** 20), EVENT_DEDUP_MAX_USERS: '20000' });
+    expect(e.variable).toBe('EVENT_DEDUP_MAX_USERS');
+    expect(e.message).toContain('more than half of MODEL_MEMORY_BYTES');
+    expect(
+      loadConfig({ MODEL_MEMORY_BYTES: String(16 * 2 ** 20), EVENT_DEDUP_MAX_USERS: '10000' }).model
+        .dedupMaxUsers,
+    ).toBe(10_000);
   });
 
   it('allows events five minutes ahead of their record by default', () => {

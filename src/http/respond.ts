@@ -8,9 +8,11 @@ import type { ServerResponse } from 'node:http';
 export const HTTP_ERRORS = {
   INVALID_PARAMETER: 400,
   INVALID_BODY: 400,
+  UNAUTHORIZED: 401,
   HOST_NOT_ALLOWED: 403,
   ORIGIN_NOT_ALLOWED: 403,
   WRITES_DISABLED: 403,
+  USER_ROUTES_DISABLED: 403,
   NOT_FOUND: 404,
   ITEM_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -20,6 +22,7 @@ export const HTTP_ERRORS = {
   TOO_MANY_STREAMS: 503,
   KAFKA_UNAVAILABLE: 503,
   UNAVAILABLE: 503,
+  NOT_LIVE: 503,
 } as const;
 export type HttpErrorCode = keyof typeof HTTP_ERRORS;
 

@@ -19,6 +19,11 @@ export interface RouteSpec {
   readonly template: string;
   /** The methods answered (default GET and HEAD); any other is 405 with `Allow`. */
   readonly methods?: readonly HttpMethod[];
+  /**
+   * A route that reveals a user's data ('read') or acts on users' data ('write'): the server applies
+   * the access rule (access.ts) to both before the handler runs.
+   */
+  readonly personal?: 'read' | 'write';
   handle(ctx: RequestContext): void | Promise<void>;
 }
 

@@ -9,7 +9,9 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Model } from '../model/index.js';
+import { authorize, describeAccess, userRouteAccess, type UserRouteAccess } from './access.js';
 import { HttpError, sendError } from './respond.js';
+import { NOT_LIVE_RETRY_AFTER_S } from '../service.js';
 import { compileRoute, matchRoute, pathSegments, type RouteSpec } from './router.js';
 import { healthRoutes } from './routes/health.js';
 import { queryRoutes } from './routes/queries.js';
@@ -30,6 +32,13 @@ export interface HttpDeps {
   readonly queries?: boolean;
   /** Further routes (the inspector's), matched after the built-in ones. */
   readonly routes?: readonly RouteSpec[];
+  /** Who may use the personal routes (default: the rule for `host` without a token, access.ts). */
+  readonly access?: UserRouteAccess;
+  /**
+   * Why personal 'read' routes must not answer now (503 NOT_LIVE with Retry-After), or undefined:
+   * `personalDataHold(service)` of src/service.ts — no user's data from a state that is not live.
+   */
+  readonly personalDataHold: () => string | undefined;
 }
 
 export interface HttpServer {
@@ -74,6 +83,7 @@ function httpMetrics(registry: Registry): HttpMetrics {
 export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
   const log = deps.log.child({ module: 'http' });
   const metrics = httpMetrics(deps.registry);
+  const access = deps.access ?? userRouteAccess({ host: deps.host });
   const routes = [
     ...healthRoutes({
       registry: deps.registry,
@@ -99,6 +109,15 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
       if (!(methods as readonly string[]).includes(req.method ?? '')) {
         const allow = methods.join(', ');
         throw new HttpError('METHOD_NOT_ALLOWED', `${route} accepts ${allow}`, { allow });
+      }
+      const { personal } = found.route.spec;
+      if (personal) authorize(access, req);
+      if (personal === 'read') {
+        const hold = deps.personalDataHold();
+        if (hold !== undefined)
+          throw new HttpError('NOT_LIVE', `no user data until the state is live: ${hold}`, {
+            'retry-after': String(NOT_LIVE_RETRY_AFTER_S),
+          });
       }
       await found.route.spec.handle({ req, res, url, params: found.params });
     } catch (e) {
@@ -142,7 +161,7 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
   const port = (server.address() as AddressInfo).port;
   const hostPart = deps.host.includes(':') ? `[${deps.host}]` : deps.host;
   const url = `http://${hostPart}:${port}`;
-  log.info({ host: deps.host, port }, 'http server listening');
+  log.info({ host: deps.host, port, userRoutes: describeAccess(access) }, 'http server listening');
 
   let closing: Promise<void> | undefined;
   return {

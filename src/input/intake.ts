@@ -12,7 +12,7 @@ import {
   type InputKind,
   type Interaction,
 } from './codec.js';
-import { EventDedup } from './dedup.js';
+import { DEDUP_SECTION, EventDedup, LEGACY_DEDUP_SECTION, notesEventId } from './dedup.js';
 import { resolveSchemas, type SchemaWaitContext } from './schema-wait.js';
 import { answerDeletion } from './deletion-answer.js';
 import type { Logger } from '../log.js';
@@ -68,6 +68,10 @@ export interface IntakeDeps {
   readonly model: () => Model;
   /** EVENT_DEDUP_WINDOW: eventIds remembered per user (0: no de-duplication). */
   readonly dedupWindow?: number;
+  /** EVENT_DEDUP_MAX_USERS: most users whose eventIds are remembered (default: no bound). */
+  readonly dedupMaxUsers?: number;
+  /** The tombstone key: the eventId window keys users by their token under it. */
+  readonly tombstoneKey: string;
   readonly registry: SchemaRegistryClient | undefined;
   readonly inputRules?: InputRules;
   readonly outbox: Outbox;
@@ -82,18 +86,45 @@ export class Intake {
   private dedup: EventDedup;
 
   constructor(private readonly deps: IntakeDeps) {
-    this.dedup = new EventDedup(deps.dedupWindow ?? 0);
+    this.dedup = this.newDedup();
   }
 
-  /** Starts over with the state (a rebuild): the eventIds remembered, from a snapshot's section or none. */
-  resetDedup(section?: Uint8Array): void {
-    this.dedup = new EventDedup(this.deps.dedupWindow ?? 0);
-    if (section) this.dedup.import(section);
+  private newDedup(): EventDedup {
+    const { dedupWindow, dedupMaxUsers, tombstoneKey } = this.deps;
+    return new EventDedup({
+      window: dedupWindow ?? 0,
+      maxUsers: dedupMaxUsers ?? Infinity,
+      key: tombstoneKey,
+    });
   }
 
-  /** The eventIds remembered, as a snapshot section. */
-  exportDedup(): Uint8Array {
-    return this.dedup.export();
+  /**
+   * Starts over with the state (a rebuild): the eventIds remembered, from a snapshot's sections or
+   * none. An earlier build's section (keyed by user id) is converted, keeping the users `holds`.
+   */
+  resetDedup(sections?: Readonly<Record<string, Uint8Array>>, holds?: (userId: string) => boolean): void {
+    this.dedup = this.newDedup();
+    const current = sections?.[DEDUP_SECTION];
+    const legacy = sections?.[LEGACY_DEDUP_SECTION];
+    if (current) this.dedup.import(current);
+    else if (legacy) {
+      const { kept, dropped } = this.dedup.importLegacy(legacy, holds ?? (() => false));
+      this.deps.log?.info(
+        { kept, dropped },
+        'eventId window of an earlier build converted to user tokens (users without history dropped)',
+      );
+    }
+    this.deps.metrics.eventDedupUsers.set(this.dedup.users);
+  }
+
+  /** The eventIds remembered, as snapshot sections. */
+  exportDedup(): Record<string, Uint8Array> {
+    return { [DEDUP_SECTION]: this.dedup.export() };
+  }
+
+  /** Users whose eventIds are remembered, and how many the bound has dropped (metrics). */
+  get dedupFigures(): { users: number; evicted: number } {
+    return { users: this.dedup.users, evicted: this.dedup.evicted };
   }
 
   /** Resolves the schema ids these records use (decoding stays synchronous); waits out an unreachable registry. */
@@ -134,13 +165,20 @@ export class Intake {
   }
 
   interaction(e: Interaction, counts: OutcomeCounts | undefined): void {
-    const { eventId, userId } = e;
-    if (eventId !== undefined && this.dedup.seen(userId, eventId)) {
+    const { eventId } = e;
+    const token = eventId !== undefined && this.dedup.on ? this.dedup.tokenOf(e.userId) : undefined;
+    if (token !== undefined && this.dedup.seen(token, eventId!)) {
       counts?.add('duplicate_event');
       return;
     }
     const outcome = this.deps.model().interaction(e);
-    if (eventId !== undefined) this.dedup.note(userId, eventId);
+    if (token !== undefined && notesEventId(outcome)) {
+      const [users, evicted] = [this.dedup.users, this.dedup.evicted];
+      this.dedup.note(token, eventId!, e.userId);
+      if (this.dedup.users !== users) this.deps.metrics.eventDedupUsers.set(this.dedup.users);
+      if (this.dedup.evicted !== evicted)
+        this.deps.metrics.eventDedupEvicted.inc(this.dedup.evicted - evicted);
+    }
     counts?.add(OUTCOME_LABEL[outcome]);
   }
 
@@ -152,7 +190,10 @@ export class Intake {
   forget(d: Deletion, recordMs: number, notePurge = true): Receipt {
     const t0 = performance.now();
     const r = this.deps.model().forget({ userId: d.userId, requestedAt: d.requestedAt });
-    this.dedup.forget(d.userId);
+    if (this.dedup.on) {
+      this.dedup.forget(this.dedup.tokenOf(d.userId), d.userId);
+      this.deps.metrics.eventDedupUsers.set(this.dedup.users);
+    }
     this.deps.metrics.forgetDuration.observe((performance.now() - t0) / 1000);
     const receipt: Receipt = {
       requestId: d.requestId,

@@ -76,14 +76,81 @@ export class Positions {
 
   /** The last high-water mark seen minus the next offset to apply, per held partition `include` accepts. */
   lag(include: (topic: string) => boolean): PartitionLag[] {
+    return this.lagOf(this.held.filter((tp) => include(tp.topic)));
+  }
+
+  /** The lag of the given partitions (those with a position and a high-water mark). */
+  lagOf(partitions: readonly TopicPartition[]): PartitionLag[] {
     const out: PartitionLag[] = [];
-    for (const tp of this.held) {
-      if (!include(tp.topic)) continue;
+    for (const tp of partitions) {
       const hw = this.highWatermarks.get(tp);
       const pos = this.next.get(tp);
       if (hw === undefined || pos === undefined) continue;
       out.push({ ...tp, lag: Math.max(0, hw - pos) });
     }
     return out;
+  }
+
+  committedOf(tp: TopicPartition): number | undefined {
+    return this.committed.get(tp);
+  }
+
+  highWatermarkOf(tp: TopicPartition): number | undefined {
+    return this.highWatermarks.get(tp);
+  }
+}
+
+/**
+ * One partition's positions in the topics that read it (a partitioned task: partition p of its
+ * inputs and of its changelog), over the same Positions, addressed by topic.
+ */
+export class PartitionPositions {
+  private readonly all = new Positions();
+
+  constructor(readonly partition: number) {}
+
+  private tp(topic: string): TopicPartition {
+    return { topic, partition: this.partition };
+  }
+
+  /** Next offset to read in `topic`. */
+  get(topic: string): number | undefined {
+    return this.all.get(this.tp(topic));
+  }
+
+  set(topic: string, offset: number): void {
+    this.all.set(this.tp(topic), offset);
+  }
+
+  /** The offset the last successful delivery committed (what the group's offsets say). */
+  committed(topic: string): number | undefined {
+    return this.all.committedOf(this.tp(topic));
+  }
+
+  markCommitted(offsets: readonly PartitionOffset[]): void {
+    this.all.markCommitted(offsets);
+  }
+
+  noteHighWatermark(topic: string, offset: number): void {
+    this.all.noteHighWatermark(this.tp(topic), offset);
+  }
+
+  highWatermark(topic: string): number | undefined {
+    return this.all.highWatermarkOf(this.tp(topic));
+  }
+
+  /** The positions in `topics` (those set), in that order. */
+  offsets(topics: readonly string[]): PartitionOffset[] {
+    const out: PartitionOffset[] = [];
+    for (const topic of topics) {
+      const offset = this.get(topic);
+      if (offset !== undefined) out.push({ topic, partition: this.partition, offset });
+    }
+    return out;
+  }
+
+  /** Records behind the high-water marks, summed over `topics`. */
+  lag(topics: readonly string[]): number {
+    return this.all.lagOf(topics.map((t) => this.tp(t))).reduce((sum, l) => sum + l.lag, 0);
   }
 }

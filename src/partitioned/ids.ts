@@ -3,15 +3,10 @@
 // tombstones compaction leaves behind name neither), and the item partition of an item id — Java's
 // murmur2, as kafkajs's default partitioner and the Java client compute it, so that a list's
 // partition on item-similarities is the same whichever mode or client wrote it.
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 
-/** Characters of a token (128 bits, base64url). */
-export const TOKEN_LENGTH = 22;
-
-/** The user's token: HMAC-SHA-256(key, "amnesia-user\0" + userId), 128 bits, base64url. */
-export function userToken(key: string, userId: string): string {
-  return createHmac('sha256', key).update('amnesia-user\0').update(userId).digest('base64url').slice(0, 22);
-}
+// The token is the shared core's (both modes key users by it where they keep anything per user).
+export { TOKEN_LENGTH, userToken } from '../state/tombstone-key.js';
 
 /** The changelog key of a (user, item) record: 128 bits of SHA-256(token ‖ item), base64url. */
 export function pairHash(token: string, itemId: string): string {

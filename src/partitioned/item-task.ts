@@ -141,7 +141,7 @@ export class ItemTask extends Task {
 
   async periodic(now: number): Promise<void> {
     await this.tickIfIdle(now);
-    await this.purge.run(this.committed.get(this.it.topics.deltas), now);
+    await this.purge.run(this.positions.committed(this.it.topics.deltas), now);
   }
 
   protected tickRecords(now: number): TaggedRecord[] {

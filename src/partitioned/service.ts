@@ -198,6 +198,22 @@ export async function startPartitionedService(
   }
 }
 
+/**
+ * The partitioned service's phase: live once both stages are in their groups and every task they
+ * hold is restored. A restoring task has read no deletion request yet (it reads its changelog
+ * first), so live keeps the promise of `Phase`: every deletion read has been applied.
+ */
+export function partitionedPhase(
+  stopped: boolean,
+  users: Pick<Stage, 'joined' | 'restoring'>,
+  items: Pick<Stage, 'joined' | 'restoring'>,
+): Phase {
+  if (stopped) return 'stopped';
+  if (!users.joined || !items.joined) return 'starting';
+  if (users.restoring || items.restoring) return 'rebuilding';
+  return 'live';
+}
+
 function serviceOf(
   config: Config,
   metrics: Metrics,
@@ -221,12 +237,7 @@ function serviceOf(
       reasons: [...u.reasons, ...i.reasons, ...(m === undefined ? [] : [m])],
     };
   };
-  const phase = (): Phase => {
-    if (stopped) return 'stopped';
-    if (!users.joined || !items.joined) return 'starting';
-    if (users.restoring || items.restoring) return 'rebuilding';
-    return 'live';
-  };
+  const phase = (): Phase => partitionedPhase(stopped, users, items);
   let lastPhase: Phase | undefined;
   const gauges = setInterval(() => {
     memory.check();

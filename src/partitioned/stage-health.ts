@@ -8,7 +8,7 @@ import { HealthMonitor, type HealthInputs, type HealthThresholds } from '../kafk
 import type { OffsetsPort } from '../kafka/ports.js';
 import type { Task } from './task.js';
 
-export type HeldTask = Pick<Task, 'partition' | 'phase' | 'positions' | 'highWatermarks'>;
+export type HeldTask = Pick<Task, 'partition' | 'phase' | 'positions'>;
 
 /** What the verdict reads of a stage (busy: work of the stage running or queued). */
 export interface StageFacts extends Pick<
@@ -31,16 +31,11 @@ export function stageMonitor(
   return new HealthMonitor(
     {
       offsets,
-      positions: () =>
-        live().flatMap((t) =>
-          f.inputs.flatMap((topic) => {
-            const offset = t.positions.get(topic);
-            return offset === undefined ? [] : [{ topic, partition: t.partition, offset }];
-          }),
-        ),
+      positions: () => live().flatMap((t) => t.positions.offsets(f.inputs)),
       // The lag gauge stays true when no batch comes.
       noteHighWatermark: (tp, offset) => {
-        for (const t of live()) if (t.partition === tp.partition) t.highWatermarks.set(tp.topic, offset);
+        for (const t of live())
+          if (t.partition === tp.partition) t.positions.noteHighWatermark(tp.topic, offset);
       },
       live: f.running,
       ready: () => true,

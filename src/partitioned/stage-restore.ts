@@ -229,7 +229,7 @@ export class StageRestore {
       const start = Math.max(from, low);
       t.positions.set(topic, start);
       // What the group holds committed now: a purge of committed records may start from it.
-      if ((own ?? c) >= 0) t.committed.set(topic, start);
+      if ((own ?? c) >= 0) t.positions.markCommitted([{ ...tp, offset: start }]);
       this.o.seek(topic, t.partition, start);
       if (gap > 0 && this.o.gapBlocks?.includes(topic)) this.block(t, topic, gap);
     }

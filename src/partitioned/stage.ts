@@ -292,7 +292,7 @@ export class Stage {
       const { batch } = payload;
       const t = this.tasks.get(batch.partition);
       if (!t || t.stopped || payload.isStale()) return;
-      t.highWatermarks.set(batch.topic, Number(batch.highWatermark));
+      t.positions.noteHighWatermark(batch.topic, Number(batch.highWatermark));
       let pos = t.positions.get(batch.topic);
       if (pos === undefined) return;
       const fetched = Number(

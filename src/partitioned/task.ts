@@ -9,6 +9,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { PartitionOffset } from '../kafka/partitions.js';
 import type { Outgoing, OutputSink } from '../kafka/ports.js';
 import { Delivery } from '../kafka/delivery.js';
+import { PartitionPositions } from '../kafka/positions.js';
 import { ChunkPolicy } from '../input/chunk-policy.js';
 import type { Pause } from './item-table.js';
 import type { PartitionedMetrics, ProducedKind, StageName, TaskFigures } from './metrics.js';
@@ -59,11 +60,8 @@ export const POSITIONS_KEY = '~p';
 
 export abstract class Task {
   phase: 'restoring' | 'live' = 'restoring';
-  /** Next offset to read per topic (of this task's partition). */
-  readonly positions = new Map<string, number>();
-  /** The input positions the last successful delivery committed (what the group's offsets say). */
-  readonly committed = new Map<string, number>();
-  readonly highWatermarks = new Map<string, number>();
+  /** Next offset to read, last commit and high-water mark per topic of this task's partition. */
+  readonly positions: PartitionPositions;
   stopped = false;
   private readonly delivery: Delivery;
   private readonly chunks: ChunkPolicy;
@@ -72,6 +70,7 @@ export abstract class Task {
   protected readonly log: Logger;
 
   constructor(protected readonly deps: TaskDeps) {
+    this.positions = new PartitionPositions(deps.partition);
     this.log = deps.log.child({ module: `${deps.stage}-task`, partition: deps.partition });
     this.delivery = new Delivery(this.log, deps.metrics, () => this.now());
     this.chunks = new ChunkPolicy(deps.batch);
@@ -112,13 +111,7 @@ export abstract class Task {
   }
 
   lag(): number {
-    let lag = 0;
-    for (const t of this.inputs) {
-      const hw = this.highWatermarks.get(t);
-      const pos = this.positions.get(t);
-      if (hw !== undefined && pos !== undefined) lag += Math.max(0, hw - pos);
-    }
-    return lag;
+    return this.positions.lag(this.inputs);
   }
 
   /** Events (user stage) or ops (item stage) a flush may take now (input/chunk-policy.ts). */
@@ -137,12 +130,7 @@ export abstract class Task {
   }
 
   protected inputOffsets(): PartitionOffset[] {
-    const out: PartitionOffset[] = [];
-    for (const topic of this.inputs) {
-      const offset = this.positions.get(topic);
-      if (offset !== undefined) out.push({ topic, partition: this.partition, offset });
-    }
-    return out;
+    return this.positions.offsets(this.inputs);
   }
 
   /** Delivers records with the input positions (or none) in one transaction; retried while retriable. */
@@ -159,7 +147,7 @@ export abstract class Task {
       beforeWait: () => this.deps.pause(),
     });
     this.lastDelivery = this.now();
-    for (const o of offsets) this.committed.set(o.topic, o.offset);
+    this.positions.markCommitted(offsets);
     for (const r of records) {
       pmetrics.produced.inc({ stage, kind: r.kind });
       pmetrics.producedBytes.inc({ stage, kind: r.kind }, r.bytes - 64);

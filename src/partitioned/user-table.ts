@@ -1,11 +1,11 @@
 // The user stage's state of one input partition: per user (by token, never by id) the items held
 // with their arrival rank, the eventId window, and the tombstones of forgotten users. The rules are
 // the single mode's (model.interaction, model.forget, dedup.ts): a late event of a forgotten user is
-// dropped, duplicates change nothing, an ADD at MAX_ITEMS_PER_USER first evicts the oldest item, a
-// repeated eventId is dropped. Within a chunk it remembers each changed user's items at the chunk
-// start (K0) and which changelog records changed, so that a flush can turn the chunk into deltas
-// and changelog records.
-import { hash53 } from '../input/dedup.js';
+// dropped (and leaves no record behind: its eventId is not noted), duplicates change nothing, an ADD
+// at MAX_ITEMS_PER_USER first evicts the oldest item, a repeated eventId is dropped. Within a chunk
+// it remembers each changed user's items at the chunk start (K0) and which changelog records
+// changed, so that a flush can turn the chunk into deltas and changelog records.
+import { hash53, notesEventId } from '../input/dedup.js';
 import { pairHash } from './ids.js';
 
 export type Outcome = 'applied' | 'duplicate' | 'suppressed_late' | 'duplicate_event';
@@ -85,7 +85,8 @@ export class UserTable {
       if (found?.ring?.includes(eventHash)) return 'duplicate_event';
     }
     const outcome = this.apply(token, found, e);
-    if (eventHash !== undefined) {
+    // Not for a forgotten user's late event: noting it would re-create their record (dedup.ts).
+    if (eventHash !== undefined && notesEventId(outcome)) {
       const u = this.users.get(token) ?? this.record(token);
       u.ring ??= new Array<number>(window).fill(-1);
       u.ring[u.ringNext] = eventHash;

@@ -23,6 +23,7 @@ import { buildDeltas, encodeDelta } from './deltas.js';
 import { userToken, type ItemPartitions } from './ids.js';
 import type { TaskFigures } from './metrics.js';
 import { CommittedPurge } from './purge.js';
+import { LateCounts } from './late-counts.js';
 import { decodeRouted, encodeRoutedDeletion, encodeRoutedInteraction, homeOf } from './route.js';
 import { record, Task, TICK_KEY, type TaggedRecord, type TaskDeps } from './task.js';
 import { UserTable, type UserTableOptions } from './user-table.js';
@@ -75,6 +76,8 @@ export class UserTask extends Task {
   /** marker (the request's offset) → waiting for acks ('r') or for PURGED ('p'). */
   private readonly waiting = new Map<number, Request>();
   private readonly purging = new Map<number, Request>();
+  /** Late events counted into receipts not yet out (late-counts.ts). */
+  private readonly late = new LateCounts();
   private dirtyRequests = new Set<string>();
   private receipts: { receipt: Receipt; recordMs: number }[] = [];
   private readonly dead: DeadLetters;
@@ -103,7 +106,7 @@ export class UserTask extends Task {
       partition: this.partition,
       phase: this.phase,
       lag: this.lag(),
-      stateBytes: s.pairs * 90 + s.users * 150 + s.tombstones * 60,
+      stateBytes: s.pairs * 90 + s.users * (150 + ringBytes(this.u.table.dedupWindow)) + s.tombstones * 60,
       entries: s.users,
     };
   }
@@ -155,7 +158,13 @@ export class UserTask extends Task {
       else this.scheduleFlush(this.linger() - (performance.now() - this.held.since));
       return;
     }
-    // Acknowledgements of item partitions.
+    // Acknowledgements of item partitions. Held events are applied first: a late one the tombstone
+    // drops still counts in a receipt about to go out (late-counts.ts).
+    if (this.held.size > 0 && this.waiting.size > 0) {
+      const counts = new CountsByTopic();
+      await applyChunk(this.held.take(), this.sink(counts), this.u.pause);
+      counts.report(this.u.metrics);
+    }
     let completed = false;
     for (const m of messages) {
       const ack = JSON.parse(m.value?.toString('utf8') ?? 'null') as { m: number; q: number } | null;
@@ -169,6 +178,7 @@ export class UserTask extends Task {
       }
       const now = this.now();
       this.waiting.delete(ack.m);
+      this.late.done(ack.m);
       this.receipts.push({ receipt: this.receipt(req, 'FORGOTTEN', now), recordMs: req.recordMs });
       this.purging.set(ack.m, {
         id: req.id,
@@ -256,14 +266,25 @@ export class UserTask extends Task {
       const recordMs = Number(m.timestamp);
       this.held.applyUserBefore(d.userId, recordMs, sink);
       const marker = -(Number(m.offset) + 1);
+      const held = this.table.itemsOf(d.userId);
       const removed = this.table.forget(d.userId, d.requestedAt, marker);
       this.waiting.set(marker, { id: d.requestId, removed, recordMs, acks: [] });
+      this.late.forgot(d.userId, marker, held);
       this.dirtyRequests.add(`r${marker}`);
       counts.of(t.deletions).add('applied');
       forgot = true;
     }
     counts.report(this.u.metrics);
     return forgot;
+  }
+
+  /** A late event a tombstone dropped before its request's FORGOTTEN counts in it (late-counts.ts). */
+  private countLate(e: { userId: string; itemId: string; action: 'ADD' | 'REMOVE' }): void {
+    const c = this.late.dropped(e.userId, e.itemId, e.action);
+    const req = c && this.waiting.get(c.marker);
+    if (!c || !req) return;
+    this.waiting.set(c.marker, { ...req, removed: req.removed + c.delta });
+    this.dirtyRequests.add(`r${c.marker}`);
   }
 
   /** Whether the routed records up to a request (and the request) are unreadable now. */
@@ -287,6 +308,7 @@ export class UserTask extends Task {
       // Routed events name their user by token (route.ts).
       interaction: (e, topic) => {
         const outcome = this.table.interaction(e.userId, e);
+        if (outcome === 'suppressed_late') this.countLate(e);
         counts.of(topic).add(outcome);
       },
       deadLetter: (topic, m, failure) => {
@@ -346,7 +368,7 @@ export class UserTask extends Task {
     const due = [...this.purging].some(
       ([m, r]) => r.due !== undefined && r.due <= now && !this.routedPurged(m),
     );
-    await this.purge.run(this.committed.get(t.repartition), now, due);
+    await this.purge.run(this.positions.committed(t.repartition), now, due);
     for (const [marker, r] of this.purging)
       if (r.due !== undefined && r.due <= now && this.routedPurged(marker)) {
         this.purging.delete(marker);
@@ -370,4 +392,9 @@ export class UserTask extends Task {
       out.push(record('ticks', t.deltas, q, TICK_KEY, String(now)));
     return out;
   }
+}
+
+/** A user's eventId ring at most (an array of `window` doubles), counted in MODEL_MEMORY_BYTES. */
+function ringBytes(window: number): number {
+  return window === 0 ? 0 : 32 + 8 * window;
 }

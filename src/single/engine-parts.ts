@@ -12,9 +12,6 @@ import type { RebuildDeps } from './rebuild.js';
 import type { Replicas } from './replicas.js';
 import type { ModelSlot, TopicRoles } from './holders.js';
 
-/** The snapshot section that carries the eventIds remembered per user (dedup.ts). */
-export const DEDUP_SECTION = 'dedp';
-
 /** What the pieces need of the engine itself. */
 export interface EngineHooks {
   readonly log: Logger;
@@ -44,6 +41,8 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
   const intake = new Intake({
     model,
     dedupWindow: config.model.dedupWindow,
+    dedupMaxUsers: config.model.dedupMaxUsers,
+    tombstoneKey: deps.tombstoneKey,
     registry: deps.registry,
     inputRules: config.input,
     outbox,
@@ -66,10 +65,14 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
     snapshot: {
       restore: async () => snapshots?.restore((s) => (settingsFit(config, s) ? s : undefined)),
       buildModel: (s, withUsers) => {
-        // The eventIds remembered go with the users (they name them): kept only with them.
-        const dedup = s.sections?.[DEDUP_SECTION];
-        if (withUsers && dedup) intake.resetDedup(dedup);
-        return modelFromState(config, deps.tombstoneKey, withUsers ? s.state : tombstonesOnly(s.state));
+        // The eventIds remembered go with the users: kept only with them.
+        const model = modelFromState(
+          config,
+          deps.tombstoneKey,
+          withUsers ? s.state : tombstonesOnly(s.state),
+        );
+        intake.resetDedup(withUsers ? s.sections : undefined, (userId) => model.hasUser(userId));
+        return model;
       },
     },
     outputs: {

@@ -20,7 +20,7 @@ import type { PendingPurge } from '../state/format.js';
 import type { BoundaryCapture, SnapshotSource } from '../state/snapshotter.js';
 import { BatchRouter } from './batch-router.js';
 import type { InputKind } from '../input/codec.js';
-import { DEDUP_SECTION, engineParts } from './engine-parts.js';
+import { engineParts } from './engine-parts.js';
 import { FlushRunner } from './flush-runner.js';
 import type { HealthVerdict } from '../kafka/health.js';
 import type { Intake } from '../input/intake.js';
@@ -276,7 +276,7 @@ export class Engine implements SnapshotSource {
       return take(
         () => model.exportState(),
         this.positions.offsets(this.isInput),
-        () => ({ [DEDUP_SECTION]: intake.exportDedup() }),
+        () => intake.exportDedup(),
       );
     });
   }

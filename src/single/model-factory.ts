@@ -14,7 +14,8 @@ export function modelOptionsOf(config: Config, tombstoneKey: string): Partial<Mo
     minCooccurrences: m.minCooccurrences,
     tombstoneRetentionMs: m.tombstoneRetentionMs,
     maxItemsPerUser: m.maxItemsPerUser,
-    memoryBudgetBytes: m.memoryBudgetBytes,
+    // The eventId window (input/dedup.ts) holds its share of MODEL_MEMORY_BYTES at its bound.
+    memoryBudgetBytes: m.memoryBudgetBytes - m.dedupReservedBytes,
     tombstoneKey,
   };
 }

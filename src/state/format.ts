@@ -21,7 +21,8 @@
 //   TOMB  u32 t; t × (string keyed hash of a forgotten user, f64 request time)
 //   topk  u32 slots; per slot: u32 c, c × i32 candidate slots, f64 bound value (negative: none),
 //         i32 bound item slot (-1: value-only) — see TopKState; without it, a restore rescans C
-//   dedu  reserved for the engine's event de-duplication table (opaque here)
+//   dedk  the engine's eventId window, keyed by user token (opaque here: src/input/dedup.ts); the
+//         older `dedp` (keyed by raw user id) is read and converted there, never written
 //
 // n is not stored (the column sums of H), nor C (rebuilt from H on load: smaller, and fast enough;
 // see docs/durability.md). Version 1 stored one fixed body: items, n, users (histories ascending by
@@ -97,7 +98,7 @@ export interface Snapshot {
   /**
    * Optional sections beyond the model's state, by tag (four ASCII letters, the first lower case, not
    * the model's own): written as given; on reading, every optional section this build does not
-   * decode itself (e.g. `dedu`).
+   * decode itself (e.g. `dedk`).
    */
   readonly sections?: Readonly<Record<string, Uint8Array>>;
 }

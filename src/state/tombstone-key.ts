@@ -4,7 +4,8 @@
 // late events; else a random key for this process (a warning: a restart forgets the tombstones'
 // meaning, which only matters with snapshots). Every snapshot records the key's fingerprint — an
 // HMAC of a fixed label, which identifies the key without revealing it — and a restore under another
-// key is refused: the tombstones would silently stop matching.
+// key is refused: the tombstones would silently stop matching. The same key makes the user token
+// (userToken) under which both modes keep what they keep per user outside the model.
 import { createHmac, randomBytes } from 'node:crypto';
 import { chmod, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
@@ -17,6 +18,22 @@ export interface TombstoneKey {
   readonly key: string;
   readonly fingerprint: string;
   readonly source: 'TOMBSTONE_KEY' | 'key file' | 'new key file' | 'this process only';
+}
+
+/** Characters of a user token (128 bits, base64url). */
+export const TOKEN_LENGTH = 22;
+
+/**
+ * A user's token: HMAC-SHA-256(key, "amnesia-user\0" + userId), 128 bits, base64url. What the service
+ * keeps per user outside the model is keyed by it, never by the id: the partitioned mode's tables and
+ * changelogs, the eventId window of both modes.
+ */
+export function userToken(key: string, userId: string): string {
+  return createHmac('sha256', key)
+    .update('amnesia-user\0')
+    .update(userId)
+    .digest('base64url')
+    .slice(0, TOKEN_LENGTH);
 }
 
 /** Identifies a key without revealing it (first 128 bits of an HMAC of a fixed label). */

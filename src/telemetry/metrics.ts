@@ -20,6 +20,8 @@ export interface Metrics {
   readonly retentionGap: Gauge<'topic' | 'partition'>;
   readonly blocked: Gauge;
   readonly modelMemoryExceeded: Gauge;
+  readonly eventDedupUsers: Gauge;
+  readonly eventDedupEvicted: Counter;
   readonly ready: Gauge;
   readonly active: Gauge;
 }
@@ -184,6 +186,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     modelMemoryExceeded: new Gauge({
       name: 'amnesia_model_memory_exceeded',
       help: '1 while the model refuses to grow past MODEL_MEMORY_BYTES: consuming has stopped (not ready); single mode until the budget is raised and the instance restarted, partitioned mode until partitions move away.',
+      registers,
+    }),
+    eventDedupUsers: new Gauge({
+      name: 'amnesia_event_dedup_users',
+      help: 'Users whose last eventIds the single mode remembers (at most EVENT_DEDUP_MAX_USERS; partitioned mode: 0, the windows live with the user records).',
+      registers,
+    }),
+    eventDedupEvicted: new Counter({
+      name: 'amnesia_event_dedup_evicted_total',
+      help: 'Users whose eventId window the EVENT_DEDUP_MAX_USERS bound dropped (least recently noted first): a retry of their events is no longer recognised.',
       registers,
     }),
     ready: new Gauge({

@@ -9,18 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import type { PartitionOffset } from '../../src/kafka/partitions.js';
 import type { Outgoing, OutputSink } from '../../src/kafka/ports.js';
-import { createLogger } from '../../src/log.js';
 import { DLQ_HEADERS, headerString } from '../../src/output/dlq.js';
-import { Outbox, OutputEncoder } from '../../src/output/outbox.js';
-import { ItemPartitions } from '../../src/partitioned/ids.js';
-import { createPartitionedMetrics } from '../../src/partitioned/metrics.js';
-import { UserTask } from '../../src/partitioned/user-task.js';
-import { Engine } from '../../src/single/engine.js';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
-import { FakeConsumer, FakeLog } from '../helpers/fake-kafka.js';
+import { FakeLog } from '../helpers/fake-kafka.js';
+import { engineOnFake, loneUserTask } from '../helpers/runtimes.js';
 
 const T = { in: 'in', del: 'del', sim: 'sim', rec: 'rec' };
-const KEY = 'a-test-key-of-sixteen-chars-or-more';
 const DLQ_MAX = 4096;
 const config = loadConfig({
   INTERACTIONS_TOPIC: T.in,
@@ -128,17 +122,10 @@ async function viaSingleMode(): Promise<{ letters: Letter[]; bounded: number }> 
   const log = newLog();
   const sink = capturingSink();
   const metrics = createMetrics();
-  const consumer = new FakeConsumer(log);
-  const engine = new Engine({
-    config,
-    log: createLogger('silent'),
-    metrics,
-    consumer,
-    offsets: log.offsetsPort(),
+  const { engine, consumer } = engineOnFake(log, config, {
     sink,
-    outbox: new Outbox(config.topics, new OutputEncoder(undefined), metrics, config.dlq.maxRecordBytes),
-    registry: undefined,
-    tombstoneKey: KEY,
+    metrics,
+    dlqMaxBytes: config.dlq.maxRecordBytes,
   });
   consumer.join(engine, { [T.del]: [0], [T.in]: [0], [T.sim]: [0], [T.rec]: [0] });
   await consumer.drain(engine, [T.del, T.in, T.sim, T.rec]);
@@ -150,38 +137,7 @@ async function viaPartitionedMode(): Promise<{ letters: Letter[]; bounded: numbe
   const log = newLog();
   const sink = capturingSink();
   const metrics = createMetrics();
-  const task = new UserTask({
-    stage: 'users',
-    partition: 0,
-    sink,
-    log: createLogger('silent'),
-    metrics,
-    pmetrics: createPartitionedMetrics(metrics.registry, () => [], { users: 1, items: 1 }),
-    batch: config.batch,
-    tickMs: 60_000,
-    enqueue: () => undefined,
-    pause: () => Promise.resolve(),
-    stopping: () => false,
-    topics: {
-      interactions: T.in,
-      deletions: T.del,
-      repartition: 'rep',
-      acks: 'acks',
-      deltas: 'deltas',
-      changelog: 'ucl',
-      receipts: T.rec,
-    },
-    parts: new ItemPartitions(1),
-    userPartitions: 1,
-    table: { maxItemsPerUser: 1000, dedupWindow: 8, tombstoneRetentionMs: 1e12 },
-    tombstoneKey: KEY,
-    registry: undefined,
-    inputRules: config.input,
-    encoder: new OutputEncoder(undefined),
-    dlqMaxBytes: config.dlq.maxRecordBytes,
-    purgeDelayMs: 5_000,
-    admin: { deleteTopicRecords: () => Promise.resolve() },
-  });
+  const task = loneUserTask({ config, sink, metrics, topics: T });
   task.phase = 'live';
   const feed = (topic: string): Promise<void> => {
     const msgs: readonly KafkaMessage[] = log.records(topic, 0);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../src/config.js';
+import { userRouteAccess } from '../../src/http/access.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const read = (p: string): string => readFileSync(path.join(ROOT, p), 'utf8');
@@ -85,7 +86,7 @@ describe('docker-compose.yml', () => {
     ).toBe(true);
   });
 
-  it('keeps the inspector off (it shows user ids) and publishes the port on the loopback only', () => {
+  it('keeps the inspector off and the user routes closed (they show user data); the port on the loopback only', () => {
     const env = compose.services.amnesia?.environment as Record<string, string | number>;
     const config = loadConfig(
       Object.fromEntries([...dockerfileEnv(), ...Object.entries(env)].map(([k, v]) => [k, String(v)])),
@@ -93,6 +94,9 @@ describe('docker-compose.yml', () => {
     expect(env.INSPECTOR_ENABLED).toBe('false');
     expect(config.inspector.enabled).toBe(false);
     expect(compose.services.amnesia?.ports).toEqual(['127.0.0.1:8080:8080']);
+    // The container listens beyond its loopback, so the user routes are closed without a token.
+    expect(env.HTTP_AUTH_TOKEN).toBeUndefined();
+    expect(userRouteAccess(config.http).kind).toBe('closed');
   });
 
   it('creates every topic of the contract, compacting the output topics', () => {
@@ -128,10 +132,13 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('listens on every interface for the probes but keeps the inspector off', () => {
+  it('listens on every interface for the probes but keeps the inspector off and the user routes closed', () => {
     const env = Object.fromEntries(dockerfileEnv());
     expect(env).toMatchObject({ HTTP_HOST: '0.0.0.0', INSPECTOR_ENABLED: 'false' });
     expect(loadConfig(env).inspector.enabled).toBe(false);
+    // No token baked into the image: the user routes are closed until the operator sets one.
+    expect(env.HTTP_AUTH_TOKEN).toBeUndefined();
+    expect(userRouteAccess(loadConfig(env).http).kind).toBe('closed');
   });
 
   it('runs the built service directly under an init process, as a non-root user', () => {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
+import { userRouteAccess } from '../../src/http/access.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DIR = path.join(ROOT, 'deploy/k8s');
@@ -62,6 +63,22 @@ describe('deploy/k8s', () => {
     expect(config.inspector.writes).toBe(false);
     expect((container.env as any[]).some((e) => String(e.name).startsWith('INSPECTOR_'))).toBe(false);
     expect(config.http.host).toBe('0.0.0.0');
+  });
+
+  it('keeps the user routes closed by default: HTTP_AUTH_TOKEN only from the Secret, empty there', () => {
+    const secret = parse(read('secret.example.yaml')) as { stringData: Record<string, string> };
+    const ref = (container.env as any[]).find((e) => e.name === 'HTTP_AUTH_TOKEN');
+    expect(ref.valueFrom.secretKeyRef).toMatchObject({ name: 'amnesia-secrets', optional: true });
+    expect(env.HTTP_AUTH_TOKEN).toBeUndefined();
+    // With the example Secret applied as it is, and with no such key at all: closed.
+    for (const token of [secret.stringData.HTTP_AUTH_TOKEN, undefined]) {
+      const config = loadConfig({
+        ...env,
+        TOMBSTONE_KEY: 'x'.repeat(32),
+        ...(token === undefined ? {} : { HTTP_AUTH_TOKEN: token }),
+      });
+      expect(userRouteAccess(config.http).kind).toBe('closed');
+    }
   });
 
   it('runs one replica with a snapshot volume at SNAPSHOT_DIR and a grace period above the shutdown bound', () => {

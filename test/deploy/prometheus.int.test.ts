@@ -72,6 +72,7 @@ describe.skipIf(!prometheus)('a real Prometheus', () => {
       log: createLogger('silent'),
       registry: metrics.registry,
       isReady: () => true,
+      personalDataHold: () => undefined,
       model: () => new Model(),
     });
     try {

@@ -5,7 +5,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { registerOpsMetrics } from '../../src/http/ops-metrics.js';
 import { startHttpServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
-import { modelOf, type Service } from '../../src/service.js';
+import { modelOf, personalDataHold, type Service } from '../../src/service.js';
 
 export function serveOverHttp(svc: Service): Promise<HttpServer> {
   registerOpsMetrics(svc.metrics.registry, { version: 'test' });
@@ -17,6 +17,7 @@ export function serveOverHttp(svc: Service): Promise<HttpServer> {
     isReady: () => svc.isReady(),
     model: () => modelOf(svc),
     phase: () => svc.phase,
+    personalDataHold: () => personalDataHold(svc),
     liveness: () => svc.health(),
   });
 }

@@ -41,6 +41,7 @@ async function start(overrides: Partial<HttpDeps> = {}): Promise<Started> {
     isReady: () => ready,
     model: () => model,
     phase: () => (ready ? 'live' : 'rebuilding'),
+    personalDataHold: () => undefined,
     ...overrides,
   });
   servers.push(s);

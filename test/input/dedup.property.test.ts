@@ -80,6 +80,7 @@ function intakeOver(model: Model): Intake {
     outbox: new Outbox({ similarities: 's', receipts: 'r' }, new OutputEncoder(undefined), metrics),
     metrics,
     dedupWindow: WINDOW,
+    tombstoneKey: 'a-test-key-of-sixteen-chars-or-more',
   });
 }
 
@@ -133,7 +134,7 @@ describe('duplicate events by eventId', () => {
   });
 
   it('are forgotten with the user, and survive a snapshot section', () => {
-    const d = new EventDedup(2);
+    const d = new EventDedup({ window: 2, maxUsers: 10, key: 'k' });
     d.note('u', 'a');
     d.note('u', 'b');
     d.note('u', 'c'); // a leaves the window
@@ -143,10 +144,10 @@ describe('duplicate events by eventId', () => {
       true,
       false,
     ]);
-    const copy = new EventDedup(2);
+    const copy = new EventDedup({ window: 2, maxUsers: 10, key: 'k' });
     copy.import(d.export());
     expect([copy.seen('u', 'b'), copy.seen('u', 'c'), copy.seen('u', 'a')]).toEqual([true, true, false]);
-    const smaller = new EventDedup(1);
+    const smaller = new EventDedup({ window: 1, maxUsers: 10, key: 'k' });
     smaller.import(d.export());
     expect([smaller.seen('u', 'b'), smaller.seen('u', 'c')]).toEqual([false, true]);
     d.forget('u');

@@ -6,14 +6,12 @@
 // the partitioned tasks (Kafka faked in memory), checked against the brute-force oracle.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { Engine } from '../../src/single/engine.js';
-import { createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
-import { Outbox, OutputEncoder } from '../../src/output/outbox.js';
+import type { Metrics } from '../../src/telemetry/metrics.js';
 import { answerDeletion } from '../../src/input/deletion-answer.js';
 import { DEFAULT_INPUT_RULES } from '../../src/input/validate.js';
 import { partitionOf as murmurPartition } from '../../src/partitioned/ids.js';
-import { FakeConsumer, FakeLog } from '../helpers/fake-kafka.js';
+import { FakeLog } from '../helpers/fake-kafka.js';
+import { engineOnFake } from '../helpers/runtimes.js';
 import { scenario } from '../helpers/generator.js';
 import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/oracle.js';
 import { P, publishedLists, pump, TOPICS, world } from '../helpers/partitioned-tasks.js';
@@ -164,19 +162,7 @@ describe('deletion requests: exactly one terminal answer', () => {
     const log = new FakeLog({ [T2.in]: 2, [T2.del]: 2, [T2.sim]: 2, [T2.rec]: 2, 'in.dlq': 1, 'del.dlq': 1 });
     const part = (u: string) => [...u].reduce((h, c) => h + c.charCodeAt(0), 0) % 2;
     for (const e of s.before) log.appendJson(T2.in, part(e.userId), e.userId, e, e.occurredAt);
-    const metrics = createMetrics();
-    const consumer = new FakeConsumer(log);
-    const engine = new Engine({
-      config,
-      log: createLogger('silent'),
-      metrics,
-      consumer,
-      offsets: log.offsetsPort(),
-      sink: log.sink(),
-      outbox: new Outbox(config.topics, new OutputEncoder(undefined), metrics),
-      registry: undefined,
-      tombstoneKey: 'a-test-key-of-sixteen-chars-or-more',
-    });
+    const { engine, consumer, metrics } = engineOnFake(log, config);
     const order = [T2.del, T2.in, T2.sim, T2.rec];
     consumer.join(engine, { [T2.del]: [0, 1], [T2.in]: [0, 1], [T2.sim]: [0, 1], [T2.rec]: [0, 1] });
     await consumer.drain(engine, order);

@@ -4,6 +4,7 @@
 // broker outage, or a task still restoring are not a wedge.
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
+import { PartitionPositions } from '../../src/kafka/positions.js';
 import { stageMonitor, type HeldTask, type StageFacts } from '../../src/partitioned/stage-health.js';
 
 const T0 = 1_000_000;
@@ -13,7 +14,9 @@ function task(
   positions: Record<string, number>,
   phase: HeldTask['phase'] = 'live',
 ): HeldTask {
-  return { partition, phase, positions: new Map(Object.entries(positions)), highWatermarks: new Map() };
+  const p = new PartitionPositions(partition);
+  for (const [topic, offset] of Object.entries(positions)) p.set(topic, offset);
+  return { partition, phase, positions: p };
 }
 
 /** Two partitions of `deltas`; the broker's high-water marks are `highs` (or it is away). */
@@ -60,7 +63,7 @@ describe('liveness of a partitioned stage', () => {
     // Partition 1 waits 2 records (9 − 7); partition 0 none.
     expect(m.verdict().reasons.join()).toMatch(/wedged: lag 2, no batch for 61 s/);
     // The probe keeps the tasks' lag figures true.
-    expect(held[1]!.highWatermarks.get('deltas')).toBe(9);
+    expect(held[1]!.positions.highWatermark('deltas')).toBe(9);
   });
 
   it('nothing waiting, its own work running, inputs paused, the broker away, or not in the group: live', async () => {

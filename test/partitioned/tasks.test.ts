@@ -3,11 +3,12 @@
 // lists the item tasks publish equal the brute-force lists, every request gets one FORGOTTEN and,
 // once the purge bound has passed, one PURGED receipt; a task restored from its changelog goes on.
 import { describe, expect, it } from 'vitest';
-import { partitionOf } from '../../src/partitioned/ids.js';
+import { partitionOf, userToken } from '../../src/partitioned/ids.js';
+import { homeOf } from '../../src/partitioned/route.js';
 import { scenario } from '../helpers/generator.js';
 import { crc32 } from '../helpers/partitioners.js';
 import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
-import { P, produce, publishedLists, pump, TOPICS, world } from '../helpers/partitioned-tasks.js';
+import { KEY, P, produce, publishedLists, pump, TOPICS, world } from '../helpers/partitioned-tasks.js';
 
 describe('partitioned tasks (Kafka faked)', () => {
   const s = scenario({ seed: 5, users: 30, items: 25, events: 500, forget: 5 });
@@ -96,5 +97,55 @@ describe('partitioned tasks (Kafka faked)', () => {
       expect(w.log.low.get(`${TOPICS.repartition}/${p}`) ?? 0).toBe(
         w.log.records(TOPICS.repartition, p).length,
       );
+  });
+
+  it('counts in the receipt what reached the home partition after the request, until its FORGOTTEN', async () => {
+    // The request arrives on one partition, the user's interactions (recorded before it) on another,
+    // routed home after the request: the tombstone drops them, the receipt still counts them.
+    const T = 1_700_000_000_000;
+    const w = world(() => T + 10_000);
+    const user = Array.from({ length: 50 }, (_, k) => `user-${k}`).find(
+      (u) => homeOf(userToken(KEY, u), P) === 1,
+    )!;
+    const [ins, dels, home] = [w.users[0]!, w.users[2]!, w.users[1]!];
+    const event = (itemId: string, action: 'ADD' | 'REMOVE', at: number) =>
+      w.log.append(
+        TOPICS.interactions,
+        0,
+        user,
+        JSON.stringify({ userId: user, itemId, action, occurredAt: at }),
+        at,
+      );
+    event('i1', 'ADD', T + 1_000);
+    event('i2', 'ADD', T + 1_001);
+    event('i3', 'ADD', T + 1_002);
+    event('i3', 'REMOVE', T + 1_003);
+    event('i4', 'ADD', T + 3_000); // after the request: stays
+    w.log.append(
+      TOPICS.deletions,
+      2,
+      user,
+      JSON.stringify({ requestId: 'late', userId: user, requestedAt: T + 2_000 }),
+      T + 2_000,
+    );
+    const rep = () => w.log.records(TOPICS.repartition, 1).slice(home.positions.get(TOPICS.repartition));
+    await dels.onRecords(TOPICS.deletions, w.log.records(TOPICS.deletions, 2));
+    await home.onRecords(TOPICS.repartition, rep()); // the forget: nothing held yet
+    await ins.onRecords(TOPICS.interactions, w.log.records(TOPICS.interactions, 0));
+    await home.onRecords(TOPICS.repartition, rep()); // late: dropped by the tombstone
+    await pump(w);
+    const receipt = w.log
+      .records(TOPICS.receipts, 0)
+      .map(
+        (m) =>
+          JSON.parse(m.value!.toString()) as {
+            requestId: string;
+            status: string;
+            interactionsRemoved: number;
+          },
+      )
+      .find((r) => r.requestId === 'late');
+    expect(receipt).toMatchObject({ status: 'FORGOTTEN', interactionsRemoved: 2 });
+    expect(home.itemsOf(user)).toEqual(['i4']);
   });
 });

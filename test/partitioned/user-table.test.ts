@@ -111,6 +111,25 @@ describe('the user table', () => {
     expect(table.interaction(tok('u'), { itemId: 'a', action: 'ADD', occurredAt: 4_000 })).toBe('applied');
   });
 
+  it("a forgotten user's late event with an eventId re-creates no record, in the table or its changelog", () => {
+    const table = new UserTable({ maxItemsPerUser: 100, dedupWindow: 2, tombstoneRetentionMs: 1e15 });
+    const u = tok('gone');
+    table.interaction(u, { itemId: 'a', action: 'ADD', occurredAt: 1, eventId: 'e1' });
+    table.forget(u, 10, 0);
+    const log = table.takeChunk().changelog;
+    expect(table.interaction(u, { itemId: 'b', action: 'ADD', occurredAt: 5, eventId: 'e2' })).toBe(
+      'suppressed_late',
+    );
+    expect(table.size.users).toBe(0);
+    const late = table.takeChunk().changelog;
+    expect(late).toEqual([]);
+    // Compacted, only the tombstone names the token.
+    const live = new Map<string, string | null>();
+    for (const r of [...log, ...late]) live.set(r.key, r.value);
+    const named = [...live].filter(([k, v]) => v !== null && (k + v).includes(u)).map(([k]) => k);
+    expect(named).toEqual([`t${u}`]);
+  });
+
   it('never writes a user id into its changelog', () => {
     const table = new UserTable({ maxItemsPerUser: 100, dedupWindow: 2, tombstoneRetentionMs: 1e15 });
     table.interaction(tok('alice@example.org'), { itemId: 'i1', action: 'ADD', occurredAt: 1, eventId: 'x' });

@@ -130,10 +130,11 @@ describe('the forgetting audit', () => {
         const res = await fetch(`${app.http.url}${p}`);
         expect((await res.text()).includes(victim), `${p}`).toBe(false);
       }
-      const items = (await (await fetch(`${app.http.url}/users/${victim}/items`)).json()) as {
-        items: string[];
-      };
-      expect(items.items).toEqual([]);
+      // The active replica: nothing stored. The standby holds no live state: no user data at all.
+      const res = await fetch(`${app.http.url}/users/${victim}/items`);
+      const body = (await res.json()) as { items?: string[]; error?: { code: string } };
+      if (app === b) expect(body.items).toEqual([]);
+      else expect([res.status, body.error?.code]).toEqual([503, 'NOT_LIVE']);
     }
     // The one documented place: the DLQ keeps the malformed record, within its retention.
     const dlq = await h.records(`${h.topics.interactions}.dlq`);

@@ -2,12 +2,10 @@
 // processing, reconcile and membership decisions, checked against the brute-force oracle.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { Engine } from '../../src/single/engine.js';
+import type { Engine } from '../../src/single/engine.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
-import { Outbox, OutputEncoder } from '../../src/output/outbox.js';
 import type { OutputSink } from '../../src/kafka/ports.js';
-import { FakeConsumer, FakeLog } from '../helpers/fake-kafka.js';
+import { engineOn as engineOnLog, type FakeConsumer, FakeLog } from '../helpers/fake-kafka.js';
 import { scenario, type Scenario } from '../helpers/generator.js';
 import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/oracle.js';
 
@@ -42,19 +40,7 @@ function engineOn(
   metrics = createMetrics(),
   cfg = config,
 ): { engine: Engine; consumer: FakeConsumer } {
-  const consumer = new FakeConsumer(log);
-  const engine = new Engine({
-    config: cfg,
-    log: createLogger('silent'),
-    metrics,
-    consumer,
-    offsets: log.offsetsPort(),
-    sink,
-    outbox: new Outbox(config.topics, new OutputEncoder(undefined), metrics),
-    registry: undefined,
-    tombstoneKey: 'a-test-key-of-sixteen-chars-or-more',
-  });
-  return { engine, consumer };
+  return engineOnLog(log, cfg, { sink, metrics });
 }
 
 function newLog(): FakeLog {

@@ -159,6 +159,8 @@ async function fetchState() {
   try {
     const r = await fetch(`/inspector/state${selectionQuery()}`, { cache: 'no-store' });
     if (r.ok) render(await r.json());
+    // Refused (503 NOT_LIVE while the state is rebuilt, 401/403 without access): say why.
+    else $('ready').textContent = (await r.json()).error?.message ?? `refused (${r.status})`;
   } catch {
     // the event stream reports the connection state
   }
@@ -180,6 +182,7 @@ function connect() {
     // EventSource retries by itself (the server asks for 1 s); CLOSED means it gave up.
     if (es.readyState === EventSource.CLOSED) {
       setConn('offline', 'offline');
+      void fetchState();
       window.setTimeout(() => source === es && connect(), 2000);
     } else setConn('offline', 'reconnecting…');
   });

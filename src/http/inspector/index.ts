@@ -24,6 +24,8 @@ export interface InspectorDeps {
   readonly writes: boolean;
   readonly log: Logger;
   readonly isReady?: () => boolean;
+  /** Why no user's data may be shown now (open event streams are ended meanwhile). */
+  readonly personalDataHold?: () => string | undefined;
   /** INSPECTOR_ALLOWED_HOSTS (default: 127.0.0.1, localhost, [::1], any port). */
   readonly allowedHosts?: readonly string[];
   /** INSPECTOR_MAX_STREAMS (default 8). */
@@ -49,6 +51,7 @@ export function createInspector(deps: InspectorDeps): Inspector {
   const core = inspectorRoutes({
     model: deps.model,
     ...(deps.isReady ? { isReady: deps.isReady } : {}),
+    ...(deps.personalDataHold ? { personalDataHold: deps.personalDataHold } : {}),
     writes: deps.writes,
     writer: new InspectorWriter(() => producer.get(), deps.topics),
     receipts: () => latest(),

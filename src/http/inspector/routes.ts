@@ -31,6 +31,11 @@ export interface InspectorRouteDeps {
   /** The current model (read fresh every time: it is replaced on a rebuild). */
   readonly model: () => Model;
   readonly isReady?: () => boolean;
+  /**
+   * Why no user's data may be shown now (`personalDataHold` of src/service.ts), or undefined. The
+   * server refuses new reads meanwhile; open event streams are ended instead of refreshed.
+   */
+  readonly personalDataHold?: () => string | undefined;
   /** INSPECTOR_WRITES: without it the write routes answer 403 and the page shows no controls. */
   readonly writes: boolean;
   /** What the write routes produce through (needed with `writes`). */
@@ -116,11 +121,16 @@ export function inspectorRoutes(deps: InspectorRouteDeps): InspectorRoutes {
     // One new view per event-loop turn: eight streams on the heaviest selections stall the loop
     // for one view at a time (≈ 10 ms at 200k users), not for all eight.
     onChange: async () => {
+      // Not live (a rebuild replaced the model): end the streams rather than show its state; the
+      // page reconnects and is answered 503 NOT_LIVE until the state is live again.
+      const held = () => deps.personalDataHold?.() !== undefined;
+      if (held()) return hub.endAll();
       const model = deps.model();
       const isReady = ready();
       // Streams showing the same selection share one view (and one frame) per refresh.
       const views = new Map<string, { view: View; text: string; frame?: string }>();
       for (const s of hub.list()) {
+        if (held()) return hub.endAll(); // checked again after every turn given away below
         const key = JSON.stringify(s.sel);
         let v = views.get(key);
         if (!v) {
@@ -139,6 +149,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps): InspectorRoutes {
   const reads: RouteSpec[] = [
     {
       template: '/inspector/state',
+      personal: 'read',
       handle: ({ res, url }) => {
         const model = deps.model();
         const view = viewOf(model, selectionOf(url));
@@ -149,6 +160,7 @@ export function inspectorRoutes(deps: InspectorRouteDeps): InspectorRoutes {
     {
       template: '/inspector/events',
       methods: ['GET'],
+      personal: 'read',
       handle: ({ req, res, url }) => {
         const sel = selectionOf(url);
         const view = viewOf(deps.model(), sel);

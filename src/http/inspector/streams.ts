@@ -27,6 +27,8 @@ export interface StreamHub<S> {
   /** Writes a prepared frame (see `frame`), unless the stream has ended meanwhile. */
   write(s: Stream<S>, text: string): void;
   broadcast(event: string, data: unknown): void;
+  /** Ends every open stream (new ones are still accepted). */
+  endAll(): void;
   /** Ends every stream and refuses new ones. */
   close(): void;
 }
@@ -84,11 +86,14 @@ export function streamHub<S>(max: number): StreamHub<S> {
       const text = frame(event, data);
       for (const s of streams) s.res.write(text);
     },
+    endAll() {
+      for (const s of streams) s.res.end();
+      streams.clear();
+    },
     close() {
       closed = true;
       clearInterval(heartbeat);
-      for (const s of streams) s.res.end();
-      streams.clear();
+      this.endAll();
     },
   };
 }

@@ -117,6 +117,7 @@ export function writeRoutes(deps: {
   return Object.entries(WRITES).map(([template, write]) => ({
     template,
     methods: ['POST'],
+    personal: 'write',
     handle: async ({ req, res }) => {
       const { writer } = deps;
       if (!writer)

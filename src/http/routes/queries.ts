@@ -59,6 +59,7 @@ export function queryRoutes(deps: QueryDeps): RouteSpec[] {
       // An unknown user gets an empty list, like a forgotten one: a different answer would reveal
       // whether the service has ever seen the id.
       template: '/users/{userId}/recommendations',
+      personal: 'read',
       handle: ({ res, url, params }) => {
         const userId = checkId('userId', params.userId!);
         const k = parseK(url, DEFAULT_RECOMMENDATIONS);
@@ -67,6 +68,7 @@ export function queryRoutes(deps: QueryDeps): RouteSpec[] {
     },
     {
       template: '/users/{userId}/items',
+      personal: 'read',
       handle: ({ res, params }) => {
         const userId = checkId('userId', params.userId!);
         sendJson(res, 200, { userId, items: deps.model().items(userId) });

@@ -14,7 +14,7 @@ import { startHttpServer, type HttpServer } from '../../../src/http/server.js';
 import { createLogger } from '../../../src/log.js';
 import { Model } from '../../../src/model/index.js';
 import { SEED_FORGOTTEN, seedPairs } from '../../../src/cli/demo.js';
-import { modelOf, type Service } from '../../../src/service.js';
+import { modelOf, personalDataHold, type Service } from '../../../src/service.js';
 import { encodeValue } from '../../../src/output/encode.js';
 import { SchemaRegistryClient } from '../../../src/kafka/registry.js';
 import { harness, type Harness } from '../../helpers/service.js';
@@ -121,6 +121,7 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
       registry: service.metrics.registry,
       isReady: () => service.isReady(),
       model: () => modelOf(service),
+      personalDataHold: () => personalDataHold(service),
       routes: inspector.routes,
     });
     servers.push(http);
@@ -256,6 +257,7 @@ describe.skipIf(!haveChromium)('the inspector on a large catalogue in a browser'
       registry: new Registry(),
       isReady: () => true,
       model: () => model,
+      personalDataHold: () => undefined,
       routes: inspector.routes,
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });

@@ -8,7 +8,7 @@ import { seedPairs } from '../../../src/cli/demo.js';
 import { createInspector, type Inspector } from '../../../src/http/inspector/index.js';
 import { startHttpServer, type HttpServer } from '../../../src/http/server.js';
 import { createLogger } from '../../../src/log.js';
-import { modelOf, type Service } from '../../../src/service.js';
+import { modelOf, personalDataHold, type Service } from '../../../src/service.js';
 import { encodeValue } from '../../../src/output/encode.js';
 import { SchemaRegistryClient } from '../../../src/kafka/registry.js';
 import { eventStream } from '../../helpers/http.js';
@@ -74,6 +74,7 @@ describe('the inspector endpoints', () => {
       registry: service.metrics.registry,
       isReady: () => service.isReady(),
       model: () => modelOf(service),
+      personalDataHold: () => personalDataHold(service),
       routes: inspector.routes,
     });
     await inspector.receiptsJoined;

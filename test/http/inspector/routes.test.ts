@@ -79,6 +79,7 @@ async function start(
     log: createLogger('silent'),
     registry,
     isReady: () => true,
+    personalDataHold: () => undefined,
     model: () => started.model,
     routes: inspector.routes,
   });
