@@ -22,6 +22,7 @@ import { ItemTask } from './item-task.js';
 import { MEMORY_PAUSE, MemoryGuard } from './memory-guard.js';
 import { createPartitionedMetrics, type PartitionedMetrics } from './metrics.js';
 import { Stage, type StageHooks } from './stage.js';
+import { keyFingerprint as fingerprintOf } from '../state/tombstone-key.js';
 import { ensurePartitionedTopics, partitionedNames, type PartitionedLayout } from './topics.js';
 import { UserTask } from './user-task.js';
 
@@ -56,6 +57,7 @@ export async function startPartitionedService(
   const instanceId = randomUUID();
   const tombstoneKey = config.model.tombstoneKey;
   if (tombstoneKey === undefined) throw new AmnesiaError('CONFIG_INVALID', 'TOMBSTONE_KEY is required');
+  const keyFingerprint = fingerprintOf(tombstoneKey);
   const metrics: Metrics = options.metrics ?? createMetrics({ defaultMetrics: true });
   const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
   const kafka = createKafka(config.kafka, root);
@@ -111,6 +113,7 @@ export async function startPartitionedService(
       pmetrics,
       batch: config.batch,
       tickMs: layout.tickMs,
+      keyFingerprint,
       ...hooks,
     });
     users = new Stage({
@@ -123,6 +126,7 @@ export async function startPartitionedService(
       inputs: [t.deletions, t.interactions, names.usersRepartition, names.acks],
       gapBlocks: config.acceptDeletionGap ? [] : [t.deletions, names.usersRepartition],
       changelog: names.usersChangelog,
+      keyFingerprint,
       instanceId,
       pmetrics,
       metrics,
@@ -165,6 +169,7 @@ export async function startPartitionedService(
       groupId: names.itemsGroup,
       inputs: [names.deltas],
       changelog: names.itemsChangelog,
+      keyFingerprint,
       instanceId,
       pmetrics,
       metrics,

@@ -10,7 +10,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { PartitionedMetrics, StageName } from './metrics.js';
 import { PartitionMap } from '../kafka/partitions.js';
 import { pastPosition, retentionGaps } from '../kafka/retention.js';
-import { POSITIONS_KEY, type Task } from './task.js';
+import { KEY_FINGERPRINT_KEY, POSITIONS_KEY, type Task } from './task.js';
 
 /** One completed restore: partition, seconds (in total and per step), changelog records and bytes. */
 export interface RestoreFigures {
@@ -34,6 +34,8 @@ export interface RestoreContext {
   readonly metrics: Metrics;
   /** Inputs whose records deleted unread keep the task from going live (deletion requests). */
   readonly gapBlocks?: readonly string[] | undefined;
+  /** TOMBSTONE_KEY's fingerprint (state/tombstone-key.ts): the changelog's must be the same. */
+  readonly keyFingerprint: string;
   readonly log: Logger;
   /** Moves the stage consumer's fetch position of a topic partition. */
   readonly seek: (topic: string, partition: number, offset: number) => void;
@@ -54,6 +56,8 @@ interface RestoreState {
   begun: boolean;
   /** The input positions the restored changelog's last transaction committed (POSITIONS_KEY). */
   positions: ReadonlyMap<string, number> | undefined;
+  /** The key fingerprint the changelog records (KEY_FINGERPRINT_KEY), if any. */
+  fingerprint: string | undefined;
   /** Changelog records and bytes (keys and values) read. */
   records: number;
   bytes: number;
@@ -78,6 +82,7 @@ export class StageRestore {
         read: 0,
         begun: false,
         positions: undefined,
+        fingerprint: undefined,
         records: 0,
         bytes: 0,
         blocked: undefined,
@@ -161,7 +166,8 @@ export class StageRestore {
     for (const m of messages) {
       const key = m.key?.toString('utf8') ?? '';
       const value = m.value === null ? null : m.value.toString('utf8');
-      if (key === POSITIONS_KEY)
+      if (key === KEY_FINGERPRINT_KEY) r.fingerprint = value ?? undefined;
+      else if (key === POSITIONS_KEY)
         r.positions =
           value === null ? undefined : new Map(Object.entries(JSON.parse(value) as Record<string, number>));
       else t.restoreRecord(key, value);
@@ -187,6 +193,15 @@ export class StageRestore {
     this.o.pauseTopics([this.o.changelog], t.partition, true);
     const r = this.state(t);
     r.read = Date.now();
+    if (r.fingerprint !== undefined && r.fingerprint !== this.o.keyFingerprint) {
+      // Its tokens and tombstones were made under another key: deletions would match nothing.
+      this.block(
+        t,
+        `${this.o.changelog} was written under another TOMBSTONE_KEY (fingerprint ${r.fingerprint}, this key ` +
+          `${this.o.keyFingerprint}): run every instance with the key it was written with, or rotate (docs/scale-out.md)`,
+      );
+      return;
+    }
     await t.endRestore();
     const rebuilt = Date.now();
     if (t.stopped) return;
@@ -231,7 +246,7 @@ export class StageRestore {
       // What the group holds committed now: a purge of committed records may start from it.
       if ((own ?? c) >= 0) t.positions.markCommitted([{ ...tp, offset: start }]);
       this.o.seek(topic, t.partition, start);
-      if (gap > 0 && this.o.gapBlocks?.includes(topic)) this.block(t, topic, gap);
+      if (gap > 0 && this.o.gapBlocks?.includes(topic)) this.block(t, lostReason(topic, gap));
     }
     if (t.stopped || r.blocked) return;
     t.phase = 'live';
@@ -265,7 +280,7 @@ export class StageRestore {
     }
     this.noteGap(t, topic, past.lost);
     if (this.o.gapBlocks?.includes(topic)) {
-      this.block(t, topic, past.lost);
+      this.block(t, lostReason(topic, past.lost));
       t.phase = 'restoring'; // not live: its state may hold a user a lost request named
       this.o.pauseTopics(this.o.inputs, t.partition, true);
       return undefined;
@@ -283,11 +298,14 @@ export class StageRestore {
       );
   }
 
-  /** A request never applied could let a forgotten user's events count: refuse, as the single mode. */
-  private block(t: Task, topic: string, lost: number): void {
-    this.state(t).blocked =
-      `${lost} records of ${topic} were deleted before they were read (ACCEPT_DELETION_GAP)`;
+  /** Going live would break a promise (a lost request, another key): refuse, as the single mode. */
+  private block(t: Task, reason: string): void {
+    this.state(t).blocked = reason;
     this.o.metrics.blocked.set(1);
-    this.o.log.error({ partition: t.partition }, 'partition blocked: deletion requests lost to retention');
+    this.o.log.error({ partition: t.partition, reason }, 'partition blocked');
   }
+}
+
+function lostReason(topic: string, lost: number): string {
+  return `${lost} records of ${topic} were deleted before they were read (ACCEPT_DELETION_GAP)`;
 }

@@ -154,6 +154,35 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
     );
     await svc.stop();
   }, 150_000);
+  it('blocks a partition whose changelog was written under another TOMBSTONE_KEY', async () => {
+    // Before, tokens made under the new key matched nothing: both receipts went out and the user stayed.
+    const h = await harness(1);
+    deleteInternalTopicsAfterAll(h.groupId);
+    const s = scenario({ seed: 43, users: 20, items: 15, events: 200, forget: 3 });
+    const env = partitionedEnv({ TOP_K: '5' });
+    const first = await h.start(env);
+    await first.waitUntilReady(60_000);
+    await h.produceEvents(s.before, 'json');
+    await waitPartitionedProcessed(h.kafka, h.groupId, [h.topics.interactions]);
+    await first.stop();
+    const rotated = await h.start({ ...env, TOMBSTONE_KEY: 'another-key-of-sixteen-chars-or-more' });
+    // Both stages keep token-keyed state: both changelogs carry the fingerprint, both block.
+    const blocked = (stage: string) =>
+      rotated.health().reasons.find((r) => r.startsWith(`${stage} partition 0: blocked`));
+    await waitFor(() => (blocked('users') && blocked('items') ? true : undefined), 60_000);
+    for (const stage of ['users', 'items'])
+      expect(blocked(stage)).toMatch(
+        new RegExp(
+          `^${stage} partition 0: blocked: ${h.groupId}-${stage}-changelog was written under another TOMBSTONE_KEY`,
+        ),
+      );
+    expect(rotated.isReady()).toBe(false);
+    await rotated.stop();
+    // The key it was written with: live again.
+    const back = await h.start(env);
+    await back.waitUntilReady(60_000);
+    await back.stop();
+  }, 150_000);
 });
 
 /** Deletes every record of partition 0 of `topic` (what retention does to old segments). */
