@@ -205,14 +205,10 @@ export class StageRestore {
     await t.endRestore();
     const rebuilt = Date.now();
     if (t.stopped) return;
+    // The task's own state may not fit the configuration (the items changelog's SIMILARITY).
     const refused = t.restoreRefusal();
     if (refused !== undefined) {
-      r.blocked = refused;
-      this.o.metrics.blocked.set(1);
-      this.o.log.error(
-        { partition: t.partition, reason: refused },
-        'partition blocked: its changelog does not fit the configuration',
-      );
+      this.block(t, refused);
       return;
     }
     const committed = await this.o.admin.fetchOffsets({
