@@ -1,6 +1,7 @@
 // The shape of the parsed configuration that the rest of the service reads (built by loadConfig in
 // config.ts from the environment; frozen).
 import type { Env, OutputCompression } from './config-schema.js';
+import type { SimilarityMeasure } from './model/index.js';
 
 export interface KafkaConfig {
   readonly brokers: readonly string[];
@@ -54,6 +55,8 @@ export interface Config {
   readonly input: { readonly maxFutureSkewMs: number };
   readonly model: {
     readonly topK: number;
+    /** S_ij of the lists (SIMILARITY): Jaccard or cosine, src/model/similarity.ts. */
+    readonly similarity: SimilarityMeasure;
     readonly minCooccurrences: number;
     readonly tombstoneRetentionMs: number;
     readonly tombstoneKey?: string;

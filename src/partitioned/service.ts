@@ -187,6 +187,7 @@ export async function startPartitionedService(
           parts,
           topK: config.model.topK,
           minCooccurrences: config.model.minCooccurrences,
+          similarity: config.model.similarity,
           encoder,
           admin,
         }),

@@ -205,6 +205,12 @@ export class StageRestore {
     await t.endRestore();
     const rebuilt = Date.now();
     if (t.stopped) return;
+    // The task's own state may not fit the configuration (the items changelog's SIMILARITY).
+    const refused = t.restoreRefusal();
+    if (refused !== undefined) {
+      this.block(t, refused);
+      return;
+    }
     const committed = await this.o.admin.fetchOffsets({
       groupId: this.o.groupId,
       topics: [...this.o.inputs],

@@ -99,6 +99,10 @@ export abstract class Task {
   abstract readonly inputs: readonly string[];
   abstract restoreRecord(key: string, value: string | null): void;
   abstract endRestore(): Promise<void>;
+  /** After endRestore: why the restored state does not fit the configuration (the partition blocks), or undefined. */
+  restoreRefusal(): string | undefined {
+    return undefined;
+  }
   /** Records (at or after the position) of one of its inputs, while live. */
   abstract onRecords(topic: string, messages: readonly KafkaMessage[]): Promise<void>;
   abstract flush(): Promise<void>;

@@ -84,6 +84,7 @@ export async function startSingleService(
           intervalMs: config.snapshot.intervalMs,
           log: root,
           key,
+          similarity: config.model.similarity,
         })
       : undefined;
     await snapshots?.init();
