@@ -62,6 +62,7 @@ const schema = z.object({
   SNAPSHOT_DIR: z.string().min(1).optional(),
   SNAPSHOT_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
   SNAPSHOT_RETAIN: int(1, 1_000).default(2),
+  SNAPSHOT_HOLDER_LEASE_MS: int(5_000, 86_400_000).default(60_000),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: int(0, 65_535).default(8080),
   // A bearer secret: long enough not to be guessed, and only characters a header carries unchanged.

@@ -88,7 +88,13 @@ export interface Config {
     /** retention.ms of the DLQ topics the service creates. */
     readonly retentionMs: number;
   };
-  readonly snapshot: { readonly dir?: string; readonly intervalMs: number; readonly retain: number };
+  readonly snapshot: {
+    readonly dir?: string;
+    readonly intervalMs: number;
+    readonly retain: number;
+    /** How long an announcement that a replica may hold snapshots counts without renewal. */
+    readonly holderLeaseMs: number;
+  };
   /**
    * Where the HTTP server listens, and the bearer token the user routes require (HTTP_AUTH_TOKEN;
    * without it they are open on a loopback HTTP_HOST and closed beyond: http/access.ts).

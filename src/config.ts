@@ -239,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.SNAPSHOT_DIR ? { dir: e.SNAPSHOT_DIR } : {}),
       intervalMs: e.SNAPSHOT_INTERVAL_MS,
       retain: e.SNAPSHOT_RETAIN,
+      holderLeaseMs: e.SNAPSHOT_HOLDER_LEASE_MS,
     },
     http: {
       host: e.HTTP_HOST,

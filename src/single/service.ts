@@ -100,6 +100,10 @@ export async function startSingleService(
       groupId: config.kafka.groupId,
       instanceId,
       log: root,
+      leaseMs: config.snapshot.holderLeaseMs,
+      onLeaseLost: async () => {
+        await snapshots?.dropAll();
+      },
     });
     const board = progress;
     await withRetry('start the progress board', log, () => board.start());
