@@ -16,7 +16,7 @@ import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { OutputEncoder } from '../output/outbox.js';
 import { TransactionalSink } from '../kafka/output-sink.js';
 import { SchemaRegistryClient } from '../kafka/registry.js';
-import { ensureTopics, registerSchemas, withRetry } from '../kafka/topics.js';
+import { dlqKeepsFor, ensureTopics, registerSchemas, withRetry } from '../kafka/topics.js';
 import { ItemPartitions } from './ids.js';
 import { ItemTask } from './item-task.js';
 import { MEMORY_PAUSE, MemoryGuard } from './memory-guard.js';
@@ -77,10 +77,8 @@ export async function startPartitionedService(
     const schemaIds = registry
       ? await withRetry('register schemas', log, () => registerSchemas(registry, config, log))
       : undefined;
-    const encoder = new OutputEncoder(
-      config.outputFormat === 'avro' ? schemaIds : undefined,
-      config.dlq.retentionMs,
-    );
+    const dlqRetentionMs = await withRetry('read the DLQ topics', log, () => dlqKeepsFor(admin, config, log));
+    const encoder = new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined, dlqRetentionMs);
     const parts = new ItemPartitions(layout.itemPartitions);
     const figures = () => [...(users?.figures() ?? []), ...(items?.figures() ?? [])];
     const memory = new MemoryGuard({

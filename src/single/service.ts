@@ -22,7 +22,7 @@ import { AckedSink, TransactionalSink } from '../kafka/output-sink.js';
 import type { OutputSink } from '../kafka/ports.js';
 import { outputCompression } from '../kafka/compression.js';
 import { SchemaRegistryClient } from '../kafka/registry.js';
-import { ensureTopics, registerSchemas, withRetry } from '../kafka/topics.js';
+import { dlqKeepsFor, ensureTopics, registerSchemas, withRetry } from '../kafka/topics.js';
 import { untilReady, type Service, type ServiceOptions } from '../service.js';
 
 /** The single mode's service: it holds the whole model, always. */
@@ -90,6 +90,7 @@ export async function startSingleService(
     await snapshots?.init();
     await withRetry('connect admin', log, () => admin.connect());
     await withRetry('create topics', log, () => ensureTopics(admin, config, log));
+    const dlqRetentionMs = await withRetry('read the DLQ topics', log, () => dlqKeepsFor(admin, config, log));
     const schemaIds = registry
       ? await withRetry('register schemas', log, () => registerSchemas(registry, config, log))
       : undefined;
@@ -110,7 +111,7 @@ export async function startSingleService(
 
     const outbox = new Outbox(
       config.topics,
-      new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined, config.dlq.retentionMs),
+      new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined, dlqRetentionMs),
       metrics,
       config.dlq.maxRecordBytes,
     );
