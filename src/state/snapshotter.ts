@@ -181,6 +181,18 @@ export class Snapshotter {
     return { file: found.file, offsets: found.snapshot.offsets, value: found.value };
   }
 
+  /** Forgets the pending PURGED receipts already on the receipts topic (a crash after publishing). */
+  dropPending(published: (requestId: string) => boolean): void {
+    const before = this.pending.length;
+    this.pending = this.pending.filter((p) => !published(p.requestId));
+    this.awaiting = this.awaiting.filter((p) => !published(p.requestId));
+    if (this.pending.length < before)
+      this.log.info(
+        { requests: before - this.pending.length },
+        'pending PURGED receipts already published: dropped',
+      );
+  }
+
   /** A deletion request was applied: its PURGED receipt is due after the next durable snapshot. */
   noteForgotten(p: PendingPurge): void {
     this.pending.push(p);

@@ -70,6 +70,36 @@ describe('PURGED receipts', () => {
   });
 });
 
+describe('PURGED after a crash', () => {
+  it('a pending PURGED the snapshot carries is dropped when the receipts topic has it already', async () => {
+    // Crash after PURGED went out, before a snapshot recorded it: the restored snapshot still lists
+    // it. The rebuild reads the receipts topic and drops it (rebuild.ts), so it is not sent twice.
+    const dir = await tempDir();
+    const store = new SnapshotStore({ dir, retain: 2, log });
+    await store.init();
+    await store.write(sampleSnapshot()); // pending: dsr-1
+    const s = new Snapshotter({ store: new SnapshotStore({ dir, retain: 2, log }), intervalMs: 1e6, log });
+    await s.init();
+    await s.restore((snap) => snap);
+    s.noteForgotten(purge); // r-1: not on the topic yet
+    s.dropPending((id) => id === 'dsr-1');
+    const published: PendingPurge[][] = [];
+    const model = sampleModel(3);
+    s.start({
+      atBoundary: (take) =>
+        Promise.resolve(take(() => model.exportState(), [{ topic: 'in', partition: 0, offset: 5 }])),
+      publishPurged: (p) => {
+        published.push([...p]);
+        return Promise.resolve();
+      },
+      othersHoldNoSnapshots: () => Promise.resolve(true),
+    });
+    await s.snapshotNow();
+    expect(published.flat().map((p) => p.requestId)).toEqual(['r-1']);
+    await s.stop();
+  });
+});
+
 describe('the similarity a snapshot was written under', () => {
   async function written(settings: object): Promise<string> {
     const dir = await tempDir();
