@@ -47,8 +47,11 @@ export interface RestoreContext {
 
 /** A task's restore, owned here: the task itself knows only its phase and positions. */
 interface RestoreState {
-  /** Where the changelog ended when the restore began. */
+  /** Where the changelog started and ended when the restore began. */
+  from: number;
   end: number;
+  /** When progress was last logged. */
+  loggedAt: number;
   /** When the restore started, the producer was started (fencing done), the changelog was read. */
   started: number;
   fenced: number;
@@ -65,6 +68,9 @@ interface RestoreState {
   blocked: string | undefined;
 }
 
+/** How often a restore under way logs its progress. */
+const PROGRESS_LOG_MS = 10_000;
+
 export class StageRestore {
   /** Every restore completed (benchmarks). */
   readonly done: RestoreFigures[] = [];
@@ -76,6 +82,8 @@ export class StageRestore {
     let s = this.states.get(t);
     if (!s) {
       s = {
+        from: 0,
+        loggedAt: 0,
         end: 0,
         started: 0,
         fenced: 0,
@@ -124,6 +132,7 @@ export class StageRestore {
     const low = Number(w?.low ?? 0);
     const high = Number(w?.high ?? 0);
     r.end = high;
+    r.from = low;
     t.positions.set(this.o.changelog, low);
     r.begun = true;
     r.fenced = Date.now();
@@ -182,7 +191,29 @@ export class StageRestore {
     );
     t.positions.set(changelog, Math.max(pos, last + 1));
     resolve();
-    if (t.positions.get(changelog)! >= r.end) await this.finish(t);
+    const at = t.positions.get(changelog)!;
+    if (at >= r.end) return this.finish(t);
+    this.logProgress(t, r, at);
+  }
+
+  /** Every PROGRESS_LOG_MS: how far a long restore is, and when it should end at its pace so far. */
+  private logProgress(t: Task, r: RestoreState, at: number): void {
+    const now = Date.now();
+    if (now - Math.max(r.loggedAt, r.fenced) < PROGRESS_LOG_MS) return;
+    r.loggedAt = now;
+    const done = at - r.from;
+    const total = r.end - r.from;
+    const etaSeconds = done > 0 ? Math.round((((now - r.fenced) / done) * (r.end - at)) / 1000) : undefined;
+    this.o.log.info(
+      {
+        partition: t.partition,
+        percent: Math.floor((100 * done) / total),
+        records: done,
+        of: total,
+        etaSeconds,
+      },
+      'restoring a partition from its changelog',
+    );
   }
 
   /**
