@@ -14,7 +14,7 @@ describe('MODE=partitioned start-up', () => {
       const env = partitionedEnv({ TOP_K: '5' });
       const started = await Promise.allSettled([h.start(env), h.start(env), h.start(env)]);
       const failed = started.filter((s) => s.status === 'rejected');
-      expect(failed.map((f) => String((f as PromiseRejectedResult).reason))).toEqual([]);
+      expect(failed.map((f) => String(f.reason))).toEqual([]);
       const services = started.map(
         (s) => (s as PromiseFulfilledResult<Awaited<ReturnType<typeof h.start>>>).value,
       );
