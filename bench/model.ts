@@ -8,9 +8,10 @@
 //   npm run bench:model -- --synthetic --events 2000000 --users 20000 --items 10000 [--json]
 //   npm run bench:model -- --synthetic-ml20m [--full] [--json]      (first 4 M events, or all 20 M)
 //   options: --forget-sample 50 (random users, seeded) --forget-all --heavy-user 20000 --no-catchup
+//            --similarity jaccard|cosine (default jaccard)
 
 import { parseArgs } from 'node:util';
-import { Model } from '../src/model/index.js';
+import { Model, SIMILARITY_MEASURES, type SimilarityMeasure } from '../src/model/index.js';
 import { mulberry32, readCsv, synthetic, syntheticMl20m, type EventStream } from './datasets.js';
 import { rawProbeSeconds } from './probe.js';
 
@@ -31,6 +32,7 @@ const { values: args } = parseArgs({
     'heavy-user': { type: 'string' },
     'no-catchup': { type: 'boolean', default: false },
     representation: { type: 'string', default: 'auto' },
+    similarity: { type: 'string', default: 'jaccard' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -83,7 +85,10 @@ const stream: EventStream = args['synthetic-ml20m']
 const topK = Number(args['top-k']);
 const flushEvery = Number(args['flush-every']);
 const repr = { representation: args.representation as 'dense' | 'sparse' | 'auto' };
-const options = { topK, maxItemsPerUser: 1_000_000 };
+const similarity = args.similarity as SimilarityMeasure;
+if (!SIMILARITY_MEASURES.includes(similarity))
+  throw new Error(`--similarity must be one of ${SIMILARITY_MEASURES.join(', ')}`);
+const options = { topK, maxItemsPerUser: 1_000_000, similarity };
 
 log(`dataset ${stream.name}: ${stream.users.length} events`);
 const model = new Model(options, repr);
@@ -156,7 +161,7 @@ log(`retrain without one user ${retrainSeconds.toFixed(3)} s`);
 
 /** A user with `h` items added, then forgotten, each flushed in slices of ≤ 10 ms: the longest slice. */
 function heavyUser(h: number): { items: number; addMaxSliceMs: number; forgetMaxSliceMs: number } {
-  const m = new Model({ topK, maxItemsPerUser: h }, repr);
+  const m = new Model({ topK, maxItemsPerUser: h, similarity }, repr);
   const r = mulberry32(3);
   for (let k = 0; k < 200_000; k++)
     m.interaction({
@@ -196,6 +201,7 @@ const result = {
   pairs: stats.pairs,
   representation: model.representation,
   topK,
+  similarity,
   flushEvery,
   ingestSeconds: round(ingestSeconds),
   eventsPerSecond: Math.round(stream.users.length / ingestSeconds),

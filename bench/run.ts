@@ -10,9 +10,13 @@
 // profile), each `--reps` times (default 3; the ML-20M shape once), and every run prints, after the
 // benchmarks' own lines, one JSON line per table row: {figure, value, unit, median, min, max, runs,
 // target} (bench/targets.ts).
+// Without `--targets`, ml-latest-small runs under SIMILARITY=jaccard and cosine, and one line per
+// figure compares them: {row: 'issue-23', figure, unit, jaccard, cosine, cosineOverJaccard}
+// (bench/similarity-rows.ts: ingest and catch-up per 10k events, forgets, forced rescans).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { similarityRows } from './similarity-rows.js';
 import { targetRows } from './targets.js';
 
 const quick = process.argv.includes('--quick');
@@ -56,8 +60,14 @@ if (targets) {
     runs.push({ name: 'model/synthetic-ml20m-shape', args: ml20m, reps: 1 });
     runs.push({ name: 'e2e/movielens-targets', args: e2eTargets });
   }
-} else if (existsSync(ml))
+} else if (existsSync(ml)) {
   runs.push({ name: 'model/ml-latest-small', args: ['bench/model.ts', '--dataset', ml, '--json'] });
+  // Issue 23: the same run under cosine, for the comparison rows printed at the end.
+  runs.push({
+    name: 'model/ml-latest-small-cosine',
+    args: ['bench/model.ts', '--dataset', ml, '--similarity', 'cosine', '--json'],
+  });
+}
 if (!targets)
   runs.push({
     name: 'model/synthetic-1M',
@@ -111,6 +121,11 @@ const rows = targetRows({
   e2e: outputs.get(targets ? 'e2e/movielens-targets' : 'e2e/movielens') ?? [],
 });
 for (const r of rows) process.stdout.write(`${JSON.stringify({ row: 'issue-22', ...r })}\n`);
+for (const r of similarityRows(
+  outputs.get('model/ml-latest-small') ?? [],
+  outputs.get('model/ml-latest-small-cosine') ?? [],
+))
+  process.stdout.write(`${JSON.stringify({ row: 'issue-23', ...r })}\n`);
 
 /** A benchmark prints one JSON object: on its last line, or (pretty-printed) as its whole output. */
 function parseOutput(stdout: string): Record<string, unknown> | undefined {

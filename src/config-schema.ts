@@ -2,6 +2,7 @@
 // default. Only single-variable rules live here; rules across variables are in config.ts.
 import { z } from 'zod';
 import { parseAuthority } from './authority.js';
+import { SIMILARITY_MEASURES } from './model/index.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const bool = z.stringbool({ truthy: ['true', '1', 'yes', 'on'], falsy: ['false', '0', 'no', 'off'] });
@@ -56,10 +57,12 @@ const schema = z.object({
   OUTPUT_COMPRESSION: z.enum(OUTPUT_COMPRESSIONS).default('zstd'),
   MAX_FUTURE_SKEW_MS: int(0, 30 * 86_400_000).default(DEFAULT_MAX_FUTURE_SKEW_MS),
   TOP_K: int(1, 1000).default(20),
+  SIMILARITY: z.enum(SIMILARITY_MEASURES).default('jaccard'),
   MIN_COOCCURRENCES: int(1, 1_000_000_000).default(1),
   SNAPSHOT_DIR: z.string().min(1).optional(),
   SNAPSHOT_INTERVAL_MS: int(1_000, 86_400_000).default(60_000),
   SNAPSHOT_RETAIN: int(1, 1_000).default(2),
+  SNAPSHOT_HOLDER_LEASE_MS: int(5_000, 86_400_000).default(60_000),
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   HTTP_PORT: int(0, 65_535).default(8080),
   // A bearer secret: long enough not to be guessed, and only characters a header carries unchanged.

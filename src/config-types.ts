@@ -1,6 +1,7 @@
 // The shape of the parsed configuration that the rest of the service reads (built by loadConfig in
 // config.ts from the environment; frozen).
 import type { Env, OutputCompression } from './config-schema.js';
+import type { SimilarityMeasure } from './model/index.js';
 
 export interface KafkaConfig {
   readonly brokers: readonly string[];
@@ -54,6 +55,8 @@ export interface Config {
   readonly input: { readonly maxFutureSkewMs: number };
   readonly model: {
     readonly topK: number;
+    /** S_ij of the lists (SIMILARITY): Jaccard or cosine, src/model/similarity.ts. */
+    readonly similarity: SimilarityMeasure;
     readonly minCooccurrences: number;
     readonly tombstoneRetentionMs: number;
     readonly tombstoneKey?: string;
@@ -85,7 +88,13 @@ export interface Config {
     /** retention.ms of the DLQ topics the service creates. */
     readonly retentionMs: number;
   };
-  readonly snapshot: { readonly dir?: string; readonly intervalMs: number; readonly retain: number };
+  readonly snapshot: {
+    readonly dir?: string;
+    readonly intervalMs: number;
+    readonly retain: number;
+    /** How long an announcement that a replica may hold snapshots counts without renewal. */
+    readonly holderLeaseMs: number;
+  };
   /**
    * Where the HTTP server listens, and the bearer token the user routes require (HTTP_AUTH_TOKEN;
    * without it they are open on a loopback HTTP_HOST and closed beyond: http/access.ts).

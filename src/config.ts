@@ -218,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     input: { maxFutureSkewMs: e.MAX_FUTURE_SKEW_MS },
     model: {
       topK: e.TOP_K,
+      similarity: e.SIMILARITY,
       minCooccurrences: e.MIN_COOCCURRENCES,
       tombstoneRetentionMs: e.TOMBSTONE_RETENTION_MS,
       ...(e.TOMBSTONE_KEY ? { tombstoneKey: e.TOMBSTONE_KEY } : {}),
@@ -238,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.SNAPSHOT_DIR ? { dir: e.SNAPSHOT_DIR } : {}),
       intervalMs: e.SNAPSHOT_INTERVAL_MS,
       retain: e.SNAPSHOT_RETAIN,
+      holderLeaseMs: e.SNAPSHOT_HOLDER_LEASE_MS,
     },
     http: {
       host: e.HTTP_HOST,

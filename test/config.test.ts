@@ -86,6 +86,8 @@ describe('configuration from the environment', () => {
     ['KAFKA_SASL_MECHANISM', 'kerberos'],
     ['TOMBSTONE_KEY', 'short'],
     ['OUTPUT_COMPRESSION', 'brotli'],
+    ['SIMILARITY', 'dice'],
+    ['SIMILARITY', 'Cosine'],
     ['MAX_FUTURE_SKEW_MS', '-1'],
     ['MAX_FUTURE_SKEW_MS', 'five minutes'],
     ['EVENT_DEDUP_MAX_USERS', '0'],
@@ -165,6 +167,13 @@ describe('configuration from the environment', () => {
     expect(loadConfig({}).outputCompression).toBe('zstd');
     for (const c of ['none', 'gzip', 'snappy', 'lz4', 'zstd'])
       expect(loadConfig({ OUTPUT_COMPRESSION: c }).outputCompression).toBe(c);
+  });
+
+  it('ranks by Jaccard unless SIMILARITY=cosine', () => {
+    expect(loadConfig({}).model.similarity).toBe('jaccard');
+    expect(loadConfig({ SIMILARITY: 'cosine' }).model.similarity).toBe('cosine');
+    expect(loadConfig({ SIMILARITY: '' }).model.similarity).toBe('jaccard');
+    expect(modelOptionsOf(loadConfig({ SIMILARITY: 'cosine' }), 'k'.repeat(16)).similarity).toBe('cosine');
   });
 
   it('bounds the eventId window to users it sets aside memory for, out of MODEL_MEMORY_BYTES', () => {

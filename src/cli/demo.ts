@@ -136,7 +136,8 @@ function printLists(
   before?: Map<string, string>,
 ): Map<string, string> {
   const now = new Map<string, string>();
-  out(`   ${'item'.padEnd(6)}${'n'.padEnd(4)}neighbours (Jaccard similarity)`);
+  const measure = modelOf(service).options.similarity === 'cosine' ? 'cosine' : 'Jaccard';
+  out(`   ${'item'.padEnd(6)}${'n'.padEnd(4)}neighbours (${measure} similarity)`);
   for (const item of items) {
     const list = modelOf(service).neighbors(item);
     const text = formatList(list);

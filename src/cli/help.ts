@@ -66,6 +66,16 @@ differing item ids and a JSON summary; exit 1 on any difference.
   --snapshot FILE  compare with this snapshot instead of the similarities topic
   --timeout MS     bound on reading the topics (default 120000)`,
   },
+  trace: {
+    synopsis: 'trace --user ID [--snapshot-dir DIR] [--timeout MS]',
+    text: `The forgetting audit: every record Kafka still serves in the topics the service writes
+(both modes' internal topics too) and every snapshot file, searched for the user's id and what is
+derived from it (token, pair keys, eventId hashes; needs TOMBSTONE_KEY or the key file). Prints
+each trace and whether the contract allows it; exit 1 if any other is found.
+  --user ID          the user to search for
+  --snapshot-dir DIR snapshot files to search too
+  --timeout MS       bound on reading the topics (default 120000)`,
+  },
 } as const satisfies Record<string, CommandHelp>;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -15,6 +15,7 @@ import { commandHelp, EXIT, isCommand, USAGE, type CommandName } from './help.js
 import { forget, forgetOutcome } from './forget.js';
 import { load } from './load.js';
 import { snapshotCommand } from './snapshot.js';
+import { trace } from './trace.js';
 import { verify } from './verify.js';
 import { assertKafkajsFix } from '../kafka/kafkajs-fix.js';
 import { SchemaRegistryClient } from '../kafka/registry.js';
@@ -192,6 +193,23 @@ export async function cli(argv: string[]): Promise<number> {
           ...(values.snapshot ? { snapshot: values.snapshot } : {}),
           timeoutMs,
         },
+        (line) => process.stdout.write(`${line}\n`),
+      );
+    }
+    case 'trace': {
+      const { values } = args('trace', rest, {
+        user: { type: 'string' },
+        'snapshot-dir': { type: 'string' },
+        timeout: { type: 'string' },
+      });
+      if (values.user === undefined || values.user === '') usage('trace needs --user ID', 'trace');
+      const timeoutMs = positiveInt('timeout', values.timeout, 120_000, 'trace');
+      const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
+      return trace(
+        await connect(config, log, []),
+        config,
+        registry,
+        { userId: values.user, snapshotDir: values['snapshot-dir'], timeoutMs },
         (line) => process.stdout.write(`${line}\n`),
       );
     }

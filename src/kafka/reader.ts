@@ -7,6 +7,8 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 export interface ReadOptions {
   readonly timeoutMs?: number;
   readonly groupPrefix?: string;
+  /** Also records of open and aborted transactions (an audit of everything Kafka serves). */
+  readonly readUncommitted?: boolean;
 }
 
 async function deleteGroup(kafka: Kafka, groupId: string): Promise<void> {
@@ -92,7 +94,12 @@ export async function follow(
   } = {},
 ): Promise<void> {
   const groupId = `${options.groupPrefix ?? 'amnesia-reader'}-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+  const consumer = kafka.consumer({
+    groupId,
+    maxWaitTimeInMs: 100,
+    allowAutoTopicCreation: false,
+    readUncommitted: options.readUncommitted ?? false,
+  });
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await consumer.connect();

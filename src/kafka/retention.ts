@@ -69,8 +69,7 @@ export class DeletionGapGuard {
 
 /** What a batch fetched past the position means (pastPosition). */
 export type PastPosition =
-  | { readonly gap: false }
-  | { readonly gap: true; readonly lost: number; readonly resumeAt: number };
+  { readonly gap: false } | { readonly gap: true; readonly lost: number; readonly resumeAt: number };
 
 /**
  * A batch fetched past our position is a stale fetch (a commit or a seek from before: seek back to
@@ -81,7 +80,5 @@ export type PastPosition =
  * interactions lost are counted, deletion requests lost block (unless ACCEPT_DELETION_GAP).
  */
 export function pastPosition(position: number, logStart: number): PastPosition {
-  return logStart > position
-    ? { gap: true, lost: logStart - position, resumeAt: logStart }
-    : { gap: false };
+  return logStart > position ? { gap: true, lost: logStart - position, resumeAt: logStart } : { gap: false };
 }

@@ -1,12 +1,15 @@
 // Start-up plumbing: the topics the service reads and writes (created if missing) and, with a
 // registry, the value schemas under `<topic>-value` with BACKWARD_TRANSITIVE compatibility.
-import type { Admin, ITopicConfig } from 'kafkajs';
+import kafkajs, { type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from '../config.js';
-import { AmnesiaError, describeError } from '../errors.js';
+import { AmnesiaError, ConfigError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { SchemaRegistryClient } from './registry.js';
 import { retry } from './retry.js';
 import { localSchema, type SchemaName } from './schemas.js';
+
+// kafkajs is CommonJS and Node's ESM loader does not see this export by name.
+const TOPIC_RESOURCE = kafkajs.ConfigResourceTypes.TOPIC;
 
 /** Where the dead letters of an input topic go. */
 export function dlqTopic(topic: string): string {
@@ -21,8 +24,10 @@ export function topicSpecs(config: Config): ITopicConfig[] {
   const compact = [{ name: 'cleanup.policy', value: 'compact' }];
   // A DLQ keeps a forgotten user's malformed records (keyed by their id) for at most its retention;
   // its size limit leaves room for a copy at DLQ_MAX_RECORD_BYTES plus the batch overhead.
+  // Segments roll at a tenth of the retention, so a record is gone within 1.1 × it (dlqKeepsFor).
   const dlq = [
     { name: 'retention.ms', value: String(config.dlq.retentionMs) },
+    { name: 'segment.ms', value: String(Math.max(60_000, Math.ceil(config.dlq.retentionMs / 10))) },
     { name: 'max.message.bytes', value: String(config.dlq.maxRecordBytes + 1024) },
   ];
   return [
@@ -39,6 +44,48 @@ export function topicSpecs(config: Config): ITopicConfig[] {
       configEntries: compact,
     },
   ];
+}
+
+/**
+ * How long the DLQ topics may keep a record, from their actual settings (the receipts' honest
+ * `dlqRetentionMs`): the largest retention.ms + segment.ms (a record leaves with its segment, which
+ * closes at most segment.ms after it opened). A DLQ without a time bound (compacted, or
+ * retention.ms -1) stops start-up: a forgotten user's malformed records would stay for ever.
+ */
+export async function dlqKeepsFor(
+  admin: Pick<Admin, 'describeConfigs'>,
+  config: Config,
+  log: Logger,
+): Promise<number> {
+  const topics = [dlqTopic(config.topics.interactions), dlqTopic(config.topics.deletions)];
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({
+      type: TOPIC_RESOURCE,
+      name,
+      configNames: ['cleanup.policy', 'retention.ms', 'segment.ms'],
+    })),
+  });
+  let bound = 0;
+  for (const r of resources) {
+    const value = (name: string) => r.configEntries.find((c) => c.configName === name)?.configValue;
+    const retention = Number(value('retention.ms'));
+    const segment = Number(value('segment.ms'));
+    const policy = value('cleanup.policy') ?? 'delete';
+    if (!policy.includes('delete') || !(retention > 0) || !(segment > 0))
+      throw new ConfigError(
+        'DLQ_RETENTION_MS',
+        `${r.resourceName} keeps records without a time bound (cleanup.policy=${policy}, retention.ms=${String(value('retention.ms'))}): ` +
+          "a forgotten user's malformed records would stay; set cleanup.policy=delete and retention.ms on it",
+      );
+    if (retention !== config.dlq.retentionMs)
+      log.warn(
+        { topic: r.resourceName, retentionMs: retention, configured: config.dlq.retentionMs },
+        'a DLQ topic has another retention.ms than DLQ_RETENTION_MS: receipts state the real one',
+      );
+    bound = Math.max(bound, retention + segment);
+  }
+  return bound;
 }
 
 /** Creates the missing topics; existing ones are left as they are. */

@@ -2,16 +2,40 @@
 // row k's candidates ranks before β_k = (value, name), or β_k is BOTTOM (no eligible neighbour
 // outside). A name of "" makes β a value-only bound (outside values are ≤ it: such a bound never
 // proves an equal value). This module owns the bounds' storage, how a bound follows a change of the
-// row's own n, and the rank comparison against a bound.
+// row's own n (by the measure's rule), and the rank comparison against a bound.
+
+import type { SimilarityMeasure } from './similarity.js';
 
 /** β of a row with no eligible neighbour outside its candidates. */
 export const BOTTOM = -1;
+
+/**
+ * A followed bound is raised by this factor: the values it bounds are float64 results (each within
+ * a few ulps, 2^-53 relative, of the exact quotient), and so is the rule's own arithmetic; 2^-48
+ * exceeds their sum many times over. A bound a little too high costs at most a rescan; a bound one
+ * ulp too low could prove a wrong list.
+ */
+const ROUNDING = 1 + 2 ** -48;
+
+/**
+ * Where a bound β computed for n_i = `was` stands once n_i = `now` (the other counts unchanged): at
+ * least every outside value, given that they were at most β.
+ * - Jaccard c/(n_i+n_k−c): growing by δ, 1/S grows by δ/c ≥ δ/was (c ≤ was), so S ≤ 1/(1/β + δ/was);
+ *   shrinking, S grows by (n_i+n_k−c)/(now+n_k−c) ≤ was/now (n_k ≥ c).
+ * - Cosine c/sqrt(n_i·n_k): every value of the row scales by exactly sqrt(was/now), either way.
+ */
+function follow(measure: SimilarityMeasure, beta: number, was: number, now: number): number {
+  if (measure === 'cosine') return beta * Math.sqrt(was / now) * ROUNDING;
+  return (now > was ? 1 / (1 / beta + (now - was) / was) : (beta * was) / now) * ROUNDING;
+}
 
 export class RankBounds {
   /** Per row: the bound's value, the n it was computed for, and its tie-break id. */
   v = new Float64Array(0);
   n = new Int32Array(0);
   name: (string | undefined)[] = [];
+
+  constructor(private readonly measure: SimilarityMeasure = 'jaccard') {}
 
   /** Makes rows [0, cap) addressable (cap at least the current one); new rows have no bound. */
   grow(cap: number): void {
@@ -40,17 +64,16 @@ export class RankBounds {
   }
 
   /**
-   * Brings β_i up to date with n_i = `ni`. An outside entry has c ≥ S·n_i (as n_k ≥ c), so when n_i
-   * grows by δ its value is at most 1/(1/β + δ/n_i(old)), and when n_i shrinks (the other counts
-   * unchanged) at most β·n_i(old)/n_i(new). Entries whose n_k changed too are offered by the scans
-   * of those rows. Either way the bound becomes value-only.
+   * Brings β_i up to date with n_i = `ni` by the measure's rule (`follow`), for the outside entries
+   * whose n_k did not change; entries whose n_k changed too are offered by the scans of those rows
+   * (a grown n_k only lowers a value, a shrunk one is propagated). The bound becomes value-only.
    */
   refresh(i: number, ni: number): void {
     const was = this.n[i] as number;
     if (ni !== was && ni > 0 && was > 0) {
       const bv = this.v[i] as number;
       if (bv > 0) {
-        this.v[i] = ni > was ? 1 / (1 / bv + (ni - was) / was) : (bv * was) / ni;
+        this.v[i] = follow(this.measure, bv, was, ni);
         this.name[i] = '';
       }
     }

@@ -93,12 +93,13 @@ export class BulkRebuild {
     const { ids, cs, count, stale } = topk.candidatesOf(r);
     const nr = n[r] as number;
     const min = this.core.options.minCooccurrences;
+    const sim = topk.sim;
     for (let p = 0; p < count; p++) {
       const j = ids[p] as number;
       if (this.inT[j] === 1) continue;
       const c = stale ? store.get(r, j) : (cs[p] as number);
       if (c < min) continue;
-      const v = c / (nr + (n[j] as number) - c);
+      const v = sim(c, nr, n[j] as number);
       if (v >= this.floor[r]) this.push(r, v, j, c);
     }
   }
@@ -111,6 +112,7 @@ export class BulkRebuild {
     if (this.partial) return this.inT[i] === 1 ? this.sweepChanged(i, slice) : slice.spend(1);
     const floor = this.floor;
     const min = options.minCooccurrences;
+    const sim = this.core.topk.sim;
     if (store instanceof DenseCooccurrence) {
       const { tiles, offset, width } = store.tileRow(i);
       for (let tj = (i + 1) >>> COL_SHIFT; tj << COL_SHIFT < width; tj++) {
@@ -122,7 +124,7 @@ export class BulkRebuild {
           if (c < min) continue;
           const j = j0 | col;
           if (c === SAT) c = store.get(i, j);
-          const v = c / (ni + (n[j] as number) - c);
+          const v = sim(c, ni, n[j] as number);
           if (v >= (floor[i] as number)) this.push(i, v, j, c);
           if (v >= (floor[j] as number)) this.push(j, v, i, c);
         }
@@ -137,7 +139,7 @@ export class BulkRebuild {
       const c = cnt[e] as number;
       if (c < min) continue;
       const j = idx[e] as number;
-      const v = c / (ni + (n[j] as number) - c);
+      const v = sim(c, ni, n[j] as number);
       if (v >= (floor[i] as number)) this.push(i, v, j, c);
       if (v >= (floor[j] as number)) this.push(j, v, i, c);
     }
@@ -156,12 +158,13 @@ export class BulkRebuild {
     const len = store.row(i, this.idx, this.cnt);
     const { idx, cnt, floor, inT } = this;
     const min = options.minCooccurrences;
+    const sim = this.core.topk.sim;
     for (let e = 0; e < len; e++) {
       const c = cnt[e] as number;
       if (c < min) continue;
       const j = idx[e] as number;
       if (j < i && inT[j] === 1) continue;
-      const v = c / (ni + (n[j] as number) - c);
+      const v = sim(c, ni, n[j] as number);
       if (v >= (floor[i] as number)) this.push(i, v, j, c);
       if (v >= (floor[j] as number)) this.push(j, v, i, c);
     }

@@ -18,6 +18,7 @@ import {
   TOMBSTONE_BYTES,
   USER_BYTES,
 } from './memory.js';
+import { SIMILARITY_MEASURES } from './similarity.js';
 import type { Step } from './slice.js';
 import { SparseCooccurrence } from './sparse.js';
 import { Tombstones } from './tombstones.js';
@@ -27,6 +28,7 @@ import type { ModelOptions, NeighborList } from './types.js';
 
 export const DEFAULT_MODEL_OPTIONS: ModelOptions = Object.freeze({
   topK: 20,
+  similarity: 'jaccard',
   minCooccurrences: 1,
   tombstoneRetentionMs: 30 * 24 * 3600 * 1000,
   tombstoneKey: 'amnesia-default-tombstone-key',
@@ -108,6 +110,8 @@ export class ModelCore {
     this.options = Object.freeze({ ...DEFAULT_MODEL_OPTIONS, ...options });
     const o = this.options;
     if (!Number.isInteger(o.topK) || o.topK < 1) throw new RangeError('topK must be an integer ≥ 1');
+    if (!SIMILARITY_MEASURES.includes(o.similarity))
+      throw new RangeError(`similarity must be one of ${SIMILARITY_MEASURES.join(', ')}`);
     if (!Number.isInteger(o.minCooccurrences) || o.minCooccurrences < 1)
       throw new RangeError('minCooccurrences must be an integer ≥ 1');
     if (!Number.isInteger(o.maxItemsPerUser) || o.maxItemsPerUser < 1)
@@ -120,7 +124,7 @@ export class ModelCore {
         ? new SparseCooccurrence()
         : new DenseCooccurrence(o.memoryBudgetBytes === Infinity ? UNBUDGETED_DENSE_BYTES : Infinity);
     this.tombstones = new Tombstones(o.tombstoneKey, o.tombstoneRetentionMs);
-    this.topk = new NeighborIndex(this.host(), o.topK, o.minCooccurrences);
+    this.topk = new NeighborIndex(this.host(), o.topK, o.minCooccurrences, o.similarity);
   }
 
   /** Whether C follows the memory budget (not forced dense or sparse). */

@@ -8,4 +8,12 @@ export {
   type StateCounts,
   type TopKState,
 } from './state.js';
+export {
+  cosine,
+  jaccard,
+  similarityFn,
+  SIMILARITY_MEASURES,
+  type SimilarityFn,
+  type SimilarityMeasure,
+} from './similarity.js';
 export type * from './types.js';

@@ -1,4 +1,4 @@
-// The forgetting model: H, n, C and exact top-K Jaccard neighbour lists, updated incrementally and
+// The forgetting model: H, n, C and exact top-K neighbour lists (Jaccard or cosine, similarity.ts), updated incrementally and
 // decrementally. Pure and synchronous: no I/O, no clock (time arrives with the events).
 //
 // Within a batch (until a flush), interactions and forgets update H and n at once (a forgotten user's
@@ -175,7 +175,7 @@ export class Model {
     if (ni === 0 || nj === 0) return undefined;
     this.settled();
     const cij = i === j ? ni : c.store.get(i, j);
-    return { similarity: cij / (ni + nj - cij), cooccurrences: cij, interactionsA: ni, interactionsB: nj };
+    return { similarity: c.topk.sim(cij, ni, nj), cooccurrences: cij, interactionsA: ni, interactionsB: nj };
   }
 
   /** Items not in the user's history, scored by the sum of the similarities of the user's items to them (via the lists). */

@@ -21,7 +21,11 @@ export function exportState(c: ModelCore): ModelState {
     bounds.push(c.lateBound.get(u) ?? NaN);
   }
   return {
-    settings: { topK: c.options.topK, minCooccurrences: c.options.minCooccurrences },
+    settings: {
+      topK: c.options.topK,
+      minCooccurrences: c.options.minCooccurrences,
+      similarity: c.options.similarity,
+    },
     itemNames: names,
     itemFree: free,
     userIds,
@@ -38,10 +42,11 @@ export function exportState(c: ModelCore): ModelState {
 export function restoreInto(c: ModelCore, state: ModelState): void {
   const s = state.settings;
   const o = c.options;
-  if (o.topK !== s.topK || o.minCooccurrences !== s.minCooccurrences)
+  const similarity = s.similarity ?? 'jaccard';
+  if (o.topK !== s.topK || o.minCooccurrences !== s.minCooccurrences || o.similarity !== similarity)
     throw new RangeError(
-      `state built with topK=${s.topK}, minCooccurrences=${s.minCooccurrences}; ` +
-        `model configured with topK=${o.topK}, minCooccurrences=${o.minCooccurrences}`,
+      `state built with topK=${s.topK}, minCooccurrences=${s.minCooccurrences}, similarity=${similarity}; ` +
+        `model configured with topK=${o.topK}, minCooccurrences=${o.minCooccurrences}, similarity=${o.similarity}`,
     );
   const slots = state.itemNames.length;
   c.itemDict.restoreSlots(state.itemNames, state.itemFree);

@@ -6,11 +6,14 @@
 // both smaller on disk and fast enough (see docs/durability.md); n is the column sums of H. The
 // top-K candidates and bounds are (optionally): restoring them spares a scan of every row.
 
+import type { SimilarityMeasure } from './similarity.js';
 import type { NeighborList } from './types.js';
 
 export interface ModelSettings {
   readonly topK: number;
   readonly minCooccurrences: number;
+  /** The measure of the lists and bounds; absent in states written before it existed (Jaccard). */
+  readonly similarity?: SimilarityMeasure;
 }
 
 /**

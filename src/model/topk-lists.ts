@@ -13,6 +13,7 @@ import { BOTTOM, RankBounds } from './bounds.js';
 import { CandidateBuffers } from './buffers.js';
 import type { CooccurrenceReader } from './cooccurrence.js';
 import { Selection } from './select.js';
+import { similarityFn, type SimilarityFn, type SimilarityMeasure } from './similarity.js';
 import type { Step } from './slice.js';
 
 /**
@@ -38,7 +39,7 @@ export class NeighborLists {
   /** The buffers (internal: read by topk-state.ts). */
   readonly b: CandidateBuffers;
   /** Per row, the bound β (internal: read by topk-state.ts and bulk.ts). */
-  readonly bounds = new RankBounds();
+  readonly bounds: RankBounds;
   private cap = 0;
   /** Offers since the row's last scan (weighed), and whether a scan is due instead of further offers. */
   protected offered = new Int32Array(0);
@@ -53,12 +54,17 @@ export class NeighborLists {
   forcedRescans = 0;
   /** Work done so far, in units of about one cell of C (for the flush's slicing). */
   work = 0;
+  /** S_ij from C_ij, n_i, n_j (similarity.ts): the one computation of every value the index ranks. */
+  readonly sim: SimilarityFn;
 
   constructor(
     readonly host: TopKHost,
     readonly K: number,
     readonly minCooccurrences: number,
+    readonly measure: SimilarityMeasure = 'jaccard',
   ) {
+    this.sim = similarityFn(measure);
+    this.bounds = new RankBounds(measure);
     this.L = Math.max(2 * K, K + 8);
     this.B = 2 * this.L;
     this.b = new CandidateBuffers(this.B, K);
@@ -137,6 +143,7 @@ export class NeighborLists {
     const rowCnt = this.rowCnt;
     const ni = n[i] as number;
     const min = this.minCooccurrences;
+    const sim = this.sim;
     const sel = this.sel;
     sel.reset();
     let floor = -Infinity;
@@ -144,7 +151,7 @@ export class NeighborLists {
       const c = rowCnt[e] as number;
       if (c < min) continue;
       const k = rowIdx[e] as number;
-      const v = c / (ni + (n[k] as number) - c);
+      const v = sim(c, ni, n[k] as number);
       if (v < floor) continue;
       sel.push(v, k, c, names);
       floor = sel.floor();
@@ -183,13 +190,14 @@ export class NeighborLists {
     const nk = n[k] as number;
     const min = this.minCooccurrences;
     const stale = this.b.isStale(k);
+    const sim = this.sim;
     into.reset();
     let floor = -Infinity;
     for (let p = 0; p < len; p++) {
       const j = buf[base + p] as number;
       const c = stale ? store.get(k, j) : (bufC[base + p] as number);
       if (c < min || c === 0) continue;
-      const v = c / (nk + (n[j] as number) - c);
+      const v = sim(c, nk, n[j] as number);
       if (v < floor) continue;
       into.push(v, j, c, names);
       floor = into.floor();

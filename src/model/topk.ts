@@ -3,14 +3,15 @@
 // rescanning whole rows:
 // - C_kj grows (a user holding one adds the other): the new value is offered to k's buffer while C
 //   is updated (offerRow), so it is either a candidate or ranks after β_k.
-// - n_k grows: every outside value c/(n_k+n_j−c) shrinks; with c ≤ n_k(old) it is at most
-//   1/(1/β + δ/n_k(old)), which becomes the new value-only bound (refresh). Rows holding k as a
-//   candidate (watchers) are re-ranked where k is in their last top K or now ranks before its K-th
-//   entry; elsewhere the change cannot reach the list.
-// - n_k shrinks (remove, forget): outside values of row k grow by at most the factor
-//   n_k(old)/n_k(new) (refresh); every other row's value for k grows too, so one pass over row k
-//   offers k to each neighbour j where it may now rank before β_j (Jaccard is symmetric). The cost
-//   of a forget is therefore one pass over the rows of the user's items, as the paper's bound says.
+// - n_k grows: every outside value of row k shrinks, by at most what the measure's rule says
+//   (bounds.ts: Jaccard 1/(1/β + δ/n_k(old)), cosine β·sqrt(n_k(old)/n_k(new))), which becomes the
+//   new value-only bound (refresh). Rows holding k as a candidate (watchers) are re-ranked where k
+//   is in their last top K or now ranks before its K-th entry; elsewhere the change cannot reach
+//   the list.
+// - n_k shrinks (remove, forget): outside values of row k grow by at most the rule's factor
+//   (refresh); every other row's value for k grows too, so one pass over row k offers k to each
+//   neighbour j where it may now rank before β_j (both measures are symmetric). The cost of a
+//   forget is therefore one pass over the rows of the user's items, as the paper's bound says.
 // - C_kj shrinks: a value only falls; buffers drop candidates whose C fell below the minimum.
 
 import { NeighborLists } from './topk-lists.js';
@@ -44,13 +45,14 @@ export class NeighborIndex extends NeighborLists {
     const ni = n[i] as number;
     const bv = bounds.v[i] as number;
     const min = this.minCooccurrences;
+    const sim = this.sim;
     let accepted = 0;
     for (let p = 0; p < len; p++) {
       const j = cols[p] as number;
       if (j === i) continue;
       const c = store.get(i, j);
       if (c < min) continue;
-      const v = c / (ni + (n[j] as number) - c);
+      const v = sim(c, ni, n[j] as number);
       if (v < bv) continue;
       if (v > bv || (names[j] as string) < (bounds.name[i] as string)) {
         this.offer(i, j, c);
@@ -85,11 +87,12 @@ export class NeighborIndex extends NeighborLists {
   touchWatchers(i: number, skip: (k: number) => boolean): void {
     const { store, n, names } = this.host;
     const ni = n[i] as number;
+    const sim = this.sim;
     this.b.watchers.forEach(i, (k) => {
       if (skip(k)) return;
       this.work += 4;
       const c = store.get(k, i);
-      const v = c < this.minCooccurrences ? -1 : c / ((n[k] as number) + ni - c);
+      const v = c < this.minCooccurrences ? -1 : sim(c, n[k] as number, ni);
       if (this.b.mayChange(k, i, v, names)) this.host.touch(k);
     });
   }
@@ -106,6 +109,7 @@ export class NeighborIndex extends NeighborLists {
     const ni = n[i] as number;
     const nameI = names[i] as string;
     const min = this.minCooccurrences;
+    const sim = this.sim;
     const bounds = this.bounds;
     const betaV = bounds.v;
     const betaN = bounds.n;
@@ -122,7 +126,7 @@ export class NeighborIndex extends NeighborLists {
           ? ((bitRow.bits[bitRow.base + (k >>> 5)] as number) & (1 << (k & 31))) !== 0
           : watchers.has(i, k);
       const nk = n[k] as number;
-      const v = c / (ni + nk - c);
+      const v = sim(c, ni, nk);
       if (watched) {
         if (b.mayChange(k, i, v, names)) touch(k);
         continue;

@@ -1,6 +1,8 @@
 // The model's public types: what the stream, state and http layers see of the matrices.
 // The model itself is pure and synchronous: no I/O, no clock; time arrives inside events.
 
+import type { SimilarityMeasure } from './similarity.js';
+
 export type Action = 'ADD' | 'REMOVE';
 
 export interface InteractionEvent {
@@ -65,6 +67,8 @@ export interface ChangeReport {
 export interface ModelOptions {
   /** K of the top-K lists (default 20). */
   readonly topK: number;
+  /** S_ij of the lists and pair queries (default 'jaccard'; similarity.ts). */
+  readonly similarity: SimilarityMeasure;
   /** Only pairs with C_ij >= this appear in lists (default 1). */
   readonly minCooccurrences: number;
   /** How long a forgotten user's tombstone suppresses late events, ms (default 30 days). */

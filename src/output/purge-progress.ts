@@ -4,7 +4,12 @@
 // `holdsSnapshots: true` before it restores or writes any; a standby deletes all of its snapshots
 // and then announces `false`. The active instance publishes PURGED receipts only once every other
 // current member of the group (their instance ids travel in the group's member metadata) has
-// announced `false`. Every instance follows the topic (read_committed) into an in-memory board.
+// announced `false`, and until no other replica of the group — a member or not: a paused or fenced
+// ex-active is out of the group but its disk still holds snapshots — has a live `true` announcement.
+// An instance that may hold snapshots renews its announcement every lease/3; one not renewed for
+// SNAPSHOT_HOLDER_LEASE_MS is presumed gone, and an instance that finds it could not renew for a
+// lease (paused, cut off) deletes its snapshots before it announces again (onLeaseLost). Every
+// instance follows the topic (read_committed) into an in-memory board.
 import type { Kafka, Producer } from 'kafkajs';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -24,6 +29,21 @@ export interface ProgressBoard {
   announce(holdsSnapshots: boolean): Promise<void>;
   /** True when the instance's latest announcement says it holds no snapshot. */
   isClean(instanceId: string): boolean;
+  /** Other replicas of the group whose announcement that they may hold snapshots is within its lease. */
+  holdersBesides(instanceId: string): readonly string[];
+}
+
+/** The replicas other than `self` whose `true` announcement is younger than `leaseMs`. */
+export function liveHolders(
+  board: Iterable<Announcement>,
+  self: string,
+  now: number,
+  leaseMs: number,
+): string[] {
+  const out: string[] = [];
+  for (const a of board)
+    if (a.instanceId !== self && a.holdsSnapshots && now - a.at < leaseMs) out.push(a.instanceId);
+  return out;
 }
 
 export interface PurgeProgressOptions {
@@ -32,6 +52,11 @@ export interface PurgeProgressOptions {
   readonly groupId: string;
   readonly instanceId: string;
   readonly log: Logger;
+  /** SNAPSHOT_HOLDER_LEASE_MS. */
+  readonly leaseMs: number;
+  /** Called before renewing when the last renewal is older than a lease: drop the snapshots. */
+  readonly onLeaseLost?: () => Promise<void>;
+  readonly now?: () => number;
 }
 
 export class PurgeProgress implements ProgressBoard {
@@ -40,6 +65,9 @@ export class PurgeProgress implements ProgressBoard {
   private readonly abort = new AbortController();
   private following: Promise<void> | undefined;
   private readonly log: Logger;
+  private renewTimer: ReturnType<typeof setInterval> | undefined;
+  /** When our last `true` announcement was acknowledged. */
+  private renewedAt = 0;
 
   constructor(private readonly options: PurgeProgressOptions) {
     this.producer = options.kafka.producer({
@@ -74,6 +102,23 @@ export class PurgeProgress implements ProgressBoard {
     ).catch((e: unknown) => this.log.error({ err: describeError(e) }, 'following the progress topic failed'));
   }
 
+  holdersBesides(instanceId: string): readonly string[] {
+    return liveHolders(this.latest.values(), instanceId, this.now(), this.options.leaseMs);
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** Keeps a `true` announcement within its lease; past one unrenewed, the snapshots go first. */
+  async renew(): Promise<void> {
+    if (this.now() - this.renewedAt >= this.options.leaseMs) {
+      this.log.warn({}, 'the snapshot-holder lease lapsed (paused or cut off): deleting the snapshots first');
+      await this.options.onLeaseLost?.();
+    }
+    await this.announce(true);
+  }
+
   isClean(instanceId: string): boolean {
     return this.latest.get(instanceId)?.holdsSnapshots === false;
   }
@@ -83,7 +128,7 @@ export class PurgeProgress implements ProgressBoard {
       instanceId: this.options.instanceId,
       groupId: this.options.groupId,
       holdsSnapshots,
-      at: Date.now(),
+      at: this.now(),
     };
     await retry(
       () =>
@@ -98,11 +143,30 @@ export class PurgeProgress implements ProgressBoard {
       },
     );
     this.latest.set(a.instanceId, a);
-    this.log.info({ holdsSnapshots }, 'snapshot holdings announced');
+    if (holdsSnapshots) {
+      this.renewedAt = a.at;
+      if (!this.renewTimer) {
+        this.renewTimer = setInterval(
+          () => {
+            this.renew().catch((e: unknown) =>
+              this.log.error({ err: describeError(e) }, 'renewing the snapshot-holder announcement failed'),
+            );
+          },
+          Math.max(1_000, Math.floor(this.options.leaseMs / 3)),
+        );
+        this.renewTimer.unref?.();
+      }
+    } else if (this.renewTimer) {
+      clearInterval(this.renewTimer);
+      this.renewTimer = undefined;
+    }
+    this.log.debug({ holdsSnapshots }, 'snapshot holdings announced');
   }
 
   /** Leaves the board (a tombstone for our key: we are no member any more) and disconnects. */
   async stop(): Promise<void> {
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
     await this.producer
       .send({
         topic: this.options.topic,

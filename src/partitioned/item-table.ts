@@ -3,8 +3,15 @@
 // item sets of the users who hold an item of q (keyed by token), and the last published list of each
 // owned item. Deltas are applied as exact per-user differences; a flush recomputes by a full row
 // scan the top-K of every affected owned row — rows that changed and rows containing an item whose n
-// changed — and reports the lists that differ from the published ones.
-import type { NeighborList } from '../model/index.js';
+// changed — and reports the lists that differ from the published ones. The changelog also records
+// the similarity measure (key MEASURE_KEY): a changelog written under one measure is refused by a
+// table of the other, whose restored lists would not be the published ones.
+import {
+  similarityFn,
+  type NeighborList,
+  type SimilarityFn,
+  type SimilarityMeasure,
+} from '../model/index.js';
 import { CountMap } from './count-map.js';
 import type { DeltaRecord } from './deltas.js';
 import { pairHash, type ItemPartitions } from './ids.js';
@@ -16,7 +23,12 @@ export interface ItemTableOptions {
   readonly parts: ItemPartitions;
   readonly topK: number;
   readonly minCooccurrences: number;
+  /** SIMILARITY (default jaccard). */
+  readonly similarity?: SimilarityMeasure;
 }
+
+/** Changelog key of the measure the partition's lists were computed with (absent before it existed: Jaccard). */
+export const MEASURE_KEY = 's';
 
 /** A marker applied: the request's offset and its user task. */
 export interface AppliedMarker {
@@ -57,8 +69,15 @@ export class ItemTable {
   private refs = 0;
   /** Work done since start: C cells updated, C cells scanned for lists. */
   readonly work = { cellUpdates: 0, cellsScanned: 0, ops: 0 };
+  private readonly measure: SimilarityMeasure;
+  private readonly sim: SimilarityFn;
+  /** The measure the restored changelog names (undefined: none recorded). */
+  private restoredMeasure: string | undefined;
 
-  constructor(private readonly options: ItemTableOptions) {}
+  constructor(private readonly options: ItemTableOptions) {
+    this.measure = options.similarity ?? 'jaccard';
+    this.sim = similarityFn(this.measure);
+  }
 
   stats(): { items: number; ownedItems: number; cells: number; users: number; bytes: number } {
     return {
@@ -238,6 +257,8 @@ export class ItemTable {
     for (const s of this.nChanged) if (this.n[s] === 0) this.release(s);
     this.pairTouched = new Map();
     this.nChanged = new Set();
+    // With every transaction that changes the state (compaction keeps the last): the measure.
+    if (out.length > 0) out.push({ key: MEASURE_KEY, value: this.measure });
     return out;
   }
 
@@ -247,7 +268,8 @@ export class ItemTable {
     const name = this.names[i]!;
     if (!row) return { itemId: name, interactions: ni, neighbors: [] };
     this.work.cellsScanned += row.size;
-    const neighbors = rowTopK(row, ni, this.n, this.names, this.options.topK, this.options.minCooccurrences);
+    const { topK, minCooccurrences } = this.options;
+    const neighbors = rowTopK(row, ni, this.n, this.names, topK, minCooccurrences, this.sim);
     return { itemId: name, interactions: ni, neighbors };
   }
 
@@ -294,7 +316,22 @@ export class ItemTable {
     } else if (kind === 'n') {
       const s = this.intern(key.slice(1));
       this.n[s] = value === null ? 0 : Number(value);
-    }
+    } else if (key === MEASURE_KEY) this.restoredMeasure = value ?? undefined;
+  }
+
+  /**
+   * After endRestore: why the restored state cannot be used — the changelog was written under
+   * another measure (a changelog holding state but no measure predates the setting: Jaccard) —
+   * or undefined.
+   */
+  restoreRefusal(): string | undefined {
+    const written = this.restoredMeasure ?? (this.slotOf.size > 0 ? 'jaccard' : undefined);
+    if (written === undefined || written === this.measure) return undefined;
+    return (
+      `the items changelog was written with SIMILARITY=${written.slice(0, 40)}, this instance is ` +
+      `configured with SIMILARITY=${this.measure}: set it back, or start a new KAFKA_GROUP_ID ` +
+      '(its changelogs are built from the input topics)'
+    );
   }
 
   /** After the last restored record: C rows rebuilt from the item sets; the lists they give are the published ones. */

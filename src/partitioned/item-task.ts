@@ -5,6 +5,7 @@
 // one transaction. Delta records it has committed past are then made unreadable (DeleteRecords), as
 // Kafka Streams purges its repartition topics: a forgotten user's deltas do not stay in Kafka.
 import type { Admin, KafkaMessage } from 'kafkajs';
+import type { SimilarityMeasure } from '../model/index.js';
 import type { OutputEncoder } from '../output/outbox.js';
 import { decodeDelta } from './deltas.js';
 import type { ItemPartitions } from './ids.js';
@@ -23,6 +24,7 @@ export interface ItemTaskDeps extends TaskDeps {
   readonly parts: ItemPartitions;
   readonly topK: number;
   readonly minCooccurrences: number;
+  readonly similarity?: SimilarityMeasure;
   readonly encoder: OutputEncoder;
   readonly admin: Pick<Admin, 'deleteTopicRecords'>;
 }
@@ -46,6 +48,7 @@ export class ItemTask extends Task {
       parts: it.parts,
       topK: it.topK,
       minCooccurrences: it.minCooccurrences,
+      ...(it.similarity ? { similarity: it.similarity } : {}),
     });
   }
 
@@ -77,6 +80,10 @@ export class ItemTask extends Task {
   async endRestore(): Promise<void> {
     await this.table.endRestore(this.it.pause);
     this.reportWork();
+  }
+
+  override restoreRefusal(): string | undefined {
+    return this.table.restoreRefusal();
   }
 
   async onRecords(topic: string, messages: readonly KafkaMessage[]): Promise<void> {

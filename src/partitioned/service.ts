@@ -17,12 +17,13 @@ import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { OutputEncoder } from '../output/outbox.js';
 import { TransactionalSink } from '../kafka/output-sink.js';
 import { SchemaRegistryClient } from '../kafka/registry.js';
-import { ensureTopics, registerSchemas, withRetry } from '../kafka/topics.js';
+import { dlqKeepsFor, ensureTopics, registerSchemas, withRetry } from '../kafka/topics.js';
 import { ItemPartitions } from './ids.js';
 import { ItemTask } from './item-task.js';
 import { MEMORY_PAUSE, MemoryGuard } from './memory-guard.js';
 import { createPartitionedMetrics, type PartitionedMetrics } from './metrics.js';
 import { Stage, type StageHooks } from './stage.js';
+import { keyFingerprint as fingerprintOf } from '../state/tombstone-key.js';
 import { ensurePartitionedTopics, partitionedNames, type PartitionedLayout } from './topics.js';
 import { UserTask } from './user-task.js';
 
@@ -57,6 +58,7 @@ export async function startPartitionedService(
   const instanceId = randomUUID();
   const tombstoneKey = config.model.tombstoneKey;
   if (tombstoneKey === undefined) throw new AmnesiaError('CONFIG_INVALID', 'TOMBSTONE_KEY is required');
+  const keyFingerprint = fingerprintOf(tombstoneKey);
   const metrics: Metrics = options.metrics ?? createMetrics({ defaultMetrics: true });
   const registry = config.registry ? new SchemaRegistryClient(config.registry) : undefined;
   const kafka = createKafka(config.kafka, root);
@@ -78,10 +80,8 @@ export async function startPartitionedService(
     const schemaIds = registry
       ? await withRetry('register schemas', log, () => registerSchemas(registry, config, log))
       : undefined;
-    const encoder = new OutputEncoder(
-      config.outputFormat === 'avro' ? schemaIds : undefined,
-      config.dlq.retentionMs,
-    );
+    const dlqRetentionMs = await withRetry('read the DLQ topics', log, () => dlqKeepsFor(admin, config, log));
+    const encoder = new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined, dlqRetentionMs);
     const parts = new ItemPartitions(layout.itemPartitions);
     const figures = () => [...(users?.figures() ?? []), ...(items?.figures() ?? [])];
     const memory = new MemoryGuard({
@@ -114,6 +114,7 @@ export async function startPartitionedService(
       pmetrics,
       batch: config.batch,
       tickMs: layout.tickMs,
+      keyFingerprint,
       ...hooks,
     });
     users = new Stage({
@@ -126,6 +127,7 @@ export async function startPartitionedService(
       inputs: [t.deletions, t.interactions, names.usersRepartition, names.acks],
       gapBlocks: config.acceptDeletionGap ? [] : [t.deletions, names.usersRepartition],
       changelog: names.usersChangelog,
+      keyFingerprint,
       instanceId,
       pmetrics,
       metrics,
@@ -168,6 +170,7 @@ export async function startPartitionedService(
       groupId: names.itemsGroup,
       inputs: [names.deltas],
       changelog: names.itemsChangelog,
+      keyFingerprint,
       instanceId,
       pmetrics,
       metrics,
@@ -185,6 +188,7 @@ export async function startPartitionedService(
           parts,
           topK: config.model.topK,
           minCooccurrences: config.model.minCooccurrences,
+          similarity: config.model.similarity,
           encoder,
           admin,
         }),

@@ -10,7 +10,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { PartitionedMetrics, StageName } from './metrics.js';
 import { PartitionMap } from '../kafka/partitions.js';
 import { pastPosition, retentionGaps } from '../kafka/retention.js';
-import { POSITIONS_KEY, type Task } from './task.js';
+import { KEY_FINGERPRINT_KEY, POSITIONS_KEY, type Task } from './task.js';
 
 /** One completed restore: partition, seconds (in total and per step), changelog records and bytes. */
 export interface RestoreFigures {
@@ -34,6 +34,8 @@ export interface RestoreContext {
   readonly metrics: Metrics;
   /** Inputs whose records deleted unread keep the task from going live (deletion requests). */
   readonly gapBlocks?: readonly string[] | undefined;
+  /** TOMBSTONE_KEY's fingerprint (state/tombstone-key.ts): the changelog's must be the same. */
+  readonly keyFingerprint: string;
   readonly log: Logger;
   /** Moves the stage consumer's fetch position of a topic partition. */
   readonly seek: (topic: string, partition: number, offset: number) => void;
@@ -45,8 +47,11 @@ export interface RestoreContext {
 
 /** A task's restore, owned here: the task itself knows only its phase and positions. */
 interface RestoreState {
-  /** Where the changelog ended when the restore began. */
+  /** Where the changelog started and ended when the restore began. */
+  from: number;
   end: number;
+  /** When progress was last logged. */
+  loggedAt: number;
   /** When the restore started, the producer was started (fencing done), the changelog was read. */
   started: number;
   fenced: number;
@@ -54,12 +59,17 @@ interface RestoreState {
   begun: boolean;
   /** The input positions the restored changelog's last transaction committed (POSITIONS_KEY). */
   positions: ReadonlyMap<string, number> | undefined;
+  /** The key fingerprint the changelog records (KEY_FINGERPRINT_KEY), if any. */
+  fingerprint: string | undefined;
   /** Changelog records and bytes (keys and values) read. */
   records: number;
   bytes: number;
   /** Why the task may not go live (deletion requests lost to retention). */
   blocked: string | undefined;
 }
+
+/** How often a restore under way logs its progress. */
+const PROGRESS_LOG_MS = 10_000;
 
 export class StageRestore {
   /** Every restore completed (benchmarks). */
@@ -72,12 +82,15 @@ export class StageRestore {
     let s = this.states.get(t);
     if (!s) {
       s = {
+        from: 0,
+        loggedAt: 0,
         end: 0,
         started: 0,
         fenced: 0,
         read: 0,
         begun: false,
         positions: undefined,
+        fingerprint: undefined,
         records: 0,
         bytes: 0,
         blocked: undefined,
@@ -119,6 +132,7 @@ export class StageRestore {
     const low = Number(w?.low ?? 0);
     const high = Number(w?.high ?? 0);
     r.end = high;
+    r.from = low;
     t.positions.set(this.o.changelog, low);
     r.begun = true;
     r.fenced = Date.now();
@@ -161,7 +175,8 @@ export class StageRestore {
     for (const m of messages) {
       const key = m.key?.toString('utf8') ?? '';
       const value = m.value === null ? null : m.value.toString('utf8');
-      if (key === POSITIONS_KEY)
+      if (key === KEY_FINGERPRINT_KEY) r.fingerprint = value ?? undefined;
+      else if (key === POSITIONS_KEY)
         r.positions =
           value === null ? undefined : new Map(Object.entries(JSON.parse(value) as Record<string, number>));
       else t.restoreRecord(key, value);
@@ -176,7 +191,29 @@ export class StageRestore {
     );
     t.positions.set(changelog, Math.max(pos, last + 1));
     resolve();
-    if (t.positions.get(changelog)! >= r.end) await this.finish(t);
+    const at = t.positions.get(changelog)!;
+    if (at >= r.end) return this.finish(t);
+    this.logProgress(t, r, at);
+  }
+
+  /** Every PROGRESS_LOG_MS: how far a long restore is, and when it should end at its pace so far. */
+  private logProgress(t: Task, r: RestoreState, at: number): void {
+    const now = Date.now();
+    if (now - Math.max(r.loggedAt, r.fenced) < PROGRESS_LOG_MS) return;
+    r.loggedAt = now;
+    const done = at - r.from;
+    const total = r.end - r.from;
+    const etaSeconds = done > 0 ? Math.round((((now - r.fenced) / done) * (r.end - at)) / 1000) : undefined;
+    this.o.log.info(
+      {
+        partition: t.partition,
+        percent: Math.floor((100 * done) / total),
+        records: done,
+        of: total,
+        etaSeconds,
+      },
+      'restoring a partition from its changelog',
+    );
   }
 
   /**
@@ -187,9 +224,24 @@ export class StageRestore {
     this.o.pauseTopics([this.o.changelog], t.partition, true);
     const r = this.state(t);
     r.read = Date.now();
+    if (r.fingerprint !== undefined && r.fingerprint !== this.o.keyFingerprint) {
+      // Its tokens and tombstones were made under another key: deletions would match nothing.
+      this.block(
+        t,
+        `${this.o.changelog} was written under another TOMBSTONE_KEY (fingerprint ${r.fingerprint}, this key ` +
+          `${this.o.keyFingerprint}): run every instance with the key it was written with, or rotate (docs/scale-out.md)`,
+      );
+      return;
+    }
     await t.endRestore();
     const rebuilt = Date.now();
     if (t.stopped) return;
+    // The task's own state may not fit the configuration (the items changelog's SIMILARITY).
+    const refused = t.restoreRefusal();
+    if (refused !== undefined) {
+      this.block(t, refused);
+      return;
+    }
     const committed = await this.o.admin.fetchOffsets({
       groupId: this.o.groupId,
       topics: [...this.o.inputs],
@@ -221,7 +273,7 @@ export class StageRestore {
       // What the group holds committed now: a purge of committed records may start from it.
       if ((own ?? c) >= 0) t.positions.markCommitted([{ ...tp, offset: start }]);
       this.o.seek(topic, t.partition, start);
-      if (gap > 0 && this.o.gapBlocks?.includes(topic)) this.block(t, topic, gap);
+      if (gap > 0 && this.o.gapBlocks?.includes(topic)) this.block(t, lostReason(topic, gap));
     }
     if (t.stopped || r.blocked) return;
     t.phase = 'live';
@@ -255,7 +307,7 @@ export class StageRestore {
     }
     this.noteGap(t, topic, past.lost);
     if (this.o.gapBlocks?.includes(topic)) {
-      this.block(t, topic, past.lost);
+      this.block(t, lostReason(topic, past.lost));
       t.phase = 'restoring'; // not live: its state may hold a user a lost request named
       this.o.pauseTopics(this.o.inputs, t.partition, true);
       return undefined;
@@ -273,11 +325,14 @@ export class StageRestore {
       );
   }
 
-  /** A request never applied could let a forgotten user's events count: refuse, as the single mode. */
-  private block(t: Task, topic: string, lost: number): void {
-    this.state(t).blocked =
-      `${lost} records of ${topic} were deleted before they were read (ACCEPT_DELETION_GAP)`;
+  /** Going live would break a promise (a lost request, another key): refuse, as the single mode. */
+  private block(t: Task, reason: string): void {
+    this.state(t).blocked = reason;
     this.o.metrics.blocked.set(1);
-    this.o.log.error({ partition: t.partition }, 'partition blocked: deletion requests lost to retention');
+    this.o.log.error({ partition: t.partition, reason }, 'partition blocked');
   }
+}
+
+function lostReason(topic: string, lost: number): string {
+  return `${lost} records of ${topic} were deleted before they were read (ACCEPT_DELETION_GAP)`;
 }

@@ -41,6 +41,8 @@ export interface StageOptions {
   readonly admit?: () => boolean;
   /** Inputs whose records deleted unread block a task (the user stage's deletion requests). */
   readonly gapBlocks?: readonly string[];
+  /** TOMBSTONE_KEY's fingerprint: a changelog written under another key blocks its task. */
+  readonly keyFingerprint: string;
 }
 
 /** What the stage gives its tasks. */

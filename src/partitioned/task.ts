@@ -29,6 +29,8 @@ export interface TaskDeps {
   readonly pause: Pause;
   readonly stopping: () => boolean;
   readonly now?: () => number;
+  /** TOMBSTONE_KEY's fingerprint, recorded in the changelog. */
+  readonly keyFingerprint: string;
 }
 
 /** A record to produce, tagged with its kind for the volume metrics. */
@@ -57,6 +59,11 @@ export const TICK_KEY = '~';
  * the group was empty) and then the inputs after it would be applied twice or skipped.
  */
 export const POSITIONS_KEY = '~p';
+/**
+ * The changelog record holding TOMBSTONE_KEY's fingerprint (state/tombstone-key.ts), written with a
+ * task's first delivery: a restore under another key blocks instead of matching nothing.
+ */
+export const KEY_FINGERPRINT_KEY = '~k';
 
 export abstract class Task {
   phase: 'restoring' | 'live' = 'restoring';
@@ -66,6 +73,7 @@ export abstract class Task {
   private readonly delivery: Delivery;
   private readonly chunks: ChunkPolicy;
   private lastDelivery = 0;
+  private fingerprintWritten = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   protected readonly log: Logger;
 
@@ -91,6 +99,10 @@ export abstract class Task {
   abstract readonly inputs: readonly string[];
   abstract restoreRecord(key: string, value: string | null): void;
   abstract endRestore(): Promise<void>;
+  /** After endRestore: why the restored state does not fit the configuration (the partition blocks), or undefined. */
+  restoreRefusal(): string | undefined {
+    return undefined;
+  }
   /** Records (at or after the position) of one of its inputs, while live. */
   abstract onRecords(topic: string, messages: readonly KafkaMessage[]): Promise<void>;
   abstract flush(): Promise<void>;
@@ -136,6 +148,17 @@ export abstract class Task {
     if (offsets.length > 0) {
       const value = JSON.stringify(Object.fromEntries(offsets.map((o) => [o.topic, o.offset])));
       records = [...records, record('changelog', this.changelogTopic, this.partition, POSITIONS_KEY, value)];
+      if (!this.fingerprintWritten)
+        records = [
+          ...records,
+          record(
+            'changelog',
+            this.changelogTopic,
+            this.partition,
+            KEY_FINGERPRINT_KEY,
+            this.deps.keyFingerprint,
+          ),
+        ];
     }
     const { pmetrics, stage } = this.deps;
     await this.delivery.run(() => this.deps.sink.deliver(records, offsets), {
@@ -144,6 +167,7 @@ export abstract class Task {
     });
     this.lastDelivery = this.now();
     this.positions.markCommitted(offsets);
+    if (offsets.length > 0) this.fingerprintWritten = true;
     for (const r of records) {
       pmetrics.produced.inc({ stage, kind: r.kind });
       pmetrics.producedBytes.inc({ stage, kind: r.kind }, r.bytes - 64);

@@ -1,7 +1,8 @@
-// The exact top-K of one C row by a full scan: Jaccard c / (n_i + n_j − c) of every neighbour with
-// c ≥ MIN_COOCCURRENCES, ordered by similarity descending, then neighbour id ascending (plain string
-// order) — the contract's order, the same as the single mode's lists and the oracle's.
-import type { Neighbor, NeighborList } from '../model/index.js';
+// The exact top-K of one C row by a full scan: the similarity (the model's function of the measure,
+// so the same bits as the single mode's) of every neighbour with c ≥ MIN_COOCCURRENCES, ordered by
+// similarity descending, then neighbour id ascending (plain string order) — the contract's order,
+// the same as the single mode's lists and the oracle's.
+import type { Neighbor, NeighborList, SimilarityFn } from '../model/index.js';
 import type { CountMap } from './count-map.js';
 
 export function rowTopK(
@@ -11,6 +12,7 @@ export function rowTopK(
   names: readonly (string | undefined)[],
   k: number,
   minCooccurrences: number,
+  sim: SimilarityFn,
 ): Neighbor[] {
   const slots: number[] = [];
   const sims: number[] = [];
@@ -20,18 +22,18 @@ export function rowTopK(
     sa > sb || (sa === sb && names[a]! < names[b]!);
   row.forEach((j, c) => {
     if (c < minCooccurrences) return;
-    const sim = c / (ni + n[j]! - c);
+    const s = sim(c, ni, n[j]!);
     let at = slots.length;
     if (at === k) {
-      if (!before(sim, j, sims[k - 1]!, slots[k - 1]!)) return;
+      if (!before(s, j, sims[k - 1]!, slots[k - 1]!)) return;
       at--;
       slots.pop();
       sims.pop();
       counts.pop();
     }
-    while (at > 0 && before(sim, j, sims[at - 1]!, slots[at - 1]!)) at--;
+    while (at > 0 && before(s, j, sims[at - 1]!, slots[at - 1]!)) at--;
     slots.splice(at, 0, j);
-    sims.splice(at, 0, sim);
+    sims.splice(at, 0, s);
     counts.splice(at, 0, c);
   });
   return slots.map((j, p) => ({ itemId: names[j]!, similarity: sims[p]!, cooccurrences: counts[p]! }));

@@ -74,6 +74,7 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
         intake.resetDedup(withUsers ? s.sections : undefined, (userId) => model.hasUser(userId));
         return model;
       },
+      dropPublished: (published) => snapshots?.dropPending(published),
     },
     outputs: {
       outbox,

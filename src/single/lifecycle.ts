@@ -34,7 +34,7 @@ export const BLOCKED_BECAUSE: Record<BlockReason, string> = {
   retention:
     'deletion requests were deleted by retention before they were applied (see amnesia_retention_gap_records; ACCEPT_DELETION_GAP)',
   memory: 'the model reached its memory budget (MODEL_MEMORY_BYTES)',
-  config: 'the configuration does not fit the saved state (see the log, e.g. TOMBSTONE_KEY)',
+  config: 'the configuration does not fit the saved state (see the log, e.g. TOMBSTONE_KEY or SIMILARITY)',
 };
 
 export interface LifecycleDeps {

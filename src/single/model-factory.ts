@@ -10,6 +10,7 @@ export function modelOptionsOf(config: Config, tombstoneKey: string): Partial<Mo
   const m = config.model;
   return {
     topK: m.topK,
+    similarity: m.similarity,
     minCooccurrences: m.minCooccurrences,
     tombstoneRetentionMs: m.tombstoneRetentionMs,
     maxItemsPerUser: m.maxItemsPerUser,

@@ -40,6 +40,8 @@ export interface SnapshotRestore {
   restore(): Promise<Restored<Snapshot> | undefined>;
   /** A model from a snapshot: whole, or only its tombstones (when its users cannot be trusted). */
   buildModel(s: Snapshot, withUsers: boolean): Model;
+  /** Drops the snapshot's pending PURGED receipts that `published` says are on the topic already. */
+  dropPublished(published: (requestId: string) => boolean): void;
 }
 
 /** What a rebuild publishes through, once it ends. */
@@ -289,7 +291,9 @@ export class Rebuild {
     if (held.some((tp) => !this.reached(tp))) return false;
     await ctl?.heartbeat();
     for (const b of this.deletions.takeAll()) this.forget(b.deletion, b.silent, b.recordMs);
-    // PURGED is due for every replayed request that has none on the receipts topic yet.
+    // PURGED is due for every replayed request that has none on the receipts topic yet, and for
+    // none the snapshot carried that got one before a crash (at most one PURGED per request).
+    this.deps.snapshot.dropPublished((id) => this.outputs.receiptStatus(id) === 'PURGED');
     for (const f of this.forgotten)
       if (this.outputs.receiptStatus(f.receipt.requestId) !== 'PURGED')
         this.deps.intake.notePurge(f.receipt, f.recordMs);

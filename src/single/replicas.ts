@@ -71,10 +71,14 @@ export class Replicas {
     );
   }
 
-  /** True when every other current member of the group has announced that it holds no snapshot. */
+  /**
+   * True when every other current member of the group has announced that it holds no snapshot, and
+   * no other replica — in the group or not (a paused or fenced ex-active) — holds a live lease.
+   */
   async othersHoldNoSnapshots(): Promise<boolean> {
     const { progress, offsets, groupId, instanceId } = this.deps;
     if (!progress) return true;
+    if (progress.holdersBesides(instanceId ?? '').length > 0) return false;
     const members = await offsets.members(groupId);
     return members.every(
       (m) => m.instanceId === undefined || m.instanceId === instanceId || progress.isClean(m.instanceId),

@@ -23,7 +23,7 @@ import { AckedSink, TransactionalSink } from '../kafka/output-sink.js';
 import type { OutputSink } from '../kafka/ports.js';
 import { outputCompression } from '../kafka/compression.js';
 import { SchemaRegistryClient } from '../kafka/registry.js';
-import { ensureTopics, registerSchemas, withRetry } from '../kafka/topics.js';
+import { dlqKeepsFor, ensureTopics, registerSchemas, withRetry } from '../kafka/topics.js';
 import { untilReady, type Service, type ServiceOptions } from '../service.js';
 
 /** The single mode's service: it holds the whole model, always. */
@@ -85,6 +85,7 @@ export async function startSingleService(
           intervalMs: config.snapshot.intervalMs,
           log: root,
           key,
+          similarity: config.model.similarity,
         })
       : undefined;
     await snapshots?.init();
@@ -92,6 +93,7 @@ export async function startSingleService(
     await waitForKafka(kafkaProbe(config.kafka, root), config.kafka.brokers, log);
     await withRetry('connect admin', log, () => admin.connect());
     await withRetry('create topics', log, () => ensureTopics(admin, config, log));
+    const dlqRetentionMs = await withRetry('read the DLQ topics', log, () => dlqKeepsFor(admin, config, log));
     const schemaIds = registry
       ? await withRetry('register schemas', log, () => registerSchemas(registry, config, log))
       : undefined;
@@ -102,13 +104,17 @@ export async function startSingleService(
       groupId: config.kafka.groupId,
       instanceId,
       log: root,
+      leaseMs: config.snapshot.holderLeaseMs,
+      onLeaseLost: async () => {
+        await snapshots?.dropAll();
+      },
     });
     const board = progress;
     await withRetry('start the progress board', log, () => board.start());
 
     const outbox = new Outbox(
       config.topics,
-      new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined, config.dlq.retentionMs),
+      new OutputEncoder(config.outputFormat === 'avro' ? schemaIds : undefined, dlqRetentionMs),
       metrics,
       config.dlq.maxRecordBytes,
     );

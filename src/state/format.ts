@@ -31,7 +31,7 @@
 // loop between them; decoding verifies magic, version and checksum before parsing anything.
 
 import { createHash } from 'node:crypto';
-import { stateCounts, type ModelState, type StateCounts } from '../model/index.js';
+import { stateCounts, type ModelSettings, type ModelState, type StateCounts } from '../model/index.js';
 import {
   ChunkWriter,
   Counter,
@@ -81,7 +81,8 @@ export interface SnapshotHeader {
   readonly formatVersion: number;
   readonly createdAt: number;
   readonly offsets: readonly TopicOffset[];
-  readonly settings: { readonly topK: number; readonly minCooccurrences: number };
+  /** TOP_K, MIN_COOCCURRENCES and SIMILARITY (absent in files written before it: jaccard). */
+  readonly settings: ModelSettings;
   readonly counts: StateCounts;
   readonly purges: readonly PendingPurge[];
   /** Identifies the tombstone key the file's keyed hashes were made with (never the key itself). */

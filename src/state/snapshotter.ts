@@ -10,7 +10,7 @@
 
 import { ConfigError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ModelState } from '../model/index.js';
+import type { ModelState, SimilarityMeasure } from '../model/index.js';
 import type { PendingPurge, Snapshot, TopicOffset } from './format.js';
 import type { SnapshotFile, SnapshotStore } from './store.js';
 import { checkKeyFingerprint, type TombstoneKey } from './tombstone-key.js';
@@ -54,6 +54,25 @@ export interface SnapshotterOptions {
   readonly now?: () => number;
   /** The tombstone key: its fingerprint goes into every snapshot; a restore under another is refused. */
   readonly key?: TombstoneKey;
+  /** SIMILARITY: a snapshot written under another measure is refused (its lists and bounds are of it). */
+  readonly similarity?: SimilarityMeasure;
+}
+
+/**
+ * Refuses a snapshot written under another similarity measure (`written` from its header; absent in
+ * files older than the setting, which were Jaccard): its lists and top-K bounds hold the other
+ * measure's values, and a rebuild must be the operator's choice.
+ */
+export function checkSimilarity(written: unknown, configured: SimilarityMeasure): void {
+  const was = written ?? 'jaccard';
+  if (was === configured) return;
+  const name = (typeof was === 'string' ? was : JSON.stringify(was)).slice(0, 40);
+  throw new ConfigError(
+    'SIMILARITY',
+    `the snapshots in SNAPSHOT_DIR were written with SIMILARITY=${name}, this instance is configured ` +
+      `with SIMILARITY=${configured}: set it back, or move the snapshots away to rebuild from the ` +
+      'topics (every list is then published again)',
+  );
 }
 
 export class Snapshotter {
@@ -126,11 +145,12 @@ export class Snapshotter {
     this.pending = [];
     const pre = this.preloaded;
     this.preloaded = undefined;
-    // A snapshot written under another tombstone key is refused (ConfigError): not set aside as
-    // broken, not skipped for an older one (those share the key) — the operator must act.
-    const key = this.options.key;
+    // A snapshot written under another tombstone key or similarity is refused (ConfigError): not set
+    // aside as broken, not skipped for an older one (those share the key) — the operator must act.
+    const { key, similarity } = this.options;
     const make = (s: Snapshot): T | undefined => {
       if (key) checkKeyFingerprint(s.keyFingerprint, key, this.log);
+      if (similarity) checkSimilarity(s.state.settings.similarity, similarity);
       return build(s);
     };
     let found: { file: SnapshotFile; snapshot: Snapshot; value: T } | undefined;
@@ -159,6 +179,18 @@ export class Snapshotter {
     this.pending = [...found.snapshot.purges];
     this.status_.lastSuccessMs ??= found.file.createdAt;
     return { file: found.file, offsets: found.snapshot.offsets, value: found.value };
+  }
+
+  /** Forgets the pending PURGED receipts already on the receipts topic (a crash after publishing). */
+  dropPending(published: (requestId: string) => boolean): void {
+    const before = this.pending.length;
+    this.pending = this.pending.filter((p) => !published(p.requestId));
+    this.awaiting = this.awaiting.filter((p) => !published(p.requestId));
+    if (this.pending.length < before)
+      this.log.info(
+        { requests: before - this.pending.length },
+        'pending PURGED receipts already published: dropped',
+      );
   }
 
   /** A deletion request was applied: its PURGED receipt is due after the next durable snapshot. */

@@ -1,6 +1,7 @@
 // The one independent oracle of the tests, written from the contract alone (it shares no code with
-// src/): H from the surviving events on plain Maps and Sets, then n, C, Jaccard and the top-K lists by
-// brute force over all item pairs. `Reference` replays operations one by one (model property tests);
+// src/): H from the surviving events on plain Maps and Sets, then n, C, the similarity (Jaccard or
+// cosine, each written out from the contract's formula) and the top-K lists by brute force over all
+// item pairs. `Reference` replays operations one by one (model property tests);
 // `survivingHistory` computes H from whole streams of events and deletions (end-to-end tests).
 
 export interface RefEvent {
@@ -85,11 +86,22 @@ export function cooccurrenceOf(
   return c;
 }
 
+export type RefMeasure = 'jaccard' | 'cosine';
+
+/**
+ * The contract's S_ij, in the contract's order of float64 operations: Jaccard C_ij / (n_i + n_j −
+ * C_ij); cosine C_ij / sqrt(n_i · n_j).
+ */
+export function refSimilarity(measure: RefMeasure, cij: number, ni: number, nj: number): number {
+  return measure === 'cosine' ? cij / Math.sqrt(ni * nj) : cij / (ni + nj - cij);
+}
+
 /** Top-K neighbour lists of every item with n > 0, by brute force. */
 export function bruteForceLists(
   h: ReadonlyMap<string, ReadonlySet<string>>,
   topK: number,
   minCooccurrences: number,
+  measure: RefMeasure = 'jaccard',
 ): Map<string, RefList> {
   const n = countsOf(h);
   const c = cooccurrenceOf(h);
@@ -99,7 +111,7 @@ export function bruteForceLists(
     for (const [j, cij] of c.get(i) ?? new Map<string, number>()) {
       if (cij < minCooccurrences) continue;
       const nj = n.get(j)!;
-      candidates.push({ itemId: j, similarity: cij / (ni + nj - cij), cooccurrences: cij });
+      candidates.push({ itemId: j, similarity: refSimilarity(measure, cij, ni, nj), cooccurrences: cij });
     }
     candidates.sort(
       (a, b) => b.similarity - a.similarity || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0),
@@ -154,8 +166,8 @@ export class Reference {
     return cooccurrenceOf(this.H);
   }
 
-  lists(topK: number, minCooccurrences: number): Map<string, RefList> {
-    return bruteForceLists(this.H, topK, minCooccurrences);
+  lists(topK: number, minCooccurrences: number, measure: RefMeasure = 'jaccard'): Map<string, RefList> {
+    return bruteForceLists(this.H, topK, minCooccurrences, measure);
   }
 }
 

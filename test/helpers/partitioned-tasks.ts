@@ -110,6 +110,7 @@ export function world(now: () => number) {
     pmetrics,
     batch: config.batch,
     tickMs: 60_000,
+    keyFingerprint: 'test-fingerprint',
     enqueue: () => undefined,
     pause: () => Promise.resolve(),
     stopping: () => false,

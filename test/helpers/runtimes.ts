@@ -29,6 +29,7 @@ export function loneUserTask(o: {
     pmetrics: createPartitionedMetrics(o.metrics.registry, () => [], { users: 1, items: 1 }),
     batch: o.config.batch,
     tickMs: 60_000,
+    keyFingerprint: 'test-fingerprint',
     enqueue: () => undefined,
     pause: () => Promise.resolve(),
     stopping: () => false,

@@ -1,13 +1,23 @@
 // Property: any sequence of adds, removes, duplicates and forgets (with late events) leaves the model
 // equal to a brute-force recomputation from the surviving events, and each change report equals the
-// difference between the brute-force lists before and after the batch.
+// difference between the brute-force lists before and after the batch — for both similarity
+// measures (Jaccard, cosine), whose values the oracle computes from the contract's formulas.
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type ChangeReport } from '../../src/model/index.js';
 import { QUANTUM, setSliceQuantum } from '../../src/model/slice.js';
 import { ITEM_IDS, opArb } from '../helpers/model-ops.js';
-import { expectedReport, Reference, type RefList, type RefOp } from '../helpers/oracle.js';
+import {
+  expectedReport,
+  Reference,
+  refSimilarity,
+  type RefList,
+  type RefMeasure,
+  type RefOp,
+} from '../helpers/oracle.js';
+
+const MEASURES: readonly RefMeasure[] = ['jaccard', 'cosine'];
 
 function apply(model: Model, op: RefOp): string | undefined {
   if (op.kind === 'flush') return undefined;
@@ -29,7 +39,13 @@ function asPlain(l: {
   return { itemId: l.itemId, interactions: l.interactions, neighbors: l.neighbors.map((n) => ({ ...n })) };
 }
 
-function checkState(model: Model, ref: Reference, lists: Map<string, RefList>, allItems: string[]): void {
+function checkState(
+  model: Model,
+  ref: Reference,
+  lists: Map<string, RefList>,
+  allItems: string[],
+  measure: RefMeasure,
+): void {
   const n = ref.counts();
   const C = ref.cooccurrences();
   for (const item of allItems) {
@@ -42,7 +58,7 @@ function checkState(model: Model, ref: Reference, lists: Map<string, RefList>, a
       const c = C.get(item)?.get(other) ?? 0;
       const s = model.similarity(item, other);
       expect(s?.cooccurrences, `C ${item},${other}`).toBe(c);
-      expect(s?.similarity).toBe(c / ((n.get(item) as number) + (n.get(other) as number) - c));
+      expect(s?.similarity).toBe(refSimilarity(measure, c, n.get(item) as number, n.get(other) as number));
     }
   }
   for (const [user, items] of ref.H) expect(model.items(user)).toEqual([...items].sort());
@@ -58,6 +74,8 @@ interface RunOptions {
   readonly sliced?: boolean;
   /** How flushes keep the candidates: offer by offer, by one sweep of C, or chosen per batch. */
   readonly mode?: 'incremental' | 'bulk' | 'auto';
+  /** The similarity of the model and the oracle (default jaccard). */
+  readonly measure?: RefMeasure;
 }
 
 function flushed(model: Model, sliced: boolean, lastReported: [string, RefList | undefined][]): ChangeReport {
@@ -88,8 +106,15 @@ function run(
   items: number,
   o: RunOptions = {},
 ): void {
+  const measure = o.measure ?? 'jaccard';
   const model = new Model(
-    { topK, minCooccurrences: minC, tombstoneRetentionMs: 1e12, maxItemsPerUser: o.cap ?? 10_000 },
+    {
+      topK,
+      minCooccurrences: minC,
+      tombstoneRetentionMs: 1e12,
+      maxItemsPerUser: o.cap ?? 10_000,
+      similarity: measure,
+    },
     { representation: repr, flushMode: o.mode ?? 'auto' },
   );
   const ref = new Reference(o.cap);
@@ -111,12 +136,12 @@ function run(
       o.sliced === true,
       allItems.map((i): [string, RefList | undefined] => [i, before.get(i)]),
     );
-    const after = ref.lists(topK, minC);
+    const after = ref.lists(topK, minC, measure);
     const exp = expectedReport(before, after);
     expect(new Map(report.changed.map((l) => [l.itemId, asPlain(l)]))).toEqual(exp.changed);
     expect(report.changed.length, 'one list per item').toBe(exp.changed.size);
     expect([...report.removed].sort()).toEqual(exp.removed);
-    checkState(model, ref, after, allItems);
+    checkState(model, ref, after, allItems, measure);
     before = after;
   }
   for (const user of ['user-0', 'user-1', 'user-2', 'user-3', 'user-4', 'user-5', 'user-6', 'user-7'])
@@ -124,34 +149,35 @@ function run(
 }
 
 describe('the model equals a brute-force recomputation from the surviving events', () => {
-  for (const repr of ['dense', 'sparse'] as const) {
-    for (const mode of ['incremental', 'bulk', 'auto'] as const) {
-      it(`small catalogues, any K (${repr}, ${mode} flushes)`, () => {
-        fc.assert(
-          fc.property(
-            fc.array(opArb(5, 8), { maxLength: 80 }),
-            fc.integer({ min: 1, max: 4 }),
-            fc.integer({ min: 1, max: 2 }),
-            (ops, topK, minC) => run(ops, topK, minC, repr, 8, { mode }),
-          ),
-          { numRuns: 100 },
-        );
-      });
+  for (const measure of MEASURES)
+    for (const repr of ['dense', 'sparse'] as const) {
+      for (const mode of ['incremental', 'bulk', 'auto'] as const) {
+        it(`small catalogues, any K (${measure}, ${repr}, ${mode} flushes)`, () => {
+          fc.assert(
+            fc.property(
+              fc.array(opArb(5, 8), { maxLength: 80 }),
+              fc.integer({ min: 1, max: 4 }),
+              fc.integer({ min: 1, max: 2 }),
+              (ops, topK, minC) => run(ops, topK, minC, repr, 8, { mode, measure }),
+            ),
+            { numRuns: 100 },
+          );
+        });
 
-      it(`rows longer than the candidate buffer (${repr}, ${mode} flushes)`, () => {
-        // 40 items and K = 1..2 make rows far longer than the 2K..K+8 candidates kept per item, so
-        // bounds, evictions and forced rescans are all exercised.
-        fc.assert(
-          fc.property(
-            fc.array(opArb(8, 40), { minLength: 50, maxLength: 300 }),
-            fc.integer({ min: 1, max: 2 }),
-            (ops, topK) => run(ops, topK, 1, repr, 40, { mode }),
-          ),
-          { numRuns: 25 },
-        );
-      }, 120_000);
+        it(`rows longer than the candidate buffer (${measure}, ${repr}, ${mode} flushes)`, () => {
+          // 40 items and K = 1..2 make rows far longer than the 2K..K+8 candidates kept per item, so
+          // bounds, evictions and forced rescans are all exercised.
+          fc.assert(
+            fc.property(
+              fc.array(opArb(8, 40), { minLength: 50, maxLength: 300 }),
+              fc.integer({ min: 1, max: 2 }),
+              (ops, topK) => run(ops, topK, 1, repr, 40, { mode, measure }),
+            ),
+            { numRuns: 25 },
+          );
+        }, 120_000);
+      }
     }
-  }
 });
 
 describe('bounded work', () => {
@@ -159,43 +185,45 @@ describe('bounded work', () => {
   beforeAll(() => setSliceQuantum(1));
   afterAll(() => setSliceQuantum(QUANTUM));
 
-  for (const repr of ['dense', 'sparse'] as const) {
-    it(`a user at maxItemsPerUser loses their oldest item first, as the oracle's rule says (${repr})`, () => {
-      fc.assert(
-        fc.property(
-          fc.array(opArb(4, 12), { minLength: 20, maxLength: 200 }),
-          fc.integer({ min: 1, max: 5 }),
-          fc.integer({ min: 1, max: 3 }),
-          (ops, cap, topK) => run(ops, topK, 1, repr, 12, { cap }),
-        ),
-        { numRuns: 100 },
-      );
-    });
+  for (const measure of MEASURES)
+    for (const repr of ['dense', 'sparse'] as const) {
+      it(`a user at maxItemsPerUser loses their oldest item first, as the oracle's rule says (${measure}, ${repr})`, () => {
+        fc.assert(
+          fc.property(
+            fc.array(opArb(4, 12), { minLength: 20, maxLength: 200 }),
+            fc.integer({ min: 1, max: 5 }),
+            fc.integer({ min: 1, max: 3 }),
+            (ops, cap, topK) => run(ops, topK, 1, repr, 12, { cap, measure }),
+          ),
+          { numRuns: 100 },
+        );
+      });
 
-    it(`a flush in slices reports what a flush at once does, serving the last lists meanwhile (${repr})`, () => {
-      fc.assert(
-        fc.property(
-          fc.array(opArb(6, 40), { minLength: 30, maxLength: 200 }),
-          fc.integer({ min: 1, max: 3 }),
-          (ops, topK) => run(ops, topK, 1, repr, 40, { sliced: true, cap: 8 }),
-        ),
-        { numRuns: 30 },
-      );
-    }, 120_000);
-  }
+      it(`a flush in slices reports what a flush at once does, serving the last lists meanwhile (${measure}, ${repr})`, () => {
+        fc.assert(
+          fc.property(
+            fc.array(opArb(6, 40), { minLength: 30, maxLength: 200 }),
+            fc.integer({ min: 1, max: 3 }),
+            (ops, topK) => run(ops, topK, 1, repr, 40, { sliced: true, cap: 8, measure }),
+          ),
+          { numRuns: 30 },
+        );
+      }, 120_000);
+    }
 });
 
 describe('ties at the bound', () => {
-  it('breaks equal similarities by neighbour id even when candidates come and go', () => {
-    // Many users with two or three items make equal Jaccard values (1/2, 1/3, …) the rule, so the
-    // bound's name part decides which equal candidates are kept.
-    fc.assert(
-      fc.property(fc.array(opArb(30, 24), { minLength: 100, maxLength: 300 }), (ops) =>
-        run(ops, 1, 1, 'dense', 24),
-      ),
-      { numRuns: 15 },
-    );
-  }, 120_000);
+  for (const measure of MEASURES)
+    it(`breaks equal similarities by neighbour id even when candidates come and go (${measure})`, () => {
+      // Many users with two or three items make equal values (Jaccard 1/2, 1/3, …; cosine 1/√2,
+      // 1/2, …) the rule, so the bound's name part decides which equal candidates are kept.
+      fc.assert(
+        fc.property(fc.array(opArb(30, 24), { minLength: 100, maxLength: 300 }), (ops) =>
+          run(ops, 1, 1, 'dense', 24, { measure }),
+        ),
+        { numRuns: 15 },
+      );
+    }, 120_000);
 });
 
 describe('forgetting then re-adding', () => {

@@ -62,8 +62,9 @@ function run(
   repr: 'dense' | 'sparse',
   items: number,
   withTopk: boolean,
+  similarity: 'jaccard' | 'cosine',
 ): void {
-  const opts = { topK, minCooccurrences: minC, tombstoneRetentionMs: 1e12 };
+  const opts = { topK, minCooccurrences: minC, tombstoneRetentionMs: 1e12, similarity };
   // The original keeps its candidates offer by offer, the restored one rebuilds them in sweeps: the
   // same reports either way.
   const original = new Model(opts, { representation: repr, flushMode: 'incremental' });
@@ -97,14 +98,17 @@ function run(
 }
 
 describe('a restored model is indistinguishable from the original', () => {
-  for (const [repr, withTopk] of [
-    ['dense', true],
-    ['sparse', true],
-    ['dense', false],
-    ['sparse', false],
+  for (const [repr, withTopk, measure] of [
+    ['dense', true, 'jaccard'],
+    ['sparse', true, 'jaccard'],
+    ['dense', false, 'jaccard'],
+    ['sparse', false, 'jaccard'],
+    // The restored bounds are values of the measure: the restored model must follow them by its rule.
+    ['dense', true, 'cosine'],
+    ['sparse', true, 'cosine'],
   ] as const) {
     const how = withTopk ? 'top-K buffers restored' : 'rows rescanned';
-    it(`random ops → export → import → more random ops: same reports, lists and queries (${repr}, ${how})`, () => {
+    it(`random ops → export → import → more random ops: same reports, lists and queries (${repr}, ${how}, ${measure})`, () => {
       fc.assert(
         fc.property(
           fc
@@ -118,7 +122,8 @@ describe('a restored model is indistinguishable from the original', () => {
                 fc.integer({ min: 1, max: 2 }),
               ),
             ),
-          ([items, before, after, topK, minC]) => run(before, after, topK, minC, repr, items, withTopk),
+          ([items, before, after, topK, minC]) =>
+            run(before, after, topK, minC, repr, items, withTopk, measure),
         ),
         { numRuns: 300 },
       );
@@ -130,6 +135,13 @@ describe('a restored model is indistinguishable from the original', () => {
     m.interaction({ userId: 'u', itemId: 'a', action: 'ADD', occurredAt: 1 });
     m.flush();
     expect(() => Model.fromState(m.exportState(), { topK: 4 })).toThrow(/topK=3/);
+    expect(() => Model.fromState(m.exportState(), { topK: 3, similarity: 'cosine' })).toThrow(
+      /similarity=jaccard; .*similarity=cosine/,
+    );
+    const { similarity: _, ...older } = m.exportState().settings;
+    const legacy = { ...m.exportState(), settings: older };
+    expect(() => Model.fromState(legacy, { topK: 3 })).not.toThrow();
+    expect(() => Model.fromState(legacy, { topK: 3, similarity: 'cosine' })).toThrow(/similarity=jaccard/);
   });
 
   it('exportState needs a flushed model', () => {

@@ -129,7 +129,9 @@ describe('MODE=partitioned with several instances', () => {
     for (const e of [...all, ...late.before])
       if (gone.includes(e.userId))
         pairKeys.add(`h${pairHash(userToken(PARTITIONED_KEY, e.userId), e.itemId)}`);
-    const internal = ['users-changelog', 'items-changelog', 'deltas', 'acks', 'users-repartition'].map((t) => `${h.groupId}-${t}`);
+    const internal = ['users-changelog', 'items-changelog', 'deltas', 'acks', 'users-repartition'].map(
+      (t) => `${h.groupId}-${t}`,
+    );
     // (Checked after each read: a throw inside the reader's callback would stall the consumer.)
     const found: string[] = [];
     for (const topic of [...internal, h.topics.similarities, h.topics.receipts, ...dlqs]) {

@@ -49,6 +49,7 @@ describe('an item task', () => {
       pmetrics: createPartitionedMetrics(metrics.registry, () => [], { users: 1, items: 1 }),
       batch: config.batch,
       tickMs: 3_600_000,
+      keyFingerprint: 'test-fingerprint',
       enqueue: () => undefined,
       pause: () => Promise.resolve(),
       stopping: () => false,

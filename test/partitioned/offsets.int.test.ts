@@ -154,6 +154,67 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
     );
     await svc.stop();
   }, 150_000);
+  it('blocks a partition whose changelog was written under another TOMBSTONE_KEY', async () => {
+    // Before, tokens made under the new key matched nothing: both receipts went out and the user stayed.
+    const h = await harness(1);
+    deleteInternalTopicsAfterAll(h.groupId);
+    const s = scenario({ seed: 43, users: 20, items: 15, events: 200, forget: 3 });
+    const env = partitionedEnv({ TOP_K: '5' });
+    const first = await h.start(env);
+    await first.waitUntilReady(60_000);
+    await h.produceEvents(s.before, 'json');
+    await waitPartitionedProcessed(h.kafka, h.groupId, [h.topics.interactions]);
+    await first.stop();
+    const rotated = await h.start({ ...env, TOMBSTONE_KEY: 'another-key-of-sixteen-chars-or-more' });
+    // Both stages keep token-keyed state: both changelogs carry the fingerprint, both block.
+    const blocked = (stage: string) =>
+      rotated.health().reasons.find((r) => r.startsWith(`${stage} partition 0: blocked`));
+    await waitFor(() => (blocked('users') && blocked('items') ? true : undefined), 60_000);
+    for (const stage of ['users', 'items'])
+      expect(blocked(stage)).toMatch(
+        new RegExp(
+          `^${stage} partition 0: blocked: ${h.groupId}-${stage}-changelog was written under another TOMBSTONE_KEY`,
+        ),
+      );
+    expect(rotated.isReady()).toBe(false);
+    await rotated.stop();
+    // The key it was written with: live again.
+    const back = await h.start(env);
+    await back.waitUntilReady(60_000);
+    await back.stop();
+  }, 150_000);
+  it('rotating TOMBSTONE_KEY as documented — a new group under the new key — ends exact, the forgotten stay forgotten', async () => {
+    const h = await harness(2);
+    deleteInternalTopicsAfterAll(h.groupId);
+    const s = scenario({ seed: 47, users: 25, items: 15, events: 300, forget: 4 });
+    const env = partitionedEnv({ TOP_K: '5' });
+    const old = await h.start(env);
+    await old.waitUntilReady(60_000);
+    await h.produceEvents(s.before, 'json');
+    await h.produceDeletions(s.deletions, 'json');
+    await waitForReceipts(
+      h,
+      s.deletions.map((d) => d.requestId),
+      60_000,
+    );
+    await old.stop();
+    // docs/scale-out.md → Rotating TOMBSTONE_KEY: the new key with a new KAFKA_GROUP_ID.
+    const group = `${h.groupId}-rotated`;
+    deleteInternalTopicsAfterAll(group);
+    const rotated = await h.start({
+      ...env,
+      KAFKA_GROUP_ID: group,
+      TOMBSTONE_KEY: 'the-rotated-key-of-sixteen-chars-or-more',
+    });
+    await rotated.waitUntilReady(60_000);
+    await h.produceEvents(s.after, 'json');
+    await waitPartitionedProcessed(h.kafka, group, [h.topics.interactions, h.topics.deletions]);
+    await expectListsEventually(
+      h,
+      bruteForceLists(survivingHistory([...s.before, ...s.after], s.deletions), 5, 1),
+    );
+    await rotated.stop();
+  }, 180_000);
 });
 
 /** Deletes every record of partition 0 of `topic` (what retention does to old segments). */

@@ -12,7 +12,7 @@ import { ItemPartitions, partitionOf, userToken } from '../../src/partitioned/id
 import { ItemTable } from '../../src/partitioned/item-table.js';
 import { UserTable, type ChangelogRecord } from '../../src/partitioned/user-table.js';
 import { opArb } from '../helpers/model-ops.js';
-import { Reference, type RefList, type RefOp } from '../helpers/oracle.js';
+import { Reference, type RefList, type RefMeasure, type RefOp } from '../helpers/oracle.js';
 
 const KEY = 'a-test-key-of-sixteen-chars-or-more';
 const TOP_K = 3;
@@ -67,6 +67,7 @@ async function simulate(
   choices: () => number,
   compacted: boolean,
   groupItems: number,
+  measure: RefMeasure,
 ): Promise<void> {
   const parts = new ItemPartitions(Q);
   const ref = new Reference();
@@ -76,7 +77,13 @@ async function simulate(
     uncommitted: [],
     nextMarker: 0,
   }));
-  const itemOptions = (q: number) => ({ partition: q, parts, topK: TOP_K, minCooccurrences: MIN_COOC });
+  const itemOptions = (q: number) => ({
+    partition: q,
+    parts,
+    topK: TOP_K,
+    minCooccurrences: MIN_COOC,
+    similarity: measure,
+  });
   const itemTasks: ItemTask[] = Array.from({ length: Q }, (_, q) => ({
     table: new ItemTable(itemOptions(q)),
     changelog: new Changelog(),
@@ -149,6 +156,7 @@ async function simulate(
     const table = new ItemTable(itemOptions(q));
     for (const r of t.changelog.read(compacted)) table.restore(r.key, r.value);
     await table.endRestore(noPause);
+    expect(table.restoreRefusal()).toBeUndefined();
     expect(table.stats().bytes).toBe(table.recountBytes());
     t.table = table;
     for (const [p, recs] of t.uncommitted) queues[q]![p]!.unshift(...recs);
@@ -162,7 +170,7 @@ async function simulate(
       while (queues[q]!.some((l) => l.length > 0)) consume(q);
       await flushItem(q);
     }
-    const expected = ref.lists(TOP_K, MIN_COOC);
+    const expected = ref.lists(TOP_K, MIN_COOC, measure);
     // The state size kept as the tables change is the one counted from scratch (memory guard).
     for (const [q, t] of itemTasks.entries())
       expect(t.table.stats().bytes, `state bytes of item partition ${q}`).toBe(t.table.recountBytes());
@@ -201,21 +209,22 @@ async function simulate(
 }
 
 describe('the partitioned pipeline (user tables → deltas → item tables)', () => {
-  it('publishes exactly the brute-force lists, whatever the interleaving, flushes and moves', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(opArb(7, 12), { minLength: 1, maxLength: 120 }),
-        fc.integer({ min: 1, max: 3 }),
-        fc.integer({ min: 1, max: 4 }),
-        fc.infiniteStream(fc.nat()),
-        fc.boolean(),
-        fc.constantFrom(1, 6, 12_000),
-        async (ops, P, Q, stream, compacted, groupItems) => {
-          const it = stream[Symbol.iterator]();
-          await simulate(ops, P, Q, () => it.next().value as number, compacted, groupItems);
-        },
-      ),
-      { numRuns: 800 },
-    );
-  });
+  for (const measure of ['jaccard', 'cosine'] as const)
+    it(`publishes exactly the brute-force lists, whatever the interleaving, flushes and moves (${measure})`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(opArb(7, 12), { minLength: 1, maxLength: 120 }),
+          fc.integer({ min: 1, max: 3 }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.infiniteStream(fc.nat()),
+          fc.boolean(),
+          fc.constantFrom(1, 6, 12_000),
+          async (ops, P, Q, stream, compacted, groupItems) => {
+            const it = stream[Symbol.iterator]();
+            await simulate(ops, P, Q, () => it.next().value as number, compacted, groupItems, measure);
+          },
+        ),
+        { numRuns: 800 },
+      );
+    });
 });

@@ -5,7 +5,11 @@ import { modelOf } from '../../src/service.js';
 import { describe, expect, it } from 'vitest';
 import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
 import { scenario } from '../helpers/generator.js';
+import { tempDirs } from '../helpers/files.js';
+import { waitFor } from '../helpers/kafka.js';
 import { expectListsEventually, harness, waitForReceipts, type Harness } from '../helpers/service.js';
+
+const tempDir = tempDirs('amnesia-exact');
 
 async function runScenario(
   h: Harness,
@@ -41,8 +45,10 @@ describe('the service end to end', () => {
       const r = receipts.get(d.requestId)!;
       expect(r.status).toBe('FORGOTTEN');
       expect(typeof r.completedAt).toBe('number');
-      // the receipt states how long the user's dead letters may remain (DLQ_RETENTION_MS)
-      expect(Number(r.dlqRetentionMs)).toBe(7 * 86_400_000);
+      // the receipt states how long the user's dead letters may remain: the DLQ's retention.ms +
+      // segment.ms as they are — the harness made the topics with the broker's defaults, 7 + 7 days
+      // (not the 7 days DLQ_RETENTION_MS alone said before)
+      expect(Number(r.dlqRetentionMs)).toBe(14 * 86_400_000);
       expect(JSON.stringify(r)).not.toContain(d.userId);
     }
     expect(receipts.get(`req-7-ghost`)).toMatchObject({ interactionsRemoved: 0, itemsAffected: 0 });
@@ -72,5 +78,31 @@ describe('the service end to end', () => {
     // JSON on the wire
     const raw = await h.records(h.topics.similarities);
     expect(raw.find((r) => r.value !== null)!.value![0]).toBe('{'.charCodeAt(0));
+  });
+
+  it('SIMILARITY=cosine: the brute-force cosine lists (mixed JSON/Avro in, Avro out); its snapshots refuse Jaccard', async () => {
+    const h = await harness(2);
+    const env = { SIMILARITY: 'cosine', SNAPSHOT_DIR: await tempDir(), SNAPSHOT_INTERVAL_MS: '1000' };
+    const { s, svc } = await runScenario(h, 17, env, 'mixed');
+    const surviving = survivingHistory([...s.before, ...s.after], s.deletions);
+    const expected = bruteForceLists(surviving, svc.config.model.topK, 1, 'cosine');
+    expect(expected).not.toEqual(bruteForceLists(surviving, svc.config.model.topK, 1, 'jaccard'));
+    await expectListsEventually(h, expected);
+    await svc.stop(); // a last snapshot, under cosine
+
+    const jaccard = await h.start({ ...env, SIMILARITY: 'jaccard' });
+    const reason = await waitFor(
+      () => jaccard.health().reasons.find((r) => r.includes('does not fit the saved state')),
+      30_000,
+    );
+    expect(reason).toContain('SIMILARITY');
+    expect(jaccard.isReady()).toBe(false);
+    await jaccard.stop();
+
+    // The same directory and key under cosine again: ready — SIMILARITY alone made the difference.
+    const again = await h.start(env);
+    await again.waitUntilReady(30_000);
+    await expectListsEventually(h, expected);
+    await again.stop();
   });
 });

@@ -192,8 +192,7 @@ describe('the engine (Kafka faked in memory)', () => {
     produceEvents(log, s.before.slice(0, 100));
     const { engine, consumer } = await start(log);
     const pos = log.watermarks(T.del)[0]!.high;
-    for (let k = 0; k < 3; k++)
-      log.appendJson(T.del, 0, 'u0', { requestId: `r${k}`, userId: 'u0' });
+    for (let k = 0; k < 3; k++) log.appendJson(T.del, 0, 'u0', { requestId: `r${k}`, userId: 'u0' });
     log.truncate(T.del, 0, pos + 2);
     await consumer.drain(engine, ORDER);
     expect(engine.phase).toBe('blocked');

@@ -9,7 +9,8 @@ import { createLogger } from '../../src/log.js';
 import type { PendingPurge } from '../../src/state/format.js';
 import { Snapshotter, type SnapshotSource } from '../../src/state/snapshotter.js';
 import { SnapshotStore } from '../../src/state/store.js';
-import { sampleModel } from '../helpers/snapshot-sample.js';
+import { ConfigError } from '../../src/errors.js';
+import { sampleModel, sampleSnapshot } from '../helpers/snapshot-sample.js';
 
 const log = createLogger('silent');
 const tempDir = tempDirs('amnesia-snapshotter');
@@ -66,5 +67,82 @@ describe('PURGED receipts', () => {
     setOthersClean(true);
     await s.stop();
     expect(published).toEqual([]);
+  });
+});
+
+describe('PURGED after a crash', () => {
+  it('a pending PURGED the snapshot carries is dropped when the receipts topic has it already', async () => {
+    // Crash after PURGED went out, before a snapshot recorded it: the restored snapshot still lists
+    // it. The rebuild reads the receipts topic and drops it (rebuild.ts), so it is not sent twice.
+    const dir = await tempDir();
+    const store = new SnapshotStore({ dir, retain: 2, log });
+    await store.init();
+    await store.write(sampleSnapshot()); // pending: dsr-1
+    const s = new Snapshotter({ store: new SnapshotStore({ dir, retain: 2, log }), intervalMs: 1e6, log });
+    await s.init();
+    await s.restore((snap) => snap);
+    s.noteForgotten(purge); // r-1: not on the topic yet
+    s.dropPending((id) => id === 'dsr-1');
+    const published: PendingPurge[][] = [];
+    const model = sampleModel(3);
+    s.start({
+      atBoundary: (take) =>
+        Promise.resolve(take(() => model.exportState(), [{ topic: 'in', partition: 0, offset: 5 }])),
+      publishPurged: (p) => {
+        published.push([...p]);
+        return Promise.resolve();
+      },
+      othersHoldNoSnapshots: () => Promise.resolve(true),
+    });
+    await s.snapshotNow();
+    expect(published.flat().map((p) => p.requestId)).toEqual(['r-1']);
+    await s.stop();
+  });
+});
+
+describe('the similarity a snapshot was written under', () => {
+  async function written(settings: object): Promise<string> {
+    const dir = await tempDir();
+    const store = new SnapshotStore({ dir, retain: 2, log });
+    await store.init();
+    const s = sampleSnapshot();
+    await store.write({ ...s, state: { ...s.state, settings: { ...s.state.settings, ...settings } } });
+    return dir;
+  }
+  const restoreUnder = async (dir: string, similarity: 'jaccard' | 'cosine') => {
+    const s = new Snapshotter({
+      store: new SnapshotStore({ dir, retain: 2, log }),
+      intervalMs: 1e6,
+      log,
+      similarity,
+    });
+    await s.init();
+    return s.restore((snap) => snap);
+  };
+
+  it('is recorded in the header: a file of one measure is refused under the other, naming SIMILARITY, and kept', async () => {
+    const dir = await written({ similarity: 'jaccard' });
+    expect((await restoreUnder(dir, 'jaccard'))?.value.state.settings.similarity).toBe('jaccard');
+    const e = await restoreUnder(dir, 'cosine').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).variable).toBe('SIMILARITY');
+    expect((e as Error).message).toMatch(
+      /written with SIMILARITY=jaccard.*configured with SIMILARITY=cosine/,
+    );
+    expect((await readdir(dir)).filter((n) => n.endsWith('.broken'))).toEqual([]);
+  });
+
+  it('is jaccard for a file written before the setting existed', async () => {
+    const dir = await written({ similarity: undefined });
+    expect(await restoreUnder(dir, 'jaccard')).toBeDefined();
+    await expect(restoreUnder(dir, 'cosine')).rejects.toThrow(/SIMILARITY=jaccard/);
+  });
+
+  it('refuses a measure this build does not know', async () => {
+    const dir = await written({ similarity: 'lift' });
+    await expect(restoreUnder(dir, 'jaccard')).rejects.toThrow(/SIMILARITY=lift/);
   });
 });

@@ -1,5 +1,5 @@
 // The inspector's four matrices as tables: H (user × item, cells toggle when writes are on), n,
-// C and S (with the Jaccard fraction). A cell whose value differs from the previous state flashes.
+// C and S (with the fraction of the measure). A cell whose value differs from the previous state flashes.
 
 /* global document */
 
@@ -25,8 +25,16 @@ function gcd(a, b) {
   return a;
 }
 
-/** C / (ni + nj − C) as a reduced fraction. */
-function fraction(c, ni, nj) {
+/** Jaccard C / (ni + nj − C) as a reduced fraction; cosine C / √(ni·nj), the root reduced to an integer when exact. */
+function fraction(c, ni, nj, measure) {
+  if (measure === 'cosine') {
+    if (c === 0) return '0';
+    const p = ni * nj;
+    const r = Math.round(Math.sqrt(p));
+    if (r * r !== p) return `${c}/√${p}`;
+    const g = gcd(c, r);
+    return r / g === 1 ? `${c / g}` : `${c / g}/${r / g}`;
+  }
   const den = ni + nj - c;
   if (c === 0 || den === 0) return '0';
   const g = gcd(c, den);
@@ -124,7 +132,7 @@ function renderPair(s, prev, matrix) {
       else if (matrix === 'C')
         td = cell(prev, matrix, a, b, r, c, v, { class: v ? '' : 'zero', text: String(v) });
       else {
-        const frac = fraction(s.C[r][c], s.n[r], s.n[c]);
+        const frac = fraction(s.C[r][c], s.n[r], s.n[c], s.measure);
         td = cell(prev, matrix, a, b, r, c, v, {
           class: v ? 'sim' : 'sim zero',
           title: `S(${a}, ${b}) = ${frac}`,
@@ -143,6 +151,10 @@ function renderPair(s, prev, matrix) {
 
 /** Renders H, n, C and S of state `s`; `prev` is the state shown before (null: first render). */
 export function renderMatrices(s, prev, actions) {
+  const cosine = s.measure === 'cosine';
+  $('formula-jaccard').hidden = cosine;
+  $('formula-cosine').hidden = !cosine;
+  $('s-measure').textContent = cosine ? 'cosine similarity' : 'Jaccard similarity';
   renderH(s, prev, actions);
   renderN(s, prev);
   renderPair(s, prev, 'C');

@@ -2,7 +2,7 @@
 // users and items. Every request costs O(page), never O(catalogue): users and items are paged in
 // slot order from a cursor (Model.userPage/itemPage), explicit ids are looked up one by one, and the
 // id search is an exact lookup. Small enough to be recomputed every poll tick and compared as text.
-import type { Model } from '../../model/index.js';
+import type { Model, SimilarityMeasure } from '../../model/index.js';
 import { MAX_ID_LENGTH } from '../params.js';
 import { HttpError } from '../respond.js';
 
@@ -53,8 +53,10 @@ export interface View extends Resolved {
   readonly n: readonly number[];
   /** items × items co-occurrences; null on the diagonal (C is HᵀH off the diagonal). */
   readonly C: readonly (readonly (number | null)[])[];
-  /** items × items Jaccard similarity; null on the diagonal. */
+  /** items × items similarity (the model's measure); null on the diagonal. */
   readonly S: readonly (readonly (number | null)[])[];
+  /** The measure of S (SIMILARITY). */
+  readonly measure: SimilarityMeasure;
 }
 
 /** A comma-separated id list from a query parameter: trimmed, de-duplicated, capped at MAX_SIDE. */
@@ -183,7 +185,7 @@ export function computeView(model: Model, ids: Resolved): View {
     C.push(cRow);
     S.push(sRow);
   }
-  return { ...ids, users: [...users], items: [...items], H, n, C, S };
+  return { ...ids, users: [...users], items: [...items], H, n, C, S, measure: model.options.similarity };
 }
 
 /** Exact-id lookup (`q=`): the id as a user with a history and as an item with n > 0. O(history). */

@@ -48,6 +48,18 @@ describe('the inspector view', () => {
     expect(v.S[2]![4]).toBe(1 / 2);
   });
 
+  it('shows S of the configured measure, and names it', () => {
+    const m = new Model({ topK: 20, similarity: 'cosine' });
+    for (const [userId, itemId] of seedPairs())
+      m.interaction({ userId, itemId, action: 'ADD', occurredAt: 1 });
+    m.flush();
+    const v = computeView(m, resolveSelection(m, {}));
+    expect(v.measure).toBe('cosine');
+    expect(computeView(seeded(), resolveSelection(seeded(), {})).measure).toBe('jaccard');
+    // n = 2, 4, 2, 2, 1 and C as above: C_01 / √(n_0 · n_1) = 2/√8, …
+    expect(v.S[0]).toEqual([null, 2 / Math.sqrt(8), 1 / Math.sqrt(4), 1 / Math.sqrt(4), 1 / Math.sqrt(2)]);
+  });
+
   it('after forgetting Marge the view equals the view of the data without her', () => {
     const m = seeded();
     m.forget({ userId: 'Marge', requestedAt: 2 });
