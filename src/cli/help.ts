@@ -17,7 +17,8 @@ export const EXIT = {
 
 export const EXIT_MEANINGS: Readonly<Record<number, string>> = {
   [EXIT.OK]: 'success',
-  [EXIT.FAILED]: 'failure: an error, a difference found by verify, an invalid snapshot',
+  [EXIT.FAILED]:
+    'failure: an error, a difference (verify), a trace the contract forbids (trace), an invalid snapshot',
   [EXIT.USAGE]: 'bad usage: unknown command or option, missing argument, bad value',
   [EXIT.REJECTED]: 'forget: the deletion request was answered REJECTED',
   [EXIT.KAFKA_UNAVAILABLE]: 'cannot reach Kafka at KAFKA_BROKERS',
