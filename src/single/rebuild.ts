@@ -35,6 +35,9 @@ export interface RebuildTopics {
 }
 
 /** Where a rebuild starts from: the newest usable snapshot, and how a model is built from it. */
+/** How often a replay under way logs its progress. */
+const PROGRESS_LOG_MS = 10_000;
+
 export interface SnapshotRestore {
   /** The newest snapshot that fits the model settings (undefined: none, or SNAPSHOT_DIR unset). */
   restore(): Promise<Restored<Snapshot> | undefined>;
@@ -108,6 +111,9 @@ export class Rebuild {
   private stage: 'starting' | 'deletions' | 'interactions' | 'done' = 'starting';
   private restoredFrom: string | undefined;
   private readonly startedAt = Date.now();
+  /** Input records the replay had to read when it began, and when progress was last logged. */
+  private toReplay = 0;
+  private progressAt = 0;
   private guard = new DeletionGapGuard([]);
   /** Set when an interaction may predate a deletion request lost to retention: the instance must block. */
   blocked = false;
@@ -191,8 +197,9 @@ export class Rebuild {
       if (this.isInput(tp.topic) && (this.seeked.get(tp) ?? 0) !== pos) consumer.seek({ ...tp, offset: pos });
     }
     this.stage = 'deletions';
+    this.toReplay = this.recordsToReplay();
     log.info(
-      { partitions: held.length, records: this.recordsToReplay(), snapshot: this.restoredFrom },
+      { partitions: held.length, records: this.toReplay, snapshot: this.restoredFrom },
       'rebuilding state from the input topics',
     );
     return 'begun';
@@ -251,7 +258,23 @@ export class Rebuild {
     }
     counts.report(metrics, tp.topic);
     positions.set(tp, end + 1);
+    this.logProgress();
     return true;
+  }
+
+  /** Every PROGRESS_LOG_MS: how far a long replay is, and when it should end at its pace so far. */
+  private logProgress(): void {
+    const now = Date.now();
+    if (now - Math.max(this.progressAt, this.startedAt) < PROGRESS_LOG_MS || this.toReplay === 0) return;
+    this.progressAt = now;
+    const remaining = this.recordsToReplay();
+    const done = this.toReplay - remaining;
+    const etaSeconds =
+      done > 0 ? Math.round((((now - this.startedAt) / done) * remaining) / 1000) : undefined;
+    this.deps.log.info(
+      { percent: Math.floor((100 * done) / this.toReplay), records: done, of: this.toReplay, etaSeconds },
+      'rebuilding state from the input topics',
+    );
   }
 
   private forget(d: Parameters<Intake['forget']>[0], silent: boolean, recordMs: number): void {
