@@ -6,26 +6,16 @@
 // taken from either mode.
 import type { KafkaMessage } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import type { PartitionOffset } from '../../src/kafka/partitions.js';
 import type { Outgoing, OutputSink } from '../../src/kafka/ports.js';
 import { DLQ_HEADERS, headerString } from '../../src/output/dlq.js';
 import { createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
 import { FakeLog } from '../helpers/fake-kafka.js';
-import { engineOnFake, loneUserTask } from '../helpers/runtimes.js';
+import { engineOnFake, loneUserTask, SINGLE_TOPICS, singleConfig } from '../helpers/runtimes.js';
 
-const T = { in: 'in', del: 'del', sim: 'sim', rec: 'rec' };
+const T = SINGLE_TOPICS;
 const DLQ_MAX = 4096;
-const config = loadConfig({
-  INTERACTIONS_TOPIC: T.in,
-  DELETIONS_TOPIC: T.del,
-  SIMILARITIES_TOPIC: T.sim,
-  RECEIPTS_TOPIC: T.rec,
-  TOP_K: '3',
-  BATCH_MAX_MS: '10000',
-  DLQ_MAX_RECORD_BYTES: String(DLQ_MAX),
-  LOG_LEVEL: 'silent',
-});
+const config = singleConfig({ DLQ_MAX_RECORD_BYTES: String(DLQ_MAX) });
 
 const now = Date.now();
 const event = (userId: string, itemId: string, action = 'ADD') =>

@@ -8,7 +8,8 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeSnapshotToBuffer } from '../../src/state/format.js';
-import { engineOn, FakeLog, SINGLE_TOPICS, singleConfig } from '../helpers/fake-kafka.js';
+import { FakeLog } from '../helpers/fake-kafka.js';
+import { engineOnFake, SINGLE_TOPICS, singleConfig } from '../helpers/runtimes.js';
 import { KEY, P, TOPICS, pump, world } from '../helpers/partitioned-tasks.js';
 import { partitionOf } from '../../src/partitioned/ids.js';
 
@@ -56,7 +57,7 @@ interface Kept {
 async function viaSingleMode(): Promise<Kept> {
   const T = SINGLE_TOPICS;
   const log = new FakeLog({ [T.in]: 1, [T.del]: 1, [T.sim]: 1, [T.rec]: 1 });
-  const { engine, consumer } = engineOn(log, singleConfig(), { tombstoneKey: KEY });
+  const { engine, consumer } = engineOnFake(log, singleConfig(), { tombstoneKey: KEY });
   const order = [T.del, T.in, T.sim, T.rec];
   const produce = (inputs: readonly Input[]) => {
     for (const i of inputs)

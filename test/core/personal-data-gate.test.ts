@@ -8,7 +8,6 @@
 // server wired as src/app.ts wires it. The expected answers once live come from the surviving events.
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import { inspectorRoutes, type InspectorRoutes } from '../../src/http/inspector/routes.js';
 import { startHttpServer, type HttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/log.js';
@@ -18,19 +17,11 @@ import { personalDataHold, type Phase } from '../../src/service.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import { FakeLog } from '../helpers/fake-kafka.js';
 import { eventStream } from '../helpers/http.js';
-import { engineOnFake, loneUserTask } from '../helpers/runtimes.js';
+import { engineOnFake, loneUserTask, SINGLE_TOPICS, singleConfig } from '../helpers/runtimes.js';
 
-const T = { in: 'in', del: 'del', sim: 'sim', rec: 'rec' };
+const T = SINGLE_TOPICS;
 const ORDER = [T.del, T.in, T.sim, T.rec];
-const config = loadConfig({
-  INTERACTIONS_TOPIC: T.in,
-  DELETIONS_TOPIC: T.del,
-  SIMILARITIES_TOPIC: T.sim,
-  RECEIPTS_TOPIC: T.rec,
-  TOP_K: '3',
-  BATCH_MAX_MS: '10000',
-  LOG_LEVEL: 'silent',
-});
+const config = singleConfig();
 
 const servers: HttpServer[] = [];
 const inspectors: InspectorRoutes[] = [];

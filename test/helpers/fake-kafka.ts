@@ -4,11 +4,7 @@
 // the log (so a later rebuild reads what an earlier run published). Integration tests use the real broker.
 import type { KafkaMessage } from 'kafkajs';
 import { AmnesiaError } from '../../src/errors.js';
-import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { Outbox, OutputEncoder } from '../../src/output/outbox.js';
-import { Engine } from '../../src/single/engine.js';
-import { createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
+import type { Engine } from '../../src/single/engine.js';
 import type { PartitionOffset, TopicPartition } from '../../src/kafka/partitions.js';
 import type {
   BatchControl,
@@ -241,43 +237,4 @@ export class FakeConsumer implements ConsumerPort {
     }
     throw new Error('the consumer did not come to rest');
   }
-}
-
-/** The four topics of a single-mode engine test, and the configuration naming them. */
-export const SINGLE_TOPICS = { in: 'in', del: 'del', sim: 'sim', rec: 'rec' } as const;
-
-export function singleConfig(env: Record<string, string> = {}): Config {
-  const T = SINGLE_TOPICS;
-  return loadConfig({
-    INTERACTIONS_TOPIC: T.in,
-    DELETIONS_TOPIC: T.del,
-    SIMILARITIES_TOPIC: T.sim,
-    RECEIPTS_TOPIC: T.rec,
-    TOP_K: '3',
-    BATCH_MAX_MS: '10000',
-    LOG_LEVEL: 'silent',
-    ...env,
-  });
-}
-
-/** A single-mode engine over the fake log (its sink appends to the log unless given another). */
-export function engineOn(
-  log: FakeLog,
-  config: Config,
-  o: { sink?: OutputSink; metrics?: Metrics; tombstoneKey?: string } = {},
-): { engine: Engine; consumer: FakeConsumer } {
-  const consumer = new FakeConsumer(log);
-  const metrics = o.metrics ?? createMetrics();
-  const engine = new Engine({
-    config,
-    log: createLogger('silent'),
-    metrics,
-    consumer,
-    offsets: log.offsetsPort(),
-    sink: o.sink ?? log.sink(),
-    outbox: new Outbox(config.topics, new OutputEncoder(undefined), metrics),
-    registry: undefined,
-    tombstoneKey: o.tombstoneKey ?? 'a-test-key-of-sixteen-chars-or-more',
-  });
-  return { engine, consumer };
 }

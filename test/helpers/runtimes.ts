@@ -1,7 +1,7 @@
 // Each mode's runtime alone, for unit tests: the single mode's engine over the in-memory fake Kafka
 // (test/helpers/fake-kafka.ts), and one partitioned user task (partition 0 of 1, one item
 // partition) over a given sink. No broker involved.
-import type { Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import type { OutputSink } from '../../src/kafka/ports.js';
 import { createLogger } from '../../src/log.js';
 import { Outbox, OutputEncoder } from '../../src/output/outbox.js';
@@ -13,6 +13,23 @@ import { createMetrics, type Metrics } from '../../src/telemetry/metrics.js';
 import { FakeConsumer, type FakeLog } from './fake-kafka.js';
 
 export const TEST_TOMBSTONE_KEY = 'a-test-key-of-sixteen-chars-or-more';
+
+/** The four topics of a single-mode engine test, and the configuration naming them. */
+export const SINGLE_TOPICS = { in: 'in', del: 'del', sim: 'sim', rec: 'rec' } as const;
+
+export function singleConfig(env: Record<string, string> = {}): Config {
+  const T = SINGLE_TOPICS;
+  return loadConfig({
+    INTERACTIONS_TOPIC: T.in,
+    DELETIONS_TOPIC: T.del,
+    SIMILARITIES_TOPIC: T.sim,
+    RECEIPTS_TOPIC: T.rec,
+    TOP_K: '3',
+    BATCH_MAX_MS: '10000',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
 
 export function loneUserTask(o: {
   readonly config: Config;
@@ -59,7 +76,12 @@ export function loneUserTask(o: {
 export function engineOnFake(
   log: FakeLog,
   config: Config,
-  o: { readonly sink?: OutputSink; readonly metrics?: Metrics; readonly dlqMaxBytes?: number } = {},
+  o: {
+    readonly sink?: OutputSink;
+    readonly metrics?: Metrics;
+    readonly dlqMaxBytes?: number;
+    readonly tombstoneKey?: string;
+  } = {},
 ): { engine: Engine; consumer: FakeConsumer; metrics: Metrics } {
   const metrics = o.metrics ?? createMetrics();
   const consumer = new FakeConsumer(log);
@@ -72,7 +94,7 @@ export function engineOnFake(
     sink: o.sink ?? log.sink(),
     outbox: new Outbox(config.topics, new OutputEncoder(undefined), metrics, o.dlqMaxBytes),
     registry: undefined,
-    tombstoneKey: TEST_TOMBSTONE_KEY,
+    tombstoneKey: o.tombstoneKey ?? TEST_TOMBSTONE_KEY,
   });
   return { engine, consumer, metrics };
 }

@@ -1,28 +1,19 @@
 // The engine with its Kafka edges faked in memory (test/helpers/fake-kafka.ts): rebuild, live
 // processing, reconcile and membership decisions, checked against the brute-force oracle.
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
 import type { Engine } from '../../src/single/engine.js';
 import { createMetrics } from '../../src/telemetry/metrics.js';
 import type { OutputSink } from '../../src/kafka/ports.js';
-import { engineOn as engineOnLog, type FakeConsumer, FakeLog } from '../helpers/fake-kafka.js';
+import { type FakeConsumer, FakeLog } from '../helpers/fake-kafka.js';
+import { engineOnFake, SINGLE_TOPICS, singleConfig } from '../helpers/runtimes.js';
 import { scenario, type Scenario } from '../helpers/generator.js';
 import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/oracle.js';
 
-const T = { in: 'in', del: 'del', sim: 'sim', rec: 'rec' };
+const T = SINGLE_TOPICS;
 const ORDER = [T.del, T.in, T.sim, T.rec];
 const ASSIGNMENT = { [T.del]: [0, 1], [T.in]: [0, 1], [T.sim]: [0, 1], [T.rec]: [0, 1] };
-const env = {
-  INTERACTIONS_TOPIC: T.in,
-  DELETIONS_TOPIC: T.del,
-  SIMILARITIES_TOPIC: T.sim,
-  RECEIPTS_TOPIC: T.rec,
-  TOP_K: '3',
-  BATCH_MAX_MS: '10000',
-  BATCH_MAX_EVENTS: '40',
-  LOG_LEVEL: 'silent',
-};
-const config = loadConfig(env);
+const env = { BATCH_MAX_EVENTS: '40' };
+const config = singleConfig(env);
 
 const partitionOf = (userId: string) => [...userId].reduce((h, c) => h + c.charCodeAt(0), 0) % 2;
 
@@ -40,7 +31,7 @@ function engineOn(
   metrics = createMetrics(),
   cfg = config,
 ): { engine: Engine; consumer: FakeConsumer } {
-  return engineOnLog(log, cfg, { sink, metrics });
+  return engineOnFake(log, cfg, { sink, metrics });
 }
 
 function newLog(): FakeLog {
@@ -304,7 +295,7 @@ describe('the engine (Kafka faked in memory)', () => {
     // Each partition's lag stays under BATCH_MAX_EVENTS (40) while their sum does not; fetches come
     // more than BATCH_MAX_MS (1 ms) apart, so every fetch would flush on its own unless the catch-up
     // is seen across partitions (and lingers for CATCHUP_FLUSH_MS instead).
-    const cfg = loadConfig({ ...env, BATCH_MAX_MS: '1', CATCHUP_FLUSH_MS: '60000' });
+    const cfg = singleConfig({ ...env, BATCH_MAX_MS: '1', CATCHUP_FLUSH_MS: '60000' });
     const log = newLog();
     const metrics = createMetrics();
     const { engine, consumer } = engineOn(log, log.sink(), metrics, cfg);
@@ -426,7 +417,7 @@ describe('the engine (Kafka faked in memory)', () => {
 
   it('stops, not ready and saying why, rather than grow past its memory budget', async () => {
     const log = newLog();
-    const tight = loadConfig({ ...env, MODEL_MEMORY_BYTES: String(16 * 1024 * 1024) });
+    const tight = singleConfig({ ...env, MODEL_MEMORY_BYTES: String(16 * 1024 * 1024) });
     for (let u = 0; u < 4; u++)
       for (let i = 0; i < 3_000; i++) {
         const e = {
