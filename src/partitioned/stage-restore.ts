@@ -2,6 +2,7 @@
 // previous owner), its changelog partition read to the end through the stage's consumer, then its
 // inputs placed at the group's committed offsets and the task made live. The stage owns the consumer
 // and the serial queue; this module owns the order of those steps and the restore figures.
+import { PROGRESS_LOG_MS, progressFields } from '../telemetry/progress.js';
 import type { Admin, KafkaMessage } from 'kafkajs';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -67,9 +68,6 @@ interface RestoreState {
   /** Why the task may not go live (deletion requests lost to retention). */
   blocked: string | undefined;
 }
-
-/** How often a restore under way logs its progress. */
-const PROGRESS_LOG_MS = 10_000;
 
 export class StageRestore {
   /** Every restore completed (benchmarks). */
@@ -201,17 +199,8 @@ export class StageRestore {
     const now = Date.now();
     if (now - Math.max(r.loggedAt, r.fenced) < PROGRESS_LOG_MS) return;
     r.loggedAt = now;
-    const done = at - r.from;
-    const total = r.end - r.from;
-    const etaSeconds = done > 0 ? Math.round((((now - r.fenced) / done) * (r.end - at)) / 1000) : undefined;
     this.o.log.info(
-      {
-        partition: t.partition,
-        percent: Math.floor((100 * done) / total),
-        records: done,
-        of: total,
-        etaSeconds,
-      },
+      { partition: t.partition, ...progressFields(at - r.from, r.end - r.from, now - r.fenced) },
       'restoring a partition from its changelog',
     );
   }

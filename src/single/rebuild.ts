@@ -5,6 +5,7 @@
 // interactions and applied at their place in each user's history (replay-order.ts).
 //
 // One Rebuild per generation of the group: a newer assignment abandons it.
+import { PROGRESS_LOG_MS, progressFields } from '../telemetry/progress.js';
 import type { KafkaMessage } from 'kafkajs';
 import type { Model } from '../model/index.js';
 import type { Logger } from '../log.js';
@@ -35,9 +36,6 @@ export interface RebuildTopics {
 }
 
 /** Where a rebuild starts from: the newest usable snapshot, and how a model is built from it. */
-/** How often a replay under way logs its progress. */
-const PROGRESS_LOG_MS = 10_000;
-
 export interface SnapshotRestore {
   /** The newest snapshot that fits the model settings (undefined: none, or SNAPSHOT_DIR unset). */
   restore(): Promise<Restored<Snapshot> | undefined>;
@@ -267,12 +265,9 @@ export class Rebuild {
     const now = Date.now();
     if (now - Math.max(this.progressAt, this.startedAt) < PROGRESS_LOG_MS || this.toReplay === 0) return;
     this.progressAt = now;
-    const remaining = this.recordsToReplay();
-    const done = this.toReplay - remaining;
-    const etaSeconds =
-      done > 0 ? Math.round((((now - this.startedAt) / done) * remaining) / 1000) : undefined;
+    const done = this.toReplay - this.recordsToReplay();
     this.deps.log.info(
-      { percent: Math.floor((100 * done) / this.toReplay), records: done, of: this.toReplay, etaSeconds },
+      progressFields(done, this.toReplay, now - this.startedAt),
       'rebuilding state from the input topics',
     );
   }
