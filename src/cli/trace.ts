@@ -59,11 +59,11 @@ const bytesOf = (m: KafkaMessage): Buffer =>
     ),
   ]);
 
-async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
+async function listTopics(kafka: Kafka): Promise<Set<string>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    return (await admin.listTopics()).includes(topic);
+    return new Set(await admin.listTopics());
   } finally {
     await admin.disconnect();
   }
@@ -145,8 +145,9 @@ export async function trace(
       { topic: names.usersRepartition },
     );
   }
+  const existing = await listTopics(kafka);
   for (const { topic, allowed } of topics) {
-    if (!(await topicExists(kafka, topic))) continue;
+    if (!existing.has(topic)) continue;
     await readToEnd(
       kafka,
       topic,

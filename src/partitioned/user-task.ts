@@ -70,10 +70,8 @@ export class UserTask extends Task {
   readonly inputs: readonly string[];
   private readonly table: UserTable;
   private readonly held = new HeldRecords<string>();
-  /** Routed records of the chunk in progress, delivered with its flush. */
-  private routed: TaggedRecord[] = [];
   private readonly purge: CommittedPurge;
-  /** marker (the request's offset) → waiting for acks ('r') or for PURGED ('p'). */
+  /** marker (see Request) → waiting for acks ('r') or for PURGED ('p'). */
   private readonly waiting = new Map<number, Request>();
   private readonly purging = new Map<number, Request>();
   /** Late events counted into receipts not yet out (late-counts.ts). */
@@ -144,11 +142,11 @@ export class UserTask extends Task {
         heartbeat: this.u.pause,
         stopping: () => this.u.stopping() || this.stopped,
       });
-      this.route(topic, messages);
+      const routed = this.route(topic, messages);
       this.positions.set(topic, last + 1);
       // Routed at once (a user's records reach home in about the order they arrived); the held
       // chunk is applied with it only when due.
-      await this.flush(this.chunkDue());
+      await this.flush(this.chunkDue(), routed);
       return;
     }
     if (topic === t.repartition) {
@@ -160,11 +158,7 @@ export class UserTask extends Task {
     }
     // Acknowledgements of item partitions. Held events are applied first: a late one the tombstone
     // drops still counts in a receipt about to go out (late-counts.ts).
-    if (this.held.size > 0 && this.waiting.size > 0) {
-      const counts = new CountsByTopic();
-      await applyChunk(this.held.take(), this.sink(counts), this.u.pause);
-      counts.report(this.u.metrics);
-    }
+    if (this.waiting.size > 0) await this.applyHeld();
     let completed = false;
     for (const m of messages) {
       const ack = JSON.parse(m.value?.toString('utf8') ?? 'null') as { m: number; q: number } | null;
@@ -213,8 +207,9 @@ export class UserTask extends Task {
    * Input records of this partition to their users' home partitions: decoded and validated here
    * (dead letters and REJECTED answers where they arrived), named by token when they leave.
    */
-  private route(topic: string, messages: readonly KafkaMessage[]): void {
+  private route(topic: string, messages: readonly KafkaMessage[]): TaggedRecord[] {
     const { u } = this;
+    const routed: TaggedRecord[] = [];
     const counts = new CountsByTopic();
     const sink = this.sink(counts);
     for (const m of messages) {
@@ -240,9 +235,10 @@ export class UserTask extends Task {
         value = encodeRoutedDeletion(token, a.deletion);
       }
       const home = homeOf(token, u.userPartitions);
-      this.routed.push(record('routed', u.topics.repartition, home, null, value, { timestamp: m.timestamp }));
+      routed.push(record('routed', u.topics.repartition, home, null, value, { timestamp: m.timestamp }));
     }
     counts.report(u.metrics);
+    return routed;
   }
 
   /** This partition's users' records: interactions held, deletion requests applied. True if any forgot. */
@@ -318,14 +314,21 @@ export class UserTask extends Task {
     };
   }
 
-  /** Delivers what is pending; `applyHeld` false leaves the held chunk held (routing only). */
-  async flush(applyHeld = true): Promise<void> {
-    if (applyHeld) this.cancelFlush();
-    const started = performance.now();
+  /** Applies the whole held chunk to the table (and the DLQ), counted; returns how many records. */
+  private async applyHeld(): Promise<number> {
+    const chunk = this.held.take();
+    if (chunk.length === 0) return 0;
     const counts = new CountsByTopic();
-    const chunk = applyHeld ? this.held.take() : [];
     await applyChunk(chunk, this.sink(counts), this.u.pause);
     counts.report(this.u.metrics);
+    return chunk.length;
+  }
+
+  /** Delivers what is pending (and `routed`); `applyHeld` false leaves the held chunk held. */
+  async flush(applyHeld = true, routed: readonly TaggedRecord[] = []): Promise<void> {
+    if (applyHeld) this.cancelFlush();
+    const started = performance.now();
+    const applied = applyHeld ? await this.applyHeld() : 0;
     const now = this.now();
     const t = this.u.topics;
     const records: TaggedRecord[] = [];
@@ -339,7 +342,6 @@ export class UserTask extends Task {
       records.push(record('changelog', t.changelog, this.partition, key, r ? JSON.stringify(r) : null));
     }
     for (const d of this.dead.records()) records.push({ ...d, kind: 'dlq' });
-    const routed = this.routed;
     records.push(...routed);
     const receipts = this.receipts;
     for (const r of receipts) {
@@ -349,17 +351,16 @@ export class UserTask extends Task {
     await this.deliver(records);
     this.dirtyRequests = new Set();
     this.receipts = [];
-    this.routed = [];
     this.dead.delivered();
-    if (applyHeld) this.noteFlush(performance.now() - started, chunk.length);
+    if (applyHeld) this.noteFlush(performance.now() - started, applied);
     const { metrics, pmetrics } = this.u;
     for (const r of receipts)
       metrics.receiptLatency.observe(
         { status: r.receipt.status },
         Math.max(0, this.now() - r.recordMs) / 1000,
       );
-    if (chunk.length > 0)
-      pmetrics.work.inc({ stage: 'users', partition: String(this.partition), kind: 'events' }, chunk.length);
+    if (applied > 0)
+      pmetrics.work.inc({ stage: 'users', partition: String(this.partition), kind: 'events' }, applied);
   }
 
   async periodic(now: number): Promise<void> {
@@ -379,8 +380,7 @@ export class UserTask extends Task {
       this.lastExpiry = now;
       this.table.expireTombstones(now);
     }
-    const pending = this.held.size + this.routed.length;
-    if (this.receipts.length > 0 || this.table.dirty || pending > 0) await this.flush();
+    if (this.receipts.length > 0 || this.table.dirty || this.held.size > 0) await this.flush();
     else await this.tickIfIdle(now);
   }
 
