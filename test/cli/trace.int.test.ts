@@ -3,7 +3,9 @@
 // before the forget it finds the user (token, pair keys, event hashes) where the service keeps
 // them; after PURGED it finds them only where the contract allows (the input topics, the users
 // changelog's tombstone) and exits 0.
+import type { Kafka } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config.js';
 import { trace } from '../../src/cli/trace.js';
 import { scenario } from '../helpers/generator.js';
 import { waitFor } from '../helpers/kafka.js';
@@ -16,6 +18,13 @@ import { tempDirs } from '../helpers/files.js';
 import { harness } from '../helpers/service.js';
 
 const tempDir = tempDirs('amnesia-trace');
+
+/** `amnesia trace --user` as the CLI runs it: its exit code and printed lines. */
+async function runTrace(kafka: Kafka, config: Config, userId: string) {
+  const lines: string[] = [];
+  const code = await trace(kafka, config, undefined, { userId, timeoutMs: 60_000 }, (l) => lines.push(l));
+  return { code, lines };
+}
 
 describe('amnesia trace --user', () => {
   it('finds what the service keeps of a user, and after PURGED only what the contract allows', async () => {
@@ -36,13 +45,7 @@ describe('amnesia trace --user', () => {
     await h.produceEvents([...s.before, ...mine], 'json');
     await waitPartitionedProcessed(h.kafka, h.groupId, [h.topics.interactions]);
     const config = h.config(env);
-    const run = async () => {
-      const lines: string[] = [];
-      const code = await trace(h.kafka, config, undefined, { userId: user, timeoutMs: 60_000 }, (l) =>
-        lines.push(l),
-      );
-      return { code, lines };
-    };
+    const run = () => runTrace(h.kafka, config, user);
 
     const before = await run();
     expect(before.code).toBe(1);
@@ -79,13 +82,7 @@ describe('amnesia trace --user', () => {
     );
     await h.waitProcessed();
     const config = h.config(env);
-    const run = async () => {
-      const lines: string[] = [];
-      const code = await trace(h.kafka, config, undefined, { userId: user, timeoutMs: 60_000 }, (l) =>
-        lines.push(l),
-      );
-      return { code, lines };
-    };
+    const run = () => runTrace(h.kafka, config, user);
     await waitFor(async () => ((await run()).code === 1 ? true : undefined), 30_000);
     const before = await run();
     expect(before.lines.some((l) => l.startsWith('FOUND') && l.includes(dir) && l.endsWith(': id'))).toBe(

@@ -10,13 +10,13 @@ import { describe, expect, it } from 'vitest';
 import { scenario } from '../helpers/generator.js';
 import { waitFor } from '../helpers/kafka.js';
 import { history, receiptsNotOnce } from '../helpers/output-history.js';
-import { bruteForceLists, survivingHistory } from '../helpers/oracle.js';
+import { bruteForceLists, survivingHistory, type RefEvent } from '../helpers/oracle.js';
 import {
   deleteInternalTopicsAfterAll,
   partitionedEnv,
   waitPartitionedProcessed,
 } from '../helpers/partitioned.js';
-import { expectListsEventually, harness, waitForReceipts } from '../helpers/service.js';
+import { expectListsEventually, harness, waitForReceipts, type Harness } from '../helpers/service.js';
 
 describe("MODE=partitioned when the group's offsets are rewound", () => {
   it('restores every partition at its changelog positions: exact, each request receipted once', async () => {
@@ -79,11 +79,7 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
     deleteInternalTopicsAfterAll(h.groupId);
     const s = scenario({ seed: 29, users: 20, items: 15, events: 200, forget: 3 });
     const env = partitionedEnv({ TOP_K: '5' });
-    const first = await h.start(env);
-    await first.waitUntilReady(60_000);
-    await h.produceEvents(s.before, 'json');
-    await waitPartitionedProcessed(h.kafka, h.groupId, [h.topics.interactions]);
-    await first.stop();
+    await processedThenStopped(h, env, s.before);
     // Requests written while no instance runs, then deleted by "retention" before anyone read them.
     await h.produceDeletions(s.deletions, 'json');
     await truncate(h.kafka, h.topics.deletions);
@@ -160,11 +156,7 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
     deleteInternalTopicsAfterAll(h.groupId);
     const s = scenario({ seed: 43, users: 20, items: 15, events: 200, forget: 3 });
     const env = partitionedEnv({ TOP_K: '5' });
-    const first = await h.start(env);
-    await first.waitUntilReady(60_000);
-    await h.produceEvents(s.before, 'json');
-    await waitPartitionedProcessed(h.kafka, h.groupId, [h.topics.interactions]);
-    await first.stop();
+    await processedThenStopped(h, env, s.before);
     const rotated = await h.start({ ...env, TOMBSTONE_KEY: 'another-key-of-sixteen-chars-or-more' });
     // Both stages keep token-keyed state: both changelogs carry the fingerprint, both block.
     const blocked = (stage: string) =>
@@ -216,6 +208,19 @@ describe("MODE=partitioned when the group's offsets are rewound", () => {
     await rotated.stop();
   }, 180_000);
 });
+
+/** A first instance processes `events` and stops (state in the changelogs, none running). */
+async function processedThenStopped(
+  h: Harness,
+  env: Record<string, string>,
+  events: readonly RefEvent[],
+): Promise<void> {
+  const first = await h.start(env);
+  await first.waitUntilReady(60_000);
+  await h.produceEvents(events, 'json');
+  await waitPartitionedProcessed(h.kafka, h.groupId, [h.topics.interactions]);
+  await first.stop();
+}
 
 /** Deletes every record of partition 0 of `topic` (what retention does to old segments). */
 async function truncate(kafka: Kafka, topic: string): Promise<void> {
