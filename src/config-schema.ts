@@ -107,6 +107,9 @@ const schema = z.object({
   TOMBSTONE_KEY: z.string().min(16, 'at least 16 characters').optional(),
   ACCEPT_DELETION_GAP: bool.default(false),
   MAX_ITEMS_PER_USER: int(1, 1_000_000).default(10_000),
+  // 0: off. At most 1,000 years (any real window; keeps now − TTL a safe integer).
+  INTERACTION_TTL_MS: int(0, 1_000 * 365 * 86_400_000).default(0),
+  TTL_CHECK_MS: int(100, 86_400_000).optional(),
   EVENT_DEDUP_WINDOW: int(0, 1_024).default(8),
   EVENT_DEDUP_MAX_USERS: int(1, 100_000_000).optional(),
   MODEL_MEMORY_BYTES: int(16 * 1024 * 1024, Number.MAX_SAFE_INTEGER).optional(),

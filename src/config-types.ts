@@ -62,6 +62,10 @@ export interface Config {
     readonly tombstoneKey?: string;
     /** A user holds at most this many items; an ADD past it first removes their oldest interaction. */
     readonly maxItemsPerUser: number;
+    /** INTERACTION_TTL_MS: an interaction older than now minus it is forgotten (0: off). */
+    readonly interactionTtlMs: number;
+    /** TTL_CHECK_MS: how often expiry runs (an expired interaction is gone within it plus one flush). */
+    readonly ttlCheckMs: number;
     /** Bytes the model may hold (default: 60% of the memory the process may use, see memory-limit.ts). */
     readonly memoryBudgetBytes: number;
     /** eventIds remembered per user: an interaction repeating one of them is dropped (0: off). */

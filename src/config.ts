@@ -105,6 +105,16 @@ function partitionedRules(e: Env): void {
     );
 }
 
+/** INTERACTION_TTL_MS and how often it is checked (default: every minute, or every TTL if shorter). */
+function ttlSettings(e: Env): { interactionTtlMs: number; ttlCheckMs: number } {
+  const ttl = e.INTERACTION_TTL_MS;
+  if (e.TTL_CHECK_MS !== undefined && ttl === 0)
+    throw new ConfigError('TTL_CHECK_MS', 'only with INTERACTION_TTL_MS > 0 (the TTL is off)');
+  if (e.TTL_CHECK_MS !== undefined && e.TTL_CHECK_MS > ttl)
+    throw new ConfigError('TTL_CHECK_MS', `must be at most INTERACTION_TTL_MS (${ttl})`);
+  return { interactionTtlMs: ttl, ttlCheckMs: e.TTL_CHECK_MS ?? Math.max(100, Math.min(60_000, ttl)) };
+}
+
 /**
  * The eventId window's bound and its share of the memory budget: it may take at most half of
  * MODEL_MEMORY_BYTES (the model needs the rest), else EVENT_DEDUP_MAX_USERS is refused.
@@ -149,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   if (e.MODE === 'partitioned') partitionedRules(e);
+  const ttl = ttlSettings(e);
   const registry = registrySettings(e);
   const names = [
     e.INTERACTIONS_TOPIC,
@@ -223,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tombstoneRetentionMs: e.TOMBSTONE_RETENTION_MS,
       ...(e.TOMBSTONE_KEY ? { tombstoneKey: e.TOMBSTONE_KEY } : {}),
       maxItemsPerUser: e.MAX_ITEMS_PER_USER,
+      ...ttl,
       memoryBudgetBytes: budget,
       dedupWindow: e.EVENT_DEDUP_WINDOW,
       ...dedup,

@@ -27,6 +27,7 @@ const OUTCOME_LABEL: Record<InteractionOutcome, string> = {
   applied: 'applied',
   duplicate: 'duplicate',
   'suppressed-late': 'suppressed_late',
+  expired: 'expired',
 };
 
 /** Outcome counts of a run of records, added to the metrics in one go. */
@@ -45,6 +46,8 @@ export class OutcomeCounts {
 
   report(metrics: Metrics, topic: string): void {
     for (const [outcome, n] of this.byOutcome) metrics.eventsConsumed.inc({ topic, outcome }, n);
+    const expired = this.byOutcome.get('expired');
+    if (expired !== undefined) metrics.interactionsExpiredOnArrival.inc(expired);
     this.byOutcome.clear();
   }
 }

@@ -15,6 +15,7 @@ import {
   SPARSE_CELL_BYTES,
   SPARSE_ROW_BYTES,
   SET_ENTRY_BYTES,
+  TIME_BYTES,
   TOMBSTONE_BYTES,
   USER_BYTES,
 } from './memory.js';
@@ -38,6 +39,7 @@ export const DEFAULT_MODEL_OPTIONS: ModelOptions = Object.freeze({
   // MovieLens ml-latest-small (max 2,698) and ML-20M (max 9,254), and far more than a person rates.
   maxItemsPerUser: 10_000,
   memoryBudgetBytes: Infinity,
+  interactionTtlMs: 0,
 });
 
 export interface RepresentationOptions {
@@ -101,6 +103,8 @@ export class ModelCore {
   /** The last list reported per item slot (undefined: never reported, or gone). */
   reported: (NeighborList | undefined)[] = [];
 
+  /** Interactions with a time before this were expired (expireBefore); ADDs before it are refused. */
+  expiredBefore = -Infinity;
   /** Σ|H_u|, kept as it changes: stats() is read on every metrics scrape. */
   interactionCount = 0;
   /** Bytes of sparse cells the batch's ADDs may create, reserved until the flush settles them. */
@@ -117,6 +121,8 @@ export class ModelCore {
     if (!Number.isInteger(o.maxItemsPerUser) || o.maxItemsPerUser < 1)
       throw new RangeError('maxItemsPerUser must be an integer ≥ 1');
     if (!(o.memoryBudgetBytes > 0)) throw new RangeError('memoryBudgetBytes must be > 0');
+    if (!Number.isSafeInteger(o.interactionTtlMs) || o.interactionTtlMs < 0)
+      throw new RangeError('interactionTtlMs must be an integer ≥ 0');
     this.representation = repr.representation ?? 'auto';
     this.flushMode = repr.flushMode ?? 'auto';
     this.store =
@@ -125,6 +131,16 @@ export class ModelCore {
         : new DenseCooccurrence(o.memoryBudgetBytes === Infinity ? UNBUDGETED_DENSE_BYTES : Infinity);
     this.tombstones = new Tombstones(o.tombstoneKey, o.tombstoneRetentionMs);
     this.topk = new NeighborIndex(this.host(), o.topK, o.minCooccurrences, o.similarity);
+  }
+
+  /** Whether histories keep each interaction's time (INTERACTION_TTL_MS on). */
+  get timed(): boolean {
+    return this.options.interactionTtlMs > 0;
+  }
+
+  /** Bytes per interaction held: the slot and rank, and the time when timed. */
+  get interactionBytes(): number {
+    return INTERACTION_BYTES + (this.timed ? TIME_BYTES : 0);
   }
 
   /** Whether C follows the memory budget (not forced dense or sparse). */
@@ -254,7 +270,7 @@ export class ModelCore {
       this.store.bytes() +
       this.topk.bytes() +
       this.n.length * 16 +
-      this.interactionCount * INTERACTION_BYTES +
+      this.interactionCount * this.interactionBytes +
       this.users.size * USER_BYTES +
       this.itemDict.size * (ITEM_BYTES + NEIGHBOR_BYTES * o.topK) +
       (this.users.chars + this.itemDict.chars) * CHAR_BYTES +
@@ -274,7 +290,7 @@ export class ModelCore {
     const slots = this.itemDict.capacity + (newItem && this.itemDict.full ? 1 : 0);
     let sparse = this.store.kind === 'sparse' || this.sparsePlanned;
     if (sparse && budget === Infinity) return;
-    let need = INTERACTION_BYTES + this.topk.growthBytes(slots) + this.itemArrayGrowth(slots) * 16;
+    let need = this.interactionBytes + this.topk.growthBytes(slots) + this.itemArrayGrowth(slots) * 16;
     if (newUser) need += USER_BYTES + userId.length * CHAR_BYTES;
     if (newItem) need += ITEM_BYTES + NEIGHBOR_BYTES * this.options.topK + itemId.length * CHAR_BYTES;
     const used = this.bytes() - this.store.bytes() + this.store.boundBytes() + this.reservedBytes + need;

@@ -17,6 +17,8 @@ export const ITEM_BYTES = 120;
 /** Per neighbour of a reported list (an object with three fields and its slot in the array). */
 export const NEIGHBOR_BYTES = 56;
 export const INTERACTION_BYTES = 8;
+/** More per interaction with INTERACTION_TTL_MS: its time, a float64 (history.ts). */
+export const TIME_BYTES = 8;
 export const TOMBSTONE_BYTES = 120;
 /** Bytes per id character (V8 keeps strings in one or two bytes per character). */
 export const CHAR_BYTES = 2;

@@ -53,6 +53,9 @@ export class Model {
     let u = c.users.lookup(e.userId);
     const bound = u !== undefined ? c.lateBound.get(u) : c.tombstones.requestedAt(e.userId);
     if (bound !== undefined && e.occurredAt <= bound) return 'suppressed-late';
+    const timed = c.timed;
+    // A REMOVE always applies (it only takes away); an ADD older than the cutoff is never seen.
+    if (timed && e.action === 'ADD' && e.occurredAt < c.expiredBefore) return 'expired';
     let h = u === undefined ? undefined : c.history[u];
     const known = c.itemDict.lookup(e.itemId);
     if (e.action === 'REMOVE') {
@@ -61,17 +64,30 @@ export class Model {
       c.version++;
       return 'applied';
     }
-    if (known !== undefined && h?.has(known) === true) return 'duplicate';
+    if (known !== undefined && h?.has(known) === true) {
+      // A re-ADD: a later time refreshes the interaction's time (and makes it the newest arrival).
+      if (timed && h.refresh(known, e.occurredAt)) c.version++;
+      return 'duplicate';
+    }
+    // Timed, at the cap: the most recent N by time are kept; an ADD older than all of them is the one
+    // that leaves (what a replay that never saw it would hold, see expireBefore).
+    if (
+      timed &&
+      h !== undefined &&
+      h.length === c.options.maxItemsPerUser &&
+      e.occurredAt < (h.timeOf(h.oldest()) as number)
+    )
+      return 'applied';
     c.reserveAdd(e.userId, e.itemId, u === undefined, known === undefined, h?.length ?? 0);
     if (u === undefined) {
       u = c.users.intern(e.userId);
       if (bound !== undefined) c.lateBound.set(u, bound);
     }
-    if (h === undefined) h = c.history[u] = new History();
+    if (h === undefined) h = c.history[u] = new History(4, 0, timed);
     const i = c.internItem(e.itemId);
     c.beginUserChange(u, h);
     while (h.length >= c.options.maxItemsPerUser) c.removeItem(u, h, h.oldest());
-    h.add(i);
+    h.add(i, e.occurredAt);
     c.n[i] = (c.n[i] as number) + 1;
     c.interactionCount++;
     c.markChanged(i);
@@ -112,6 +128,34 @@ export class Model {
     const c = this.core;
     for (const [u, t] of c.lateBound) if (c.tombstones.isExpired(t, nowMs)) c.lateBound.delete(u);
     return c.tombstones.expire(nowMs);
+  }
+
+  /**
+   * INTERACTION_TTL_MS: forgets every interaction with a time before `cutoffMs` (the caller's now −
+   * TTL: the model has no clock) from H and n now, C and the lists at the next flush, exactly as a
+   * REMOVE would; from then on an ADD older than the cutoff is refused ('expired'). The cutoff only
+   * moves forward. O(users) plus the expired interactions. With the rules of interaction() (a re-ADD
+   * keeps the later time, the cap keeps the most recent by time, a REMOVE always applies), the state
+   * equals that of a model that never saw the ADDs before the cutoff, however often this ran.
+   * Returns the interactions expired.
+   */
+  expireBefore(cutoffMs: number): number {
+    this.idle();
+    const c = this.core;
+    if (!c.timed) throw new Error('expireBefore needs interactionTtlMs > 0');
+    if (!(cutoffMs > c.expiredBefore)) return 0;
+    c.expiredBefore = cutoffMs;
+    let expired = 0;
+    for (const u of c.users.slots()) {
+      const h = c.history[u];
+      if (h === undefined || !(h.minTime < cutoffMs)) continue;
+      for (const i of h.before(cutoffMs)) {
+        c.removeItem(u, h, i);
+        expired++;
+      }
+    }
+    if (expired > 0) c.version++;
+    return expired;
   }
 
   /** Starts a flush that runs in slices; no other mutating model call until it is done. */

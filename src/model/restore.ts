@@ -15,9 +15,11 @@ export function exportState(c: ModelCore): ModelState {
   const userIds: string[] = [];
   const histories: Int32Array[] = [];
   const bounds: number[] = [];
+  const times: Float64Array[] | undefined = c.timed ? [] : undefined;
   for (const u of c.users.slots()) {
     userIds.push(c.users.name(u));
     histories.push(c.history[u]?.arrival() ?? new Int32Array(0));
+    times?.push(c.history[u]?.arrivalTimes() ?? new Float64Array(0));
     bounds.push(c.lateBound.get(u) ?? NaN);
   }
   return {
@@ -25,6 +27,7 @@ export function exportState(c: ModelCore): ModelState {
       topK: c.options.topK,
       minCooccurrences: c.options.minCooccurrences,
       similarity: c.options.similarity,
+      ...(c.timed ? { interactionTtlMs: c.options.interactionTtlMs } : {}),
     },
     itemNames: names,
     itemFree: free,
@@ -34,6 +37,7 @@ export function exportState(c: ModelCore): ModelState {
     // Lists are immutable once reported: sharing them is a copy.
     lists: Array.from({ length: names.length }, (_, i) => c.reported[i]),
     tombstones: [...c.tombstones.entries()],
+    ...(times ? { times, expiredBefore: c.expiredBefore } : {}),
     topk: exportTopK(c.topk, names.length, (name) => c.itemDict.lookup(name)),
   };
 }
@@ -48,6 +52,7 @@ export function restoreInto(c: ModelCore, state: ModelState): void {
       `state built with topK=${s.topK}, minCooccurrences=${s.minCooccurrences}, similarity=${similarity}; ` +
         `model configured with topK=${o.topK}, minCooccurrences=${o.minCooccurrences}, similarity=${o.similarity}`,
     );
+  const times = c.timed ? timesOf(state) : undefined;
   const slots = state.itemNames.length;
   c.itemDict.restoreSlots(state.itemNames, state.itemFree);
   if (slots > c.n.length) c.growItems(slots);
@@ -62,7 +67,7 @@ export function restoreInto(c: ModelCore, state: ModelState): void {
       n[i] = (n[i] as number) + 1;
     }
     const u = c.users.intern(state.userIds[k] as string);
-    const h = History.fromArrival(items);
+    const h = History.fromArrival(items, times?.[k]);
     c.history[u] = h;
     sorted.push(h.sorted());
     c.interactionCount += items.length;
@@ -72,6 +77,7 @@ export function restoreInto(c: ModelCore, state: ModelState): void {
   for (let i = 0; i < slots; i++)
     if ((n[i] === 0) !== (state.itemNames[i] === undefined))
       throw new RangeError(`item slot ${i} is in use but held by no one, or free but held`);
+  if (times !== undefined) c.expiredBefore = state.expiredBefore ?? -Infinity;
   c.tombstones.restore(state.tombstones);
   c.reported = state.lists.slice();
   chooseRepresentation(c, slots, sorted);
@@ -94,6 +100,22 @@ export function restoreInto(c: ModelCore, state: ModelState): void {
       ids.length,
     );
   }
+}
+
+/**
+ * The interaction times a timed model needs. A state kept without the TTL has none: refused when it
+ * holds any interaction (their times are unknown; a rebuild from the inputs has them).
+ */
+function timesOf(state: ModelState): readonly Float64Array[] {
+  const { times, histories } = state;
+  if (times === undefined) {
+    if (histories.some((h) => h.length > 0))
+      throw new RangeError('state kept without INTERACTION_TTL_MS: it holds no interaction times');
+    return histories.map(() => new Float64Array(0));
+  }
+  if (times.length !== histories.length || times.some((t, k) => t.length !== histories[k]?.length))
+    throw new RangeError('interaction times do not match the histories');
+  return times;
 }
 
 /** Sparse rows from the start when a growing square would have become sparse too (see preferSparse). */

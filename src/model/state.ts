@@ -14,6 +14,8 @@ export interface ModelSettings {
   readonly minCooccurrences: number;
   /** The measure of the lists and bounds; absent in states written before it existed (Jaccard). */
   readonly similarity?: SimilarityMeasure;
+  /** INTERACTION_TTL_MS the state was kept under (absent or 0: off, no interaction times). */
+  readonly interactionTtlMs?: number;
 }
 
 /**
@@ -49,6 +51,13 @@ export interface ModelState {
   readonly lists: readonly (NeighborList | undefined)[];
   /** Forgotten users' tombstones: keyed hash → request time (never ids). */
   readonly tombstones: readonly (readonly [string, number])[];
+  /**
+   * Per user, the times (epoch ms) of histories[k], in the same order: present when the state was
+   * kept under INTERACTION_TTL_MS. A model with the TTL on restores only a state that has them.
+   */
+  readonly times?: readonly Float64Array[];
+  /** The expiry cutoff reached (ADDs before it are refused); with `times` only. */
+  readonly expiredBefore?: number;
   /** Top-K candidates and bounds; without them every row is rescanned on restore. */
   readonly topk?: TopKState;
 }

@@ -20,7 +20,8 @@ export interface ForgetRequest {
 }
 
 /** What one interaction did to the state. */
-export type InteractionOutcome = 'applied' | 'duplicate' | 'suppressed-late';
+/** 'expired': an ADD older than the last expiry cutoff (INTERACTION_TTL_MS), not applied. */
+export type InteractionOutcome = 'applied' | 'duplicate' | 'suppressed-late' | 'expired';
 
 export interface ForgetResult {
   /** Interactions of the user that were removed from H. */
@@ -86,6 +87,13 @@ export interface ModelOptions {
    * (code MODEL_MEMORY_EXCEEDED) before changing anything.
    */
   readonly memoryBudgetBytes: number;
+  /**
+   * INTERACTION_TTL_MS (default 0: off). When > 0 the model keeps each interaction's time (8 bytes
+   * more each) and the caller expires them with expireBefore(now − TTL): the model has no clock.
+   * The cap's oldest is then the interaction with the smallest time (ties: arrival), see ttl rules
+   * in docs/contract.md.
+   */
+  readonly interactionTtlMs: number;
 }
 
 export interface ModelStats {

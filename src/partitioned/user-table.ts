@@ -5,10 +5,13 @@
 // at MAX_ITEMS_PER_USER first evicts the oldest item, a repeated eventId is dropped. Within a chunk
 // it remembers each changed user's items at the chunk start (K0) and which changelog records
 // changed, so that a flush can turn the chunk into deltas and changelog records.
+// With INTERACTION_TTL_MS each pair also keeps its time (the model's rules, src/model/model.ts
+// expireBefore: an ADD before the cutoff is 'expired', a re-ADD keeps the later time, the cap keeps
+// the most recent by time, a REMOVE always applies), written as the pair record's fourth field.
 import { hash53, notesEventId } from '../input/dedup.js';
 import { pairHash } from './ids.js';
 
-export type Outcome = 'applied' | 'duplicate' | 'suppressed_late' | 'duplicate_event';
+export type Outcome = 'applied' | 'duplicate' | 'suppressed_late' | 'duplicate_event' | 'expired';
 
 export interface UserEvent {
   readonly itemId: string;
@@ -20,6 +23,10 @@ export interface UserEvent {
 interface UserRecord {
   /** item → arrival rank (larger is newer). */
   readonly items: Map<string, number>;
+  /** item → time (epoch ms), with INTERACTION_TTL_MS only. */
+  readonly times: Map<string, number> | undefined;
+  /** No time held is smaller (a lower bound). */
+  minTime: number;
   nextRank: number;
   /** The last eventIds (53-bit hashes) in a ring; undefined while none. */
   ring: number[] | undefined;
@@ -45,6 +52,8 @@ export interface UserTableOptions {
   readonly maxItemsPerUser: number;
   readonly dedupWindow: number;
   readonly tombstoneRetentionMs: number;
+  /** INTERACTION_TTL_MS (0 or absent: off). */
+  readonly interactionTtlMs?: number;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
@@ -59,8 +68,23 @@ export class UserTable {
   private metaTouched = new Set<string>();
   private tombTouched = new Set<string>();
   private markers = new Map<string, number[]>();
+  private readonly timed: boolean;
+  /** ADDs before it are refused ('expired'); pairs before it were expired. */
+  private expiredBefore = -Infinity;
+  /** A restored pair record had no time while the TTL is on (restoreRefusal). */
+  private untimedRestored = false;
 
-  constructor(private readonly options: UserTableOptions) {}
+  constructor(private readonly options: UserTableOptions) {
+    this.timed = (options.interactionTtlMs ?? 0) > 0;
+  }
+
+  /** Estimated bytes held (MODEL_MEMORY_BYTES), the pairs' times included with the TTL on. */
+  stateBytes(): number {
+    const window = this.options.dedupWindow;
+    const ring = window === 0 ? 0 : 32 + 8 * window;
+    const pair = this.timed ? 90 + 40 : 90;
+    return this.pairs * pair + this.users.size * (150 + ring) + this.tombstones.size * 60;
+  }
 
   get size(): { users: number; pairs: number; tombstones: number } {
     return { users: this.users.size, pairs: this.pairs, tombstones: this.tombstones.size };
@@ -99,17 +123,34 @@ export class UserTable {
   private apply(token: string, found: UserRecord | undefined, e: UserEvent): Outcome {
     const bound = this.tombstones.get(token);
     if (bound !== undefined && e.occurredAt <= bound) return 'suppressed_late';
+    if (this.timed && e.action === 'ADD' && e.occurredAt < this.expiredBefore) return 'expired';
     if (e.action === 'REMOVE') {
       if (!found?.items.has(e.itemId)) return 'duplicate';
       this.noteBase(token, found);
       this.removeItem(token, found, e.itemId);
       return 'applied';
     }
-    if (found?.items.has(e.itemId)) return 'duplicate';
+    if (found?.items.has(e.itemId)) {
+      const held = found.times?.get(e.itemId);
+      if (held !== undefined && e.occurredAt > held) {
+        found.times?.set(e.itemId, e.occurredAt);
+        found.items.set(e.itemId, found.nextRank++);
+        this.touch(token, e.itemId);
+        this.metaTouched.add(token);
+      }
+      return 'duplicate';
+    }
+    const cap = this.options.maxItemsPerUser;
+    if (found?.times && found.items.size === cap && e.occurredAt < found.times.get(oldest(found))!)
+      return 'applied';
     const u = found ?? this.record(token);
     this.noteBase(token, u);
-    while (u.items.size >= this.options.maxItemsPerUser) this.removeItem(token, u, oldest(u));
+    while (u.items.size >= cap) this.removeItem(token, u, oldest(u));
     u.items.set(e.itemId, u.nextRank++);
+    if (u.times) {
+      u.times.set(e.itemId, e.occurredAt);
+      u.minTime = Math.min(u.minTime, e.occurredAt);
+    }
     this.pairs++;
     this.touch(token, e.itemId);
     this.metaTouched.add(token);
@@ -139,6 +180,41 @@ export class UserTable {
     return removed;
   }
 
+  /**
+   * INTERACTION_TTL_MS: forgets every pair with a time before `cutoffMs` (the caller's now − TTL), as
+   * a REMOVE would, in the chunk in progress; later ADDs before it are refused. Returns pairs expired.
+   */
+  expireBefore(cutoffMs: number): number {
+    if (!this.timed || !(cutoffMs > this.expiredBefore)) return 0;
+    this.expiredBefore = cutoffMs;
+    let n = 0;
+    for (const [token, u] of this.users) {
+      if (!(u.minTime < cutoffMs) || !u.times) continue;
+      let min = Infinity;
+      for (const [item, t] of u.times) {
+        if (t >= cutoffMs) {
+          min = Math.min(min, t);
+          continue;
+        }
+        this.noteBase(token, u);
+        this.removeItem(token, u, item);
+        n++;
+      }
+      u.minTime = min;
+      // A user left with nothing: their meta record goes too (unless an eventId window keeps it).
+      if (u.items.size === 0) this.metaTouched.add(token);
+    }
+    return n;
+  }
+
+  /** After endRestore: why the changelog does not fit the configuration, or undefined. */
+  restoreRefusal(): string | undefined {
+    return this.untimedRestored
+      ? 'INTERACTION_TTL_MS is on but the users changelog holds interactions without their time ' +
+          '(written with the TTL off): their expiry cannot be exact (docs/operations.md, interaction TTL)'
+      : undefined;
+  }
+
   /** Drops tombstones older than the retention (their changelog records go with the next chunk). */
   expireTombstones(nowMs: number): number {
     let n = 0;
@@ -165,7 +241,9 @@ export class UserTable {
       for (const item of items) {
         const rank = u?.items.get(item);
         const key = `h${pairHash(token, item)}`;
-        changelog.push({ key, value: rank === undefined ? null : JSON.stringify([token, item, rank]) });
+        const time = u?.times?.get(item);
+        const pair = time === undefined ? [token, item, rank] : [token, item, rank, time];
+        changelog.push({ key, value: rank === undefined ? null : JSON.stringify(pair) });
       }
     }
     for (const token of this.metaTouched) {
@@ -199,14 +277,21 @@ export class UserTable {
       if (value === null) {
         const at = this.restoredPairs.get(hash);
         if (at) {
-          this.users.get(at[0])?.items.delete(at[1]);
+          const u = this.users.get(at[0]);
+          u?.items.delete(at[1]);
+          u?.times?.delete(at[1]);
           this.restoredPairs.delete(hash);
         }
         return;
       }
-      const [token, item, rank] = JSON.parse(value) as [string, string, number];
+      const [token, item, rank, time] = JSON.parse(value) as [string, string, number, number?];
       const u = this.users.get(token) ?? this.record(token);
       u.items.set(item, rank);
+      if (u.times && time === undefined) this.untimedRestored = true;
+      if (u.times && time !== undefined) {
+        u.times.set(item, time);
+        u.minTime = Math.min(u.minTime, time);
+      }
       u.nextRank = Math.max(u.nextRank, rank + 1);
       this.restoredPairs.set(hash, [token, item]);
     } else if (kind === 'm') {
@@ -243,7 +328,14 @@ export class UserTable {
   private readonly restoredMeta = new Map<string, string>();
 
   private record(token: string): UserRecord {
-    const u: UserRecord = { items: new Map(), nextRank: 0, ring: undefined, ringNext: 0 };
+    const u: UserRecord = {
+      items: new Map(),
+      times: this.timed ? new Map() : undefined,
+      minTime: Infinity,
+      nextRank: 0,
+      ring: undefined,
+      ringNext: 0,
+    };
     this.users.set(token, u);
     return u;
   }
@@ -260,6 +352,7 @@ export class UserTable {
 
   private removeItem(token: string, u: UserRecord, item: string): void {
     u.items.delete(item);
+    u.times?.delete(item);
     this.pairs--;
     this.touch(token, item);
   }
@@ -270,10 +363,15 @@ function metaKey(token: string): string {
   return `m${pairHash(token, '')}`;
 }
 
+/** The pair that leaves first at the cap: the first to arrive, or, timed, the smallest (time, rank). */
 function oldest(u: UserRecord): string {
   let best = '';
   let rank = Infinity;
-  for (const [item, r] of u.items) if (r < rank) [rank, best] = [r, item];
+  let time = Infinity;
+  for (const [item, r] of u.items) {
+    const t = u.times?.get(item) ?? 0;
+    if (t < time || (t === time && r < rank)) [time, rank, best] = [t, r, item];
+  }
   return best;
 }
 

@@ -14,6 +14,7 @@ export function modelOptionsOf(config: Config, tombstoneKey: string): Partial<Mo
     minCooccurrences: m.minCooccurrences,
     tombstoneRetentionMs: m.tombstoneRetentionMs,
     maxItemsPerUser: m.maxItemsPerUser,
+    interactionTtlMs: m.interactionTtlMs,
     // The eventId window (input/dedup.ts) holds its share of MODEL_MEMORY_BYTES at its bound.
     memoryBudgetBytes: m.memoryBudgetBytes - m.dedupReservedBytes,
     tombstoneKey,
@@ -24,10 +25,16 @@ export function newModel(config: Config, tombstoneKey: string): Model {
   return new Model(modelOptionsOf(config, tombstoneKey));
 }
 
-/** True when the snapshot was built with this configuration's TOP_K and MIN_COOCCURRENCES. */
+/**
+ * True when the snapshot was built with this configuration's TOP_K and MIN_COOCCURRENCES, and, with
+ * INTERACTION_TTL_MS on, holds the interactions' times (a snapshot kept with the TTL off has none:
+ * the inputs, replayed, do).
+ */
 export function settingsFit(config: Config, s: Snapshot): boolean {
-  const { topK, minCooccurrences } = config.model;
-  return s.state.settings.topK === topK && s.state.settings.minCooccurrences === minCooccurrences;
+  const { topK, minCooccurrences, interactionTtlMs } = config.model;
+  const st = s.state;
+  if (interactionTtlMs > 0 && st.times === undefined && st.histories.some((h) => h.length > 0)) return false;
+  return st.settings.topK === topK && st.settings.minCooccurrences === minCooccurrences;
 }
 
 export function modelFromState(config: Config, tombstoneKey: string, state: ModelState): Model {

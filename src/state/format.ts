@@ -21,6 +21,8 @@
 //   TOMB  u32 t; t × (string keyed hash of a forgotten user, f64 request time)
 //   topk  u32 slots; per slot: u32 c, c × i32 candidate slots, f64 bound value (negative: none),
 //         i32 bound item slot (-1: value-only) — see TopKState; without it, a restore rescans C
+//   time  INTERACTION_TTL_MS: the expiry cutoff and each interaction's time (src/state/time-section.ts);
+//         written only with the TTL on (the header's settings then carry interactionTtlMs)
 //   dedk  the engine's eventId window, keyed by user token (opaque here: src/input/dedup.ts); the
 //         older `dedp` (keyed by raw user id) is read and converted there, never written
 //
@@ -50,6 +52,7 @@ import {
   userSection,
   type SectionEncoder,
 } from './model-state.js';
+import { readTimes, timeSection } from './time-section.js';
 
 export { SnapshotError };
 
@@ -59,7 +62,7 @@ const READABLE_VERSIONS = [1, 2];
 const DIGEST_BYTES = 32;
 const PREAMBLE = 16;
 const TAG = /^[A-Za-z]{4}$/;
-const MODEL_TAGS = ['ITEM', 'USER', 'LIST', 'TOMB', 'topk'];
+const MODEL_TAGS = ['ITEM', 'USER', 'LIST', 'TOMB', 'topk', 'time'];
 
 export interface TopicOffset {
   readonly topic: string;
@@ -127,6 +130,7 @@ function sectionsOf(s: Snapshot): [string, SectionEncoder][] {
   ];
   const topk = st.topk;
   if (topk !== undefined) out.push(['topk', (w) => topkSection(w, topk)]);
+  if (st.times !== undefined) out.push(['time', (w) => timeSection(w, st)]);
   for (const [tag, bytes] of Object.entries(s.sections ?? {})) {
     if (!TAG.test(tag) || tag[0] !== (tag[0] as string).toLowerCase() || MODEL_TAGS.includes(tag))
       throw new RangeError(`not a tag for an optional section: ${JSON.stringify(tag)}`);
@@ -232,10 +236,11 @@ function decodeBodyV2(buf: Buffer, start: number, end: number): Body {
   const lists = read('LIST', (r) => readLists(r, itemNames));
   const tombstones = read('TOMB', readTombstones);
   const topk = sections.has('topk') ? read('topk', (r) => readTopk(r, itemNames.length)) : undefined;
+  const times = sections.has('time') ? read('time', (r) => readTimes(r, users.histories)) : {};
   const extra: Record<string, Uint8Array> = {};
   for (const [tag, r] of sections) if (!MODEL_TAGS.includes(tag)) extra[tag] = r.bytes(r.end - r.pos);
   return {
-    state: { itemNames, itemFree, ...users, lists, tombstones, ...(topk ? { topk } : {}) },
+    state: { itemNames, itemFree, ...users, lists, tombstones, ...times, ...(topk ? { topk } : {}) },
     sections: extra,
   };
 }

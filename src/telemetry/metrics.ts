@@ -22,6 +22,8 @@ export interface Metrics {
   readonly modelMemoryExceeded: Gauge;
   readonly eventDedupUsers: Gauge;
   readonly eventDedupEvicted: Counter;
+  readonly interactionsExpired: Counter;
+  readonly interactionsExpiredOnArrival: Counter;
   readonly ready: Gauge;
   readonly active: Gauge;
 }
@@ -99,8 +101,18 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registry,
     eventsConsumed: new Counter({
       name: 'amnesia_events_consumed_total',
-      help: 'Input records consumed, by topic and outcome (applied, duplicate, suppressed_late, invalid).',
+      help: 'Input records consumed, by topic and outcome (applied, duplicate, suppressed_late, expired, invalid).',
       labelNames: ['topic', 'outcome'] as const,
+      registers,
+    }),
+    interactionsExpired: new Counter({
+      name: 'amnesia_interactions_expired_total',
+      help: 'Interactions forgotten by INTERACTION_TTL_MS: held, then older than now minus the TTL at a check (every TTL_CHECK_MS).',
+      registers,
+    }),
+    interactionsExpiredOnArrival: new Counter({
+      name: 'amnesia_interactions_expired_on_arrival_total',
+      help: 'ADD events already older than the expiry cutoff (INTERACTION_TTL_MS) when read: counted, not applied.',
       registers,
     }),
     dlqRecords: new Counter({

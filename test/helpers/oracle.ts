@@ -124,38 +124,97 @@ export function bruteForceLists(
 export type RefOp =
   | { kind: 'add' | 'remove'; user: string; item: string; at: number }
   | { kind: 'forget'; user: string; at: number }
-  | { kind: 'flush' };
+  | { kind: 'flush' }
+  /** INTERACTION_TTL_MS: everything with a time before `at` is forgotten (the cutoff never goes back). */
+  | { kind: 'expire'; at: number };
 
 export class Reference {
   /** Per user, the items held; a Set iterates in insertion order, which is the arrival order. */
   readonly H = new Map<string, Set<string>>();
   private readonly forgottenAt = new Map<string, number>();
+  /** Timed (the TTL on): per user and item, its time and an arrival counter. */
+  private readonly times = new Map<string, Map<string, { t: number; seq: number }>>();
+  private seq = 0;
+  private cutoff = -Infinity;
 
-  /** maxItemsPerUser: an ADD for a user holding that many first drops their oldest item. */
-  constructor(private readonly maxItemsPerUser = Infinity) {}
+  /**
+   * maxItemsPerUser: an ADD for a user holding that many first drops their oldest item. `timed`
+   * (INTERACTION_TTL_MS on), the contract's TTL rules: an ADD older than the cutoff is not applied,
+   * a re-ADD with a later time takes that time (and counts as the newest arrival), the oldest at
+   * the cap is the smallest (time, arrival) — and an ADD older than all held at the cap is the one
+   * that does not stay; a REMOVE always applies.
+   */
+  constructor(
+    private readonly maxItemsPerUser = Infinity,
+    private readonly timed = false,
+  ) {}
 
   apply(op: RefOp): string | undefined {
     if (op.kind === 'flush') return undefined;
+    if (op.kind === 'expire') return String(this.expire(op.at));
     if (op.kind === 'forget') {
       this.forgottenAt.set(op.user, Math.max(op.at, this.forgottenAt.get(op.user) ?? -Infinity));
       const had = this.H.get(op.user)?.size ?? 0;
       this.H.delete(op.user);
+      this.times.delete(op.user);
       return String(had);
     }
     const f = this.forgottenAt.get(op.user);
     if (f !== undefined && op.at <= f) return 'suppressed-late';
+    if (this.timed && op.kind === 'add' && op.at < this.cutoff) return 'expired';
     const set = this.H.get(op.user) ?? new Set<string>();
+    const times = this.times.get(op.user) ?? new Map<string, { t: number; seq: number }>();
     if (op.kind === 'add') {
-      if (set.has(op.item)) return 'duplicate';
-      while (set.size >= this.maxItemsPerUser) set.delete(set.values().next().value as string);
+      if (set.has(op.item)) {
+        const held = times.get(op.item);
+        if (this.timed && held && op.at > held.t) times.set(op.item, { t: op.at, seq: this.seq++ });
+        return 'duplicate';
+      }
+      while (set.size >= this.maxItemsPerUser) {
+        const victim = this.timed ? this.oldestByTime(times) : (set.values().next().value as string);
+        if (this.timed && set.size === this.maxItemsPerUser && op.at < times.get(victim)!.t) return 'applied';
+        set.delete(victim);
+        times.delete(victim);
+      }
       set.add(op.item);
+      times.set(op.item, { t: op.at, seq: this.seq++ });
       this.H.set(op.user, set);
+      this.times.set(op.user, times);
       return 'applied';
     }
     if (!set.has(op.item)) return 'duplicate';
     set.delete(op.item);
+    times.delete(op.item);
     if (set.size === 0) this.H.delete(op.user);
     return 'applied';
+  }
+
+  /** The time of each held interaction (timed), per user. */
+  timesOf(user: string): Map<string, number> {
+    return new Map([...(this.times.get(user) ?? [])].map(([i, v]) => [i, v.t]));
+  }
+
+  private expire(cutoff: number): number {
+    if (!(cutoff > this.cutoff)) return 0;
+    this.cutoff = cutoff;
+    let n = 0;
+    for (const [user, times] of this.times)
+      for (const [item, v] of times)
+        if (v.t < cutoff) {
+          times.delete(item);
+          const set = this.H.get(user)!;
+          set.delete(item);
+          if (set.size === 0) this.H.delete(user);
+          n++;
+        }
+    return n;
+  }
+
+  private oldestByTime(times: Map<string, { t: number; seq: number }>): string {
+    let best: [string, number, number] | undefined;
+    for (const [item, v] of times)
+      if (!best || v.t < best[1] || (v.t === best[1] && v.seq < best[2])) best = [item, v.t, v.seq];
+    return best![0];
   }
 
   counts(): Map<string, number> {

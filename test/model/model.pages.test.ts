@@ -4,19 +4,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/model/index.js';
-import { opArb } from '../helpers/model-ops.js';
+import { applyToModel, opArb } from '../helpers/model-ops.js';
 import { Reference, type RefOp } from '../helpers/oracle.js';
 
 function apply(model: Model, op: RefOp): void {
   if (op.kind === 'flush') model.flush();
-  else if (op.kind === 'forget') model.forget({ userId: op.user, requestedAt: op.at });
-  else
-    model.interaction({
-      userId: op.user,
-      itemId: op.item,
-      action: op.kind === 'add' ? 'ADD' : 'REMOVE',
-      occurredAt: op.at,
-    });
+  else applyToModel(model, op);
 }
 
 /** Every id of all pages, checking that each page is non-empty and the cursor moves forward. */

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type ChangeReport } from '../../src/model/index.js';
 import { QUANTUM, setSliceQuantum } from '../../src/model/slice.js';
-import { ITEM_IDS, opArb } from '../helpers/model-ops.js';
+import { applyToModel, ITEM_IDS, opArb, timedOpArb } from '../helpers/model-ops.js';
 import {
   expectedReport,
   Reference,
@@ -19,17 +19,7 @@ import {
 
 const MEASURES: readonly RefMeasure[] = ['jaccard', 'cosine'];
 
-function apply(model: Model, op: RefOp): string | undefined {
-  if (op.kind === 'flush') return undefined;
-  if (op.kind === 'forget')
-    return String(model.forget({ userId: op.user, requestedAt: op.at }).interactionsRemoved);
-  return model.interaction({
-    userId: op.user,
-    itemId: op.item,
-    action: op.kind === 'add' ? 'ADD' : 'REMOVE',
-    occurredAt: op.at,
-  });
-}
+const apply = applyToModel;
 
 function asPlain(l: {
   itemId: string;
@@ -76,6 +66,8 @@ interface RunOptions {
   readonly mode?: 'incremental' | 'bulk' | 'auto';
   /** The similarity of the model and the oracle (default jaccard). */
   readonly measure?: RefMeasure;
+  /** INTERACTION_TTL_MS on in both (times kept, the TTL rules, expire operations). */
+  readonly timed?: boolean;
 }
 
 function flushed(model: Model, sliced: boolean, lastReported: [string, RefList | undefined][]): ChangeReport {
@@ -114,10 +106,11 @@ function run(
       tombstoneRetentionMs: 1e12,
       maxItemsPerUser: o.cap ?? 10_000,
       similarity: measure,
+      interactionTtlMs: o.timed === true ? 1 : 0,
     },
     { representation: repr, flushMode: o.mode ?? 'auto' },
   );
-  const ref = new Reference(o.cap);
+  const ref = new Reference(o.cap, o.timed);
   const allItems = Array.from({ length: items }, (_, i) => ITEM_IDS[i] ?? `item-${i}`);
   let before = new Map<string, RefList>();
   for (const op of [...ops, { kind: 'flush' as const }]) {
@@ -210,6 +203,23 @@ describe('bounded work', () => {
         );
       }, 120_000);
     }
+});
+
+describe('INTERACTION_TTL_MS: an expired interaction is as if never seen', () => {
+  for (const measure of MEASURES)
+    for (const repr of ['dense', 'sparse'] as const)
+      it(`expiries among adds, re-adds, removes, forgets and the cap (${measure}, ${repr})`, () => {
+        fc.assert(
+          fc.property(
+            timedOpArb(5, 10),
+            fc.integer({ min: 1, max: 3 }),
+            fc.constantFrom(2, 4, 10_000),
+            fc.constantFrom<('incremental' | 'bulk' | 'auto')[]>('incremental', 'bulk', 'auto'),
+            (ops, topK, cap, mode) => run(ops, topK, 1, repr, 10, { measure, cap, mode, timed: true }),
+          ),
+          { numRuns: 150 },
+        );
+      });
 });
 
 describe('ties at the bound', () => {

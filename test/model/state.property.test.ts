@@ -5,21 +5,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/model/index.js';
-import { ITEM_IDS, opArb as anyOps } from '../helpers/model-ops.js';
+import { applyToModel, ITEM_IDS, opArb as anyOps } from '../helpers/model-ops.js';
 import type { RefOp } from '../helpers/oracle.js';
 
 const USERS = 8;
 const opArb = (items: number): fc.Arbitrary<RefOp> => anyOps(USERS, items);
 
 function apply(model: Model, op: RefOp): string | undefined {
-  if (op.kind === 'flush') return undefined;
   if (op.kind === 'forget') return JSON.stringify(model.forget({ userId: op.user, requestedAt: op.at }));
-  return model.interaction({
-    userId: op.user,
-    itemId: op.item,
-    action: op.kind === 'add' ? 'ADD' : 'REMOVE',
-    occurredAt: op.at,
-  });
+  return applyToModel(model, op);
 }
 
 /**

@@ -11,7 +11,7 @@ import { buildDeltas, decodeDelta, encodeDelta, type DeltaRecord } from '../../s
 import { ItemPartitions, partitionOf, userToken } from '../../src/partitioned/ids.js';
 import { ItemTable } from '../../src/partitioned/item-table.js';
 import { UserTable, type ChangelogRecord } from '../../src/partitioned/user-table.js';
-import { opArb } from '../helpers/model-ops.js';
+import { opArb, timedOpArb } from '../helpers/model-ops.js';
 import { Reference, type RefList, type RefMeasure, type RefOp } from '../helpers/oracle.js';
 
 const KEY = 'a-test-key-of-sixteen-chars-or-more';
@@ -58,7 +58,12 @@ interface ItemTask {
   uncommitted: Map<number, DeltaRecord[]>;
 }
 
-const userOptions = { maxItemsPerUser: 1_000, dedupWindow: 0, tombstoneRetentionMs: 1e15 };
+const userOptions = (timed: boolean) => ({
+  maxItemsPerUser: 1_000,
+  dedupWindow: 0,
+  tombstoneRetentionMs: 1e15,
+  interactionTtlMs: timed ? 1 : 0,
+});
 
 async function simulate(
   ops: readonly RefOp[],
@@ -68,11 +73,15 @@ async function simulate(
   compacted: boolean,
   groupItems: number,
   measure: RefMeasure,
+  timed = false,
 ): Promise<void> {
   const parts = new ItemPartitions(Q);
-  const ref = new Reference();
+  const ref = new Reference(Infinity, timed);
+  // INTERACTION_TTL_MS: the cutoff every user task has reached (each expires at it; a moved task
+  // expires at it right after its restore, as UserTask.endRestore does with now − TTL).
+  let cutoff = -Infinity;
   const userTasks: UserTask[] = Array.from({ length: P }, () => ({
-    table: new UserTable(userOptions),
+    table: new UserTable(userOptions(timed)),
     changelog: new Changelog(),
     uncommitted: [],
     nextMarker: 0,
@@ -96,6 +105,10 @@ async function simulate(
 
   const applyUser = (t: UserTask, p: number, op: RefOp) => {
     if (op.kind === 'flush') return;
+    if (op.kind === 'expire') {
+      t.table.expireBefore(op.at);
+      return;
+    }
     const token = userToken(KEY, op.user);
     if (op.kind === 'forget') {
       const marker = t.nextMarker++;
@@ -118,9 +131,11 @@ async function simulate(
   };
   const moveUser = (p: number) => {
     const t = userTasks[p]!;
-    const table = new UserTable(userOptions);
+    const table = new UserTable(userOptions(timed));
     for (const r of t.changelog.read(compacted)) table.restore(r.key, r.value);
     table.endRestore();
+    expect(table.restoreRefusal()).toBeUndefined();
+    table.expireBefore(cutoff);
     t.table = table;
     // The markers of replayed deletions are issued again with the same offsets.
     const replay = t.uncommitted;
@@ -188,7 +203,14 @@ async function simulate(
   };
 
   for (const op of ops) {
-    if (op.kind !== 'flush') {
+    if (op.kind === 'expire') {
+      cutoff = op.at;
+      ref.apply(op);
+      for (const [p, t] of userTasks.entries()) {
+        t.uncommitted.push(op);
+        applyUser(t, p, op);
+      }
+    } else if (op.kind !== 'flush') {
       const p = partitionOf(op.user, P);
       ref.apply(op);
       userTasks[p]!.uncommitted.push(op);
@@ -209,6 +231,23 @@ async function simulate(
 }
 
 describe('the partitioned pipeline (user tables → deltas → item tables)', () => {
+  it('with INTERACTION_TTL_MS, publishes the brute-force lists of what has not expired', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        timedOpArb(7, 12),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.infiniteStream(fc.nat()),
+        fc.boolean(),
+        async (ops, P, Q, stream, compacted) => {
+          const it = stream[Symbol.iterator]();
+          await simulate(ops, P, Q, () => it.next().value as number, compacted, 6, 'jaccard', true);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
   for (const measure of ['jaccard', 'cosine'] as const)
     it(`publishes exactly the brute-force lists, whatever the interleaving, flushes and moves (${measure})`, async () => {
       await fc.assert(

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { userToken } from '../../src/partitioned/ids.js';
 import { UserTable, type ChangelogRecord } from '../../src/partitioned/user-table.js';
-import { opArb } from '../helpers/model-ops.js';
+import { opArb, timedOpArb } from '../helpers/model-ops.js';
 import { Reference } from '../helpers/oracle.js';
 
 const KEY = 'a-test-key-of-sixteen-chars-or-more';
@@ -20,59 +20,75 @@ function compact(log: readonly ChangelogRecord[]): ChangelogRecord[] {
   return [...last].filter(([, v]) => v !== null).map(([key, value]) => ({ key, value }));
 }
 
-function restored(log: readonly ChangelogRecord[], cap: number, window = 0): UserTable {
-  const t = new UserTable({ maxItemsPerUser: cap, dedupWindow: window, tombstoneRetentionMs: 1e15 });
+const options = (cap: number, window = 0, ttl = 0) => ({
+  maxItemsPerUser: cap,
+  dedupWindow: window,
+  tombstoneRetentionMs: 1e15,
+  interactionTtlMs: ttl,
+});
+
+/** A table restored from `log`; with the TTL on, expired at `cutoff` (as UserTask.endRestore does). */
+function restored(log: readonly ChangelogRecord[], cap: number, window = 0, ttl = 0, cutoff = -Infinity) {
+  const t = new UserTable(options(cap, window, ttl));
   for (const r of log) t.restore(r.key, r.value);
   t.endRestore();
+  expect(t.restoreRefusal()).toBeUndefined();
+  expect(t.expireBefore(cutoff)).toBe(0);
   return t;
 }
 
 describe('the user table', () => {
-  it('holds what the oracle holds, with the cap, across restores from its changelog', () => {
-    fc.assert(
-      fc.property(
-        fc.array(opArb(5, 8), { maxLength: 150 }),
-        fc.integer({ min: 1, max: 4 }),
-        fc.boolean(),
-        fc.infiniteStream(fc.nat()),
-        (ops, cap, compacted, stream) => {
-          const it = stream[Symbol.iterator]();
-          const ref = new Reference(cap);
-          let table = new UserTable({ maxItemsPerUser: cap, dedupWindow: 0, tombstoneRetentionMs: 1e15 });
-          const log: ChangelogRecord[] = [];
-          let marker = 0;
-          for (const op of ops) {
-            const expected = ref.apply(op);
-            if (op.kind === 'flush') {
-              log.push(...table.takeChunk().changelog);
-              if ((it.next().value as number) % 3 === 0)
-                table = restored(compacted ? compact(log) : log, cap);
-              continue;
+  for (const timed of [false, true])
+    it(`holds what the oracle holds, with the cap, across restores from its changelog${timed ? ' (INTERACTION_TTL_MS)' : ''}`, () => {
+      fc.assert(
+        fc.property(
+          timed ? timedOpArb(5, 8) : fc.array(opArb(5, 8), { maxLength: 150 }),
+          fc.integer({ min: 1, max: 4 }),
+          fc.boolean(),
+          fc.infiniteStream(fc.nat()),
+          (ops, cap, compacted, stream) => {
+            const it = stream[Symbol.iterator]();
+            const ref = new Reference(cap, timed);
+            const ttl = timed ? 1 : 0;
+            let cutoff = -Infinity;
+            let table = new UserTable(options(cap, 0, ttl));
+            const log: ChangelogRecord[] = [];
+            let marker = 0;
+            for (const op of ops) {
+              const expected = ref.apply(op);
+              if (op.kind === 'flush') {
+                log.push(...table.takeChunk().changelog);
+                if ((it.next().value as number) % 3 === 0)
+                  table = restored(compacted ? compact(log) : log, cap, 0, ttl, cutoff);
+                continue;
+              }
+              if (op.kind === 'expire') {
+                cutoff = op.at;
+                expect(String(table.expireBefore(op.at))).toBe(expected);
+              } else if (op.kind === 'forget')
+                expect(String(table.forget(tok(op.user), op.at, marker++))).toBe(expected);
+              else {
+                const outcome = table.interaction(tok(op.user), {
+                  itemId: op.item,
+                  action: op.kind === 'add' ? 'ADD' : 'REMOVE',
+                  occurredAt: op.at,
+                });
+                expect(outcome).toBe(expected === 'suppressed-late' ? 'suppressed_late' : expected);
+              }
             }
-            if (op.kind === 'forget')
-              expect(String(table.forget(tok(op.user), op.at, marker++))).toBe(expected);
-            else {
-              const outcome = table.interaction(tok(op.user), {
-                itemId: op.item,
-                action: op.kind === 'add' ? 'ADD' : 'REMOVE',
-                occurredAt: op.at,
-              });
-              expect(outcome).toBe(expected === 'suppressed-late' ? 'suppressed_late' : expected);
+            log.push(...table.takeChunk().changelog);
+            const again = restored(compacted ? compact(log) : log, cap, 0, ttl, cutoff);
+            for (const u of ['user-0', 'user-1', 'user-2', 'user-3', 'user-4']) {
+              const want = [...(ref.H.get(u) ?? [])];
+              // Arrival order survives (the cap evicts the oldest).
+              expect(table.itemsOf(tok(u)).sort(), u).toEqual([...want].sort());
+              expect(again.itemsOf(tok(u)).sort(), `${u} restored`).toEqual([...want].sort());
             }
-          }
-          log.push(...table.takeChunk().changelog);
-          const again = restored(compacted ? compact(log) : log, cap);
-          for (const u of ['user-0', 'user-1', 'user-2', 'user-3', 'user-4']) {
-            const want = [...(ref.H.get(u) ?? [])];
-            // Arrival order survives (the cap evicts the oldest).
-            expect(table.itemsOf(tok(u)).sort(), u).toEqual([...want].sort());
-            expect(again.itemsOf(tok(u)).sort(), `${u} restored`).toEqual([...want].sort());
-          }
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
 
   it('drops a repeated eventId of the same user, also after a restore; forgetting drops the window', () => {
     const table = new UserTable({ maxItemsPerUser: 100, dedupWindow: 2, tombstoneRetentionMs: 1e15 });

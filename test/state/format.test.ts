@@ -131,6 +131,26 @@ describe('snapshot format version 2', () => {
     expect(sectionTags(buf)).toEqual(['ITEM', 'USER', 'LIST', 'TOMB', 'topk']);
   });
 
+  it('keeps the interaction times and the expiry cutoff of a model under INTERACTION_TTL_MS (section time)', () => {
+    const options = { topK: 2, interactionTtlMs: 1000 };
+    const m = new Model(options);
+    m.interaction({ userId: 'u', itemId: 'b', action: 'ADD', occurredAt: 50 });
+    m.interaction({ userId: 'u', itemId: 'a', action: 'ADD', occurredAt: 40.5 });
+    m.interaction({ userId: 'v', itemId: 'a', action: 'ADD', occurredAt: 20 });
+    m.expireBefore(30);
+    m.flush();
+    const buf = encodeSnapshotToBuffer({ ...sample(), state: m.exportState() });
+    expect(sectionTags(buf)).toEqual(['ITEM', 'USER', 'LIST', 'TOMB', 'topk', 'time']);
+    const s = decodeSnapshot(buf);
+    expect(s.state.settings.interactionTtlMs).toBe(1000);
+    expect(s.state.expiredBefore).toBe(30);
+    expect(s.state.times?.map((t) => Array.from(t))).toEqual([[50, 40.5]]);
+    const r = Model.fromState(s.state, options);
+    expect(r.interaction({ userId: 'w', itemId: 'a', action: 'ADD', occurredAt: 29 })).toBe('expired');
+    expect(r.expireBefore(45)).toBe(1);
+    expect(r.items('u')).toEqual(['b']);
+  });
+
   it('keeps histories in arrival order, not slot order', () => {
     const m = new Model({ topK: 2 });
     for (const item of ['c', 'a', 'b'])
