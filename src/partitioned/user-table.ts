@@ -10,6 +10,7 @@
 // the most recent by time, a REMOVE always applies), written as the pair record's fourth field.
 import { hash53, notesEventId } from '../input/dedup.js';
 import { pairHash } from './ids.js';
+import { oldest, resizeRing, type UserRecord } from './user-record.js';
 
 export type Outcome = 'applied' | 'duplicate' | 'suppressed_late' | 'duplicate_event' | 'expired';
 
@@ -18,19 +19,6 @@ export interface UserEvent {
   readonly action: 'ADD' | 'REMOVE';
   readonly occurredAt: number;
   readonly eventId?: string | undefined;
-}
-
-interface UserRecord {
-  /** item → arrival rank (larger is newer). */
-  readonly items: Map<string, number>;
-  /** item → time (epoch ms), with INTERACTION_TTL_MS only. */
-  readonly times: Map<string, number> | undefined;
-  /** No time held is smaller (a lower bound). */
-  minTime: number;
-  nextRank: number;
-  /** The last eventIds (53-bit hashes) in a ring; undefined while none. */
-  ring: number[] | undefined;
-  ringNext: number;
 }
 
 /** One changed user of a chunk: items at the chunk start and now, and the deletions among the changes. */
@@ -52,8 +40,11 @@ export interface UserTableOptions {
   readonly maxItemsPerUser: number;
   readonly dedupWindow: number;
   readonly tombstoneRetentionMs: number;
-  /** INTERACTION_TTL_MS (0 or absent: off). */
+  /** INTERACTION_TTL_MS (0 or absent: off) and TTL_CHECK_MS (absent: the TTL). */
   readonly interactionTtlMs?: number;
+  readonly ttlCheckMs?: number;
+  /** Counts the pairs expired (amnesia_interactions_expired_total). */
+  readonly onExpired?: (pairs: number) => void;
 }
 
 const EMPTY: ReadonlySet<string> = new Set();
@@ -73,9 +64,15 @@ export class UserTable {
   private expiredBefore = -Infinity;
   /** A restored pair record had no time while the TTL is on (restoreRefusal). */
   private untimedRestored = false;
+  private lastTtlCheck = -Infinity;
 
-  constructor(private readonly options: UserTableOptions) {
+  /** `nowMs`: with the TTL on, ADDs before nowMs − TTL are refused from the start. */
+  constructor(
+    private readonly options: UserTableOptions,
+    nowMs = -Infinity,
+  ) {
     this.timed = (options.interactionTtlMs ?? 0) > 0;
+    this.expireDue(nowMs);
   }
 
   /** Estimated bytes held (MODEL_MEMORY_BYTES), the pairs' times included with the TTL on. */
@@ -207,6 +204,16 @@ export class UserTable {
     return n;
   }
 
+  /** expireBefore(now − TTL): at once, or (`due`) only when TTL_CHECK_MS passed since the last. */
+  expireDue(nowMs: number, due = false): number {
+    const ttl = this.options.interactionTtlMs ?? 0;
+    if (ttl === 0 || (due && nowMs - this.lastTtlCheck < (this.options.ttlCheckMs ?? ttl))) return 0;
+    this.lastTtlCheck = nowMs;
+    const n = this.expireBefore(nowMs - ttl);
+    if (n > 0) this.options.onExpired?.(n);
+    return n;
+  }
+
   /** After endRestore: why the changelog does not fit the configuration, or undefined. */
   restoreRefusal(): string | undefined {
     return this.untimedRestored
@@ -313,8 +320,8 @@ export class UserTable {
     }
   }
 
-  /** After the last restored record: counts and the transient index. */
-  endRestore(): void {
+  /** After the last restored record: counts and the transient index; expired at `nowMs` (TTL on). */
+  endRestore(nowMs = -Infinity): void {
     this.restoredPairs.clear();
     this.restoredMeta.clear();
     this.pairs = 0;
@@ -322,6 +329,7 @@ export class UserTable {
       if (u.items.size === 0 && !u.ring) this.users.delete(token);
       this.pairs += u.items.size;
     }
+    this.expireDue(nowMs);
   }
 
   private readonly restoredPairs = new Map<string, [string, string]>();
@@ -363,29 +371,8 @@ function metaKey(token: string): string {
   return `m${pairHash(token, '')}`;
 }
 
-/** The pair that leaves first at the cap: the first to arrive, or, timed, the smallest (time, rank). */
-function oldest(u: UserRecord): string {
-  let best = '';
-  let rank = Infinity;
-  let time = Infinity;
-  for (const [item, r] of u.items) {
-    const t = u.times?.get(item) ?? 0;
-    if (t < time || (t === time && r < rank)) [time, rank, best] = [t, r, item];
-  }
-  return best;
-}
-
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   if (a.size !== b.size) return false;
   for (const x of a) if (!b.has(x)) return false;
   return true;
-}
-
-/** A stored eventId ring and its next slot under the current window size (newest entries kept). */
-function resizeRing(ring: number[], next: number, window: number): [number[] | undefined, number] {
-  if (window === 0) return [undefined, 0];
-  if (ring.length === window) return [ring, next % window];
-  const ordered = ring.map((_, k) => ring[(next + k) % ring.length]!).filter((h) => h >= 0);
-  const kept = ordered.slice(-window);
-  return [[...kept, ...new Array<number>(window - kept.length).fill(-1)], kept.length % window];
 }

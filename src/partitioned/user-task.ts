@@ -84,7 +84,7 @@ export class UserTask extends Task {
   constructor(private readonly u: UserTaskDeps) {
     super(u);
     this.inputs = [u.topics.deletions, u.topics.interactions, u.topics.repartition, u.topics.acks];
-    this.table = new UserTable(u.table);
+    this.table = new UserTable(u.table, this.now());
     this.purge = new CommittedPurge(u.admin, u.topics.repartition, u.partition, this.log, (n) =>
       u.pmetrics.purgedRouted.inc(n),
     );
@@ -104,7 +104,7 @@ export class UserTask extends Task {
       partition: this.partition,
       phase: this.phase,
       lag: this.lag(),
-      stateBytes: s.pairs * 90 + s.users * (150 + ringBytes(this.u.table.dedupWindow)) + s.tombstones * 60,
+      stateBytes: this.table.stateBytes(),
       entries: s.users,
     };
   }
@@ -127,8 +127,12 @@ export class UserTask extends Task {
   }
 
   endRestore(): Promise<void> {
-    this.table.endRestore();
+    this.table.endRestore(this.now());
     return Promise.resolve();
+  }
+
+  override restoreRefusal(): string | undefined {
+    return this.table.restoreRefusal();
   }
 
   // ---------------------------------------------------------------- live
@@ -380,6 +384,7 @@ export class UserTask extends Task {
       this.lastExpiry = now;
       this.table.expireTombstones(now);
     }
+    this.table.expireDue(now, true);
     if (this.receipts.length > 0 || this.table.dirty || this.held.size > 0) await this.flush();
     else await this.tickIfIdle(now);
   }
@@ -392,9 +397,4 @@ export class UserTask extends Task {
       out.push(record('ticks', t.deltas, q, TICK_KEY, String(now)));
     return out;
   }
-}
-
-/** A user's eventId ring at most (an array of `window` doubles), counted in MODEL_MEMORY_BYTES. */
-function ringBytes(window: number): number {
-  return window === 0 ? 0 : 32 + 8 * window;
 }

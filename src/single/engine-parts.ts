@@ -5,7 +5,7 @@ import type { EngineDeps } from './engine-deps.js';
 import type { FlushRunner } from './flush-runner.js';
 import { Intake } from '../input/intake.js';
 import { Live } from './live.js';
-import { modelFromState, settingsFit, tombstonesOnly } from './model-factory.js';
+import { expireDue, modelFromState, settingsFit, tombstonesOnly } from './model-factory.js';
 import type { Positions } from '../kafka/positions.js';
 import { Publisher, type PublishContext } from '../output/publisher.js';
 import type { RebuildDeps } from './rebuild.js';
@@ -72,6 +72,7 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
           withUsers ? s.state : tombstonesOnly(s.state),
         );
         intake.resetDedup(withUsers ? s.sections : undefined, (userId) => model.hasUser(userId));
+        metrics.interactionsExpired.inc(expireDue(model, config));
         return model;
       },
       dropPublished: (published) => snapshots?.dropPending(published),

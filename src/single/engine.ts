@@ -38,6 +38,7 @@ import { newModel } from './model-factory.js';
 import { HealthMonitor } from '../kafka/health.js';
 import type { Phase } from '../service.js';
 import type { EngineDeps } from './engine-deps.js';
+import { TtlExpiry } from './expiry.js';
 
 const TOMBSTONE_EXPIRY_EVERY_MS = 60_000;
 
@@ -61,6 +62,7 @@ export class Engine implements SnapshotSource {
   private readonly monitor: HealthMonitor;
   private readonly lifecycle: Lifecycle;
   private readonly router: BatchRouter;
+  private readonly expiry: TtlExpiry;
   private readonly isInput = (topic: string): boolean => this.kinds.has(topic);
   /** Runs a task in the serial queue, guarded by the lifecycle (fencing and blocking handled). */
   private readonly enqueueGuarded = (task: () => Promise<void>): Promise<void> =>
@@ -144,6 +146,14 @@ export class Engine implements SnapshotSource {
       live: this.live,
       log: this.log,
       stopping: this.isStopping,
+    });
+    this.expiry = new TtlExpiry({
+      ...deps,
+      log: this.log,
+      model: () => this.lifecycle.model,
+      live: () => this.lifecycle.phase === 'live',
+      enqueue: this.enqueueGuarded,
+      flush: () => this.live.flush(this.idleContext()),
     });
   }
 
@@ -340,6 +350,7 @@ export class Engine implements SnapshotSource {
         }
       }
       this.live.reset();
+      this.expiry.stop();
       this.lifecycle.setPhase('stopped');
     });
   }

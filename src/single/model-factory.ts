@@ -22,7 +22,20 @@ export function modelOptionsOf(config: Config, tombstoneKey: string): Partial<Mo
 }
 
 export function newModel(config: Config, tombstoneKey: string): Model {
-  return new Model(modelOptionsOf(config, tombstoneKey));
+  const model = new Model(modelOptionsOf(config, tombstoneKey));
+  expireDue(model, config);
+  return model;
+}
+
+/**
+ * INTERACTION_TTL_MS: forgets what is older than now − TTL (the clock is here, not in the model) and
+ * sets the cutoff below which ADDs are refused from now on; the interactions expired (0 when off).
+ * Called on every model made or restored (a replay then never applies what has expired) and every
+ * TTL_CHECK_MS while live (single/expiry.ts).
+ */
+export function expireDue(model: Model, config: Config, now = Date.now()): number {
+  const ttl = config.model.interactionTtlMs;
+  return ttl > 0 ? model.expireBefore(now - ttl) : 0;
 }
 
 /**

@@ -2,7 +2,8 @@
 // (test/helpers/fake-kafka.ts), and one partitioned user task (partition 0 of 1, one item
 // partition) over a given sink. No broker involved.
 import { loadConfig, type Config } from '../../src/config.js';
-import type { OutputSink } from '../../src/kafka/ports.js';
+import type { PartitionOffset } from '../../src/kafka/partitions.js';
+import type { Outgoing, OutputSink } from '../../src/kafka/ports.js';
 import { createLogger } from '../../src/log.js';
 import { Outbox, OutputEncoder } from '../../src/output/outbox.js';
 import { ItemPartitions } from '../../src/partitioned/ids.js';
@@ -61,7 +62,14 @@ export function loneUserTask(o: {
     },
     parts: new ItemPartitions(1),
     userPartitions: 1,
-    table: { maxItemsPerUser: 1000, dedupWindow: 8, tombstoneRetentionMs: 1e12 },
+    table: {
+      maxItemsPerUser: 1000,
+      dedupWindow: 8,
+      tombstoneRetentionMs: 1e12,
+      interactionTtlMs: o.config.model.interactionTtlMs,
+      ttlCheckMs: o.config.model.ttlCheckMs,
+      onExpired: (n) => o.metrics.interactionsExpired.inc(n),
+    },
     tombstoneKey: TEST_TOMBSTONE_KEY,
     registry: undefined,
     inputRules: o.config.input,
@@ -97,4 +105,18 @@ export function engineOnFake(
     tombstoneKey: o.tombstoneKey ?? TEST_TOMBSTONE_KEY,
   });
   return { engine, consumer, metrics };
+}
+
+/** A sink that keeps every delivered record whole (headers included). */
+export function capturingSink(): OutputSink & { readonly out: Outgoing[] } {
+  const out: Outgoing[] = [];
+  return {
+    out,
+    activate: () => Promise.resolve(),
+    deactivate: () => Promise.resolve(),
+    deliver(records: readonly Outgoing[], _offsets: readonly PartitionOffset[]) {
+      out.push(...records);
+      return Promise.resolve();
+    },
+  };
 }
