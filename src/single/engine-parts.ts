@@ -72,7 +72,9 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
           withUsers ? s.state : tombstonesOnly(s.state),
         );
         intake.resetDedup(withUsers ? s.sections : undefined, (userId) => model.hasUser(userId));
-        metrics.interactionsExpired.inc(expireDue(model, config));
+        const expired = expireDue(model, config);
+        metrics.interactionsExpired.inc(expired);
+        if (expired > 0) snapshots?.noteExpired();
         return model;
       },
       dropPublished: (published) => snapshots?.dropPending(published),

@@ -2,10 +2,12 @@
 // while live, the model forgets what is older than now − TTL (model-factory.ts expireDue) and, if
 // anything went, the change is flushed and published like a chunk. So an interaction is gone from
 // H, n, C and the published lists at most TTL_CHECK_MS plus one flush after it expired; the next
-// snapshot no longer holds it. A rebuild expires its model as it is made (model-factory.ts).
+// snapshot no longer holds it and deletes the older files (snapshotter.ts noteExpired). A rebuild
+// expires its model as it is made (model-factory.ts, engine-parts.ts).
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Model } from '../model/index.js';
+import type { Snapshotter } from '../state/snapshotter.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { expireDue } from './model-factory.js';
 
@@ -13,6 +15,8 @@ export interface ExpiryDeps {
   readonly config: Config;
   readonly metrics: Metrics;
   readonly log: Logger;
+  /** The next snapshot then deletes the older files, which hold what expired. */
+  readonly snapshots?: Snapshotter | undefined;
   readonly model: () => Model;
   readonly live: () => boolean;
   /** Runs a task in the engine's serial queue (guarded). */
@@ -42,6 +46,7 @@ export class TtlExpiry {
     const expired = expireDue(this.deps.model(), this.deps.config);
     if (expired === 0) return;
     this.deps.metrics.interactionsExpired.inc(expired);
+    this.deps.snapshots?.noteExpired();
     this.deps.log.info({ interactions: expired }, 'interactions expired (INTERACTION_TTL_MS)');
     await this.deps.flush();
   }

@@ -81,6 +81,8 @@ export class Snapshotter {
   private pending: PendingPurge[] = [];
   /** Purged on this disk; PURGED waits for the other replicas' confirmation. */
   private awaiting: PendingPurge[] = [];
+  /** Interactions expired since the last snapshot taken (noteExpired). */
+  private expired = false;
   private confirmTimer: ReturnType<typeof setTimeout> | undefined;
   private preloaded: { file: SnapshotFile; snapshot: Snapshot } | undefined;
   private source: SnapshotSource | undefined;
@@ -193,6 +195,14 @@ export class Snapshotter {
       );
   }
 
+  /**
+   * INTERACTION_TTL_MS expired interactions: the next durable snapshot deletes every older file (as
+   * after a deletion request), so no file keeps them beyond it.
+   */
+  noteExpired(): void {
+    this.expired = true;
+  }
+
   /** A deletion request was applied: its PURGED receipt is due after the next durable snapshot. */
   noteForgotten(p: PendingPurge): void {
     this.pending.push(p);
@@ -238,6 +248,7 @@ export class Snapshotter {
     if (!source) return;
     let captureMs = 0;
     let taken: Snapshot | undefined;
+    let expired = false;
     try {
       taken = await source.atBoundary((state, offsets, sections) => {
         const c0 = performance.now();
@@ -251,6 +262,8 @@ export class Snapshotter {
           ...(sections ? { sections: sections() } : {}),
         };
         this.pending = [];
+        expired = this.expired;
+        this.expired = false;
         captureMs = performance.now() - c0;
         return snapshot;
       });
@@ -286,19 +299,22 @@ export class Snapshotter {
     } catch (e) {
       this.status_.failures++;
       this.pending = [...taken.purges, ...this.pending];
+      this.expired ||= expired;
       this.log.error({ err: describeError(e) }, 'snapshot failed; the previous snapshots are kept');
       return;
     }
-    if (taken.purges.length === 0) {
+    if (taken.purges.length === 0 && !expired) {
       await this.store.prune(file);
       return;
     }
-    // The new file is durable and holds none of the forgotten users: delete everything older.
+    // The new file is durable and holds none of the forgotten users (nor the expired interactions):
+    // delete everything older.
     try {
       const deleted = await this.store.purgeOlderThan(file);
       this.log.info({ requests: taken.purges.length, filesDeleted: deleted }, 'older snapshots purged');
     } catch (e) {
       this.pending = [...taken.purges, ...this.pending];
+      this.expired ||= expired;
       this.log.error({ err: describeError(e) }, 'purge incomplete; retried after the next snapshot');
       return;
     }

@@ -57,6 +57,21 @@ describe('PURGED receipts', () => {
     await s.stop();
   });
 
+  it('after interactions expired (INTERACTION_TTL_MS), the next snapshot deletes every older file', async () => {
+    const { s, dir, published } = await snapshotter();
+    const files = async () => (await readdir(dir)).filter((n) => n.endsWith('.amnesia'));
+    await s.snapshotNow();
+    await s.snapshotNow();
+    expect(await files()).toHaveLength(2); // SNAPSHOT_RETAIN
+    s.noteExpired();
+    await s.snapshotNow();
+    expect(await files()).toHaveLength(1);
+    await s.snapshotNow();
+    expect(await files()).toHaveLength(2); // once only: then the retention again
+    expect(published).toEqual([]);
+    await s.stop();
+  });
+
   it('a standby deletes every snapshot and forgets what was pending', async () => {
     const { s, dir, published, setOthersClean } = await snapshotter();
     await s.snapshotNow();
