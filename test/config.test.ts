@@ -52,6 +52,25 @@ describe('configuration from the environment', () => {
     );
   });
 
+  it('INTERACTION_TTL_MS: off by default; a bad value, or TTL_CHECK_MS without it or above it, stops start-up naming it', () => {
+    expect(loadConfig({}).model).toMatchObject({ interactionTtlMs: 0 });
+    expect(loadConfig({ INTERACTION_TTL_MS: '86400000' }).model).toMatchObject({
+      interactionTtlMs: 86_400_000,
+      ttlCheckMs: 60_000,
+    });
+    expect(loadConfig({ INTERACTION_TTL_MS: '5000' }).model.ttlCheckMs).toBe(5_000);
+    expect(modelOptionsOf(loadConfig({ INTERACTION_TTL_MS: '5000' }), 'k'.repeat(16)).interactionTtlMs).toBe(
+      5_000,
+    );
+    for (const v of ['-1', '1.5', 'soon', String(2 ** 60)])
+      expect(bad({ INTERACTION_TTL_MS: v }).message).toMatch(/^INTERACTION_TTL_MS: /);
+    expect(bad({ TTL_CHECK_MS: '1000' }).message).toMatch(/^TTL_CHECK_MS: only with INTERACTION_TTL_MS/);
+    expect(bad({ INTERACTION_TTL_MS: '1000', TTL_CHECK_MS: '2000' }).message).toMatch(
+      /^TTL_CHECK_MS: must be at most/,
+    );
+    expect(bad({ INTERACTION_TTL_MS: '100000', TTL_CHECK_MS: '10' }).message).toMatch(/^TTL_CHECK_MS: /);
+  });
+
   it('rejects avro output without a registry, naming OUTPUT_FORMAT', () => {
     expect(bad({ OUTPUT_FORMAT: 'avro' }).message).toMatch(/^OUTPUT_FORMAT: /);
   });
