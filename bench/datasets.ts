@@ -2,6 +2,7 @@
 // Zipf-distributed items and heavy-tailed (Zipf) user activity.
 
 import { readFileSync } from 'node:fs';
+import type { InteractionEvent } from '../src/model/index.js';
 
 export interface EventStream {
   readonly name: string;
@@ -11,6 +12,16 @@ export interface EventStream {
   readonly times: Float64Array;
   readonly userNames: string[];
   readonly itemNames: string[];
+}
+
+/** Event e of the stream as the ADD the model takes. */
+export function addOf(s: EventStream, e: number): InteractionEvent {
+  return {
+    userId: s.userNames[s.users[e] as number] as string,
+    itemId: s.itemNames[s.items[e] as number] as string,
+    action: 'ADD',
+    occurredAt: s.times[e] as number,
+  };
 }
 
 /** Reads `userId,itemId[,rating][,timestamp]` rows (header optional); MovieLens timestamps are seconds. */

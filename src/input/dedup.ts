@@ -43,11 +43,12 @@ export function hash53(s: string): number {
 /**
  * Whether an event's eventId enters its user's window, given how the state took the event: every
  * event it accepted (applied, or a no-op such as an ADD already held — its retry after a REMOVE must
- * still be recognised), never a late event of a forgotten user that it dropped. One rule for both
+ * still be recognised), never a late event of a forgotten user that it dropped, nor an ADD already
+ * past INTERACTION_TTL_MS (never seen; its retry is as old and refused again). One rule for both
  * modes (the model's outcome names and the partitioned table's).
  */
 export function notesEventId(outcome: string): boolean {
-  return outcome !== 'suppressed-late' && outcome !== 'suppressed_late';
+  return outcome !== 'suppressed-late' && outcome !== 'suppressed_late' && outcome !== 'expired';
 }
 
 interface Ring {

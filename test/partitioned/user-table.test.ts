@@ -90,6 +90,14 @@ describe('the user table', () => {
       );
     });
 
+  it('INTERACTION_TTL_MS: an ADD past the cutoff leaves nothing behind, not even its eventId', () => {
+    const table = new UserTable(options(100, 2, 1_000), 10_000);
+    const e = { itemId: 'a', action: 'ADD' as const, occurredAt: 8_999, eventId: 'e1' };
+    expect(table.interaction(tok('u'), e)).toBe('expired');
+    expect(table.size.users).toBe(0);
+    expect(table.takeChunk().changelog).toEqual([]);
+  });
+
   it('drops a repeated eventId of the same user, also after a restore; forgetting drops the window', () => {
     const table = new UserTable({ maxItemsPerUser: 100, dedupWindow: 2, tombstoneRetentionMs: 1e15 });
     const e = (itemId: string, action: 'ADD' | 'REMOVE', eventId: string) => ({
