@@ -90,6 +90,21 @@ describe('the user table', () => {
       );
     });
 
+  it('INTERACTION_TTL_MS: a changelog written with the TTL off is refused by a table with it on, naming it', () => {
+    const off = new UserTable(options(100));
+    off.interaction(tok('u'), { itemId: 'a', action: 'ADD', occurredAt: 5 });
+    const log = off.takeChunk().changelog;
+    const on = new UserTable(options(100, 0, 1_000));
+    for (const r of log) on.restore(r.key, r.value);
+    on.endRestore(10);
+    expect(on.restoreRefusal()).toMatch(/^INTERACTION_TTL_MS is on but the users changelog/);
+    // The other way round the times are simply not kept.
+    const timed = new UserTable(options(100, 0, 1_000));
+    timed.interaction(tok('u'), { itemId: 'a', action: 'ADD', occurredAt: 5 });
+    const back = restored(timed.takeChunk().changelog, 100);
+    expect(back.itemsOf(tok('u'))).toEqual(['a']);
+  });
+
   it('INTERACTION_TTL_MS: an ADD past the cutoff leaves nothing behind, not even its eventId', () => {
     const table = new UserTable(options(100, 2, 1_000), 10_000);
     const e = { itemId: 'a', action: 'ADD' as const, occurredAt: 8_999, eventId: 'e1' };
