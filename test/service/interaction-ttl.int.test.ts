@@ -1,11 +1,11 @@
 // INTERACTION_TTL_MS end to end through Kafka, in both modes (single: JSON in and out, with
 // snapshots; partitioned: Avro in and out): ml-latest-small's ratings of users 1–80 from before 2001
 // and from 2015 on, their times moved to the present (each block's order and spacing kept, squeezed
-// into 10 s) so that, with a TTL of 10 minutes, the old block expires while the test runs — part of
-// it already on arrival, the rest by the checks (TTL_CHECK_MS) — and the new block stays for
+// into 20 s and 10 s) so that, with a TTL of 10 minutes, the old block expires while the test runs —
+// part of it already on arrival, the rest by the checks (TTL_CHECK_MS) — and the new block stays for
 // minutes. After the cutoff has passed the old block plus the stated bound, every published list
-// equals the brute force of the new block alone, and the snapshots (single) or the users
-// changelog (partitioned) hold nothing of the old block.
+// equals the brute force of the new block alone, and the snapshots (single) or the users changelog
+// (partitioned) hold nothing of the old block.
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,8 @@ const CHECK_MS = 500;
 const OLD_BEFORE = Date.UTC(2001, 0, 1) / 1000;
 const NEW_FROM = Date.UTC(2015, 0, 1) / 1000;
 const K = 10;
+/** How long after production the cutoff passes the end of the old block. */
+const LEAD = 12_000;
 
 interface Rating {
   readonly userId: string;
@@ -49,28 +51,28 @@ async function ratings(): Promise<{ old: Rating[]; recent: Rating[] }> {
   return { old, recent };
 }
 
-/** A block's times mapped linearly onto [from, from + 10 s] (epoch ms). */
-function moved(block: readonly Rating[], from: number): RefEvent[] {
+/** A block's times mapped linearly onto [from, from + span] (epoch ms). */
+function moved(block: readonly Rating[], from: number, span: number): RefEvent[] {
   const lo = Math.min(...block.map((r) => r.ts));
   const hi = Math.max(...block.map((r) => r.ts));
   return block.map((r) => ({
     userId: r.userId,
     itemId: r.itemId,
     action: 'ADD',
-    occurredAt: Math.round(from + ((r.ts - lo) / (hi - lo)) * 10_000),
+    occurredAt: Math.round(from + ((r.ts - lo) / (hi - lo)) * span),
   }));
 }
 
 /**
- * Produced now (P): the old block ends at A = P − TTL + 7 s (the cutoff, now − TTL, is 7 s before
- * it, inside the block, and passes it 7 s later), the new block ends 5 s ago (the cutoff reaches it
- * only about 9 minutes later).
+ * Produced now (P): the old block spans 20 s and ends at A = P − TTL + LEAD (the cutoff, now − TTL,
+ * is LEAD before it, inside the block, and passes it LEAD later: what is read by then is applied and
+ * expired by a check), the new block ends 5 s ago (the cutoff reaches it only minutes later).
  */
 async function produceBlocks(h: Harness, svc: Service, format: 'json' | 'avro') {
   const { old, recent } = await ratings();
   const P = Date.now();
-  const oldEvents = moved(old, P - TTL_MS + 7_000 - 10_000);
-  const newEvents = moved(recent, P - 15_000);
+  const oldEvents = moved(old, P - TTL_MS + LEAD - 20_000, 20_000);
+  const newEvents = moved(recent, P - 15_000, 10_000);
   const all = [...oldEvents, ...newEvents].sort(
     (a, b) => (a.userId < b.userId ? -1 : a.userId > b.userId ? 1 : 0) || a.occurredAt - b.occurredAt,
   );
@@ -89,7 +91,7 @@ async function expiredCounts(svc: Service): Promise<{ onArrival: number; checked
 
 /** Until the cutoff has passed the whole old block, plus TTL_CHECK_MS and a flush's margin. */
 async function pastTheBound(P: number): Promise<void> {
-  const due = P + 7_000 + CHECK_MS + 2_000;
+  const due = P + LEAD + CHECK_MS + 2_000;
   await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
 }
 
