@@ -79,6 +79,8 @@ export interface Config {
     readonly maxMs: number;
     /** Latency budget of one flush while catching up on a large lag (chunks grow up to it). */
     readonly catchUpFlushMs: number;
+    /** Single mode: budget of one flush while deletion requests arrive (0: chunks are not cut). */
+    readonly deletionFlushMs: number;
     readonly fetchMaxBytesPerPartition: number;
     readonly fetchMaxWaitMs: number;
   };
@@ -119,6 +121,8 @@ export interface Config {
   };
   /** Rebuild even when retention deleted deletion requests the state never applied (operator's call). */
   readonly acceptDeletionGap: boolean;
+  /** Single mode: deletion requests read by a consumer of their own, applied ahead of queued chunks. */
+  readonly deletionLane: boolean;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly shutdownTimeoutMs: number;
 }

@@ -11,6 +11,7 @@ import { Snapshotter } from '../state/snapshotter.js';
 import { SnapshotStore } from '../state/store.js';
 import { singleActiveAssigner } from './assigner.js';
 import { Engine } from './engine.js';
+import { DeletionLane } from './deletion-lane.js';
 import { PurgeProgress } from '../output/purge-progress.js';
 import { resolveTombstoneKey } from '../state/tombstone-key.js';
 import { mkdir } from 'node:fs/promises';
@@ -60,8 +61,10 @@ export async function startSingleService(
   let consumer: Consumer | undefined;
   let sink: OutputSink | undefined;
   let progress: PurgeProgress | undefined;
+  let lane: DeletionLane | undefined;
   const disconnectAll = async () => {
     await Promise.allSettled([
+      lane?.stop(),
       consumer?.disconnect(),
       producer?.disconnect(),
       sink?.deactivate(),
@@ -189,6 +192,11 @@ export async function startSingleService(
       partitionsConsumedConcurrently: 1,
       eachBatch: eng.eachBatch,
     });
+    if (config.deletionLane) {
+      const l = new DeletionLane({ kafka, config, instanceId, host: eng, log: root });
+      lane = l;
+      await withRetry('start the deletion lane', log, () => l.start());
+    }
     eng.monitorHealth(true);
     snapshots?.start({
       atBoundary: (take) => eng.atBoundary(take),
@@ -232,6 +240,7 @@ export async function startSingleService(
           eng.beginStop();
           eng.monitorHealth(false);
           await eng.flushNow().catch((e) => log.warn({ err: describeError(e) }, 'final flush failed'));
+          await lane?.stop();
           await c.stop().catch((e) => log.warn({ err: describeError(e) }, 'consumer stop failed'));
           await snapshots?.stop().catch((e) => log.warn({ err: describeError(e) }, 'final snapshot failed'));
           await eng.finishStop();

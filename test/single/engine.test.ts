@@ -38,15 +38,7 @@ function newLog(): FakeLog {
   return new FakeLog({ [T.in]: 2, [T.del]: 2, [T.sim]: 2, [T.rec]: 2 });
 }
 
-/** The published lists (compacted), as the oracle writes them. */
-function published(log: FakeLog) {
-  const out = new Map<string, unknown>();
-  for (const [k, v] of log.compacted(T.sim)) {
-    const { itemId, interactions, neighbors } = JSON.parse(v.toString()) as Record<string, unknown>;
-    out.set(k, { itemId, interactions, neighbors });
-  }
-  return out;
-}
+const published = (log: FakeLog) => log.publishedLists(T.sim);
 
 function expected(events: readonly RefEvent[], s: Scenario) {
   return bruteForceLists(
