@@ -19,6 +19,8 @@ import { SchemaRegistryClient } from './kafka/registry.js';
 export interface App {
   readonly service: Service;
   readonly http: HttpServer;
+  /** The live inspector, when INSPECTOR_ENABLED. */
+  readonly inspector: Inspector | undefined;
   /** Service first (final flush, commit, snapshot), then the inspector's streams, then HTTP. */
   stop(): Promise<void>;
 }
@@ -123,6 +125,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
   return {
     service: svc,
     http,
+    inspector,
     async stop() {
       try {
         await svc.stop();

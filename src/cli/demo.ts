@@ -151,6 +151,18 @@ function printLists(
   return now;
 }
 
+/** Waits (bounded) until the inspector's receipts panel holds the request's receipt. */
+async function inspectorShows(app: App, requestId: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (app.inspector && !app.inspector.receipts().some((r) => r.requestId === requestId)) {
+    if (Date.now() > deadline) {
+      out('   (the inspector has not read the receipt yet: it shows it as soon as it does)');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function demo(argv: string[]): Promise<number> {
   const args = parseCli(argv);
   if (args.help) {
@@ -264,6 +276,9 @@ export async function demo(argv: string[]): Promise<number> {
     out('   neighbour lists that changed:');
     printLists(service, SEED_ITEMS, before);
     out(`   ${SEED_FORGOTTEN}'s items now: [${modelOf(service).items(SEED_FORGOTTEN).join(', ')}]`);
+    // The page is opened next: its receipts panel must already hold the receipt just printed (on a
+    // new stack the inspector's reader joins the receipts topic only seconds after it was created).
+    await inspectorShows(app, String(receipt.requestId));
 
     out();
     out(bold(`Inspector: ${http.url}/`));
