@@ -100,6 +100,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       liveness: () => service?.health() ?? { live: true, reasons: [] },
       // MODE=partitioned: no instance holds the whole model; subscribers read item-similarities.
       queries: config.mode === 'single',
+      forgetEffects: () => service?.forgetEffects,
       routes: inspector?.routes ?? [],
       access,
       // Either mode: no user's data from a state that has not applied every deletion it has read.

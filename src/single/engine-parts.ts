@@ -108,6 +108,7 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
     isInput,
     enqueue: hooks.enqueue,
     idleContext: hooks.idleContext,
+    effects: deps.forgetEffects,
   });
   return { intake, publisher, live, rebuildDeps };
 }
