@@ -141,6 +141,9 @@ describe('npm run demo', () => {
         itemsAffected: 2,
       });
       expect(out, context).toMatch(/^ {3}1 {5}3 {3}0 0\.67 {3}3 0\.67 {3}2 0\.33 {3}4 0\.33 /m);
+      // Homer (0, 1, 2, 4) is left item 3: S03 + S13 = 1/3 + 1/2, then 1/3 + 2/3.
+      expect(out, context).toMatch(/^ {3}recommendations before: 3 0\.83$/m);
+      expect(out, context).toMatch(/^ {3}recommendations after: {2}3 1\.00$/m);
       expect(out, context).toContain(`Inspector: http://127.0.0.1:${port}/`);
       expect(out, context).toContain('stopped.');
       // The receipt carries no user id; only the narrative names Marge.
