@@ -109,9 +109,14 @@ export class ForgetEffects {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Whether records are kept at all (FORGET_EFFECT_RETENTION_MS > 0). */
+  get enabled(): boolean {
+    return this.retentionMs > 0;
+  }
+
   /** Notes what the flush of `requestIds` (the FORGOTTEN ones) changed. */
   record(requestIds: readonly string[], report: ChangeReport, completedAt: number): void {
-    if (this.retentionMs <= 0 || requestIds.length === 0) return;
+    if (!this.enabled || requestIds.length === 0) return;
     this.kept.unshift({ requestIds: [...requestIds], completedAt, items: effectItems(report) });
     this.kept.length = Math.min(this.kept.length, FORGET_EFFECTS_KEPT);
     // Dropped on time even when nobody asks (a read drops expired records too).

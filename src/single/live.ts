@@ -203,7 +203,7 @@ export class Live {
     const { outbox, publisher, metrics, log, flushes } = this.deps;
     const now = (this.deps.now ?? Date.now)();
     const f0 = performance.now();
-    const forgets = what === 'deletions' ? this.deps.effects : undefined;
+    const forgets = what === 'deletions' && this.deps.effects?.enabled ? this.deps.effects : undefined;
     const report = await flushes.run(this.deps.model(), now, ctx, { previous: forgets !== undefined });
     outbox.stage(report, receipts, now);
     // The deletion fast path flushes nothing but its requests (and their users' held events).
