@@ -71,6 +71,8 @@ const schema = z.object({
     .min(32, 'at least 32 characters (e.g. openssl rand -hex 32)')
     .regex(/^[A-Za-z0-9._~+/=-]+$/, 'letters, digits and . _ ~ + / = - only (a bearer token)')
     .optional(),
+  // 0 keeps none; at most a week: the record is derived from a forgotten user's data.
+  FORGET_EFFECT_RETENTION_MS: int(0, 7 * 86_400_000).default(3_600_000),
   INSPECTOR_ENABLED: bool.default(false),
   INSPECTOR_WRITES: bool.default(false),
   INSPECTOR_ALLOWED_HOSTS: z

@@ -103,6 +103,11 @@ export interface Config {
    */
   readonly http: { readonly host: string; readonly port: number; readonly authToken?: string };
   /**
+   * What a forget changed (the query API's /forgets routes, single mode): how long each record is
+   * kept in memory (FORGET_EFFECT_RETENTION_MS; 0: none is kept).
+   */
+  readonly forgetEffects: { readonly retentionMs: number };
+  /**
    * The live inspector page (lists user ids: off unless asked for), its write controls, the Host
    * (and Origin) names it answers to, and the most event streams open at once.
    */

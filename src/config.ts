@@ -247,6 +247,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.HTTP_PORT,
       ...(e.HTTP_AUTH_TOKEN ? { authToken: e.HTTP_AUTH_TOKEN } : {}),
     },
+    forgetEffects: { retentionMs: e.FORGET_EFFECT_RETENTION_MS },
     inspector: {
       enabled: e.INSPECTOR_ENABLED,
       writes: e.INSPECTOR_WRITES,

@@ -109,6 +109,7 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
     isInput,
     enqueue: hooks.enqueue,
     idleContext: hooks.idleContext,
+    effects: deps.forgetEffects,
   });
   return { intake, publisher, live, rebuildDeps };
 }

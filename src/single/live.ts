@@ -18,6 +18,7 @@ import { ChunkPolicy, type BatchSettings } from '../input/chunk-policy.js';
 import type { FlushRunner } from './flush-runner.js';
 import { CountsByTopic, type Intake } from '../input/intake.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { ForgetEffects } from '../output/forget-effects.js';
 import type { Outbox, PendingReceipt } from '../output/outbox.js';
 import { PartitionMap, type PartitionOffset, type TopicPartition } from '../kafka/partitions.js';
 import type { BatchControl } from '../kafka/ports.js';
@@ -41,6 +42,8 @@ export interface LiveDeps {
   /** Context for work outside a batch (timer): heartbeat of the latest batch, stopping flag. */
   readonly idleContext: () => PublishContext;
   readonly now?: () => number;
+  /** What each forget changed (the query API's /forgets routes), when kept. */
+  readonly effects?: ForgetEffects | undefined;
 }
 
 export class Live {
@@ -229,8 +232,15 @@ export class Live {
     const { outbox, publisher, metrics, log, flushes } = this.deps;
     const now = (this.deps.now ?? Date.now)();
     const f0 = performance.now();
-    const report = await flushes.run(this.deps.model(), now, ctx);
+    const forgets = what === 'deletions' && this.deps.effects?.enabled ? this.deps.effects : undefined;
+    const report = await flushes.run(this.deps.model(), now, ctx, { previous: forgets !== undefined });
     outbox.stage(report, receipts, now);
+    // The deletion fast path flushes nothing but its requests (and their users' held events).
+    forgets?.record(
+      receipts.filter((r) => r.receipt.status === 'FORGOTTEN').map((r) => r.receipt.requestId),
+      report,
+      now,
+    );
     const f1 = performance.now();
     await publisher.publish(ctx, this.committable());
     if (what === 'positions' && report.changed.length === 0 && receipts.length === 0) return;

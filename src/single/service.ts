@@ -19,6 +19,7 @@ import { consumerSettings, createKafka } from '../kafka/client.js';
 import { kafkaProbe, waitForKafka } from '../kafka/reach.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { consumerPort, offsetsPort } from '../kafka/kafkajs-ports.js';
+import { ForgetEffects } from '../output/forget-effects.js';
 import { OutputEncoder, Outbox } from '../output/outbox.js';
 import { AckedSink, TransactionalSink } from '../kafka/output-sink.js';
 import type { OutputSink } from '../kafka/ports.js';
@@ -153,6 +154,7 @@ export async function startSingleService(
           compression: outputCompression(config),
           log: root,
         });
+    const forgetEffects = new ForgetEffects(config.forgetEffects.retentionMs);
     engine = new Engine({
       config,
       log: root,
@@ -166,6 +168,7 @@ export async function startSingleService(
       progress,
       instanceId,
       tombstoneKey: key.key,
+      forgetEffects,
     });
     const eng = engine;
     c.on(c.events.GROUP_JOIN, (e) => {
@@ -224,6 +227,7 @@ export async function startSingleService(
       health: () => eng.health(),
       healthFigures: () => eng.healthFigures(),
       snapshots,
+      forgetEffects,
       consumerLag: () => engine?.consumerLag() ?? [],
       lastEventTime: () => engine?.lastEventTime(),
       pauseInputs: () => eng.pauseInputs(true),
