@@ -27,7 +27,7 @@ import type { Intake } from '../input/intake.js';
 import { batchControl, inputBatch } from '../kafka/kafkajs-ports.js';
 import type { Live } from './live.js';
 import type { BatchControl, ConsumerPort, InputBatch } from '../kafka/ports.js';
-import type { PartitionOffset, TopicPartition } from '../kafka/partitions.js';
+import type { PartitionOffset } from '../kafka/partitions.js';
 import { Positions, type PartitionLag } from '../kafka/positions.js';
 import type { PublishContext, Publisher } from '../output/publisher.js';
 import { Replicas } from './replicas.js';
@@ -62,6 +62,8 @@ export class Engine implements SnapshotSource {
   private readonly lifecycle: Lifecycle;
   private readonly router: BatchRouter;
   private laneRouter: BatchRouter | undefined;
+  /** A lapsed lease is being checked: no snapshot may be written meanwhile (state/snapshotter.ts). */
+  roleInDoubt = false;
   private lane: ConsumerPort | undefined;
   private readonly isInput = (topic: string): boolean => this.kinds.has(topic);
   /** Runs a task in the serial queue, guarded by the lifecycle (fencing and blocking handled). */
@@ -141,7 +143,7 @@ export class Engine implements SnapshotSource {
         finishRebuild: (ctl) => this.lifecycle.finishRebuild(ctl),
         blockForRetention: () => this.lifecycle.block('retention'),
         afterLiveBatch: () => this.expireTombstones(),
-        inputGap: (tp, kind, lost) => this.inputGap(tp, kind, lost),
+        inputGap: (tp, kind, lost) => this.lifecycle.inputGap(tp, kind, lost),
       },
       kinds: this.kinds,
       positions: this.positions,
@@ -256,18 +258,6 @@ export class Engine implements SnapshotSource {
     return this.positions.offsets((topic) => this.kinds.get(topic) === 'deletion');
   }
 
-  /** Retention deleted input records before they were read, while live or rebuilding (batch-router.ts). */
-  private inputGap(tp: TopicPartition, kind: InputKind, lost: number): boolean {
-    this.deps.metrics.retentionGap.set({ topic: tp.topic, partition: String(tp.partition) }, lost);
-    this.log.error(
-      { ...tp, records: lost },
-      'input records were deleted (retention) before they were read: they are skipped',
-    );
-    if (kind !== 'deletion' || this.deps.config.acceptDeletionGap) return true;
-    this.lifecycle.block('retention');
-    return false;
-  }
-
   private expireTombstones(): void {
     if (Date.now() - this.lastTombstoneExpiry <= TOMBSTONE_EXPIRY_EVERY_MS) return;
     this.lastTombstoneExpiry = Date.now();
@@ -331,6 +321,17 @@ export class Engine implements SnapshotSource {
         () => intake.exportDedup(),
       );
     });
+  }
+
+  /** The snapshot-holder lease lapsed: no snapshot until our role is checked again (lifecycle.ts). */
+  recheckRole(): Promise<void> {
+    this.roleInDoubt = true;
+    return this.queue
+      .run(() => this.lifecycle.guarded(() => this.lifecycle.recheckRole()))
+      .catch((e: unknown) => this.log.warn({ err: describeError(e) }, 'checking our role failed'))
+      .finally(() => {
+        this.roleInDoubt = false;
+      });
   }
 
   othersHoldNoSnapshots(): Promise<boolean> {

@@ -90,6 +90,8 @@ export async function startSingleService(
           log: root,
           key,
           similarity: config.model.similarity,
+          // A lapsed lease, or the role being checked after one: PURGED may have gone out elsewhere.
+          mayWrite: () => (progress?.holdsLease() ?? false) && !(engine?.roleInDoubt ?? true),
         })
       : undefined;
     await snapshots?.init();
@@ -110,6 +112,7 @@ export async function startSingleService(
       log: root,
       leaseMs: config.snapshot.holderLeaseMs,
       onLeaseLost: async () => {
+        void engine?.recheckRole();
         await snapshots?.dropAll();
       },
     });
