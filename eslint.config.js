@@ -68,7 +68,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['src/http/inspector/app.js'],
+    files: ['src/http/inspector/app.js', 'src/http/inspector/effect.js'],
     languageOptions: {
       globals: {
         document: 'readonly',

@@ -19,6 +19,8 @@ import { SchemaRegistryClient } from './kafka/registry.js';
 export interface App {
   readonly service: Service;
   readonly http: HttpServer;
+  /** The live inspector, when INSPECTOR_ENABLED. */
+  readonly inspector: Inspector | undefined;
   /** Service first (final flush, commit, snapshot), then the inspector's streams, then HTTP. */
   stop(): Promise<void>;
 }
@@ -98,6 +100,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
       liveness: () => service?.health() ?? { live: true, reasons: [] },
       // MODE=partitioned: no instance holds the whole model; subscribers read item-similarities.
       queries: config.mode === 'single',
+      forgetEffects: () => service?.forgetEffects,
       routes: inspector?.routes ?? [],
       access,
       // Either mode: no user's data from a state that has not applied every deletion it has read.
@@ -123,6 +126,7 @@ export async function startApp(config: Config, options: AppOptions): Promise<App
   return {
     service: svc,
     http,
+    inspector,
     async stop() {
       try {
         await svc.stop();

@@ -71,6 +71,8 @@ const schema = z.object({
     .min(32, 'at least 32 characters (e.g. openssl rand -hex 32)')
     .regex(/^[A-Za-z0-9._~+/=-]+$/, 'letters, digits and . _ ~ + / = - only (a bearer token)')
     .optional(),
+  // 0 keeps none; at most a week: the record is derived from a forgotten user's data.
+  FORGET_EFFECT_RETENTION_MS: int(0, 7 * 86_400_000).default(3_600_000),
   INSPECTOR_ENABLED: bool.default(false),
   INSPECTOR_WRITES: bool.default(false),
   INSPECTOR_ALLOWED_HOSTS: z
@@ -99,6 +101,7 @@ const schema = z.object({
   BATCH_MAX_EVENTS: int(1, 1_000_000).default(50_000),
   BATCH_MAX_MS: int(1, 60_000).default(200),
   CATCHUP_FLUSH_MS: int(10, 600_000).default(2_000),
+  DELETION_FLUSH_MS: int(0, 600_000).default(50),
   DLQ_MAX_RECORD_BYTES: int(4_096, 104_857_600).default(1_000_000),
   DLQ_RETENTION_MS: int(60_000, Number.MAX_SAFE_INTEGER).default(7 * 86_400_000),
   FETCH_MAX_BYTES_PER_PARTITION: int(1_024, 104_857_600).default(1_048_576),
@@ -106,6 +109,7 @@ const schema = z.object({
   TOMBSTONE_RETENTION_MS: int(0, Number.MAX_SAFE_INTEGER).default(30 * 86_400_000),
   TOMBSTONE_KEY: z.string().min(16, 'at least 16 characters').optional(),
   ACCEPT_DELETION_GAP: bool.default(false),
+  DELETION_LANE: bool.default(true),
   MAX_ITEMS_PER_USER: int(1, 1_000_000).default(10_000),
   // 0: off. At most 1,000 years (any real window; keeps now − TTL a safe integer).
   INTERACTION_TTL_MS: int(0, 1_000 * 365 * 86_400_000).default(0),

@@ -83,6 +83,8 @@ export interface Config {
     readonly maxMs: number;
     /** Latency budget of one flush while catching up on a large lag (chunks grow up to it). */
     readonly catchUpFlushMs: number;
+    /** Single mode: budget of one flush while deletion requests arrive (0: chunks are not cut). */
+    readonly deletionFlushMs: number;
     readonly fetchMaxBytesPerPartition: number;
     readonly fetchMaxWaitMs: number;
   };
@@ -105,6 +107,11 @@ export interface Config {
    */
   readonly http: { readonly host: string; readonly port: number; readonly authToken?: string };
   /**
+   * What a forget changed (the query API's /forgets routes, single mode): how long each record is
+   * kept in memory (FORGET_EFFECT_RETENTION_MS; 0: none is kept).
+   */
+  readonly forgetEffects: { readonly retentionMs: number };
+  /**
    * The live inspector page (lists user ids: off unless asked for), its write controls, the Host
    * (and Origin) names it answers to, and the most event streams open at once.
    */
@@ -123,6 +130,8 @@ export interface Config {
   };
   /** Rebuild even when retention deleted deletion requests the state never applied (operator's call). */
   readonly acceptDeletionGap: boolean;
+  /** Single mode: deletion requests read by a consumer of their own, applied ahead of queued chunks. */
+  readonly deletionLane: boolean;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly shutdownTimeoutMs: number;
 }

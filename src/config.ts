@@ -243,6 +243,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxEvents: e.BATCH_MAX_EVENTS,
       maxMs: e.BATCH_MAX_MS,
       catchUpFlushMs: e.CATCHUP_FLUSH_MS,
+      deletionFlushMs: e.DELETION_FLUSH_MS,
       fetchMaxBytesPerPartition: e.FETCH_MAX_BYTES_PER_PARTITION,
       fetchMaxWaitMs: e.FETCH_MAX_WAIT_MS,
     },
@@ -258,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       port: e.HTTP_PORT,
       ...(e.HTTP_AUTH_TOKEN ? { authToken: e.HTTP_AUTH_TOKEN } : {}),
     },
+    forgetEffects: { retentionMs: e.FORGET_EFFECT_RETENTION_MS },
     inspector: {
       enabled: e.INSPECTOR_ENABLED,
       writes: e.INSPECTOR_WRITES,
@@ -270,6 +272,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       probeIntervalMs: e.HEALTH_PROBE_INTERVAL_MS,
     },
     acceptDeletionGap: e.ACCEPT_DELETION_GAP,
+    deletionLane: e.DELETION_LANE,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };

@@ -9,6 +9,7 @@ import type { HealthVerdict } from './kafka/health.js';
 import type { SchemaIds } from './kafka/topics.js';
 import type { Logger } from './log.js';
 import type { Model } from './model/index.js';
+import type { ForgetEffects } from './output/forget-effects.js';
 import type { SnapshotStatus, Snapshotter } from './state/snapshotter.js';
 import type { Metrics } from './telemetry/metrics.js';
 
@@ -76,6 +77,11 @@ export interface Service {
   readonly model: Model | undefined;
   /** Capability: the snapshot scheduler; undefined when state is not snapshotted to files. */
   readonly snapshots: Snapshotter | undefined;
+  /**
+   * Capability: what each forget changed, for the query API's /forgets routes (output/forget-effects.ts).
+   * Undefined where there is no query API (MODE=partitioned).
+   */
+  readonly forgetEffects: ForgetEffects | undefined;
   /** Graceful: finish the work in progress, publish, commit, snapshot if any, leave the group, disconnect. */
   stop(): Promise<void>;
 }

@@ -1,7 +1,8 @@
 // `npm run demo`: the whole story on one machine. Kafka + registry (from the environment, else the
 // local stack), the service in-process with the live inspector, the seed example streamed in, the
-// neighbour lists printed, Marge forgotten (receipt printed, changed lists shown), then the
-// inspector stays up until Ctrl-C, which stops everything the demo started.
+// neighbour lists printed, Marge forgotten (receipt printed, changed lists and Homer's
+// recommendations before and after shown), then the inspector stays up until Ctrl-C, which stops
+// everything the demo started.
 import { randomUUID } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -11,7 +12,8 @@ import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import { loadConfig, type Config } from '../config.js';
 import { AmnesiaError, ConfigError, describeError } from '../errors.js';
 import { createLogger } from '../log.js';
-import type { NeighborList } from '../model/index.js';
+import type { NeighborList, Recommendation } from '../model/index.js';
+import { recommendationsAround } from '../http/routes/forgets.js';
 import { modelOf, type Service } from '../service.js';
 import { startApp, type App } from '../app.js';
 import { encodeValue } from '../output/encode.js';
@@ -27,6 +29,8 @@ export const SEED_INTERACTIONS: readonly (readonly [number, number])[] = [
   [0, 0], [0, 1], [0, 2], [0, 4], [1, 1], [1, 2], [2, 0], [2, 1], [2, 3], [3, 1], [3, 3],
 ]; // prettier-ignore
 export const SEED_FORGOTTEN = 'Marge';
+/** The remaining user whose recommendations the demo shows before and after the forget. */
+export const SEED_SHOWN = 'Homer';
 
 /** The seed as [userId, itemId] pairs. */
 export function seedPairs(): [string, string][] {
@@ -151,6 +155,30 @@ function printLists(
   return now;
 }
 
+/** What the forget changed for a remaining user: their recommendations with the lists before and after. */
+function printEffect(service: Service, requestId: string): void {
+  const effect = service.forgetEffects?.get(requestId);
+  if (!effect) return;
+  const recs = recommendationsAround(modelOf(service), effect, SEED_SHOWN, 5);
+  const text = (r: readonly Recommendation[]) =>
+    r.length === 0 ? '(none)' : r.map((x) => `${x.itemId} ${x.score.toFixed(2)}`).join('   ');
+  out(`   what it changed for ${SEED_SHOWN} (his items scored by the lists before and after the forget):`);
+  out(`   recommendations before: ${text(recs.before)}`);
+  out(`   recommendations after:  ${text(recs.after)}`);
+}
+
+/** Waits (bounded) until the inspector's receipts panel holds the request's receipt. */
+async function inspectorShows(app: App, requestId: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (app.inspector && !app.inspector.receipts().some((r) => r.requestId === requestId)) {
+    if (Date.now() > deadline) {
+      out('   (the inspector has not read the receipt yet: it shows it as soon as it does)');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function demo(argv: string[]): Promise<number> {
   const args = parseCli(argv);
   if (args.help) {
@@ -264,9 +292,13 @@ export async function demo(argv: string[]): Promise<number> {
     out('   neighbour lists that changed:');
     printLists(service, SEED_ITEMS, before);
     out(`   ${SEED_FORGOTTEN}'s items now: [${modelOf(service).items(SEED_FORGOTTEN).join(', ')}]`);
+    printEffect(service, String(receipt.requestId));
+    // The page is opened next: its receipts panel must already hold the receipt just printed (on a
+    // new stack the inspector's reader joins the receipts topic only seconds after it was created).
+    await inspectorShows(app, String(receipt.requestId));
 
     out();
-    out(bold(`Inspector: ${http.url}/`));
+    out(bold(`Inspector: ${http.url}/#recs=${SEED_SHOWN}`));
     // A data set makes the catalogue large (a subset is shown): link the seed's view too.
     if (args.dataset)
       out(`   the seed alone: ${http.url}/#items=${SEED_ITEMS.join(',')}&users=${SEED_USERS.join(',')}`);

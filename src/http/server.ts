@@ -15,6 +15,8 @@ import { NOT_LIVE_RETRY_AFTER_S } from '../service.js';
 import { compileRoute, matchRoute, pathSegments, type RouteSpec } from './router.js';
 import { healthRoutes } from './routes/health.js';
 import { queryRoutes } from './routes/queries.js';
+import { forgetRoutes } from './routes/forgets.js';
+import type { ForgetEffects } from '../output/forget-effects.js';
 
 export interface HttpDeps {
   readonly host: string;
@@ -30,6 +32,8 @@ export interface HttpDeps {
   readonly liveness?: () => { readonly live: boolean; readonly reasons: readonly string[] };
   /** Serve the query API (default true; MODE=partitioned has no whole model to answer from). */
   readonly queries?: boolean;
+  /** What each forget changed, for the query API's /forgets routes (none kept: undefined). */
+  readonly forgetEffects?: () => ForgetEffects | undefined;
   /** Further routes (the inspector's), matched after the built-in ones. */
   readonly routes?: readonly RouteSpec[];
   /** Who may use the personal routes (default: the rule for `host` without a token, access.ts). */
@@ -91,7 +95,12 @@ export async function startHttpServer(deps: HttpDeps): Promise<HttpServer> {
       ...(deps.phase ? { phase: deps.phase } : {}),
       ...(deps.liveness ? { liveness: deps.liveness } : {}),
     }),
-    ...(deps.queries === false ? [] : queryRoutes({ model: deps.model })),
+    ...(deps.queries === false
+      ? []
+      : [
+          ...queryRoutes({ model: deps.model }),
+          ...forgetRoutes({ model: deps.model, effects: deps.forgetEffects ?? (() => undefined) }),
+        ]),
     ...(deps.routes ?? []),
   ].map(compileRoute);
 

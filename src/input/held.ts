@@ -73,11 +73,14 @@ export class HeldRecords<W> {
     if (keep.length !== this.held.length) this.held = keep;
   }
 
-  /** Takes the whole chunk (nothing is held afterwards). */
-  take(): Held<W>[] {
-    const held = this.held;
-    this.held = [];
-    return held;
+  /** Takes the oldest `limit` records (default: the whole chunk); the rest stay held, lingering since they were. */
+  take(limit = Infinity): Held<W>[] {
+    if (limit >= this.held.length) {
+      const held = this.held;
+      this.held = [];
+      return held;
+    }
+    return this.held.splice(0, Math.max(1, Math.floor(limit)));
   }
 
   clear(): void {

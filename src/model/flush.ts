@@ -54,6 +54,8 @@ export class Flush implements FlushJob {
     private readonly core: ModelCore,
     private readonly updatedAt: number | undefined,
     private readonly done: () => void,
+    /** Report the lists the changed and removed items had before (ChangeReport.previous). */
+    private readonly keepPrevious = false,
   ) {
     const K = core.options.topK;
     this.outId = new Int32Array(K);
@@ -189,11 +191,17 @@ export class Flush implements FlushJob {
   /** The new lists become the reported ones; items whose n reached 0 leave. The batch ends. */
   private commit(): void {
     const core = this.core;
-    this.changedSlots.forEach((slot, p) => (core.reported[slot] = this.changed[p]));
+    const previous = this.keepPrevious ? new Map<string, NeighborList>() : undefined;
+    const keep = (list: NeighborList | undefined) => list && previous?.set(list.itemId, list);
+    this.changedSlots.forEach((slot, p) => {
+      keep(core.reported[slot]);
+      core.reported[slot] = this.changed[p];
+    });
     const removed: string[] = [];
     for (const i of core.changedItems) {
       if ((core.n[i] as number) !== 0) continue;
       if (core.reported[i] !== undefined) {
+        keep(core.reported[i]);
         removed.push(core.itemDict.name(i));
         core.reported[i] = undefined;
       }
@@ -205,7 +213,9 @@ export class Flush implements FlushJob {
     core.epoch++;
     core.reservedBytes = 0;
     if (this.changed.length > 0 || removed.length > 0) core.version++;
-    this.report = { changed: this.changed, removed };
+    this.report = previous
+      ? { changed: this.changed, removed, previous }
+      : { changed: this.changed, removed };
     this.done();
   }
 }

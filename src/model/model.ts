@@ -24,6 +24,7 @@ import type {
   NeighborList,
   PairSimilarity,
   Recommendation,
+  ScoredNeighbors,
 } from './types.js';
 
 export { DEFAULT_MODEL_OPTIONS, type RepresentationOptions, type FlushJob };
@@ -158,10 +159,13 @@ export class Model {
     return expired;
   }
 
-  /** Starts a flush that runs in slices; no other mutating model call until it is done. */
-  beginFlush(updatedAt?: number): FlushJob {
+  /**
+   * Starts a flush that runs in slices; no other mutating model call until it is done. With
+   * `previous`, its report also holds the lists the changed and removed items had before it.
+   */
+  beginFlush(updatedAt?: number, opts: { readonly previous?: boolean } = {}): FlushJob {
     this.idle();
-    this.job = new Flush(this.core, updatedAt, () => (this.job = undefined));
+    this.job = new Flush(this.core, updatedAt, () => (this.job = undefined), opts.previous === true);
     return this.job;
   }
 
@@ -222,17 +226,22 @@ export class Model {
     return { similarity: c.topk.sim(cij, ni, nj), cooccurrences: cij, interactionsA: ni, interactionsB: nj };
   }
 
-  /** Items not in the user's history, scored by the sum of the similarities of the user's items to them (via the lists). */
-  recommend(userId: string, k: number): Recommendation[] {
+  /**
+   * Items not in the user's history, scored by the sum of the similarities of the user's items to
+   * them (via the lists). `lists` replaces the current list of the items it names (an empty list:
+   * none), e.g. by the lists as they were before a forget (what-if, nothing changes).
+   */
+  recommend(userId: string, k: number, lists?: ReadonlyMap<string, ScoredNeighbors>): Recommendation[] {
     const c = this.core;
     const u = c.users.lookup(userId);
     const h = u === undefined ? undefined : c.history[u];
     if (h === undefined || h.length === 0) return [];
     const scores = new Map<string, number>();
     for (let p = 0; p < h.length; p++) {
-      const list = c.reported[h.items[p] as number];
-      if (list === undefined) continue;
-      for (const nb of list.neighbors) {
+      const i = h.items[p] as number;
+      const neighbors = (lists && lists.get(c.itemDict.name(i))) ?? c.reported[i]?.neighbors;
+      if (neighbors === undefined) continue;
+      for (const nb of neighbors) {
         const j = c.itemDict.lookup(nb.itemId);
         if (j !== undefined && h.has(j)) continue;
         scores.set(nb.itemId, (scores.get(nb.itemId) ?? 0) + nb.similarity);

@@ -63,7 +63,15 @@ export interface ChangeReport {
   readonly changed: readonly NeighborList[];
   /** Items whose n reached 0 (and that had been reported before): publish a tombstone. */
   readonly removed: readonly string[];
+  /**
+   * Only from a flush begun with `{ previous: true }`: the list every changed or removed item had
+   * before this flush (an item reported for the first time has none).
+   */
+  readonly previous?: ReadonlyMap<string, NeighborList>;
 }
+
+/** What a recommendation reads of a list: the neighbours' ids and similarities, in list order. */
+export type ScoredNeighbors = readonly Pick<Neighbor, 'itemId' | 'similarity'>[];
 
 export interface ModelOptions {
   /** K of the top-K lists (default 20). */

@@ -33,6 +33,15 @@ export interface ProgressBoard {
   holdersBesides(instanceId: string): readonly string[];
 }
 
+/**
+ * True while our own `true` announcement is within its lease, as the other replicas judge it (from
+ * the time it was made, before it was sent): outside it a snapshot must not be written — PURGED may
+ * have gone out elsewhere meanwhile.
+ */
+export function leaseHeld(holds: boolean, renewedAt: number, now: number, leaseMs: number): boolean {
+  return holds && now - renewedAt < leaseMs;
+}
+
 /** The replicas other than `self` whose `true` announcement is younger than `leaseMs`. */
 export function liveHolders(
   board: Iterable<Announcement>,
@@ -68,6 +77,7 @@ export class PurgeProgress implements ProgressBoard {
   private renewTimer: ReturnType<typeof setInterval> | undefined;
   /** When our last `true` announcement was acknowledged. */
   private renewedAt = 0;
+  private holding = false;
 
   constructor(private readonly options: PurgeProgressOptions) {
     this.producer = options.kafka.producer({
@@ -119,6 +129,11 @@ export class PurgeProgress implements ProgressBoard {
     await this.announce(true);
   }
 
+  /** Our announcement that we may hold snapshots is within its lease (see leaseHeld). */
+  holdsLease(): boolean {
+    return leaseHeld(this.holding, this.renewedAt, this.now(), this.options.leaseMs);
+  }
+
   isClean(instanceId: string): boolean {
     return this.latest.get(instanceId)?.holdsSnapshots === false;
   }
@@ -143,6 +158,7 @@ export class PurgeProgress implements ProgressBoard {
       },
     );
     this.latest.set(a.instanceId, a);
+    this.holding = holdsSnapshots;
     if (holdsSnapshots) {
       this.renewedAt = a.at;
       if (!this.renewTimer) {

@@ -286,6 +286,7 @@ function serviceOf(
       })),
     lastEventTime: () => undefined,
     snapshots: undefined,
+    forgetEffects: undefined,
     stop() {
       stopping ??= (async () => {
         log.info({}, 'stopping');

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { ConsumerPort, OffsetsPort, OutputSink } from '../kafka/ports.js';
 import type { SchemaRegistryClient } from '../kafka/registry.js';
 import type { Logger } from '../log.js';
+import type { ForgetEffects } from '../output/forget-effects.js';
 import type { Outbox } from '../output/outbox.js';
 import type { ProgressBoard } from '../output/purge-progress.js';
 import type { Snapshotter } from '../state/snapshotter.js';
@@ -26,4 +27,6 @@ export interface EngineDeps {
   readonly instanceId?: string;
   /** The tombstones' secret key, resolved at start-up (state/tombstone-key.ts). */
   readonly tombstoneKey: string;
+  /** What each live forget changed, for the query API (FORGET_EFFECT_RETENTION_MS > 0). */
+  readonly forgetEffects?: ForgetEffects | undefined;
 }

@@ -7,6 +7,7 @@ import { Intake } from '../input/intake.js';
 import { Live } from './live.js';
 import { expireDue, modelFromState, settingsFit, tombstonesOnly } from './model-factory.js';
 import type { Positions } from '../kafka/positions.js';
+import type { Lane } from '../kafka/serial-queue.js';
 import { Publisher, type PublishContext } from '../output/publisher.js';
 import type { RebuildDeps } from './rebuild.js';
 import type { Replicas } from './replicas.js';
@@ -22,7 +23,7 @@ export interface EngineHooks {
   readonly slot: ModelSlot;
   readonly stopping: () => boolean;
   /** Runs a task in the serial queue (fencing and blocking handled). */
-  readonly enqueue: (task: () => Promise<void>) => Promise<void>;
+  readonly enqueue: (task: () => Promise<void>, lane?: Lane) => Promise<void>;
   readonly idleContext: () => PublishContext;
 }
 
@@ -111,6 +112,7 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
     isInput,
     enqueue: hooks.enqueue,
     idleContext: hooks.idleContext,
+    effects: deps.forgetEffects,
   });
   return { intake, publisher, live, rebuildDeps };
 }

@@ -26,19 +26,18 @@ import type { HealthVerdict } from '../kafka/health.js';
 import type { Intake } from '../input/intake.js';
 import { batchControl, inputBatch } from '../kafka/kafkajs-ports.js';
 import type { Live } from './live.js';
-import type { BatchControl, InputBatch } from '../kafka/ports.js';
-import type { TopicPartition } from '../kafka/partitions.js';
+import type { BatchControl, ConsumerPort, InputBatch } from '../kafka/ports.js';
+import type { PartitionOffset } from '../kafka/partitions.js';
 import { Positions, type PartitionLag } from '../kafka/positions.js';
 import type { PublishContext, Publisher } from '../output/publisher.js';
 import { Replicas } from './replicas.js';
-import { SerialQueue } from '../kafka/serial-queue.js';
+import { SerialQueue, type Lane } from '../kafka/serial-queue.js';
 import { Lifecycle } from './lifecycle.js';
 import { ModelSlot, TopicRoles } from './holders.js';
 import { newModel } from './model-factory.js';
 import { HealthMonitor } from '../kafka/health.js';
 import type { Phase } from '../service.js';
 import type { EngineDeps } from './engine-deps.js';
-import { TtlExpiry } from './expiry.js';
 
 const TOMBSTONE_EXPIRY_EVERY_MS = 60_000;
 
@@ -62,11 +61,14 @@ export class Engine implements SnapshotSource {
   private readonly monitor: HealthMonitor;
   private readonly lifecycle: Lifecycle;
   private readonly router: BatchRouter;
-  private readonly expiry: TtlExpiry;
+  private laneRouter: BatchRouter | undefined;
+  /** A lapsed lease is being checked: no snapshot may be written meanwhile (state/snapshotter.ts). */
+  roleInDoubt = false;
+  private lane: ConsumerPort | undefined;
   private readonly isInput = (topic: string): boolean => this.kinds.has(topic);
   /** Runs a task in the serial queue, guarded by the lifecycle (fencing and blocking handled). */
-  private readonly enqueueGuarded = (task: () => Promise<void>): Promise<void> =>
-    this.queue.run(() => this.lifecycle.guarded(task));
+  private readonly enqueueGuarded = (task: () => Promise<void>, lane: Lane = 'normal'): Promise<void> =>
+    this.queue.run(() => this.lifecycle.guarded(task), lane);
   private readonly isStopping = (): boolean => this.stopping;
 
   constructor(private readonly deps: EngineDeps) {
@@ -129,31 +131,28 @@ export class Engine implements SnapshotSource {
       },
       deps.config.health,
     );
-    this.router = new BatchRouter({
+    this.router = this.routerFor(deps.consumer);
+  }
+
+  /** Where batches fetched by `consumer` go (its seeks go back to it). */
+  private routerFor(consumer: ConsumerPort): BatchRouter {
+    return new BatchRouter({
       host: {
         phase: () => this.lifecycle.phase,
         rebuild: () => this.lifecycle.rebuild,
         finishRebuild: (ctl) => this.lifecycle.finishRebuild(ctl),
         blockForRetention: () => this.lifecycle.block('retention'),
         afterLiveBatch: () => this.expireTombstones(),
-        inputGap: (tp, kind, lost) => this.inputGap(tp, kind, lost),
+        inputGap: (tp, kind, lost) => this.lifecycle.inputGap(tp, kind, lost),
       },
       kinds: this.kinds,
       positions: this.positions,
-      consumer: deps.consumer,
-      offsets: deps.offsets,
+      consumer,
+      offsets: this.deps.offsets,
       intake: this.intake,
       live: this.live,
       log: this.log,
       stopping: this.isStopping,
-    });
-    this.expiry = new TtlExpiry({
-      ...deps,
-      log: this.log,
-      model: () => this.lifecycle.model,
-      live: () => this.lifecycle.phase === 'live',
-      enqueue: this.enqueueGuarded,
-      flush: () => this.live.flush(this.idleContext()),
     });
   }
 
@@ -200,30 +199,63 @@ export class Engine implements SnapshotSource {
    * chunk, a deletion's fast path, the end of a rebuild) may find our producer fenced like any other:
    * handled here, never thrown to kafkajs (a non-retriable error there crashes the consumer for good).
    */
-  eachBatchOf(batch: InputBatch, ctl: BatchControl): Promise<void> {
+  async eachBatchOf(batch: InputBatch, ctl: BatchControl): Promise<void> {
     this.lastBatchAt = Date.now();
-    return this.queue
-      .run(() =>
-        this.lifecycle.guarded(() => {
-          this.heartbeat = () => ctl.heartbeat().catch(() => undefined);
-          return this.router.route(batch, ctl);
-        }),
-      )
-      .finally(() => {
-        this.lastBatchAt = Date.now();
+    const lane = this.laneOf(batch.topic);
+    const guarded = (task: () => Promise<void>) => this.queue.run(() => this.lifecycle.guarded(task), lane);
+    try {
+      await guarded(() => {
+        this.heartbeat = () => ctl.heartbeat().catch(() => undefined);
+        return this.router.route(batch, ctl);
       });
+      // Due chunks, one queue task each: a deletion request read meanwhile goes between two.
+      const ctx = { heartbeat: () => ctl.heartbeat(), stopping: () => !ctl.isRunning() || this.stopping };
+      let more = this.lifecycle.phase === 'live';
+      while (more) {
+        more = false;
+        await guarded(async () => {
+          more = this.lifecycle.phase === 'live' && (await this.live.flushDue(ctx));
+        });
+      }
+    } finally {
+      this.lastBatchAt = Date.now();
+    }
   }
 
-  /** Retention deleted input records before they were read, while live or rebuilding (batch-router.ts). */
-  private inputGap(tp: TopicPartition, kind: InputKind, lost: number): boolean {
-    this.deps.metrics.retentionGap.set({ topic: tp.topic, partition: String(tp.partition) }, lost);
-    this.log.error(
-      { ...tp, records: lost },
-      'input records were deleted (retention) before they were read: they are skipped',
+  /** Deletions go ahead of queued chunks: only their user's held events must go first (live.ts). */
+  private laneOf(topic: string): Lane {
+    return this.kinds.get(topic) === 'deletion' ? 'urgent' : 'deferrable';
+  }
+
+  /** A batch the deletion lane read (deletion-lane.ts): applied while live only, ahead of queued chunks. */
+  laneBatchOf(batch: InputBatch, ctl: BatchControl): Promise<void> {
+    const router = this.laneRouter;
+    if (!router) {
+      ctl.resolveOffset(batch.lastOffset);
+      return Promise.resolve();
+    }
+    return this.queue.run(
+      () =>
+        this.lifecycle.guarded(async () => {
+          if (this.lifecycle.phase === 'live' && this.kinds.get(batch.topic) === 'deletion')
+            await router.route(batch, ctl);
+          // Not ours to apply now: the group consumer reads it; the lane moves on.
+          else ctl.resolveOffset(batch.lastOffset);
+        }),
+      'urgent',
     );
-    if (kind !== 'deletion' || this.deps.config.acceptDeletionGap) return true;
-    this.lifecycle.block('retention');
-    return false;
+  }
+
+  /** The deletion lane's consumer: its seeks, and paused with the inputs. */
+  attachLane(lane: ConsumerPort): void {
+    this.lane = lane;
+    this.laneRouter = this.routerFor(lane);
+    if (this.inputsPaused) lane.pause([...this.kinds.keys()]);
+  }
+
+  /** Where the deletion lane starts reading: the positions of the deletion partitions held. */
+  deletionPositions(): PartitionOffset[] {
+    return this.positions.offsets((topic) => this.kinds.get(topic) === 'deletion');
   }
 
   private expireTombstones(): void {
@@ -291,6 +323,17 @@ export class Engine implements SnapshotSource {
     });
   }
 
+  /** The snapshot-holder lease lapsed: no snapshot until our role is checked again (lifecycle.ts). */
+  recheckRole(): Promise<void> {
+    this.roleInDoubt = true;
+    return this.queue
+      .run(() => this.lifecycle.guarded(() => this.lifecycle.recheckRole()))
+      .catch((e: unknown) => this.log.warn({ err: describeError(e) }, 'checking our role failed'))
+      .finally(() => {
+        this.roleInDoubt = false;
+      });
+  }
+
   othersHoldNoSnapshots(): Promise<boolean> {
     return this.replicas.othersHoldNoSnapshots();
   }
@@ -325,8 +368,9 @@ export class Engine implements SnapshotSource {
   pauseInputs(paused: boolean): void {
     this.inputsPaused = paused;
     const topics = [...this.kinds.keys()];
-    if (paused) this.deps.consumer.pause(topics);
-    else this.deps.consumer.resume(topics);
+    for (const c of this.lane ? [this.deps.consumer, this.lane] : [this.deps.consumer])
+      if (paused) c.pause(topics);
+      else c.resume(topics);
   }
 
   /** Publishes and commits whatever has been applied but not flushed yet (shutdown). */
@@ -350,7 +394,6 @@ export class Engine implements SnapshotSource {
         }
       }
       this.live.reset();
-      this.expiry.stop();
       this.lifecycle.setPhase('stopped');
     });
   }

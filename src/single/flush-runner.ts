@@ -14,8 +14,13 @@ export class FlushRunner {
 
   constructor(private readonly sliceMs = SLICE_MS) {}
 
-  async run(model: Model, now: number, ctx: Pick<PublishContext, 'heartbeat'>): Promise<ChangeReport> {
-    const job = model.beginFlush(now);
+  async run(
+    model: Model,
+    now: number,
+    ctx: Pick<PublishContext, 'heartbeat'>,
+    opts: { readonly previous?: boolean } = {},
+  ): Promise<ChangeReport> {
+    const job = model.beginFlush(now, opts);
     for (;;) {
       const t0 = performance.now();
       const done = job.step(() => performance.now() - t0 >= this.sliceMs);

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { Model } from '../model/index.js';
 import type { Snapshotter } from '../state/snapshotter.js';
 import type { Intake } from '../input/intake.js';
+import type { InputKind } from '../input/codec.js';
 import type { Live } from './live.js';
 import { classifyKafkaError } from '../kafka/classify.js';
 import { decideOnJoin } from './membership.js';
@@ -26,6 +27,7 @@ import { backoffDelay, sleep } from '../kafka/retry.js';
 import type { Replicas } from './replicas.js';
 import type { SerialQueue } from '../kafka/serial-queue.js';
 import type { Phase } from '../service.js';
+import { TtlExpiry } from './expiry.js';
 
 /** Why an instance refuses to go on (see block()). */
 export type BlockReason = 'retention' | 'memory' | 'config';
@@ -69,8 +71,18 @@ export class Lifecycle {
   /** Producers started again after a failed or fenced delivery in a row (spaced by backoff). */
   private reactivations = 0;
   private lastReactivation = 0;
+  private readonly expiry: TtlExpiry;
 
-  constructor(private readonly deps: LifecycleDeps) {}
+  constructor(private readonly deps: LifecycleDeps) {
+    // INTERACTION_TTL_MS: checks while live, in the serial queue (single/expiry.ts).
+    this.expiry = new TtlExpiry({
+      ...deps,
+      model: () => this.model,
+      live: () => this.phase_ === 'live',
+      enqueue: (task) => deps.queue.run(() => this.guarded(task)),
+      flush: () => deps.live.flush(deps.idleContext()),
+    });
+  }
 
   get model(): Model {
     return this.deps.slot.current;
@@ -103,6 +115,7 @@ export class Lifecycle {
   setPhase(p: Phase): void {
     if (this.phase_ === p) return;
     if (p === 'standby' || p === 'blocked' || p === 'stopped') this.activeSince_ = undefined;
+    if (p === 'stopped') this.expiry.stop();
     this.phase_ = p;
     const { metrics } = this.deps;
     metrics.ready.set(p === 'live' ? 1 : 0);
@@ -256,6 +269,23 @@ export class Lifecycle {
       { generation: gen, err: describeError(cause) },
       'outputs fenced: another instance took over, or our transaction timed out',
     );
+    await this.decideRole(gen, true);
+  }
+
+  /**
+   * The snapshot-holder lease lapsed (a pause, a cut-off): while we were away another instance may
+   * have taken over and published PURGED for requests this state has not applied. Decided as after
+   * a fencing (our producer, not refused, is kept): not assigned → standby; others went ahead →
+   * rebuild; else go on. Until decided, the engine writes no snapshot (Engine.roleInDoubt).
+   */
+  async recheckRole(): Promise<void> {
+    // Not live: no snapshot is written, and a rebuild replays every request anyway.
+    if (this.phase_ !== 'live') return;
+    this.deps.log.warn({ generation: this.generation }, 'snapshot-holder lease lapsed: checking our role');
+    await this.decideRole(this.generation, false);
+  }
+
+  private async decideRole(gen: number, fenced: boolean): Promise<void> {
     const assigned = await this.deps.replicas.stillAssigned();
     if (gen !== this.generation) return; // a join meanwhile decides
     if (!assigned) {
@@ -271,6 +301,7 @@ export class Lifecycle {
       this.phase_ === 'live' &&
       !(await this.deps.replicas.othersWentAhead(this.deps.positions.offsets(this.deps.topics.isInput)))
     ) {
+      if (!fenced) return;
       await this.reactivate();
       // What the refused delivery carried is still in the outbox: out with the next flush, input or not.
       this.deps.live.flushSoon();
@@ -290,6 +321,18 @@ export class Lifecycle {
     this.lastReactivation = now;
     if (this.reactivations > 1) await sleep(backoffDelay(this.reactivations - 1, 200, 5_000, Math.random));
     await this.deps.sink.activate();
+  }
+
+  /** Retention deleted input records before they were read, while live or rebuilding (batch-router.ts). */
+  inputGap(tp: TopicPartition, kind: InputKind, lost: number): boolean {
+    this.deps.metrics.retentionGap.set({ topic: tp.topic, partition: String(tp.partition) }, lost);
+    this.deps.log.error(
+      { ...tp, records: lost },
+      'input records were deleted (retention) before they were read: they are skipped',
+    );
+    if (kind !== 'deletion' || this.deps.config.acceptDeletionGap) return true;
+    this.block('retention');
+    return false;
   }
 
   /**

@@ -18,10 +18,12 @@ import { ChunkPolicy, type BatchSettings } from '../input/chunk-policy.js';
 import type { FlushRunner } from './flush-runner.js';
 import { CountsByTopic, type Intake } from '../input/intake.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { ForgetEffects } from '../output/forget-effects.js';
 import type { Outbox, PendingReceipt } from '../output/outbox.js';
 import { PartitionMap, type PartitionOffset, type TopicPartition } from '../kafka/partitions.js';
 import type { BatchControl } from '../kafka/ports.js';
 import type { Positions } from '../kafka/positions.js';
+import type { Lane } from '../kafka/serial-queue.js';
 import type { PublishContext, Publisher } from '../output/publisher.js';
 
 export interface LiveDeps {
@@ -36,10 +38,12 @@ export interface LiveDeps {
   readonly model: () => Model;
   readonly isInput: (topic: string) => boolean;
   /** Runs a task in the engine's serial queue (the linger timer's flush). */
-  readonly enqueue: (task: () => Promise<void>) => Promise<void>;
+  readonly enqueue: (task: () => Promise<void>, lane?: Lane) => Promise<void>;
   /** Context for work outside a batch (timer): heartbeat of the latest batch, stopping flag. */
   readonly idleContext: () => PublishContext;
   readonly now?: () => number;
+  /** What each forget changed (the query API's /forgets routes), when kept. */
+  readonly effects?: ForgetEffects | undefined;
 }
 
 export class Live {
@@ -123,6 +127,7 @@ export class Live {
       counts.report(this.deps.metrics);
       positions.set(tp, end + 1);
       ctl.resolveOffset(end);
+      this.chunks.noteDeletion();
       await this.deliver(receipts, ctx, 'deletions');
       return;
     }
@@ -131,17 +136,40 @@ export class Live {
     this.lags.set(tp, Math.max(0, lag));
     // kafkajs may fetch on; the commit waits for the flush that publishes these changes.
     ctl.resolveOffset(end);
-    const behind = this.totalLag();
-    const due =
-      this.held.size >= this.chunkLimit(behind) ||
-      performance.now() - this.held.since >= this.lingerMs(behind) ||
-      ctx.stopping();
-    if (due) await this.flush(ctx);
-    else {
+    // A due chunk is flushed by flushDue(), in a queue task of its own (the engine's eachBatch).
+    if (!this.due(ctx)) {
       // The linger may have changed with the lag (a catch-up seen, or over): time it afresh.
       this.cancelTimer();
       this.scheduleFlush();
     }
+  }
+
+  /** A chunk is due: full, lingered, or the consumer stopping. */
+  private due(ctx: PublishContext): boolean {
+    if (this.held.size === 0) return false;
+    const behind = this.totalLag();
+    return (
+      this.held.size >= this.chunkLimit(behind) ||
+      performance.now() - this.held.since >= this.lingerMs(behind) ||
+      ctx.stopping()
+    );
+  }
+
+  /**
+   * Flushes one chunk if one is due: what is held, or while deletion requests arrive at most
+   * chunkLimit() records, oldest first (the rest stay held, their linger running). True when it
+   * flushed: the caller asks again, each time in a queue task of its own, so that a deletion request
+   * read meanwhile goes between two chunks.
+   */
+  async flushDue(ctx: PublishContext): Promise<boolean> {
+    if (!this.due(ctx)) return false;
+    await this.flush(ctx, this.cutLimit(ctx));
+    return true;
+  }
+
+  /** How much one flush takes: all that is held, or a cut chunk while deletion requests arrive. */
+  private cutLimit(ctx: PublishContext): number {
+    return this.chunks.cutForDeletions() && !ctx.stopping() ? this.chunkLimit(this.totalLag()) : Infinity;
   }
 
   /** Applied held records go to the model (interactions) or the outbox (dead letters), counted. */
@@ -166,7 +194,10 @@ export class Live {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.deps
-        .enqueue(() => this.flush(this.deps.idleContext()))
+        .enqueue(() => {
+          const ctx = this.deps.idleContext();
+          return this.flush(ctx, this.cutLimit(ctx));
+        }, 'deferrable')
         .catch((e: unknown) =>
           this.deps.log.error({ err: e instanceof Error ? e.message : String(e) }, 'timed flush failed'),
         );
@@ -178,15 +209,16 @@ export class Live {
     this.timer = undefined;
   }
 
-  /** Applies everything held, flushes the model and delivers its outputs with the positions. */
-  async flush(ctx: PublishContext): Promise<void> {
+  /** Applies what is held (at most `limit` records), flushes the model, delivers with the positions. */
+  async flush(ctx: PublishContext, limit = Infinity): Promise<void> {
     this.cancelTimer();
     const since = this.held.since;
-    const held = this.held.take();
+    const held = this.held.take(limit);
     const counts = new CountsByTopic();
     await applyChunk(held, this.sink(counts), () => ctx.heartbeat?.() ?? Promise.resolve());
     counts.report(this.deps.metrics);
     await this.deliver([], ctx, held.length > 0 ? 'chunk' : 'positions', held.length, since);
+    if (this.held.size > 0) this.scheduleFlush();
   }
 
   /** Model flush → outbox → delivery with the committable positions. */
@@ -200,8 +232,15 @@ export class Live {
     const { outbox, publisher, metrics, log, flushes } = this.deps;
     const now = (this.deps.now ?? Date.now)();
     const f0 = performance.now();
-    const report = await flushes.run(this.deps.model(), now, ctx);
+    const forgets = what === 'deletions' && this.deps.effects?.enabled ? this.deps.effects : undefined;
+    const report = await flushes.run(this.deps.model(), now, ctx, { previous: forgets !== undefined });
     outbox.stage(report, receipts, now);
+    // The deletion fast path flushes nothing but its requests (and their users' held events).
+    forgets?.record(
+      receipts.filter((r) => r.receipt.status === 'FORGOTTEN').map((r) => r.receipt.requestId),
+      report,
+      now,
+    );
     const f1 = performance.now();
     await publisher.publish(ctx, this.committable());
     if (what === 'positions' && report.changed.length === 0 && receipts.length === 0) return;

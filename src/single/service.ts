@@ -11,6 +11,7 @@ import { Snapshotter } from '../state/snapshotter.js';
 import { SnapshotStore } from '../state/store.js';
 import { singleActiveAssigner } from './assigner.js';
 import { Engine } from './engine.js';
+import { DeletionLane } from './deletion-lane.js';
 import { PurgeProgress } from '../output/purge-progress.js';
 import { resolveTombstoneKey } from '../state/tombstone-key.js';
 import { mkdir } from 'node:fs/promises';
@@ -18,6 +19,7 @@ import { consumerSettings, createKafka } from '../kafka/client.js';
 import { kafkaProbe, waitForKafka } from '../kafka/reach.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { consumerPort, offsetsPort } from '../kafka/kafkajs-ports.js';
+import { ForgetEffects } from '../output/forget-effects.js';
 import { OutputEncoder, Outbox } from '../output/outbox.js';
 import { AckedSink, TransactionalSink } from '../kafka/output-sink.js';
 import type { OutputSink } from '../kafka/ports.js';
@@ -60,8 +62,10 @@ export async function startSingleService(
   let consumer: Consumer | undefined;
   let sink: OutputSink | undefined;
   let progress: PurgeProgress | undefined;
+  let lane: DeletionLane | undefined;
   const disconnectAll = async () => {
     await Promise.allSettled([
+      lane?.stop(),
       consumer?.disconnect(),
       producer?.disconnect(),
       sink?.deactivate(),
@@ -86,6 +90,8 @@ export async function startSingleService(
           log: root,
           key,
           similarity: config.model.similarity,
+          // A lapsed lease, or the role being checked after one: PURGED may have gone out elsewhere.
+          mayWrite: () => (progress?.holdsLease() ?? false) && !(engine?.roleInDoubt ?? true),
         })
       : undefined;
     await snapshots?.init();
@@ -106,6 +112,7 @@ export async function startSingleService(
       log: root,
       leaseMs: config.snapshot.holderLeaseMs,
       onLeaseLost: async () => {
+        void engine?.recheckRole();
         await snapshots?.dropAll();
       },
     });
@@ -150,6 +157,7 @@ export async function startSingleService(
           compression: outputCompression(config),
           log: root,
         });
+    const forgetEffects = new ForgetEffects(config.forgetEffects.retentionMs);
     engine = new Engine({
       config,
       log: root,
@@ -163,6 +171,7 @@ export async function startSingleService(
       progress,
       instanceId,
       tombstoneKey: key.key,
+      forgetEffects,
     });
     const eng = engine;
     c.on(c.events.GROUP_JOIN, (e) => {
@@ -189,6 +198,11 @@ export async function startSingleService(
       partitionsConsumedConcurrently: 1,
       eachBatch: eng.eachBatch,
     });
+    if (config.deletionLane) {
+      const l = new DeletionLane({ kafka, config, instanceId, host: eng, log: root });
+      lane = l;
+      await withRetry('start the deletion lane', log, () => l.start());
+    }
     eng.monitorHealth(true);
     snapshots?.start({
       atBoundary: (take) => eng.atBoundary(take),
@@ -216,6 +230,7 @@ export async function startSingleService(
       health: () => eng.health(),
       healthFigures: () => eng.healthFigures(),
       snapshots,
+      forgetEffects,
       consumerLag: () => engine?.consumerLag() ?? [],
       lastEventTime: () => engine?.lastEventTime(),
       pauseInputs: () => eng.pauseInputs(true),
@@ -232,6 +247,7 @@ export async function startSingleService(
           eng.beginStop();
           eng.monitorHealth(false);
           await eng.flushNow().catch((e) => log.warn({ err: describeError(e) }, 'final flush failed'));
+          await lane?.stop();
           await c.stop().catch((e) => log.warn({ err: describeError(e) }, 'consumer stop failed'));
           await snapshots?.stop().catch((e) => log.warn({ err: describeError(e) }, 'final snapshot failed'));
           await eng.finishStop();

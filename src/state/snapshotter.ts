@@ -56,6 +56,12 @@ export interface SnapshotterOptions {
   readonly key?: TombstoneKey;
   /** SIMILARITY: a snapshot written under another measure is refused (its lists and bounds are of it). */
   readonly similarity?: SimilarityMeasure;
+  /**
+   * False while this instance must not write a snapshot: its snapshot-holder lease lapsed, or its
+   * role is being checked after that (PURGED may have gone out elsewhere meanwhile). Asked before a
+   * write and after it: a snapshot written while it turned false is deleted at once.
+   */
+  readonly mayWrite?: () => boolean;
 }
 
 /**
@@ -235,6 +241,10 @@ export class Snapshotter {
     await this.snapshotNow();
   }
 
+  private mayWrite(): boolean {
+    return this.options.mayWrite?.() ?? true;
+  }
+
   /** Takes and writes one snapshot (waits for one in flight instead of starting a second). */
   snapshotNow(): Promise<void> {
     this.inFlight ??= this.takeAndWrite().finally(() => {
@@ -275,6 +285,11 @@ export class Snapshotter {
       return;
     }
     if (!taken) return;
+    if (!this.mayWrite()) {
+      this.pending = [...taken.purges, ...this.pending];
+      this.log.warn({}, 'no snapshot written: the snapshot-holder lease is not held');
+      return;
+    }
     let file: SnapshotFile;
     try {
       const r = await this.store.write(taken);
@@ -301,6 +316,16 @@ export class Snapshotter {
       this.pending = [...taken.purges, ...this.pending];
       this.expired ||= expired;
       this.log.error({ err: describeError(e) }, 'snapshot failed; the previous snapshots are kept');
+      return;
+    }
+    if (!this.mayWrite()) {
+      this.pending = [...taken.purges, ...this.pending];
+      this.expired ||= expired;
+      const deleted = await this.store.purgeAll();
+      this.log.warn(
+        { filesDeleted: deleted },
+        'the snapshot-holder lease lapsed during a write: every snapshot deleted',
+      );
       return;
     }
     if (taken.purges.length === 0 && !expired) {

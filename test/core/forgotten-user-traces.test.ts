@@ -4,9 +4,11 @@
 // snapshot (every byte of the file, the eventId window's section included), the partitioned mode's
 // user changelog (every record still live after compaction, but the user's tombstone). The eventId
 // window still works for everyone else: a retried event of another user is dropped in both modes.
-// The expectation is written out by hand, not taken from either mode.
+// The expectation is written out by hand, not taken from either mode. The single mode's record of
+// what the forget changed (issue 23) is searched too.
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { ForgetEffects } from '../../src/output/forget-effects.js';
 import { encodeSnapshotToBuffer } from '../../src/state/format.js';
 import { FakeLog } from '../helpers/fake-kafka.js';
 import { engineOnFake, SINGLE_TOPICS, singleConfig } from '../helpers/runtimes.js';
@@ -29,6 +31,7 @@ const add = (userId: string, itemId: string, eventId: string, occurredAt: number
 
 /** Before the forget: both users' events; then the deletion request. */
 const BEFORE: readonly Input[] = [
+  add(GONE, 'd', 'g0', now - 9_500), // d is the user's alone: its list goes with the forget
   add(KEEPER, 'a', 'k1', now - 9_000),
   add(GONE, 'a', 'g1', now - 9_000),
   add(KEEPER, 'b', 'k2', now - 8_000),
@@ -57,14 +60,22 @@ interface Kept {
 async function viaSingleMode(): Promise<Kept> {
   const T = SINGLE_TOPICS;
   const log = new FakeLog({ [T.in]: 1, [T.del]: 1, [T.sim]: 1, [T.rec]: 1 });
-  const { engine, consumer } = engineOnFake(log, singleConfig(), { tombstoneKey: KEY });
+  // What the forget changed is kept too (the query API's /forgets): it must hold nothing of the user.
+  const effects = new ForgetEffects(3_600_000);
+  const { engine, consumer } = engineOnFake(log, singleConfig(), {
+    tombstoneKey: KEY,
+    forgetEffects: effects,
+  });
   const order = [T.del, T.in, T.sim, T.rec];
   const produce = (inputs: readonly Input[]) => {
     for (const i of inputs)
       log.appendJson(i.topic === 'interactions' ? T.in : T.del, 0, String(i.value.userId), i.value, now);
   };
   consumer.join(engine, { [T.del]: [0], [T.in]: [0], [T.sim]: [0], [T.rec]: [0] });
-  produce(BEFORE);
+  produce(BEFORE.slice(0, -1));
+  await consumer.drain(engine, order);
+  await engine.flushNow();
+  produce(BEFORE.slice(-1)); // the deletion, carried out live
   await consumer.drain(engine, order);
   produce(AFTER);
   await consumer.drain(engine, order);
@@ -79,7 +90,9 @@ async function viaSingleMode(): Promise<Kept> {
     }),
   );
   expect(file).toBeDefined();
-  return { blobs: [file!], itemsOf: (u) => engine.model.items(u) };
+  expect(effects.get('dsr-1')?.items.length).toBeGreaterThan(0);
+  const record = Buffer.from(JSON.stringify(effects.list()));
+  return { blobs: [file!, record], itemsOf: (u) => engine.model.items(u) };
 }
 
 async function viaPartitionedMode(): Promise<Kept> {

@@ -112,6 +112,16 @@ export class FakeLog {
     };
   }
 
+  /** The lists published on a compacted topic, as the oracle writes them (item id, n, neighbours). */
+  publishedLists(topic: string): Map<string, unknown> {
+    const out = new Map<string, unknown>();
+    for (const [k, v] of this.compacted(topic)) {
+      const { itemId, interactions, neighbors } = JSON.parse(v.toString()) as Record<string, unknown>;
+      out.set(k, { itemId, interactions, neighbors });
+    }
+    return out;
+  }
+
   /** Delivers by appending to the log (partition: a stable hash of the key), then commits offsets. */
   sink(options: { failures?: number } = {}): OutputSink & {
     deliveries: number;
@@ -158,14 +168,29 @@ export class FakeLog {
   }
 }
 
-/** A consumer of one group member: fetch positions per partition, paused topics, seeks. */
+/**
+ * A consumer of one group member: fetch positions per partition, paused topics, seeks. As `lane`,
+ * the single mode's deletion lane (src/single/deletion-lane.ts): its batches go to laneBatchOf.
+ */
 export class FakeConsumer implements ConsumerPort {
   readonly paused = new Set<string>();
   readonly seeks: PartitionOffset[] = [];
   private readonly fetchAt = new Map<string, number>();
   assigned: TopicPartition[] = [];
 
-  constructor(private readonly log: FakeLog) {}
+  constructor(
+    private readonly log: FakeLog,
+    private readonly role: 'group' | 'lane' = 'group',
+  ) {}
+
+  /** The lane's start (deletion-lane.ts): attached, then at the engine's positions, else the end. */
+  joinLane(engine: Engine, topic: string): void {
+    engine.attachLane(this);
+    this.assigned = this.log.watermarks(topic).map((w) => ({ topic, partition: w.partition }));
+    this.fetchAt.clear();
+    for (const w of this.log.watermarks(topic)) this.fetchAt.set(`${topic}/${w.partition}`, w.high);
+    for (const at of engine.deletionPositions()) this.fetchAt.set(`${at.topic}/${at.partition}`, at.offset);
+  }
 
   seek(at: PartitionOffset): void {
     this.seeks.push(at);
@@ -218,10 +243,8 @@ export class FakeConsumer implements ConsumerPort {
         isStale: () => false,
       };
       const lastOffset = Number(messages[messages.length - 1]!.offset);
-      await engine.eachBatchOf(
-        { ...tp, highWatermark: wm.high, fetchedOffset: from, messages, lastOffset },
-        ctl,
-      );
+      const batch = { ...tp, highWatermark: wm.high, fetchedOffset: from, messages, lastOffset };
+      await (this.role === 'lane' ? engine.laneBatchOf(batch, ctl) : engine.eachBatchOf(batch, ctl));
     }
     return handed;
   }

@@ -19,6 +19,7 @@ export function serveOverHttp(svc: Service): Promise<HttpServer> {
     phase: () => svc.phase,
     personalDataHold: () => personalDataHold(svc),
     liveness: () => svc.health(),
+    forgetEffects: () => svc.forgetEffects,
   });
 }
 

@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { PartitionOffset } from '../../src/kafka/partitions.js';
 import type { Outgoing, OutputSink } from '../../src/kafka/ports.js';
 import { createLogger } from '../../src/log.js';
+import type { ForgetEffects } from '../../src/output/forget-effects.js';
 import { Outbox, OutputEncoder } from '../../src/output/outbox.js';
 import { ItemPartitions } from '../../src/partitioned/ids.js';
 import { createPartitionedMetrics } from '../../src/partitioned/metrics.js';
@@ -89,6 +90,7 @@ export function engineOnFake(
     readonly metrics?: Metrics;
     readonly dlqMaxBytes?: number;
     readonly tombstoneKey?: string;
+    readonly forgetEffects?: ForgetEffects;
   } = {},
 ): { engine: Engine; consumer: FakeConsumer; metrics: Metrics } {
   const metrics = o.metrics ?? createMetrics();
@@ -103,6 +105,7 @@ export function engineOnFake(
     outbox: new Outbox(config.topics, new OutputEncoder(undefined), metrics, o.dlqMaxBytes),
     registry: undefined,
     tombstoneKey: o.tombstoneKey ?? TEST_TOMBSTONE_KEY,
+    forgetEffects: o.forgetEffects,
   });
   return { engine, consumer, metrics };
 }

@@ -69,7 +69,13 @@ async function start(access: UserRouteAccess | undefined) {
 
 type Body = { error?: { code: string; message: string } } & Record<string, unknown>;
 const bearer = (t: string): RequestInit => ({ headers: { authorization: `Bearer ${t}` } });
-const USER_ROUTES = ['/users/homer/items', '/users/homer/recommendations', '/inspector/state'];
+const USER_ROUTES = [
+  '/users/homer/items',
+  '/users/homer/recommendations',
+  '/inspector/state',
+  // What a forget changed: derived from the forgotten user's data.
+  '/forgets',
+];
 const OPEN_ROUTES = [
   '/livez',
   '/readyz',

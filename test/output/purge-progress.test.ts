@@ -81,11 +81,16 @@ describe('the snapshot holders PURGED waits for', () => {
         return Promise.resolve();
       },
     });
+    expect(board.holdsLease()).toBe(false); // nothing announced yet
     await board.announce(true);
     now += LEASE / 3;
     await board.renew(); // in time: nothing deleted
+    expect(board.holdsLease()).toBe(true);
     now += LEASE + 1; // paused past its lease
+    // As the other replicas see it: lapsed, so no snapshot may be written until renewed.
+    expect(board.holdsLease()).toBe(false);
     await board.renew();
+    expect(board.holdsLease()).toBe(true);
     expect(events).toEqual(['announce true', 'announce true', 'snapshots deleted', 'announce true']);
     await board.stop();
   });

@@ -38,15 +38,7 @@ function newLog(): FakeLog {
   return new FakeLog({ [T.in]: 2, [T.del]: 2, [T.sim]: 2, [T.rec]: 2 });
 }
 
-/** The published lists (compacted), as the oracle writes them. */
-function published(log: FakeLog) {
-  const out = new Map<string, unknown>();
-  for (const [k, v] of log.compacted(T.sim)) {
-    const { itemId, interactions, neighbors } = JSON.parse(v.toString()) as Record<string, unknown>;
-    out.set(k, { itemId, interactions, neighbors });
-  }
-  return out;
-}
+const published = (log: FakeLog) => log.publishedLists(T.sim);
 
 function expected(events: readonly RefEvent[], s: Scenario) {
   return bruteForceLists(
@@ -338,6 +330,34 @@ describe('the engine (Kafka faked in memory)', () => {
     expect(engine.phase).toBe('standby');
     expect(consumer.paused).toEqual(new Set(ORDER));
     expect(log.records(T.sim, 0).length + log.records(T.sim, 1).length).toBe(written);
+  });
+
+  it('a lapsed snapshot-holder lease: no snapshot until the role is checked; not holding the partitions → stands down', async () => {
+    // A paused ex-active resumes: nothing it publishes shows a fencing (no input came), so only the
+    // lapsed lease says another instance may have taken over — and published PURGED meanwhile.
+    const log = newLog();
+    produceEvents(log, s.before.slice(0, 100));
+    const { engine, consumer } = await start(log);
+    log.members.clear();
+    log.members.add('member-2');
+    const check = engine.recheckRole();
+    expect(engine.roleInDoubt).toBe(true);
+    await check;
+    expect(engine.roleInDoubt).toBe(false);
+    expect(engine.phase).toBe('standby');
+    expect(consumer.paused).toEqual(new Set(ORDER));
+    expect(await engine.atBoundary(() => 'taken')).toBeUndefined();
+  });
+
+  it('a lapsed lease while still holding the partitions and nobody ahead: stays live, same producer', async () => {
+    const log = newLog();
+    produceEvents(log, s.before.slice(0, 100));
+    const sink = log.sink();
+    const { engine } = await start(log, sink);
+    await engine.recheckRole();
+    expect(engine.phase).toBe('live');
+    expect(sink.activations).toBe(1);
+    expect(await engine.atBoundary(() => 'taken')).toBe('taken');
   });
 
   it('fenced while still holding the partitions: a new producer, and nothing lost', async () => {

@@ -15,12 +15,13 @@ import { sampleModel, sampleSnapshot } from '../helpers/snapshot-sample.js';
 const log = createLogger('silent');
 const tempDir = tempDirs('amnesia-snapshotter');
 
-async function snapshotter() {
+async function snapshotter(mayWrite?: () => boolean) {
   const dir = await tempDir();
   const s = new Snapshotter({
     store: new SnapshotStore({ dir, retain: 2, log }),
     intervalMs: 3_600_000,
     log,
+    ...(mayWrite ? { mayWrite } : {}),
   });
   await s.init();
   const published: PendingPurge[][] = [];
@@ -82,6 +83,38 @@ describe('PURGED receipts', () => {
     setOthersClean(true);
     await s.stop();
     expect(published).toEqual([]);
+  });
+});
+
+describe('a snapshot-holder lease that lapsed (a paused ex-active resumes)', () => {
+  // While the lease was lapsed another instance may have published PURGED: a snapshot of this
+  // state (which may still hold the forgotten user) must not appear on disk afterwards.
+  const files = async (dir: string) => (await readdir(dir)).filter((n) => n.endsWith('.amnesia'));
+
+  it('no snapshot is written while the lease is not held, and what was pending stays pending', async () => {
+    let held = true;
+    const { s, dir, published, setOthersClean } = await snapshotter(() => held);
+    await s.snapshotNow();
+    expect(await files(dir)).toHaveLength(1);
+    held = false;
+    s.noteForgotten(purge);
+    await s.snapshotNow();
+    expect(await files(dir)).toHaveLength(1); // the old one only: renewal (onLeaseLost) deletes it
+    held = true;
+    setOthersClean(true);
+    await s.snapshotNow(); // the purge went with the next snapshot written
+    await new Promise((r) => setTimeout(r, 1_300));
+    expect(published).toEqual([[purge]]);
+    await s.stop();
+  });
+
+  it('a snapshot written while the lease lapsed is deleted at once, with every other', async () => {
+    let asked = 0;
+    // Held when asked before the write, lapsed when asked after it.
+    const { s, dir } = await snapshotter(() => asked++ % 2 === 0);
+    await s.snapshotNow();
+    expect(await files(dir)).toEqual([]);
+    await s.stop();
   });
 });
 

@@ -4,6 +4,7 @@
 
 /* global URLSearchParams, FormData */
 
+import { refreshEffects, setUsers, wireEffects } from './effect.js';
 import { $, el, renderMatrices } from './matrices.js';
 
 let state = null; // last rendered state
@@ -62,7 +63,10 @@ function addReceipts(list) {
   }
   const key = (r) => `${r.requestId} ${r.status}`;
   const seen = new Set(receipts.map(key));
-  for (const r of list) if (!seen.has(key(r))) receipts.push(r);
+  const fresh = list.filter((r) => !seen.has(key(r)));
+  receipts.push(...fresh);
+  // A new forget: what it changed is kept by the service (the query API's /forgets).
+  if (fresh.some((r) => r.status === 'FORGOTTEN')) void refreshEffects();
   receipts.sort((a, b) => b.completedAt - a.completedAt);
   receipts = receipts.slice(0, 20);
   renderReceipts();
@@ -106,6 +110,7 @@ function render(s) {
   $('ready').textContent = s.ready ? '' : 'The service is still catching up with its input topics…';
   renderSelection(s);
   $('dl-users').replaceChildren(...s.users.map((u) => el('option', { value: u })));
+  setUsers(s.users);
   $('dl-items').replaceChildren(...s.items.map((i) => el('option', { value: i })));
   state = s;
 }
@@ -297,4 +302,5 @@ function wireForms() {
 }
 
 wireForms();
+wireEffects();
 connect();

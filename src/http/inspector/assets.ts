@@ -1,4 +1,4 @@
-// The inspector page's files (index.html, app.js, matrices.js, style.css), read once at start-up and served
+// The inspector page's files (index.html, app.js, matrices.js, effect.js, style.css), read once at start-up and served
 // with a strict Content-Security-Policy: the page loads nothing but its own script and style.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +12,7 @@ const FILES: readonly { template: string; file: string; type: string }[] = [
   { template: '/index.html', file: 'index.html', type: 'text/html; charset=utf-8' },
   { template: '/inspector/app.js', file: 'app.js', type: 'text/javascript; charset=utf-8' },
   { template: '/inspector/matrices.js', file: 'matrices.js', type: 'text/javascript; charset=utf-8' },
+  { template: '/inspector/effect.js', file: 'effect.js', type: 'text/javascript; charset=utf-8' },
   { template: '/inspector/style.css', file: 'style.css', type: 'text/css; charset=utf-8' },
 ];
 

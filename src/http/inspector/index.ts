@@ -39,6 +39,8 @@ export interface Inspector {
   readonly routes: readonly RouteSpec[];
   /** Resolves once the receipts consumer has joined (receipts from then on are shown). */
   readonly receiptsJoined: Promise<void>;
+  /** The receipts the panel shows now, newest first (read from the receipts topic). */
+  receipts(): readonly ShownReceipt[];
   /** Ends the event streams, the receipts consumer and the producer. Idempotent. */
   close(): Promise<void>;
 }
@@ -73,6 +75,7 @@ export function createInspector(deps: InspectorDeps): Inspector {
   return {
     routes: core.routes,
     receiptsJoined: receipts.joined,
+    receipts: () => receipts.latest(),
     close() {
       closing ??= (async () => {
         core.close();

@@ -1,6 +1,6 @@
 // The inspector in a real headless Chromium against the real service and broker: the seed's n and
 // S on the page, "Forget" clicked for Marge, the page reaching the after-forgetting values and
-// showing the FORGOTTEN receipt, reconnection after a server restart, and no controls without
+// showing the FORGOTTEN receipt and what the forget changed (lists, Homer's recommendations), reconnection after a server restart, and no controls without
 // writes; and, on a large catalogue built in-process, paging and the exact-id search. Screenshots
 // (1280×800 and 390×844) go to test-results/ as artifacts; AMNESIA_UPDATE_SCREENSHOT=1 also
 // refreshes docs/inspector.png.
@@ -122,6 +122,7 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
       isReady: () => service.isReady(),
       model: () => modelOf(service),
       personalDataHold: () => personalDataHold(service),
+      forgetEffects: () => service.forgetEffects,
       routes: inspector.routes,
     });
     servers.push(http);
@@ -156,7 +157,8 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
   it('shows the seed, forgets Marge on a click, and shows the exact state and the receipt', async () => {
     const http = await serve(true);
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(`${http.url}/`);
+    // As the demo links it: the recommendations shown around a forget are Homer's.
+    await page.goto(`${http.url}/#recs=Homer`);
     await page.waitForSelector('#conn[data-state="live"]');
     const before = await waitForValues(page, BEFORE);
     expect(before['H:Marge:1']).toBe(1);
@@ -173,9 +175,41 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
     expect(receipt).toContain('2 interactions removed');
     expect(receipt).not.toContain(SEED_FORGOTTEN);
 
+    // What the forget changed: every list (each item co-occurs with 1 or 2), e.g. item 4's
+    // neighbours 0 1/2, 2 1/2, 1 1/4 became 2 1, 0 1/2, 1 1/3; and Homer, shown first, is left
+    // item 3, scored S03 + S13 = 1/3 + 1/2 with the lists before, 1/3 + 2/3 after.
+    await page.waitForSelector('#effect-items li[data-item="4"]', { timeout: 30_000 });
+    expect(await page.locator('#effect-items li').count()).toBe(5);
+    const item4 = await page.evaluate<string[][]>(
+      `[...document.querySelectorAll('#effect-items li[data-item="4"] .nb')].map((c) => [c.dataset.neighbor, c.dataset.change, c.textContent])`,
+    );
+    expect(item4).toEqual([
+      ['2', 'moved', '↑2 0.50→1.00'],
+      ['0', 'moved', '↓0 0.50→0.50'],
+      ['1', 'moved', '1 0.25→0.33'],
+    ]);
+    expect(await page.inputValue('#effect-user')).toBe('Homer');
+    await page.waitForSelector('#recs-after li[data-item="3"]');
+    const score = async (side: string) =>
+      Number(await page.getAttribute(`#recs-${side} li[data-item="3"]`, 'data-score'));
+    expect(await score('before')).toBeCloseTo(1 / 3 + 1 / 2, 12);
+    expect(await score('after')).toBeCloseTo(1 / 3 + 2 / 3, 12);
+    // Another user, picked on the page: Lisa (1, 3) gets 0 at S10 + S30 = 1/2 + 1/3, then 2/3 + 1/3.
+    await page.selectOption('#effect-user', 'Lisa');
+    await page.waitForSelector('#effect-recs-title:has-text("Lisa")');
+    await page.waitForFunction(
+      `Math.abs(Number(document.querySelector('#recs-after li[data-item="0"]')?.dataset.score) - 1) < 1e-12`,
+    );
+    expect(Number(await page.getAttribute('#recs-before li[data-item="0"]', 'data-score'))).toBeCloseTo(
+      1 / 2 + 1 / 3,
+      12,
+    );
+    expect(await page.textContent('.area-f')).not.toContain(SEED_FORGOTTEN);
+
     // Let the change highlight fade before the pictures.
     await page.waitForTimeout(1_800);
     await page.screenshot({ path: 'test-results/inspector-1280x800.png' });
+    await page.screenshot({ path: 'test-results/inspector-1280-full.png', fullPage: true });
     if (process.env.AMNESIA_UPDATE_SCREENSHOT === '1')
       copyFileSync('test-results/inspector-1280x800.png', 'docs/inspector.png');
     const phone = await browser.newPage({
