@@ -6,6 +6,11 @@
 // second instance joins the N=1 run (half the partitions move to it), then the first leaves (the
 // rest move): time, records and bytes read from the changelogs per partition.
 //   npm run bench:partitioned -- [--json] [--dataset path] [--instances 1,2,4] [--partitions 4]
+//     [--compare-single] [--no-restore]
+// --compare-single: the same events through MODE=single in the same harness (one instance in this
+// process, the backlog produced once it is ready, until its commits cover the input), and the CPU
+// time (this process: user + system) per event of both modes side by side: `cpuPerEvent` (issue 22:
+// partitioned / single, the N=1 run against the single one). --no-restore skips the restore figures.
 // Uses KAFKA_BROKERS/SCHEMA_REGISTRY_URL when set, otherwise starts the local stack. The machine
 // has few cores: the figures are work and volume, not wall-clock speed-up.
 import { randomUUID } from 'node:crypto';
@@ -39,6 +44,8 @@ const { values } = parseArgs({
     instances: { type: 'string', default: '1,2,4' },
     partitions: { type: 'string', default: '4' },
     'top-k': { type: 'string', default: '20' },
+    'compare-single': { type: 'boolean', default: false },
+    'no-restore': { type: 'boolean', default: false },
   },
 });
 const log = (msg: string) => process.stderr.write(`[bench:partitioned] ${msg}\n`);
@@ -81,8 +88,8 @@ function run(prefix: string): Run {
   };
 }
 
-async function start(r: Run): Promise<{ svc: PartitionedService; metrics: Metrics }> {
-  const config = loadConfig(r.env);
+async function start(r: Run, mode = 'partitioned'): Promise<{ svc: PartitionedService; metrics: Metrics }> {
+  const config = loadConfig({ ...r.env, MODE: mode });
   const metrics = createMetrics();
   const svc = (await startService(config, {
     log: createLogger(config.logLevel),
@@ -92,11 +99,13 @@ async function start(r: Run): Promise<{ svc: PartitionedService; metrics: Metric
 }
 
 /** Both stages have committed everything: inputs to their ends, deltas to theirs (markers aside). */
-async function processed(admin: Admin, r: Run): Promise<boolean> {
-  const checks: [string, string][] = [
-    [`${r.groupId}-users`, r.topics.interactions],
-    [`${r.groupId}-items`, `${r.groupId}-deltas`],
-  ];
+async function processed(admin: Admin, r: Run, single = false): Promise<boolean> {
+  const checks: [string, string][] = single
+    ? [[r.groupId, r.topics.interactions]]
+    : [
+        [`${r.groupId}-users`, r.topics.interactions],
+        [`${r.groupId}-items`, `${r.groupId}-deltas`],
+      ];
   for (const [group, topic] of checks) {
     const ends = await admin.fetchTopicOffsets(topic);
     const [c] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
@@ -108,10 +117,10 @@ async function processed(admin: Admin, r: Run): Promise<boolean> {
   return true;
 }
 
-async function waitProcessed(admin: Admin, r: Run): Promise<void> {
+async function waitProcessed(admin: Admin, r: Run, single = false): Promise<void> {
   let streak = 0;
   while (streak < 3) {
-    streak = (await processed(admin, r)) ? streak + 1 : 0;
+    streak = (await processed(admin, r, single)) ? streak + 1 : 0;
     await sleep(500);
   }
 }
@@ -163,6 +172,23 @@ function differences(got: Map<string, RefList>, expected: Map<string, RefList>):
   return bad;
 }
 
+/** CPU µs per event of each mode and their ratio (the N=1 partitioned run against the single one). */
+function cpuPerEvent(
+  runs: readonly Record<string, unknown>[],
+  single: { cpuSeconds: number },
+  events: number,
+) {
+  const one = runs.find((x) => x.instances === 1);
+  const us = (cpu: number) => Math.round((cpu / events) * 1e7) / 10;
+  if (!one) return { singleMicros: us(single.cpuSeconds) };
+  const p = one.cpuSeconds as number;
+  return {
+    singleMicros: us(single.cpuSeconds),
+    partitionedMicros: us(p),
+    partitionedOverSingle: Math.round((p / single.cpuSeconds) * 1000) / 1000,
+  };
+}
+
 async function main(): Promise<void> {
   let stopStack: (() => Promise<void>) | undefined;
   if (!process.env.KAFKA_BROKERS) {
@@ -194,22 +220,41 @@ async function main(): Promise<void> {
   await producer.connect();
   const results: Record<string, unknown>[] = [];
   let restore: Record<string, unknown> | undefined;
+  let single: { seconds: number; cpuSeconds: number; listsDiffering: number } | undefined;
+  /** Produces the events once the instances are ready; until processed: seconds and CPU seconds. */
+  const through = async (r: Run, isSingle = false) => {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let k = 0; k < events.length; k += 5_000)
+      await producer.send({
+        topic: r.topics.interactions,
+        acks: -1,
+        messages: events.slice(k, k + 5_000).map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
+      });
+    await waitProcessed(admin, r, isSingle);
+    const cpu = process.cpuUsage(cpu0);
+    return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  };
   try {
+    if (values['compare-single']) {
+      const r = run(`bench-s-${randomUUID().slice(0, 8)}`);
+      log('single mode: starting');
+      const i = await start(r, 'single');
+      await i.svc.waitUntilReady(120_000);
+      const t = await through(r, true);
+      single = { ...t, listsDiffering: differences(await published(kafka, r.topics.similarities), expected) };
+      log(
+        `single: ${t.seconds.toFixed(1)} s, cpu ${t.cpuSeconds.toFixed(1)} s, ${single.listsDiffering} lists differ`,
+      );
+      await i.svc.stop();
+    }
     for (const n of values.instances.split(',').map(Number)) {
       const r = run(`bench-p-${randomUUID().slice(0, 8)}`);
       log(`N=${n}: starting`);
       const instances = [];
       for (let k = 0; k < n; k++) instances.push(await start(r));
       for (const i of instances) await i.svc.waitUntilReady(120_000);
-      const t0 = performance.now();
-      for (let k = 0; k < events.length; k += 5_000)
-        await producer.send({
-          topic: r.topics.interactions,
-          acks: -1,
-          messages: events.slice(k, k + 5_000).map((e) => ({ key: e.userId, value: JSON.stringify(e) })),
-        });
-      await waitProcessed(admin, r);
-      const seconds = (performance.now() - t0) / 1000;
+      const { seconds, cpuSeconds } = await through(r);
       const bad = differences(await published(kafka, r.topics.similarities), expected);
       const per = [];
       for (const i of instances) per.push(await figures(i.metrics));
@@ -223,13 +268,14 @@ async function main(): Promise<void> {
         instances: n,
         events: events.length,
         seconds,
+        cpuSeconds,
         listsDiffering: bad,
         perInstance: per,
         volume,
       };
       log(`N=${n}: ${seconds.toFixed(1)} s, ${bad} lists differ from the brute force`);
       results.push(result);
-      if (n === 1) {
+      if (n === 1 && !values['no-restore']) {
         // Restore: a second instance joins (half the partitions move), then the first leaves.
         const b = await start(r);
         await b.svc.waitUntilReady(300_000);
@@ -255,6 +301,7 @@ async function main(): Promise<void> {
     partitions: Number(values.partitions),
     runs: results,
     restore,
+    ...(single ? { single, cpuPerEvent: cpuPerEvent(results, single, events.length) } : {}),
   };
   process.stdout.write(values.json ? `${JSON.stringify(out)}\n` : `${JSON.stringify(out, null, 2)}\n`);
 }

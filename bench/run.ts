@@ -6,24 +6,34 @@
 // `--quick` skips the larger synthetic shape and the end-to-end runs; `--full` runs the ML-20M shape
 // at its full 20 M events (≈ 45 min here) instead of its first 4 M.
 // `--targets` runs only what issue 22's table needs (the model on ml-latest-small and the ML-20M
-// shape, the MovieLens end to end: receipts at 0 and 10k ev/s, live at max rate, the catch-up
-// profile), each `--reps` times (default 3; the ML-20M shape once), and every run prints, after the
-// benchmarks' own lines, one JSON line per table row: {figure, value, unit, median, min, max, runs,
-// target} (bench/targets.ts).
+// shape — its first 4 M events unless `--full` —, the MovieLens end to end: receipts at 0 and 10k
+// ev/s then every list checked against the model alone, live at max rate, the catch-up profile; the
+// partitioned mode beside the single one on the same events), each `--reps` times (default 3), and
+// prints, after the benchmarks' own lines, a context line {row: 'issue-22-context', machine, load,
+// reps, note} and one JSON line per table row: {figure, unit, today, target, median, min, max, runs,
+// met} (bench/targets.ts). `--targets --quick` (the CI smoke test, ≈ 15 s, no broker): the model
+// on ml-latest-small only, once. `--out FILE` also writes {context, rows} there as one document;
+// `--note TEXT` goes into the context (e.g. what else the machine ran).
 // Without `--targets`, ml-latest-small runs under SIMILARITY=jaccard and cosine, and one line per
 // figure compares them: {row: 'issue-23', figure, unit, jaccard, cosine, cosineOverJaccard}
 // (bench/similarity-rows.ts: ingest and catch-up per 10k events, forgets, forced rescans).
 
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { similarityRows } from './similarity-rows.js';
 import { targetRows } from './targets.js';
 
 const quick = process.argv.includes('--quick');
 const full = process.argv.includes('--full');
 const targets = process.argv.includes('--targets');
-const repsAt = process.argv.indexOf('--reps');
-const reps = repsAt > 0 ? Number(process.argv[repsAt + 1]) : targets ? 3 : 1;
+const option = (name: string): string | undefined => {
+  const k = process.argv.indexOf(name);
+  return k > 0 ? process.argv[k + 1] : undefined;
+};
+const reps = Number(option('--reps') ?? (targets && !quick ? 3 : 1));
+const startedAt = new Date().toISOString();
+const loadAtStart = os.loadavg()[0]!;
 const ml = 'bench/data/ml-latest-small/ratings.csv';
 const runs: { name: string; args: string[]; reps?: number }[] = [];
 const e2eTargets = [
@@ -57,8 +67,21 @@ const ml20m = [
 if (targets) {
   runs.push({ name: 'model/ml-latest-small', args: ['bench/model.ts', '--dataset', ml, '--json'] });
   if (!quick) {
-    runs.push({ name: 'model/synthetic-ml20m-shape', args: ml20m, reps: 1 });
+    runs.push({ name: 'model/synthetic-ml20m-shape', args: ml20m });
     runs.push({ name: 'e2e/movielens-targets', args: e2eTargets });
+    runs.push({
+      name: 'partitioned/compare-single',
+      args: [
+        'bench/partitioned.ts',
+        '--dataset',
+        ml,
+        '--instances',
+        '1',
+        '--compare-single',
+        '--no-restore',
+        '--json',
+      ],
+    });
   }
 } else if (existsSync(ml)) {
   runs.push({ name: 'model/ml-latest-small', args: ['bench/model.ts', '--dataset', ml, '--json'] });
@@ -119,8 +142,28 @@ const rows = targetRows({
   model: outputs.get('model/ml-latest-small') ?? [],
   ml20m: outputs.get('model/synthetic-ml20m-shape') ?? [],
   e2e: outputs.get(targets ? 'e2e/movielens-targets' : 'e2e/movielens') ?? [],
+  partitioned: outputs.get('partitioned/compare-single') ?? [],
 });
+const context = {
+  row: 'issue-22-context',
+  startedAt,
+  endedAt: new Date().toISOString(),
+  reps,
+  quick,
+  machine: {
+    cores: os.cpus().length,
+    cpu: os.cpus()[0]?.model,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+  },
+  load1: { atStart: loadAtStart, atEnd: os.loadavg()[0]! },
+  failedRuns: failed,
+  ...(option('--note') !== undefined ? { note: option('--note') } : {}),
+};
+process.stdout.write(`${JSON.stringify(context)}\n`);
 for (const r of rows) process.stdout.write(`${JSON.stringify({ row: 'issue-22', ...r })}\n`);
+const out = option('--out');
+if (out !== undefined) writeFileSync(out, `${JSON.stringify({ context, rows }, null, 2)}\n`);
 for (const r of similarityRows(
   outputs.get('model/ml-latest-small') ?? [],
   outputs.get('model/ml-latest-small-cosine') ?? [],

@@ -32,8 +32,8 @@ function perTenThousand(key: string): (r: Json) => number | undefined {
 
 export function similarityRows(jaccard: readonly Json[], cosine: readonly Json[]): SimilarityRow[] {
   return FIGURES.map(([figure, unit, of]) => {
-    const j = row(figure, unit, '', jaccard.map(of)).value;
-    const c = row(figure, unit, '', cosine.map(of)).value;
+    const j = row(figure, unit, '', undefined, jaccard.map(of)).median;
+    const c = row(figure, unit, '', undefined, cosine.map(of)).median;
     const ratio = j !== null && c !== null && j > 0 ? Math.round((c / j) * 1000) / 1000 : null;
     return { figure, unit, jaccard: j, cosine: c, cosineOverJaccard: ratio };
   });

@@ -84,3 +84,33 @@ export function forgetTimes(model: Model, userIds: readonly string[]): number[] 
   }
   return out;
 }
+
+/**
+ * The state a receipts run must end in (receipts.ts), computed by the model alone: the data set,
+ * the users whose deletion was requested forgotten, and the background events sent (pass p of the
+ * data set under users `${userPrefix}${p}-…`, as replay-worker.mjs names them).
+ */
+export function receiptsReference(
+  options: Partial<ModelOptions>,
+  s: EventStream,
+  forgotten: readonly string[],
+  backgrounds: readonly { readonly sent: number; readonly userPrefix: string }[],
+): Model {
+  const model = new Model(options);
+  ingest(model, s);
+  const at = Date.now();
+  for (const userId of forgotten) model.forget({ userId, requestedAt: at });
+  const n = s.users.length;
+  for (const b of backgrounds)
+    for (let k = 0; k < b.sent; k++) {
+      const e = k % n;
+      model.interaction({
+        userId: `${b.userPrefix}${Math.floor(k / n)}-${s.userNames[s.users[e]!]!}`,
+        itemId: s.itemNames[s.items[e]!]!,
+        action: 'ADD',
+        occurredAt: s.times[e]!,
+      });
+    }
+  model.flush();
+  return model;
+}

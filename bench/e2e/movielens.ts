@@ -24,12 +24,13 @@ import { catchUp, fillInputs, type FilledInputs } from './catchup.js';
 import { passThroughEnv, type BenchContext, type Format, type Guarantee, type Variant } from './context.js';
 import { deliveryRun, type DeliveryResult } from './delivery.js';
 import { liveRun } from './live.js';
-import { forgetTimes, modelIngest, type IngestTiming } from './model-baseline.js';
+import { forgetTimes, modelIngest, receiptsReference, type IngestTiming } from './model-baseline.js';
 import { startCpuProfile, summarizeProfile, type ProfileSummary } from './profile.js';
 import { receiptRun } from './receipts.js';
 import { benchStack } from './stack.js';
 import { latencySummary, load1, machine } from './stats.js';
 import { summarize, type ModelFigures, type VariantFigures } from './summary.js';
+import { checkPublishedLists } from './verify.js';
 
 export type Phase = 'catchup' | 'live' | 'receipts' | 'delivery';
 
@@ -203,6 +204,23 @@ export async function runMovieLens(
                   `lag max ${r.lag.maxEvents}, load ${r.load1}`,
               );
             }
+            // Every list against the model alone: the data set, the deleted users, the background.
+            const expected = receiptsReference(
+              modelOptions,
+              events,
+              deletionSets.flat(),
+              (figures.receipts ?? []).map((r) => r.background),
+            );
+            figures.receiptLists = await checkPublishedLists(
+              ctx.kafka,
+              c.names.similarities,
+              ctx.registry,
+              expected,
+            );
+            gc();
+            log(
+              `${tag} after the receipts runs: lists ${figures.receiptLists.ok ? 'equal to the model' : `WRONG: ${figures.receiptLists.example}`}`,
+            );
           } finally {
             await c.service!.stop();
           }

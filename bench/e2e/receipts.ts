@@ -24,6 +24,11 @@ export interface ReceiptResult {
   readonly deletions: number;
   readonly latency: ReturnType<typeof latencySummary>;
   readonly backgroundEventsPerSecond: number;
+  /**
+   * Background events sent, and their users' prefix: event k of the data set's pass p went out under
+   * user `${prefix}${p}-${user}` (replay-worker.mjs), for the lists check at the end.
+   */
+  readonly background: { readonly sent: number; readonly userPrefix: string };
   /** Mean of the service's own histogram (record timestamp → receipt delivered). */
   readonly serviceMeanMs: number;
   readonly cpuSeconds: number;
@@ -120,6 +125,7 @@ export async function receiptRun(
       deletions: latencies.length,
       latency: latencySummary(latencies),
       backgroundEventsPerSecond: r ? Math.round(r.sent / ((r.end - r.start) / 1000)) : 0,
+      background: { sent: r?.sent ?? 0, userPrefix: `bg${tag}-` },
       serviceMeanMs:
         count > 0 ? round((1000 * delta('amnesia_deletion_receipt_latency_seconds_sum')) / count, 1) : NaN,
       cpuSeconds: round(s1.cpuSeconds - s0.cpuSeconds),

@@ -7,6 +7,7 @@ import type { DeliveryResult } from './delivery.js';
 import type { IngestTiming } from './model-baseline.js';
 import { layerCost, type ProfileSummary } from './profile.js';
 import type { ReceiptResult } from './receipts.js';
+import type { ListCheck } from './verify.js';
 import type { latencySummary } from './stats.js';
 import { median, round } from './stats.js';
 
@@ -35,6 +36,8 @@ export interface VariantFigures {
   catchUp?: (CatchUpResult & { readonly model: IngestTiming })[];
   catchUpProfile?: ProfileSummary | undefined;
   receipts?: ReceiptResult[];
+  /** After the receipts runs: every published list against the model alone (verify.ts). */
+  receiptLists?: ListCheck;
   live?: (LiveResult & { readonly model: IngestTiming })[];
   liveProfile?: ProfileSummary | undefined;
 }
@@ -130,6 +133,10 @@ export function summarize(input: SummaryInput): { result: Record<string, unknown
       );
     }
     if (v.receipts) out.receipts = v.receipts;
+    if (v.receiptLists) {
+      out.receiptLists = v.receiptLists;
+      row.push(`after the receipts runs: lists ${v.receiptLists.ok ? 'ok' : 'WRONG'}`);
+    }
     if (v.live) {
       out.live = v.live.map((l) => ({
         ...l,

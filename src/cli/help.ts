@@ -63,7 +63,8 @@ or a generic userId,itemId[,timestamp-ms] CSV; header optional. Progress on stde
     synopsis: 'verify [--snapshot FILE] [--timeout MS]',
     text: `Recompute the state from the input topics (honouring deletions) and compare it with the
 published similarities (run when the service has caught up) or with a snapshot file. Prints the
-differing item ids and a JSON summary; exit 1 on any difference.
+differing item ids and a JSON summary; exit 1 on any difference. Progress (topics read, then the
+recomputation, with percentage and ETA) on stderr.
   --snapshot FILE  compare with this snapshot instead of the similarities topic
   --timeout MS     bound on reading the topics (default 120000)`,
   },

@@ -2,7 +2,9 @@
 // input topics (honouring every deletion request) and compares it with what the service published
 // (the compacted similarities topic read to its end) or with a snapshot file (recomputed only up to
 // the snapshot's offsets). Prints every item whose list differs (item ids only: user ids are never
-// printed) and a JSON summary; exit 0 when identical, 1 otherwise.
+// printed) and a JSON summary; exit 0 when identical, 1 otherwise. Progress on stderr (a bar on a
+// terminal, a line every few seconds otherwise): the topics read, then the recomputation, each with
+// its percentage and time left.
 import { readFile } from 'node:fs/promises';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Config } from '../config.js';
@@ -19,19 +21,60 @@ import { answerDeletion } from '../input/deletion-answer.js';
 import { canonicalList } from '../input/reconcile.js';
 import { readToEnd } from '../kafka/reader.js';
 import type { SchemaRegistryClient } from '../kafka/registry.js';
+import { Progress, type ProgressStream } from './progress.js';
 
 export interface VerifyOptions {
   /** Compare with this snapshot file instead of the published topic. */
   readonly snapshot?: string;
   readonly timeoutMs?: number;
+  /** Where progress goes (default stderr). */
+  readonly progress?: ProgressStream;
 }
 
 type Records = Map<number, KafkaMessage[]>;
+
+/**
+ * How much of the topics verify reads is read: by the offset each partition reached (a compacted
+ * topic has gaps), against the offsets each held when verify started.
+ */
+export class ReadProgress {
+  private readonly spans = new Map<string, { low: number; reached: number }>();
+  private total = 0;
+  private done = 0;
+  private records = 0;
+
+  constructor(private readonly bar: Progress) {}
+
+  /** The partitions of `topic`, as the admin client reports them. */
+  add(topic: string, offsets: readonly { partition: number; low: string; high: string }[]): void {
+    for (const o of offsets) {
+      const low = Number(o.low);
+      this.spans.set(`${topic}/${o.partition}`, { low, reached: low });
+      this.total += Math.max(0, Number(o.high) - low);
+    }
+  }
+
+  /** A record at `offset` was read. */
+  read(topic: string, partition: number, offset: number): void {
+    this.records++;
+    const s = this.spans.get(`${topic}/${partition}`);
+    if (s && offset + 1 > s.reached) {
+      this.done += offset + 1 - s.reached;
+      s.reached = offset + 1;
+    }
+    this.bar.update(this.records, this.total > 0 ? Math.min(1, this.done / this.total) : undefined);
+  }
+
+  end(): void {
+    this.bar.done(this.records);
+  }
+}
 
 async function readAll(
   kafka: Kafka,
   topic: string,
   timeoutMs: number,
+  progress: ReadProgress,
   below?: Map<number, number>,
 ): Promise<Records> {
   const out: Records = new Map();
@@ -39,6 +82,7 @@ async function readAll(
     kafka,
     topic,
     (m, partition) => {
+      progress.read(topic, partition, Number(m.offset));
       const limit = below?.get(partition);
       if (below !== undefined && (limit === undefined || Number(m.offset) >= limit)) return;
       let list = out.get(partition);
@@ -64,8 +108,11 @@ export function recompute(
   interactions: Records,
   deletions: Records,
   registry: SchemaRegistryClient | undefined,
+  progress?: Progress,
 ): Model {
   const model = new Model(config.model);
+  const total = [...interactions.values()].reduce((n, list) => n + list.length, 0);
+  let done = 0;
   const pending = new Map<string, { d: Deletion; at: number }[]>();
   for (const [partition, list] of deletions)
     for (const m of list) {
@@ -85,12 +132,14 @@ export function recompute(
   for (const list of interactions.values())
     for (const m of list) {
       const e = decodeInteraction(m, registry, config.input);
+      progress?.update(++done, done / total);
       if (!e.ok) continue;
       forgetUpTo(e.value.userId, Number(m.timestamp));
       model.interaction(e.value);
     }
   for (const userId of pending.keys()) forgetUpTo(userId, Infinity);
   model.flush();
+  progress?.done(total);
   return model;
 }
 
@@ -102,6 +151,19 @@ export async function verify(
   out: (line: string) => void,
 ): Promise<number> {
   const timeoutMs = options.timeoutMs ?? 120_000;
+  const reading = new ReadProgress(new Progress('verify: reading', 'records', options.progress));
+  const read = [
+    ...(options.snapshot ? [] : [config.topics.similarities]),
+    config.topics.interactions,
+    config.topics.deletions,
+  ];
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (const topic of read) reading.add(topic, await admin.fetchTopicOffsets(topic));
+  } finally {
+    await admin.disconnect();
+  }
   let limits: Map<string, Map<number, number>> | undefined;
   let target: Map<string, string>;
   let targetUsers: number | undefined;
@@ -118,7 +180,7 @@ export async function verify(
     targetUsers = restored.stats().users;
   } else {
     target = new Map();
-    const values = await readAll(kafka, config.topics.similarities, timeoutMs);
+    const values = await readAll(kafka, config.topics.similarities, timeoutMs, reading);
     for (const list of values.values())
       for (const m of list) {
         if (m.key === null) continue;
@@ -134,17 +196,26 @@ export async function verify(
     kafka,
     config.topics.interactions,
     timeoutMs,
+    reading,
     limits?.get(config.topics.interactions) ?? (limits ? new Map() : undefined),
   );
   const deletions = await readAll(
     kafka,
     config.topics.deletions,
     timeoutMs,
+    reading,
     limits?.get(config.topics.deletions) ?? (limits ? new Map() : undefined),
   );
   await prefetch(interactions, registry);
   await prefetch(deletions, registry);
-  const model = recompute(config, interactions, deletions, registry);
+  reading.end();
+  const model = recompute(
+    config,
+    interactions,
+    deletions,
+    registry,
+    new Progress('verify: recomputing', 'records', options.progress),
+  );
 
   const differing: string[] = [];
   const expected = new Map(model.itemIds().map((i) => [i, canonicalList(model.neighbors(i)!)]));

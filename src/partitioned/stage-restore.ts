@@ -134,6 +134,7 @@ export class StageRestore {
     t.positions.set(this.o.changelog, low);
     r.begun = true;
     r.fenced = Date.now();
+    this.noteProgress(t, 0, high - low);
     this.o.log.info(
       { partition: t.partition, records: high - low },
       'restoring a partition from its changelog',
@@ -190,8 +191,19 @@ export class StageRestore {
     t.positions.set(changelog, Math.max(pos, last + 1));
     resolve();
     const at = t.positions.get(changelog)!;
+    this.noteProgress(t, at - r.from, r.end - r.from);
     if (at >= r.end) return this.finish(t);
     this.logProgress(t, r, at);
+  }
+
+  /** amnesia_restore_progress_ratio{mode="partitioned"}: this task's share of the instance's restores. */
+  private noteProgress(t: Task, done: number, total: number): void {
+    this.o.metrics.restoreProgress.update('partitioned', `${this.o.name}/${t.partition}`, done, total);
+  }
+
+  /** The task left (its partition moved away): a restore under way no longer counts. */
+  dropped(t: Task): void {
+    this.o.metrics.restoreProgress.abandon('partitioned', `${this.o.name}/${t.partition}`);
   }
 
   /** Every PROGRESS_LOG_MS: how far a long restore is, and when it should end at its pace so far. */
@@ -210,6 +222,7 @@ export class StageRestore {
    * transaction committed them (the group's offsets for a changelog written before positions were).
    */
   async finish(t: Task): Promise<void> {
+    this.o.metrics.restoreProgress.finish('partitioned', `${this.o.name}/${t.partition}`);
     this.o.pauseTopics([this.o.changelog], t.partition, true);
     const r = this.state(t);
     r.read = Date.now();

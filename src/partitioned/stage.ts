@@ -277,6 +277,7 @@ export class Stage {
 
   private drop(t: Task): void {
     t.stop();
+    this.restore.dropped(t);
     this.tasks.delete(t.partition);
     this.pauseTopics([...this.o.inputs, this.o.changelog], t.partition, true);
     void this.queue.run(() => t.deactivate());

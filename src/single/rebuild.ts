@@ -196,6 +196,7 @@ export class Rebuild {
     }
     this.stage = 'deletions';
     this.toReplay = this.recordsToReplay();
+    this.deps.metrics.restoreProgress.update('single', 'rebuild', 0, this.toReplay);
     log.info(
       { partitions: held.length, records: this.toReplay, snapshot: this.restoredFrom },
       'rebuilding state from the input topics',
@@ -260,12 +261,13 @@ export class Rebuild {
     return true;
   }
 
-  /** Every PROGRESS_LOG_MS: how far a long replay is, and when it should end at its pace so far. */
+  /** The progress gauge after every batch; every PROGRESS_LOG_MS a log line: how far, and when it should end. */
   private logProgress(): void {
     const now = Date.now();
+    const done = this.toReplay - this.recordsToReplay();
+    this.deps.metrics.restoreProgress.update('single', 'rebuild', done, this.toReplay);
     if (now - Math.max(this.progressAt, this.startedAt) < PROGRESS_LOG_MS || this.toReplay === 0) return;
     this.progressAt = now;
-    const done = this.toReplay - this.recordsToReplay();
     this.deps.log.info(
       progressFields(done, this.toReplay, now - this.startedAt),
       'rebuilding state from the input topics',
@@ -336,6 +338,7 @@ export class Rebuild {
   }
 
   private report(out: ReconcileOutcome, model: Model): void {
+    this.deps.metrics.restoreProgress.finish('single', 'rebuild');
     this.deps.log.info(
       { ...out, durationMs: Date.now() - this.startedAt, stats: model.stats(), snapshot: this.restoredFrom },
       'state rebuilt',

@@ -1,6 +1,7 @@
 // The service's Prometheus metrics, in one registry the HTTP layer serves. Base units, `amnesia_`
 // prefix, counters end in _total; labels never hold user ids (topic, reason, outcome, status only).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { RestoreProgress } from './progress.js';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -26,6 +27,8 @@ export interface Metrics {
   readonly interactionsExpiredOnArrival: Counter;
   readonly ready: Gauge;
   readonly active: Gauge;
+  /** amnesia_restore_progress_ratio{mode}: the rebuild (single) or partition restores under way. */
+  readonly restoreProgress: RestoreProgress;
 }
 
 export interface MetricsOptions {
@@ -220,5 +223,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       help: '1 on the instance that holds the partitions, 0 on a standby.',
       registers,
     }),
+    restoreProgress: new RestoreProgress(
+      new Gauge({
+        name: 'amnesia_restore_progress_ratio',
+        help: 'Share (0..1) of the input records a single-mode rebuild replays, or of the changelog records the partitions a partitioned instance restores, read so far; 1 once none is under way.',
+        labelNames: ['mode'] as const,
+        registers,
+      }),
+    ),
   };
 }

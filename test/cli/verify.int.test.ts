@@ -25,7 +25,14 @@ describe('amnesia verify', () => {
     const registry = new SchemaRegistryClient(config.registry!);
 
     const lines: string[] = [];
-    expect(await verify(h.kafka, config, registry, { timeoutMs: 30_000 }, (l) => lines.push(l))).toBe(0);
+    const progress: string[] = [];
+    const stream = { isTTY: false, write: (t: string) => progress.push(t) };
+    expect(
+      await verify(h.kafka, config, registry, { timeoutMs: 30_000, progress: stream }, (l) => lines.push(l)),
+    ).toBe(0);
+    // Progress: the topics read, then the recomputation, each to 100 % (stderr, never stdout).
+    expect(progress.join('')).toMatch(/verify: reading +100\.0% [\d,]+ records/);
+    expect(progress.join('')).toMatch(/verify: recomputing +100\.0% [\d,]+ records/);
     const summary = JSON.parse(lines.at(-1)!) as { identical: boolean; items: number; differing: number };
     expect(summary).toMatchObject({ identical: true, differing: 0 });
     expect(summary.items).toBe(modelOf(svc).itemIds().length);
