@@ -16,7 +16,9 @@
 // `--note TEXT` goes into the context (e.g. what else the machine ran).
 // Without `--targets`, ml-latest-small runs under SIMILARITY=jaccard and cosine, and one line per
 // figure compares them: {row: 'issue-23', figure, unit, jaccard, cosine, cosineOverJaccard}
-// (bench/similarity-rows.ts: ingest and catch-up per 10k events, forgets, forced rescans).
+// (bench/similarity-rows.ts: ingest and catch-up per 10k events, forgets, forced rescans), and
+// INTERACTION_TTL_MS beside it: {row: 'issue-23-ttl', figure, jaccard, jaccardTtl, ttlOverJaccard}
+// (bench/ttl.ts: ingest and expiry per 10k events, model bytes).
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -169,6 +171,19 @@ for (const r of similarityRows(
   outputs.get('model/ml-latest-small-cosine') ?? [],
 ))
   process.stdout.write(`${JSON.stringify({ row: 'issue-23', ...r })}\n`);
+// Issue 23: INTERACTION_TTL_MS beside plain Jaccard (bench/ttl.ts prints one row per figure).
+if (!targets && existsSync(ml)) {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'bench/ttl.ts', '--dataset', ml, '--reps', String(reps)],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  if (r.status === 0) process.stdout.write(r.stdout);
+  else process.stdout.write(`${JSON.stringify({ bench: 'ttl', error: `exit ${r.status}` })}\n`);
+}
 
 /** A benchmark prints one JSON object: on its last line, or (pretty-printed) as its whole output. */
 function parseOutput(stdout: string): Record<string, unknown> | undefined {

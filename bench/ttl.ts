@@ -76,12 +76,12 @@ const figures: [figure: string, unit: string, jaccard: number[], jaccardTtl: num
   ['model bytes after ingest', 'bytes', [bytes.plain], [bytes.timed]],
 ];
 for (const [figure, unit, j, t] of figures) {
-  const a = row(figure, unit, '', j);
-  const b = row(figure, unit, '', t);
+  const a = row(figure, unit, '', undefined, j);
+  const b = row(figure, unit, '', undefined, t);
   // Paired by run where both sides ran (the runs share the machine's load): the median ratio.
   const paired = j.length === t.length ? t.map((x, k) => x / (j[k] as number)) : [];
-  const ratio = row(figure, '', '', paired).value;
+  const ratio = row(figure, '', '', undefined, paired).median;
   process.stdout.write(
-    `${JSON.stringify({ row: 'issue-23-ttl', dataset: stream.name, events: stream.users.length, figure, unit, jaccard: a.value, jaccardTtl: b.value, ttlOverJaccard: ratio, min: b.min, max: b.max, runs: b.runs })}\n`,
+    `${JSON.stringify({ row: 'issue-23-ttl', dataset: stream.name, events: stream.users.length, figure, unit, jaccard: a.median, jaccardTtl: b.median, ttlOverJaccard: ratio, min: b.min, max: b.max, runs: b.runs })}\n`,
   );
 }
