@@ -241,6 +241,12 @@ export class Snapshotter {
     await this.snapshotNow();
   }
 
+  /** A snapshot not written or not purged after: what it was to settle waits for the next one. */
+  private putBack(taken: Snapshot, expired: boolean): void {
+    this.pending = [...taken.purges, ...this.pending];
+    this.expired ||= expired;
+  }
+
   private mayWrite(): boolean {
     return this.options.mayWrite?.() ?? true;
   }
@@ -286,7 +292,7 @@ export class Snapshotter {
     }
     if (!taken) return;
     if (!this.mayWrite()) {
-      this.pending = [...taken.purges, ...this.pending];
+      this.putBack(taken, expired);
       this.log.warn({}, 'no snapshot written: the snapshot-holder lease is not held');
       return;
     }
@@ -313,14 +319,12 @@ export class Snapshotter {
       );
     } catch (e) {
       this.status_.failures++;
-      this.pending = [...taken.purges, ...this.pending];
-      this.expired ||= expired;
+      this.putBack(taken, expired);
       this.log.error({ err: describeError(e) }, 'snapshot failed; the previous snapshots are kept');
       return;
     }
     if (!this.mayWrite()) {
-      this.pending = [...taken.purges, ...this.pending];
-      this.expired ||= expired;
+      this.putBack(taken, expired);
       const deleted = await this.store.purgeAll();
       this.log.warn(
         { filesDeleted: deleted },
@@ -332,14 +336,12 @@ export class Snapshotter {
       await this.store.prune(file);
       return;
     }
-    // The new file is durable and holds none of the forgotten users (nor the expired interactions):
-    // delete everything older.
+    // The new file is durable and holds none of the forgotten users nor expired interactions: older go.
     try {
       const deleted = await this.store.purgeOlderThan(file);
       this.log.info({ requests: taken.purges.length, filesDeleted: deleted }, 'older snapshots purged');
     } catch (e) {
-      this.pending = [...taken.purges, ...this.pending];
-      this.expired ||= expired;
+      this.putBack(taken, expired);
       this.log.error({ err: describeError(e) }, 'purge incomplete; retried after the next snapshot');
       return;
     }

@@ -108,6 +108,22 @@ describe('a snapshot-holder lease that lapsed (a paused ex-active resumes)', () 
     await s.stop();
   });
 
+  it('an expiry noted before a snapshot that was not written still purges the older files with the next one', async () => {
+    let held = true;
+    const { s, dir } = await snapshotter(() => held);
+    await s.snapshotNow();
+    const [older] = await files(dir);
+    held = false;
+    s.noteExpired();
+    await s.snapshotNow(); // not written: the expiry waits for the next one
+    held = true;
+    await s.snapshotNow();
+    const now = await files(dir);
+    expect(now).toHaveLength(1);
+    expect(now).not.toContain(older);
+    await s.stop();
+  });
+
   it('a snapshot written while the lease lapsed is deleted at once, with every other', async () => {
     let asked = 0;
     // Held when asked before the write, lapsed when asked after it.
