@@ -5,7 +5,8 @@ import type { EngineDeps } from './engine-deps.js';
 import type { FlushRunner } from './flush-runner.js';
 import { Intake } from '../input/intake.js';
 import { Live } from './live.js';
-import { expireDue, modelFromState, settingsFit, tombstonesOnly } from './model-factory.js';
+import { modelFromState, settingsFit, tombstonesOnly } from './model-factory.js';
+import { expireCounted } from './expiry.js';
 import type { Positions } from '../kafka/positions.js';
 import type { Lane } from '../kafka/serial-queue.js';
 import { Publisher, type PublishContext } from '../output/publisher.js';
@@ -73,9 +74,7 @@ export function engineParts(deps: EngineDeps, hooks: EngineHooks): EngineParts {
           withUsers ? s.state : tombstonesOnly(s.state),
         );
         intake.resetDedup(withUsers ? s.sections : undefined, (userId) => model.hasUser(userId));
-        const expired = expireDue(model, config);
-        metrics.interactionsExpired.inc(expired);
-        if (expired > 0) snapshots?.noteExpired();
+        expireCounted(model, { config, metrics, snapshots });
         return model;
       },
       dropPublished: (published) => snapshots?.dropPending(published),

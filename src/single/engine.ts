@@ -209,7 +209,7 @@ export class Engine implements SnapshotSource {
         return this.router.route(batch, ctl);
       });
       // Due chunks, one queue task each: a deletion request read meanwhile goes between two.
-      const ctx = { heartbeat: () => ctl.heartbeat(), stopping: () => !ctl.isRunning() || this.stopping };
+      const ctx = this.live.contextOf(ctl);
       let more = this.lifecycle.phase === 'live';
       while (more) {
         more = false;

@@ -25,6 +25,21 @@ export interface ExpiryDeps {
   readonly flush: () => Promise<void>;
 }
 
+/**
+ * Expires what is due in `model` (model-factory.ts expireDue), counts it, and tells the snapshots
+ * (the next one deletes the older files, which hold it). The expired interactions (0 when off).
+ */
+export function expireCounted(
+  model: Model,
+  deps: Pick<ExpiryDeps, 'config' | 'metrics' | 'snapshots'>,
+): number {
+  const expired = expireDue(model, deps.config);
+  if (expired === 0) return 0;
+  deps.metrics.interactionsExpired.inc(expired);
+  deps.snapshots?.noteExpired();
+  return expired;
+}
+
 export class TtlExpiry {
   private timer: ReturnType<typeof setInterval> | undefined;
 
@@ -43,10 +58,8 @@ export class TtlExpiry {
 
   private async check(): Promise<void> {
     if (!this.deps.live()) return;
-    const expired = expireDue(this.deps.model(), this.deps.config);
+    const expired = expireCounted(this.deps.model(), this.deps);
     if (expired === 0) return;
-    this.deps.metrics.interactionsExpired.inc(expired);
-    this.deps.snapshots?.noteExpired();
     this.deps.log.info({ interactions: expired }, 'interactions expired (INTERACTION_TTL_MS)');
     await this.deps.flush();
   }

@@ -102,10 +102,7 @@ export class Live {
     lag: number,
   ): Promise<void> {
     const { positions, intake } = this.deps;
-    const ctx = {
-      heartbeat: () => ctl.heartbeat(),
-      stopping: () => !ctl.isRunning() || this.deps.idleContext().stopping(),
-    };
+    const ctx = this.contextOf(ctl);
     for (const m of messages) {
       const recordMs = Number(m.timestamp);
       if (this.lastEventMs === undefined || recordMs > this.lastEventMs) this.lastEventMs = recordMs;
@@ -142,6 +139,14 @@ export class Live {
       this.cancelTimer();
       this.scheduleFlush();
     }
+  }
+
+  /** Context for work within a batch: its heartbeat; stopping when the consumer or the engine is. */
+  contextOf(ctl: BatchControl): PublishContext {
+    return {
+      heartbeat: () => ctl.heartbeat(),
+      stopping: () => !ctl.isRunning() || this.deps.idleContext().stopping(),
+    };
   }
 
   /** A chunk is due: full, lingered, or the consumer stopping. */
