@@ -11,7 +11,8 @@ export interface ReadOptions {
   readonly readUncommitted?: boolean;
 }
 
-async function deleteGroup(kafka: Kafka, groupId: string): Promise<void> {
+/** Deletes a throwaway group that never committed (best effort). */
+export async function deleteGroup(kafka: Kafka, groupId: string): Promise<void> {
   const admin = kafka.admin();
   try {
     await admin.connect();

@@ -19,6 +19,7 @@ import { consumerSettings } from '../kafka/client.js';
 import { batchControl, consumerPort, inputBatch } from '../kafka/kafkajs-ports.js';
 import type { BatchControl, ConsumerPort, InputBatch } from '../kafka/ports.js';
 import type { PartitionOffset } from '../kafka/partitions.js';
+import { deleteGroup } from '../kafka/reader.js';
 
 /** What the lane needs of the engine. */
 export interface LaneHost {
@@ -85,14 +86,6 @@ export class DeletionLane {
     if (!c) return;
     this.consumer = undefined;
     await c.disconnect().catch(() => undefined);
-    const admin = this.o.kafka.admin();
-    try {
-      await admin.connect();
-      await admin.deleteGroups([this.groupId]);
-    } catch {
-      // best effort: an empty group without offsets expires by itself
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
+    await deleteGroup(this.o.kafka, this.groupId);
   }
 }

@@ -9,6 +9,7 @@ import { describeError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { decodeAny } from '../../input/codec.js';
 import type { SchemaRegistryClient } from '../../kafka/registry.js';
+import { deleteGroup } from '../../kafka/reader.js';
 
 export const KEEP_RECEIPTS = 20;
 
@@ -118,12 +119,7 @@ export function followReceipts(opts: {
     }
     await consumer?.disconnect().catch(() => undefined);
     // The group never committed anything; deleting it keeps the broker's group list tidy.
-    const admin = kafka.admin();
-    await admin
-      .connect()
-      .then(() => admin.deleteGroups([groupId]))
-      .catch(() => undefined)
-      .finally(() => admin.disconnect().catch(() => undefined));
+    await deleteGroup(kafka, groupId);
   };
   const running = run();
 
