@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import {
   Kafka,
   type ConsumerConfig,
+  type Producer,
   type RetryOptions,
   type KafkaConfig as KafkaJsConfig,
   type SASLOptions,
@@ -58,4 +59,22 @@ export function consumerSettings(config: Config): Omit<ConsumerConfig, 'groupId'
     allowAutoTopicCreation: false,
     retry: { initialRetryTime: 100, retries: 10, maxRetryTime: 5_000 },
   };
+}
+
+/**
+ * The transactional producer of an exactly-once instance (both modes). Back-to-back transactions
+ * meet CONCURRENT_TRANSACTIONS while the coordinator still writes the previous one's markers (a few
+ * ms); the client-wide first backoff (100 ms) would add that to a receipt, so sends retry after 5 ms,
+ * doubling (the Java client retries AddPartitionsToTxn after 20 ms for the same reason). Retries are
+ * unbounded as kafkajs requires of an idempotent producer: a fatal error still ends the sink.
+ */
+export function transactionalProducer(kafka: Kafka, config: Config, transactionalId: string): Producer {
+  return kafka.producer({
+    transactionalId,
+    transactionTimeout: config.kafka.transactionTimeoutMs,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { initialRetryTime: 5, multiplier: 2, maxRetryTime: 5_000, retries: Number.MAX_SAFE_INTEGER },
+  });
 }

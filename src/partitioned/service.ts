@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../log.js';
 import { untilReady, type Phase, type Service, type ServiceOptions } from '../service.js';
 import { outputCompression } from '../kafka/compression.js';
 import type { HealthVerdict } from '../kafka/health.js';
-import { createKafka } from '../kafka/client.js';
+import { createKafka, transactionalProducer } from '../kafka/client.js';
 import { kafkaProbe, waitForKafka } from '../kafka/reach.js';
 import { createMetrics, type Metrics } from '../telemetry/metrics.js';
 import { OutputEncoder } from '../output/outbox.js';
@@ -35,14 +35,7 @@ export interface PartitionedService extends Service {
 
 function sinkFor(kafka: Kafka, config: Config, transactionalId: string, groupId: string, log: Logger) {
   return new TransactionalSink({
-    makeProducer: () =>
-      kafka.producer({
-        transactionalId,
-        transactionTimeout: config.kafka.transactionTimeoutMs,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-      }),
+    makeProducer: () => transactionalProducer(kafka, config, transactionalId),
     groupId,
     compression: outputCompression(config),
     log,

@@ -240,14 +240,16 @@ export class Live {
     const forgets = what === 'deletions' && this.deps.effects?.enabled ? this.deps.effects : undefined;
     const report = await flushes.run(this.deps.model(), now, ctx, { previous: forgets !== undefined });
     outbox.stage(report, receipts, now);
-    // The deletion fast path flushes nothing but its requests (and their users' held events).
+    const f1 = performance.now();
+    await publisher.publish(ctx, this.committable());
+    // Noted once delivered (not before: it would delay the receipts, and a failed delivery is
+    // carried out again). The deletion fast path flushes nothing but its requests (and their
+    // users' held events).
     forgets?.record(
       receipts.filter((r) => r.receipt.status === 'FORGOTTEN').map((r) => r.receipt.requestId),
       report,
       now,
     );
-    const f1 = performance.now();
-    await publisher.publish(ctx, this.committable());
     if (what === 'positions' && report.changed.length === 0 && receipts.length === 0) return;
     if (events > 0) {
       this.chunks.noteFlush(f1 - f0, events);

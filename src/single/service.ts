@@ -15,7 +15,7 @@ import { DeletionLane } from './deletion-lane.js';
 import { PurgeProgress } from '../output/purge-progress.js';
 import { resolveTombstoneKey } from '../state/tombstone-key.js';
 import { mkdir } from 'node:fs/promises';
-import { consumerSettings, createKafka } from '../kafka/client.js';
+import { consumerSettings, createKafka, transactionalProducer } from '../kafka/client.js';
 import { kafkaProbe, waitForKafka } from '../kafka/reach.js';
 import { createMetrics } from '../telemetry/metrics.js';
 import { consumerPort, offsetsPort } from '../kafka/kafkajs-ports.js';
@@ -145,14 +145,7 @@ export async function startSingleService(
           outputCompression(config),
         )
       : new TransactionalSink({
-          makeProducer: () =>
-            kafka.producer({
-              transactionalId: config.kafka.transactionalId,
-              transactionTimeout: config.kafka.transactionTimeoutMs,
-              idempotent: true,
-              maxInFlightRequests: 1,
-              allowAutoTopicCreation: false,
-            }),
+          makeProducer: () => transactionalProducer(kafka, config, config.kafka.transactionalId),
           groupId: config.kafka.groupId,
           compression: outputCompression(config),
           log: root,
