@@ -1,4 +1,4 @@
-// Whether the installed kafkajs carries the five mends of patches/kafkajs+2.2.4+00N+*.patch (applied
+// Whether the installed kafkajs carries the six mends of patches/kafkajs+2.2.4+00N+*.patch (applied
 // by patch-package at `npm install` / `npm ci`; each patch's header says what it fixes, the kafkajs
 // issue and the test): 1. a batch emptied by log compaction moves the position past its last offset
 // (kafkajs 2.2.4 fetched the same offset forever); 2. a fetch whose records were all filtered out
@@ -6,10 +6,12 @@
 // applies to it; 3. read_committed filtering skips every aborted transaction a fetch lists (kafkajs
 // leaked one of two begun before a record); 4. an out-of-range position is reset without committing
 // anything to the group (kafkajs overwrote the transactionally committed offsets); 5. a produce
-// request is grouped by partition in linear time. Start-up refuses to run without all five. The
-// checks run kafkajs's own code (fetch decoding and batch bookkeeping on a header-only batch, the
-// runner handing a filtered batch to eachBatch, the aborted-transaction filter, the offset manager's
-// reset, the grouping); the fifth, a performance mend, is told by the per-message copy being gone.
+// request is grouped by partition in linear time; 6. the transaction and group coordinators are
+// looked up once and kept (kafkajs asked before every transactional request). Start-up refuses to
+// run without all six. The checks run kafkajs's own code (fetch decoding and batch bookkeeping on a
+// header-only batch, the runner handing a filtered batch to eachBatch, the aborted-transaction
+// filter, the offset manager's reset, the grouping, the transaction manager on a fake cluster); the
+// fifth, a performance mend, is told by the per-message copy being gone.
 import { createRequire } from 'node:module';
 import { AmnesiaError } from '../errors.js';
 
@@ -167,13 +169,99 @@ export async function offsetReset(earliest: number): Promise<{ commits: number; 
   return { commits, next: m.nextOffset('t', 0).toString() };
 }
 
-/** The five mends, by patch name (patches/kafkajs+2.2.4+00N+<name>.patch). */
+/** A coordinator as kafkajs's transaction manager uses it (mend 6's check and its tests). */
+export interface FakeCoordinator {
+  isConnected(): boolean;
+  initProducerId(o: unknown): Promise<{ producerId: number; producerEpoch: number }>;
+  addPartitionsToTxn(o: unknown): Promise<unknown>;
+  addOffsetsToTxn(o: unknown): Promise<unknown>;
+  txnOffsetCommit(o: unknown): Promise<unknown>;
+  endTxn(o: unknown): Promise<unknown>;
+}
+
+/** A coordinator that answers every request, counting them by kind. */
+export function answeringCoordinator(calls: string[] = []): FakeCoordinator {
+  const ok = (what: string) => () => {
+    calls.push(what);
+    return Promise.resolve({});
+  };
+  return {
+    isConnected: () => true,
+    initProducerId: () => Promise.resolve({ producerId: 1, producerEpoch: 0 }),
+    addPartitionsToTxn: ok('AddPartitionsToTxn'),
+    addOffsetsToTxn: ok('AddOffsetsToTxn'),
+    txnOffsetCommit: ok('TxnOffsetCommit'),
+    endTxn: ok('EndTxn'),
+  };
+}
+
+interface EosManager {
+  initProducerId(): Promise<void>;
+  beginTransaction(): void;
+  addPartitionsToTransaction(topics: { topic: string; partitions: { partition: number }[] }[]): Promise<void>;
+  sendOffsets(o: {
+    consumerGroupId: string;
+    topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
+  }): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/**
+ * kafkajs's own transaction manager on a cluster whose coordinator lookups return `find()`: an
+ * initialised producer, `transaction(k)`, which runs one transaction (a partition, offsets, commit),
+ * `abort()` for one that failed, and the lookups so far.
+ */
+export async function transactionsOnFakeCluster(find: () => FakeCoordinator): Promise<{
+  transaction(k: number): Promise<void>;
+  abort(): Promise<void>;
+  lookups(): number;
+}> {
+  const create = require('kafkajs/src/producer/eosManager') as (o: unknown) => EosManager;
+  let lookups = 0;
+  const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  const cluster = {
+    retry: { retries: 0 },
+    refreshMetadataIfNecessary: () => Promise.resolve(),
+    findGroupCoordinator: () => {
+      lookups++;
+      return Promise.resolve(find());
+    },
+  };
+  const eos = create({ logger, cluster, transactionalId: 'check', transactional: true });
+  await eos.initProducerId();
+  return {
+    async transaction(k) {
+      eos.beginTransaction();
+      await eos.addPartitionsToTransaction([{ topic: 'out', partitions: [{ partition: k }] }]);
+      await eos.sendOffsets({
+        consumerGroupId: 'g',
+        topics: [{ topic: 'in', partitions: [{ partition: 0, offset: String(k) }] }],
+      });
+      await eos.commit();
+    },
+    abort: () => eos.abort(),
+    lookups: () => lookups,
+  };
+}
+
+/** Mend 6: three transactions look the two coordinators up once each (kafkajs: four times each). */
+async function keepsCoordinators(): Promise<boolean> {
+  const coordinator = answeringCoordinator();
+  const txns = await transactionsOnFakeCluster(() => coordinator);
+  const before = txns.lookups();
+  for (let k = 0; k < 3; k++) await txns.transaction(k);
+  return txns.lookups() - before === 2;
+}
+
+/** The six mends, by patch name (patches/kafkajs+2.2.4+00N+<name>.patch). */
 export const KAFKAJS_MENDS = [
   'empty-compacted-batches',
   'filtered-fetch-to-eachbatch',
   'every-aborted-transaction',
   'offset-reset-without-commit',
   'linear-partition-grouping',
+  'kept-coordinators',
 ] as const;
 export type KafkajsMend = (typeof KAFKAJS_MENDS)[number];
 
@@ -206,7 +294,7 @@ async function check(f: () => Promise<boolean> | boolean): Promise<boolean> {
   }
 }
 
-/** The mends the installed kafkajs lacks (empty when all five are in). */
+/** The mends the installed kafkajs lacks (empty when all six are in). */
 export async function missingKafkajsMends(): Promise<KafkajsMend[]> {
   const batch = await kafkajsBatch(emptyRecordBatch(100n, 9), 100n).catch(() => undefined);
   // Producers 1 and 2 each aborted a transaction begun before offset 10 (listed out of order).
@@ -235,26 +323,27 @@ export async function missingKafkajsMends(): Promise<KafkajsMend[]> {
       return reset.commits === 0 && reset.next === '42';
     }),
     'linear-partition-grouping': await check(groupsInLinearTime),
+    'kept-coordinators': await check(keepsCoordinators),
   };
   return KAFKAJS_MENDS.filter((m) => !ok[m]);
 }
 
-/** True when the installed kafkajs has all five mends. */
+/** True when the installed kafkajs has all six mends. */
 export async function kafkajsMended(): Promise<boolean> {
   return (await missingKafkajsMends()).length === 0;
 }
 
 /**
  * Start-up: refuses to run on a kafkajs that would stall on a compacted topic, leak aborted records,
- * commit offsets when it resets one, or group produce requests in quadratic time — naming the
- * missing mends and how to apply them.
+ * commit offsets when it resets one, group produce requests in quadratic time or look a coordinator
+ * up before every transactional request — naming the missing mends and how to apply them.
  */
 export async function assertKafkajsFix(): Promise<void> {
   const missing = await missingKafkajsMends();
   if (missing.length === 0) return;
   throw new AmnesiaError(
     'CONFIG_INVALID',
-    `kafkajs is installed without ${missing.length} of its 5 mends (${missing.join(', ')}): it would ` +
+    `kafkajs is installed without ${missing.length} of its ${KAFKAJS_MENDS.length} mends (${missing.join(', ')}): it would ` +
       'stall on record batches emptied by log compaction, hand over aborted records or commit ' +
       'offsets when it resets one. Mend it with `npx patch-package` in the installation directory ' +
       '(npm install and npm ci run it as postinstall, unless scripts are disabled: --ignore-scripts); ' +

@@ -18,15 +18,19 @@ import {
   KAFKAJS_MENDS,
   missingKafkajsMends,
   offsetReset,
+  answeringCoordinator,
+  transactionsOnFakeCluster,
+  type FakeCoordinator,
 } from '../../src/kafka/kafkajs-fix.js';
 
-/** The files the five patches change, in patch order. */
+/** The files the six patches change, in patch order. */
 const KAFKAJS_FILES = [
   'src/protocol/requests/fetch/v4/decodeMessages.js',
   'src/consumer/runner.js',
   'src/consumer/filterAbortedMessages.js',
   'src/consumer/offsetManager/index.js',
   'src/producer/groupMessagesPerPartition.js',
+  'src/producer/eosManager/index.js',
 ];
 
 const require = createRequire(import.meta.url);
@@ -144,7 +148,7 @@ describe('the installed kafkajs and batches emptied by compaction', () => {
     expect(String(group)).toContain('amnesia: kafkajs mend');
   });
 
-  it('is mended by patch-package at npm install (five patches), and applying them again changes nothing', () => {
+  it('is mended by patch-package at npm install (six patches), and applying them again changes nothing', () => {
     const files = KAFKAJS_FILES.map((f) => readFileSync(require.resolve(`kafkajs/${f}`), 'utf8'));
     const out = execFileSync(
       process.execPath,
@@ -163,11 +167,97 @@ describe('the installed kafkajs and batches emptied by compaction', () => {
     expect(patches).toEqual(KAFKAJS_MENDS.map((m, i) => `kafkajs+2.2.4+00${i + 1}+${m}.patch`));
     for (const p of patches) {
       const header = readFileSync(path.join('patches', p), 'utf8').split('\ndiff --git')[0]!;
-      expect(header, p).toMatch(/^# kafkajs 2\.2\.4 mend \d of 5/);
+      expect(header, p).toMatch(new RegExp(`^# kafkajs 2\\.2\\.4 mend \\d of ${KAFKAJS_MENDS.length}`));
       expect(header, p).toMatch(/^# kafkajs issue: .*tulios\/kafkajs#\d+/m);
       const tests = [...header.matchAll(/test\/[\w/.-]+\.test\.ts/g)].map((m) => m[0]);
       expect(tests.length, p).toBeGreaterThan(0);
       for (const t of tests) expect(existsSync(t), `${p} names ${t}`).toBe(true);
     }
+  });
+});
+
+describe('the installed kafkajs and its transaction and group coordinators (mend 6)', () => {
+  const { createErrorFromCode } = require('kafkajs/src/protocol/error') as {
+    createErrorFromCode: (code: number) => Error & { type: string };
+  };
+  type Kind = 'addOffsetsToTxn' | 'endTxn';
+  /** A coordinator that answers like `answeringCoordinator`, except that each of `failures` fails once. */
+  const failingOnce = (
+    calls: string[],
+    failures: Partial<Record<Kind, Error>>,
+    onFail: () => void = () => undefined,
+  ): FakeCoordinator => {
+    const c = answeringCoordinator(calls);
+    const fails = (kind: Kind, name: string) => (o: unknown) => {
+      const e = failures[kind];
+      if (e === undefined) return c[kind](o);
+      delete failures[kind];
+      calls.push(`${name} failed`);
+      onFail();
+      return Promise.reject(e);
+    };
+    return {
+      ...c,
+      addOffsetsToTxn: fails('addOffsetsToTxn', 'AddOffsetsToTxn'),
+      endTxn: fails('endTxn', 'EndTxn'),
+    };
+  };
+  const ALL = ['AddPartitionsToTxn', 'AddOffsetsToTxn', 'TxnOffsetCommit', 'EndTxn'];
+
+  it('looks the coordinators up once for many transactions, sending each request once', async () => {
+    const calls: string[] = [];
+    const coordinator = answeringCoordinator(calls);
+    const txns = await transactionsOnFakeCluster(() => coordinator);
+    const before = txns.lookups();
+    for (let k = 0; k < 5; k++) await txns.transaction(k);
+    // kafkajs 2.2.4 asked before each of the four requests: 20 lookups.
+    expect(txns.lookups() - before).toBe(2);
+    expect(calls).toEqual(Array.from({ length: 5 }, () => ALL).flat());
+  });
+
+  it('looks a coordinator up again when the connection to the kept one is down', async () => {
+    const calls: string[] = [];
+    let connected = true;
+    const first = { ...answeringCoordinator(), isConnected: () => connected };
+    const reconnected = answeringCoordinator(calls);
+    const txns = await transactionsOnFakeCluster(() => (connected ? first : reconnected));
+    await txns.transaction(0);
+    const kept = txns.lookups();
+    connected = false;
+    await txns.transaction(1);
+    // Both coordinators looked up again (the fake has one connection), then kept.
+    expect(txns.lookups() - kept).toBe(2);
+    expect(calls).toEqual(ALL);
+  });
+
+  it('sends a request refused because the coordinator moved again, once, to the one a new lookup finds', async () => {
+    const oldCalls: string[] = [];
+    const newCalls: string[] = [];
+    let current: FakeCoordinator;
+    const moved = answeringCoordinator(newCalls);
+    const old = failingOnce(oldCalls, { endTxn: createErrorFromCode(16) }, () => (current = moved));
+    current = old;
+    const txns = await transactionsOnFakeCluster(() => current);
+    await txns.transaction(0);
+    expect(oldCalls).toEqual(['AddPartitionsToTxn', 'AddOffsetsToTxn', 'TxnOffsetCommit', 'EndTxn failed']);
+    expect(newCalls).toEqual(['EndTxn']);
+  });
+
+  it('forgets the kept coordinator when a request fails otherwise, and lets the failure through unsent', async () => {
+    const calls: string[] = [];
+    const failures: Partial<Record<Kind, Error>> = {};
+    const coordinator = failingOnce(calls, failures);
+    const txns = await transactionsOnFakeCluster(() => coordinator);
+    await txns.transaction(0);
+    const kept = txns.lookups();
+    // A timeout: the request may have been carried out, so it is not sent again here.
+    failures.addOffsetsToTxn = Object.assign(new Error('Request AddOffsetsToTxn timed out'), {
+      type: 'REQUEST_TIMED_OUT',
+    });
+    await expect(txns.transaction(1)).rejects.toThrow('timed out');
+    expect(calls.slice(ALL.length)).toEqual(['AddPartitionsToTxn', 'AddOffsetsToTxn failed']);
+    await txns.abort();
+    expect(txns.lookups() - kept).toBe(1);
+    expect(calls.at(-1)).toBe('EndTxn');
   });
 });

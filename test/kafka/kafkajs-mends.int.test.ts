@@ -49,14 +49,14 @@ function start(dir: string, broker: string) {
 }
 
 describe('kafkajs installed without its mends (npm ci --ignore-scripts)', () => {
-  it('refuses to start, naming the five mends and `npx patch-package`; once patch-package ran, it starts', async () => {
+  it('refuses to start, naming the six mends and `npx patch-package`; once patch-package ran, it starts', async () => {
     const dir = installation();
     const broker = `127.0.0.1:${await freePort()}`;
 
     const unmended = start(dir, broker);
     expect(await unmended.exited).toBe(1);
     const refusal = unmended.output();
-    expect(refusal).toContain('kafkajs is installed without 5 of its 5 mends');
+    expect(refusal).toContain('kafkajs is installed without 6 of its 6 mends');
     for (const mend of KAFKAJS_MENDS) expect(refusal).toContain(mend);
     expect(refusal).toContain('`npx patch-package`');
 
