@@ -21,11 +21,78 @@ import type { BatchControl, ConsumerPort, InputBatch } from '../kafka/ports.js';
 import type { PartitionOffset } from '../kafka/partitions.js';
 import { deleteGroup } from '../kafka/reader.js';
 
+/** A batch the lane read, waiting for its turn in the engine's serial queue. */
+export interface LaneBatch {
+  readonly batch: InputBatch;
+  readonly ctl: BatchControl;
+}
+
 /** What the lane needs of the engine. */
 export interface LaneHost {
   attachLane(lane: ConsumerPort): void;
-  laneBatchOf(batch: InputBatch, ctl: BatchControl): Promise<void>;
+  /** Queues one urgent task that applies the batches `take()` returns when it starts. */
+  laneBatchesOf(take: () => readonly LaneBatch[]): Promise<void>;
   deletionPositions(): PartitionOffset[];
+}
+
+/** Whether `next` continues `prev` (same partition, no gap): they can be applied as one batch. */
+const continues = (prev: InputBatch, next: InputBatch): boolean =>
+  prev.topic === next.topic &&
+  prev.partition === next.partition &&
+  next.fetchedOffset === prev.lastOffset + 1;
+
+/**
+ * How the lane hands its batches to the engine. It moves on at once: the lane's position is its own
+ * (never committed), so its next fetch does not wait for a batch's turn in the serial queue — else
+ * each request would be read only once the one before it had been delivered. Batches read while
+ * their task waits join it (one partition's run of batches as one): requests that queued up behind
+ * a long task are then answered by one forget, one flush and one transaction, not one each. The
+ * engine applies, in queue order, what it has not applied yet (a batch past its position seeks the
+ * lane back).
+ */
+export class LaneHandOver {
+  private waiting: LaneBatch[] = [];
+  /** The task queued for `waiting`, until it takes them. */
+  private queued: object | undefined;
+
+  constructor(
+    private readonly host: Pick<LaneHost, 'laneBatchesOf'>,
+    private readonly log: Logger,
+  ) {}
+
+  /** The lane consumer's eachBatch. */
+  handOver(batch: InputBatch, ctl: BatchControl): Promise<void> {
+    ctl.resolveOffset(batch.lastOffset);
+    const quiet: BatchControl = { ...ctl, resolveOffset: () => undefined };
+    const at = this.waiting.findLastIndex(
+      (w) => w.batch.topic === batch.topic && w.batch.partition === batch.partition,
+    );
+    const prev = this.waiting[at]?.batch;
+    if (prev && continues(prev, batch)) {
+      const messages = [...prev.messages, ...batch.messages];
+      this.waiting[at] = { batch: { ...batch, fetchedOffset: prev.fetchedOffset, messages }, ctl: quiet };
+    } else this.waiting.push({ batch, ctl: quiet });
+    if (this.queued === undefined) {
+      const task = (this.queued = {});
+      this.host
+        .laneBatchesOf(() => this.take())
+        .catch((e: unknown) => {
+          // Not taken (the task did not run): the group consumer reads them; the lane goes on.
+          if (this.queued === task) [this.queued, this.waiting] = [undefined, []];
+          this.log.warn(
+            { err: describeError(e) },
+            'deletion lane batch failed (the group consumer reads it)',
+          );
+        });
+    }
+    return Promise.resolve();
+  }
+
+  private take(): LaneBatch[] {
+    const w = this.waiting;
+    [this.queued, this.waiting] = [undefined, []];
+    return w;
+  }
 }
 
 /** The lane's fetch wait: short, so that a request waits little for its fetch. */
@@ -70,13 +137,14 @@ export class DeletionLane {
           : 'deletion lane stopped: deletion requests are read by the group consumer only',
       );
     });
+    const lane = new LaneHandOver(host, log);
     host.attachLane(consumerPort(c));
     await c.connect();
     await c.subscribe({ topics: [topic], fromBeginning: false });
     await c.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      eachBatch: (payload: EachBatchPayload) => host.laneBatchOf(inputBatch(payload), batchControl(payload)),
+      eachBatch: (payload: EachBatchPayload) => lane.handOver(inputBatch(payload), batchControl(payload)),
     });
     log.info({ groupId: this.groupId }, 'deletion lane started');
   }

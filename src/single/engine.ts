@@ -27,6 +27,7 @@ import type { Intake } from '../input/intake.js';
 import { batchControl, inputBatch } from '../kafka/kafkajs-ports.js';
 import type { Live } from './live.js';
 import type { BatchControl, ConsumerPort, InputBatch } from '../kafka/ports.js';
+import type { LaneBatch } from './deletion-lane.js';
 import type { PartitionOffset } from '../kafka/partitions.js';
 import { Positions, type PartitionLag } from '../kafka/positions.js';
 import type { PublishContext, Publisher } from '../output/publisher.js';
@@ -227,23 +228,19 @@ export class Engine implements SnapshotSource {
     return this.kinds.get(topic) === 'deletion' ? 'urgent' : 'deferrable';
   }
 
-  /** A batch the deletion lane read (deletion-lane.ts): applied while live only, ahead of queued chunks. */
-  laneBatchOf(batch: InputBatch, ctl: BatchControl): Promise<void> {
-    const router = this.laneRouter;
-    if (!router) {
-      ctl.resolveOffset(batch.lastOffset);
-      return Promise.resolve();
-    }
-    return this.queue.run(
-      () =>
-        this.lifecycle.guarded(async () => {
-          if (this.lifecycle.phase === 'live' && this.kinds.get(batch.topic) === 'deletion')
-            await router.route(batch, ctl);
-          // Not ours to apply now: the group consumer reads it; the lane moves on.
-          else ctl.resolveOffset(batch.lastOffset);
-        }),
-      'urgent',
-    );
+  /** The lane's batches (deletion-lane.ts), taken at the task's start: while live, one delivery. */
+  laneBatchesOf(take: () => readonly LaneBatch[]): Promise<void> {
+    const routeAll = async (router: BatchRouter, batches: readonly LaneBatch[]) => {
+      for (const { batch, ctl } of batches)
+        if (this.lifecycle.phase === 'live' && this.kinds.get(batch.topic) === 'deletion')
+          await router.route(batch, ctl);
+    };
+    return this.queue.run(() => {
+      const [batches, router] = [take(), this.laneRouter];
+      if (!router) return Promise.resolve();
+      const all = () => this.live.deletionsTogether(this.idleContext(), () => routeAll(router, batches));
+      return this.lifecycle.guarded(all);
+    }, 'urgent');
   }
 
   /** The deletion lane's consumer: its seeks, and paused with the inputs. */

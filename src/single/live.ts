@@ -53,6 +53,8 @@ export class Live {
   private readonly chunks: ChunkPolicy;
   /** Records behind the newest batch of each interaction partition: their sum says "catching up". */
   private readonly lags = new PartitionMap<number>();
+  /** While deletionsTogether runs: the receipts of the requests applied, delivered at its end. */
+  private together: PendingReceipt[] | undefined;
 
   constructor(private readonly deps: LiveDeps) {
     this.chunks = new ChunkPolicy(deps.batch);
@@ -125,7 +127,8 @@ export class Live {
       positions.set(tp, end + 1);
       ctl.resolveOffset(end);
       this.chunks.noteDeletion();
-      await this.deliver(receipts, ctx, 'deletions');
+      if (this.together) this.together.push(...receipts);
+      else await this.deliver(receipts, ctx, 'deletions');
       return;
     }
     for (const m of messages) this.held.hold(tp, m, intake.decode('interaction', m));
@@ -138,6 +141,22 @@ export class Live {
       // The linger may have changed with the lag (a catch-up seen, or over): time it afresh.
       this.cancelTimer();
       this.scheduleFlush();
+    }
+  }
+
+  /**
+   * Runs `route` (several deletion batches: the lane's, deletion-lane.ts) and delivers the receipts
+   * of every request it applied in one delivery — also when it failed part way, so that a request
+   * applied is never left unanswered (its receipt stays in the outbox if the delivery fails).
+   */
+  async deletionsTogether(ctx: PublishContext, route: () => Promise<void>): Promise<void> {
+    const receipts: PendingReceipt[] = [];
+    this.together = receipts;
+    try {
+      await route();
+    } finally {
+      this.together = undefined;
+      if (receipts.length > 0) await this.deliver(receipts, ctx, 'deletions');
     }
   }
 

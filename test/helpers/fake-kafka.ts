@@ -5,6 +5,8 @@
 import type { KafkaMessage } from 'kafkajs';
 import { AmnesiaError } from '../../src/errors.js';
 import type { Engine } from '../../src/single/engine.js';
+import { LaneHandOver } from '../../src/single/deletion-lane.js';
+import { createLogger } from '../../src/log.js';
 import type { PartitionOffset, TopicPartition } from '../../src/kafka/partitions.js';
 import type {
   BatchControl,
@@ -170,7 +172,8 @@ export class FakeLog {
 
 /**
  * A consumer of one group member: fetch positions per partition, paused topics, seeks. As `lane`,
- * the single mode's deletion lane (src/single/deletion-lane.ts): its batches go to laneBatchOf.
+ * the single mode's deletion lane (src/single/deletion-lane.ts): its batches are handed over as the
+ * lane does (handOver: queued, the lane moves on at once).
  */
 export class FakeConsumer implements ConsumerPort {
   readonly paused = new Set<string>();
@@ -182,6 +185,14 @@ export class FakeConsumer implements ConsumerPort {
     private readonly log: FakeLog,
     private readonly role: 'group' | 'lane' = 'group',
   ) {}
+
+  private lane: { engine: Engine; handOver: LaneHandOver } | undefined;
+  /** The lane's hand-over to `engine` (one per engine, as the lane has). */
+  private laneOf(engine: Engine): LaneHandOver {
+    if (this.lane?.engine !== engine)
+      this.lane = { engine, handOver: new LaneHandOver(engine, createLogger('silent')) };
+    return this.lane.handOver;
+  }
 
   /** The lane's start (deletion-lane.ts): attached, then at the engine's positions, else the end. */
   joinLane(engine: Engine, topic: string): void {
@@ -244,7 +255,9 @@ export class FakeConsumer implements ConsumerPort {
       };
       const lastOffset = Number(messages[messages.length - 1]!.offset);
       const batch = { ...tp, highWatermark: wm.high, fetchedOffset: from, messages, lastOffset };
-      await (this.role === 'lane' ? engine.laneBatchOf(batch, ctl) : engine.eachBatchOf(batch, ctl));
+      await (this.role === 'lane'
+        ? this.laneOf(engine).handOver(batch, ctl)
+        : engine.eachBatchOf(batch, ctl));
     }
     return handed;
   }

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/single/engine.js';
-import type { OutputSink } from '../../src/kafka/ports.js';
+import type { Outgoing, OutputSink } from '../../src/kafka/ports.js';
 import { FakeConsumer, FakeLog } from '../helpers/fake-kafka.js';
 import { engineOnFake, SINGLE_TOPICS, singleConfig } from '../helpers/runtimes.js';
 import { bruteForceLists, survivingHistory, type RefDeletion, type RefEvent } from '../helpers/oracle.js';
@@ -58,6 +58,38 @@ function produce(log: FakeLog, events: readonly RefEvent[], deletions: readonly 
 }
 
 const published = (log: FakeLog) => log.publishedLists(T.sim);
+
+/**
+ * The fake log's sink, except that the first delivery `hold` picks waits until `release()` (`held`
+ * resolves when it starts waiting); `seen` notes every delivery as it goes out.
+ */
+function holdingSink(
+  log: FakeLog,
+  hold: (records: readonly Outgoing[]) => boolean,
+  seen: (records: readonly Outgoing[]) => void,
+) {
+  const base = log.sink();
+  let release = () => undefined as void;
+  let holding!: () => void;
+  const held = new Promise<void>((r) => (holding = r));
+  let waited = false;
+  const sink: OutputSink = {
+    activate: () => base.activate(),
+    deactivate: () => base.deactivate(),
+    async deliver(records, offsets) {
+      if (!waited && hold(records)) {
+        waited = true;
+        await new Promise<void>((r) => {
+          release = r;
+          holding();
+        });
+      }
+      seen(records);
+      return base.deliver(records, offsets);
+    },
+  };
+  return { sink, held, release: () => release() };
+}
 
 /** Polls the group consumer and the lane at once, in rounds, until neither hands anything over. */
 async function interleave(
@@ -142,30 +174,15 @@ describe('the deletion lane (Kafka faked in memory)', () => {
       DELETION_FLUSH_MS: '1',
     });
     // The first chunk's delivery is held until the lane has read a request.
-    const base = log.sink();
     const deliveries: string[] = [];
     let armed = false;
-    let release: (() => void) | undefined;
-    let holding!: () => void;
-    const held = new Promise<void>((r) => (holding = r));
-    const sink: OutputSink = {
-      activate: () => base.activate(),
-      deactivate: () => base.deactivate(),
-      async deliver(records, offsets) {
-        const kind = records.some((r) => r.topic === T.rec)
-          ? 'receipts'
-          : records.length > 0
-            ? 'lists'
-            : 'offsets';
-        if (armed && kind === 'lists') {
-          armed = false;
-          holding();
-          await new Promise<void>((r) => (release = r));
-        }
-        deliveries.push(kind);
-        return base.deliver(records, offsets);
-      },
-    };
+    const kindOf = (records: readonly Outgoing[]) =>
+      records.some((r) => r.topic === T.rec) ? 'receipts' : records.length > 0 ? 'lists' : 'offsets';
+    const { sink, held, release } = holdingSink(
+      log,
+      (records) => armed && kindOf(records) === 'lists',
+      (records) => deliveries.push(kindOf(records)),
+    );
     const { engine, consumer: group } = engineOnFake(log, config, { sink });
     const lane = new FakeConsumer(log, 'lane');
     group.join(engine, ASSIGNMENT);
@@ -174,6 +191,7 @@ describe('the deletion lane (Kafka faked in memory)', () => {
     // A first request opens the window in which chunks are cut.
     produce(log, [], [{ requestId: 'first', userId: 'nobody', requestedAt: T0 }]);
     await lane.poll(engine, [T.del]);
+    await engine.idle();
     deliveries.length = 0;
     armed = true;
     produce(log, c.events);
@@ -182,11 +200,68 @@ describe('the deletion lane (Kafka faked in memory)', () => {
     armed = false;
     produce(log, [], c.deletions);
     const request = lane.poll(engine, [T.del]);
-    release?.();
+    release();
     await Promise.all([backlog, request]);
     await engine.flushNow();
     // Today's code flushed the whole backlog in one chunk, the request after it.
     expect(deliveries.filter((d) => d !== 'offsets')).toEqual(['lists', 'receipts', 'lists']);
+    expect(published(log)).toEqual(
+      bruteForceLists(
+        survivingHistory(c.events, c.deletions),
+        config.model.topK,
+        config.model.minCooccurrences,
+      ),
+    );
+  });
+
+  it('reads the next requests while the one before them is delivered, and answers them together', async () => {
+    const c = caseOf(5, 12, 10, 300, 3);
+    const [first, second, third] = c.deletions as [Request, Request, Request];
+    const log = new FakeLog({ [T.in]: 2, [T.del]: 2, [T.sim]: 2, [T.rec]: 2 });
+    const config = singleConfig({ BATCH_MAX_EVENTS: '1000000', BATCH_MAX_MS: '60000' });
+    // The first receipt's delivery is held until released.
+    const answered: string[][] = [];
+    const receiptsOf = (records: readonly Outgoing[]) => records.filter((r) => r.topic === T.rec);
+    const { sink, held, release } = holdingSink(
+      log,
+      (records) => receiptsOf(records).length > 0,
+      (records) => {
+        if (receiptsOf(records).length > 0)
+          answered.push(receiptsOf(records).map((r) => String(r.message.key)));
+      },
+    );
+    const { engine, consumer: group } = engineOnFake(log, config, { sink });
+    const lane = new FakeConsumer(log, 'lane');
+    group.join(engine, ASSIGNMENT);
+    produce(log, c.events);
+    await group.drain(engine, ORDER);
+    lane.joinLane(engine, T.del);
+    produce(log, [], [first]);
+    await lane.poll(engine, [T.del]);
+    await held;
+    // While the first is delivered, two more are written: the lane reads them (it does not wait for
+    // the first's turn to end; the old code's poll returned only after the release).
+    let read = 0;
+    for (const d of [second, third]) {
+      produce(log, [], [d]);
+      const polled = lane.poll(engine, [T.del]).then((n) => (read += n));
+      for (let turn = 0; turn < 20 && read === 0; turn++) await new Promise((r) => setImmediate(r));
+      await Promise.race([polled, new Promise((r) => setImmediate(r))]);
+    }
+    expect(read).toBe(2);
+    release();
+    await engine.idle();
+    await engine.flushNow();
+    const receipts = [...log.compacted(T.rec).values()].map(
+      (v) => JSON.parse(v.toString()) as { requestId: string; status: string },
+    );
+    expect(receipts.map((r) => [r.requestId, r.status]).sort()).toEqual([
+      [first.requestId, 'FORGOTTEN'],
+      [second.requestId, 'FORGOTTEN'],
+      [third.requestId, 'FORGOTTEN'],
+    ]);
+    // The two that queued up behind the first went out in one delivery (one flush, one transaction).
+    expect(answered.map((keys) => keys.length)).toEqual([1, 2]);
     expect(published(log)).toEqual(
       bruteForceLists(
         survivingHistory(c.events, c.deletions),
