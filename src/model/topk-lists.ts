@@ -185,8 +185,7 @@ export class NeighborLists {
   protected adoptScan(i: number, seed: number): void {
     const { sel, L } = this;
     const names = this.host.names;
-    if (sel.count > L)
-      this.adopt(i, sel.id, sel.c, L, sel.v[L] as number, names[sel.id[L] as number]);
+    if (sel.count > L) this.adopt(i, sel.id, sel.c, L, sel.v[L] as number, names[sel.id[L] as number]);
     else if (seed > -Infinity) this.adopt(i, sel.id, sel.c, sel.count, seed, '');
     else this.adopt(i, sel.id, sel.c, sel.count, BOTTOM, undefined);
   }
