@@ -75,6 +75,33 @@ export function byTime(s: EventStream): EventStream {
   };
 }
 
+/** Each user's item ids, in stream order. */
+export function itemsByUser(s: EventStream): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (let e = 0; e < s.users.length; e++) {
+    const u = s.users[e] as number;
+    let list = out.get(u);
+    if (list === undefined) out.set(u, (list = []));
+    list.push(s.itemNames[s.items[e] as number] as string);
+  }
+  return out;
+}
+
+/** The forget benchmarks' users: the heaviest, and the others in a seeded shuffle (seed 7). */
+export function forgetOrder(userItems: ReadonlyMap<number, readonly string[]>): {
+  heaviest: number;
+  others: number[];
+} {
+  const heaviest = [...userItems].sort((a, b) => b[1].length - a[1].length)[0]?.[0] as number;
+  const others = [...userItems.keys()].filter((u) => u !== heaviest);
+  const rand = mulberry32(7);
+  for (let i = others.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [others[i], others[j]] = [others[j] as number, others[i] as number];
+  }
+  return { heaviest, others };
+}
+
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -12,7 +12,15 @@
 
 import { parseArgs } from 'node:util';
 import { Model, SIMILARITY_MEASURES, type SimilarityMeasure } from '../src/model/index.js';
-import { mulberry32, readCsv, synthetic, syntheticMl20m, type EventStream } from './datasets.js';
+import {
+  forgetOrder,
+  itemsByUser,
+  mulberry32,
+  readCsv,
+  synthetic,
+  syntheticMl20m,
+  type EventStream,
+} from './datasets.js';
 import { rawProbeSeconds } from './probe.js';
 
 const { values: args } = parseArgs({
@@ -104,14 +112,8 @@ log(
   `ingest ${ingestSeconds.toFixed(3)} s, ${stats.users} users, ${stats.items} items, ${stats.pairs} pairs, rss ${(memory.rss / 2 ** 20).toFixed(0)} MiB`,
 );
 
-const userItems = new Map<number, string[]>();
-for (let e = 0; e < stream.users.length; e++) {
-  const u = stream.users[e] as number;
-  let list = userItems.get(u);
-  if (list === undefined) userItems.set(u, (list = []));
-  list.push(stream.itemNames[stream.items[e] as number] as string);
-}
-const heaviest = [...userItems].sort((a, b) => b[1].length - a[1].length)[0]?.[0] as number;
+const userItems = itemsByUser(stream);
+const { heaviest, others } = forgetOrder(userItems);
 let clock = 4_000_000_000_000;
 
 /** Forgets u (timed with its flush), then puts the user back (untimed). */
@@ -140,12 +142,6 @@ function forgetStats(users: number[]): { p50: number; p99: number; max: number; 
 
 const heaviestMs = forgetAndRestore(heaviest);
 log(`forget heaviest user (${userItems.get(heaviest)?.length} items): ${heaviestMs.toFixed(1)} ms`);
-const others = [...userItems.keys()].filter((u) => u !== heaviest);
-const rand = mulberry32(7);
-for (let i = others.length - 1; i > 0; i--) {
-  const j = Math.floor(rand() * (i + 1));
-  [others[i], others[j]] = [others[j] as number, others[i] as number];
-}
 const sample = forgetStats(others.slice(0, Number(args['forget-sample'])));
 log(`forget ${sample.users} random users: p50 ${sample.p50} ms, max ${sample.max} ms`);
 const all = args['forget-all'] ? forgetStats([...userItems.keys()]) : undefined;

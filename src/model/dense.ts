@@ -116,31 +116,37 @@ export class DenseCooccurrence implements CooccurrenceStore {
   addRow(i: number, cols: Int32Array, len: number, delta: 1 | -1): void {
     const row = this.tiles[i >>> ROW_SHIFT] as Uint16Array[];
     const off = (i & ROW_MASK) << COL_SHIFT;
+    // Fast path, without a branch on the data: a count that stays within [0, SAT − 1] on both
+    // sides of the change (v in [lo, lo + SAT − 2], one unsigned comparison); a cell created (0 → 1)
+    // or emptied (1 → 0) counts as (v − lo − 1) >>> 31 (1 exactly when v = lo). The rest goes
+    // through the overflow map: a count at or beyond 65535 — or going negative (it throws). The
+    // diagonal is skipped (its cell always holds 0).
+    const lo = delta === 1 ? 0 : 1;
     let nz = 0;
-    // Columns come ascending: look a tile up only when they move into the next one.
-    let tj = -1;
-    let t: Uint16Array = this.slab;
-    for (let k = 0; k < len; k++) {
-      const c = cols[k] as number;
-      if (c === i) continue;
-      if (c >>> COL_SHIFT !== tj) {
-        tj = c >>> COL_SHIFT;
-        t = row[tj] as Uint16Array;
-      }
-      const at = off | (c & COL_MASK);
-      const v = t[at] as number;
-      if (delta === 1) {
-        if (v === 0) nz++;
-        if (v >= SAT - 1) this.bumpOverflow(t, at, i * KEY + c, v, 1);
-        else t[at] = v + 1;
-      } else {
-        if (v === 1) nz--;
-        if (v === SAT) this.bumpOverflow(t, at, i * KEY + c, v, -1);
-        else if (v === 0) throw new RangeError(`co-occurrence of ${i},${c} would go negative`);
-        else t[at] = v - 1;
+    // Columns come ascending (any order works): a tile is looked up when they move into another.
+    for (let k = 0; k < len;) {
+      const tj = (cols[k] as number) >>> COL_SHIFT;
+      const t = row[tj] as Uint16Array;
+      for (; k < len; k++) {
+        const c = cols[k] as number;
+        if (c >>> COL_SHIFT !== tj) break;
+        if (c === i) continue;
+        const at = off | (c & COL_MASK);
+        const v = t[at] as number;
+        if ((v - lo) >>> 0 < SAT - 1) {
+          t[at] = v + delta;
+          nz += (v - lo - 1) >>> 31;
+        } else this.addRare(t, at, i, c, v, delta);
       }
     }
+    nz *= delta;
     this.nonzeros += nz;
+  }
+
+  /** A cell off the fast path: at or near 65535, or (v = 0, delta −1) going negative. */
+  private addRare(t: Uint16Array, at: number, i: number, c: number, v: number, delta: 1 | -1): void {
+    if (v === 0) throw new RangeError(`co-occurrence of ${i},${c} would go negative`);
+    this.bumpOverflow(t, at, i * KEY + c, v, delta);
   }
 
   /** A count at or beyond 65535: the cell holds SAT and the map the exact count. */

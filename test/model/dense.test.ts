@@ -82,4 +82,45 @@ describe('the dense square', () => {
       { numRuns: 40 },
     );
   });
+
+  it('adds and removes whole rows as a map of counts would (tile edges, the diagonal, counts near 65,535)', () => {
+    // Columns span two tile columns (2048 wide); some cells start a step below or at 65,535, where
+    // the fast path must hand over to the overflow map.
+    const width = 2100;
+    const cols = fc.uniqueArray(fc.constantFrom(0, 1, 2, 2046, 2047, 2048, 2049, 2099), { maxLength: 8 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(0, 2, 2047, 2048, 2099), cols, fc.boolean()), { maxLength: 60 }),
+        fc.boolean(),
+        fc.boolean(),
+        (ops, start, ascending) => {
+          const store = new DenseCooccurrence();
+          grow(store, width);
+          const ref = new Map<string, number>();
+          // Cells (2047, 2048) and (2048, 2047) start at 65,534 or 65,535 (through the slow path).
+          const base = start ? 65_535 : 65_534;
+          for (let t = 0; t < base; t++) {
+            store.addRow(2047, Int32Array.from([2048]), 1, 1);
+            store.addRow(2048, Int32Array.from([2047]), 1, 1);
+          }
+          ref.set('2047,2048', base).set('2048,2047', base);
+          for (const [i, cs, up] of ops) {
+            const list = [...cs].sort((a, b) => (ascending ? a - b : b - a));
+            // A removal only of cells that hold a count (else it throws, tested above).
+            const valid = up ? list : list.filter((c) => c === i || (ref.get(`${i},${c}`) ?? 0) > 0);
+            store.addRow(i, Int32Array.from(valid), valid.length, up ? 1 : -1);
+            for (const c of valid) {
+              if (c === i) continue;
+              const v = (ref.get(`${i},${c}`) ?? 0) + (up ? 1 : -1);
+              if (v === 0) ref.delete(`${i},${c}`);
+              else ref.set(`${i},${c}`, v);
+            }
+          }
+          expect(cells(store, width)).toEqual(ref);
+          expect(store.nonzeros).toBe(ref.size);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
 });

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Model, type ChangeReport } from '../../src/model/index.js';
 import { QUANTUM, setSliceQuantum } from '../../src/model/slice.js';
-import { applyToModel, ITEM_IDS, opArb, timedOpArb } from '../helpers/model-ops.js';
+import { applyToModel, ITEM_IDS, itemId, opArb, timedOpArb } from '../helpers/model-ops.js';
 import {
   expectedReport,
   Reference,
@@ -68,6 +68,35 @@ interface RunOptions {
   readonly measure?: RefMeasure;
   /** INTERACTION_TTL_MS on in both (times kept, the TTL rules, expire operations). */
   readonly timed?: boolean;
+  /** After each flush, also check every row's candidates and bound (checkBounds). */
+  readonly bounds?: boolean;
+}
+
+/**
+ * The top-K index's invariant (state.ts, TopKState) against the brute force: every eligible
+ * neighbour of a row that is not among its candidates ranks after the row's bound, or at most
+ * equals a value-only bound; with no bound (negative), every eligible neighbour is a candidate.
+ */
+function checkBounds(model: Model, ref: Reference, measure: RefMeasure, minC: number): void {
+  const { itemNames, topk } = model.exportState();
+  if (topk === undefined) throw new Error('no top-K state');
+  const n = ref.counts();
+  const C = ref.cooccurrences();
+  itemNames.forEach((a, i) => {
+    if (a === undefined || !n.has(a)) return;
+    const from = topk.offsets[i] as number;
+    const to = topk.offsets[i + 1] as number;
+    const candidates = new Set(Array.from(topk.candidates.subarray(from, to), (j) => itemNames[j]));
+    const bv = topk.boundValue[i] as number;
+    const bItem = topk.boundItem[i] as number;
+    const bn = bItem >= 0 ? itemNames[bItem] : undefined;
+    for (const [b, c] of C.get(a) ?? []) {
+      if (c < minC || candidates.has(b)) continue;
+      const v = refSimilarity(measure, c, n.get(a) as number, n.get(b) as number);
+      const after = bv >= 0 && (v < bv || (v === bv && (bn === undefined || b >= bn)));
+      expect(after, `${b} outside ${a}'s candidates, ${v} against the bound ${bv} ${bn}`).toBe(true);
+    }
+  });
 }
 
 function flushed(model: Model, sliced: boolean, lastReported: [string, RefList | undefined][]): ChangeReport {
@@ -135,6 +164,7 @@ function run(
     expect(report.changed.length, 'one list per item').toBe(exp.changed.size);
     expect([...report.removed].sort()).toEqual(exp.removed);
     checkState(model, ref, after, allItems, measure);
+    if (o.bounds === true) checkBounds(model, ref, measure, minC);
     before = after;
   }
   for (const user of ['user-0', 'user-1', 'user-2', 'user-3', 'user-4', 'user-5', 'user-6', 'user-7'])
@@ -234,6 +264,47 @@ describe('ties at the bound', () => {
         { numRuns: 15 },
       );
     }, 120_000);
+});
+
+describe('forgets in a populated catalogue', () => {
+  // Ten users holding 10-30 of 40 items each make rows far longer than the L = K + 8 candidates
+  // kept, so a forget's propagation rebuilds rows of many eligible entries (from a scan seeded by
+  // the (L + 1)-th best candidate), and later forgets, removes and re-adds move entries across the
+  // rebuilt bounds; ties are frequent (small counts).
+  const user = fc.integer({ min: 0, max: 9 }).map((u) => `user-${u}`);
+  const item = fc.integer({ min: 0, max: 39 }).map(itemId);
+  const at = fc.integer({ min: 0, max: 60 });
+  const tail = fc.oneof(
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('forget' as const), user, at }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('remove' as const), user, item, at }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('add' as const), user, item, at }) },
+    { weight: 2, arbitrary: fc.constant({ kind: 'flush' as const }) },
+  );
+  const ops = fc
+    .tuple(
+      fc.array(fc.uniqueArray(fc.nat(39), { minLength: 10, maxLength: 30 }), {
+        minLength: 10,
+        maxLength: 10,
+      }),
+      fc.array(tail, { minLength: 10, maxLength: 60 }),
+    )
+    .map(([held, rest]): RefOp[] => [
+      ...held.flatMap((items, u) =>
+        items.map((i) => ({ kind: 'add' as const, user: `user-${u}`, item: itemId(i), at: 0 })),
+      ),
+      { kind: 'flush' as const },
+      ...rest,
+    ]);
+  for (const measure of MEASURES)
+    for (const repr of ['dense', 'sparse'] as const)
+      it(`every list and every row's bound hold against the brute force (${measure}, ${repr})`, () => {
+        fc.assert(
+          fc.property(ops, fc.integer({ min: 1, max: 2 }), (o, topK) =>
+            run(o, topK, 1, repr, 40, { mode: 'incremental', measure, bounds: true }),
+          ),
+          { numRuns: 25 },
+        );
+      }, 120_000);
 });
 
 describe('forgetting then re-adding', () => {
