@@ -55,16 +55,7 @@ export class ItemTable {
   private readonly free: number[] = [];
   private readonly n: number[] = [];
   private readonly rows = new Map<number, CountMap>();
-  /**
-   * By item slot (an array: looked up on every cell a row gains or loses); a column's keys are
-   * owned-row numbers (ownedNo), dense from 0, so that a column naming many owned rows can take
-   * CountMap's dense layout (slots of owned items are a 1/Q share of all slots).
-   */
-  private readonly cols: (CountMap | undefined)[] = [];
-  /** Owned slot → its owned-row number, and back; numbers of released slots are reused. */
-  private readonly ownedNo: number[] = [];
-  private readonly ownedSlot: number[] = [];
-  private readonly freeNo: number[] = [];
+  private readonly cols = new Map<number, CountMap>();
   private readonly users = new Map<string, Set<number>>();
   private readonly published = new Map<number, NeighborList>();
   private dirty = new Set<number>();
@@ -102,7 +93,7 @@ export class ItemTable {
   recountBytes(): number {
     let maps = 0;
     for (const r of this.rows.values()) maps += r.bytes;
-    for (const c of this.cols) maps += c?.bytes ?? 0;
+    for (const c of this.cols.values()) maps += c.bytes;
     let refs = 0;
     for (const s of this.users.values()) refs += s.size;
     return this.estimate(maps, refs);
@@ -170,11 +161,8 @@ export class ItemTable {
     const removed: number[] = [];
     for (const i of next) if (!old.has(i)) added.push(i);
     for (const i of old) if (!next.has(i)) removed.push(i);
-    // Arrays, not the sets: a row update walks them once per owned item of the user.
-    const nextItems = added.length > 0 ? [...next] : [];
-    const oldItems = removed.length > 0 ? [...old] : [];
-    for (const i of added) if (this.own[i]) this.rowAdd(i, nextItems, 1);
-    for (const i of removed) if (this.own[i]) this.rowAdd(i, oldItems, -1);
+    for (const i of added) if (this.own[i]) this.rowAdd(i, next, 1);
+    for (const i of removed) if (this.own[i]) this.rowAdd(i, old, -1);
     for (const i of old)
       if (this.own[i] && next.has(i)) {
         this.rowAdd(i, added, 1);
@@ -195,29 +183,25 @@ export class ItemTable {
     }
   }
 
-  private rowAdd(i: number, items: readonly number[], delta: number): void {
+  private rowAdd(i: number, items: Iterable<number>, delta: number): void {
     let row = this.rows.get(i);
     if (!row) this.rows.set(i, (row = new CountMap()));
     else this.mapBytes -= row.bytes;
-    let updates = 0;
-    const no = this.ownedNo[i]!;
-    for (let k = 0; k < items.length; k++) {
-      const j = items[k]!;
+    for (const j of items) {
       if (j === i) continue;
-      updates++;
+      this.work.cellUpdates++;
       const r = row.add(j, delta);
       if (r === 0) continue;
       this.cells += r;
       if (this.own[j]) continue;
-      let col = this.cols[j];
-      if (!col) this.cols[j] = col = new CountMap();
+      let col = this.cols.get(j);
+      if (!col) this.cols.set(j, (col = new CountMap()));
       else this.mapBytes -= col.bytes;
-      col.add(no, r);
-      if (col.size === 0) this.cols[j] = undefined;
+      col.add(i, r);
+      if (col.size === 0) this.cols.delete(j);
       else this.mapBytes += col.bytes;
     }
     this.mapBytes += row.bytes;
-    this.work.cellUpdates += updates;
     this.dirty.add(i);
   }
 
@@ -230,7 +214,7 @@ export class ItemTable {
         this.rows.get(j)?.forEach((i) => {
           if (this.own[i]) affected.add(i);
         });
-      } else this.cols[j]?.forEach((no) => affected.add(this.ownedSlot[no]!));
+      } else this.cols.get(j)?.forEach((i) => affected.add(i));
     }
     const changed: NeighborList[] = [];
     const removed: string[] = [];
@@ -297,24 +281,17 @@ export class ItemTable {
     this.names[s] = item;
     this.n[s] = 0;
     this.own[s] = this.options.parts.of(item) === this.options.partition;
-    if (this.own[s]) {
-      const no = this.freeNo.pop() ?? this.ownedSlot.length;
-      this.ownedNo[s] = no;
-      this.ownedSlot[no] = s;
-    }
     return s;
   }
 
   private release(s: number): void {
-    if ((this.rows.get(s)?.size ?? 0) > 0 || this.cols[s]) return;
+    if ((this.rows.get(s)?.size ?? 0) > 0 || this.cols.has(s)) return;
     this.mapBytes -= this.rows.get(s)?.bytes ?? 0;
     this.rows.delete(s);
     this.published.delete(s);
     this.slotOf.delete(this.names[s]!);
     this.names[s] = undefined;
     this.free.push(s);
-    // No column names an owned row without cells.
-    if (this.own[s]) this.freeNo.push(this.ownedNo[s]!);
   }
 
   // ---------------------------------------------------------------- restore from the changelog
@@ -366,8 +343,7 @@ export class ItemTable {
         this.users.delete(token);
         continue;
       }
-      const items = [...set];
-      for (const i of set) if (this.own[i]) this.rowAdd(i, items, 1);
+      for (const i of set) if (this.own[i]) this.rowAdd(i, set, 1);
       if (++k % 256 === 0) await pause();
     }
     for (const s of [...this.slotOf.values()]) {
