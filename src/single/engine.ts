@@ -230,16 +230,17 @@ export class Engine implements SnapshotSource {
 
   /** The lane's batches (deletion-lane.ts), taken at the task's start: while live, one delivery. */
   laneBatchesOf(take: () => readonly LaneBatch[]): Promise<void> {
-    const routeAll = async (router: BatchRouter, batches: readonly LaneBatch[]) => {
-      for (const { batch, ctl } of batches)
-        if (this.lifecycle.phase === 'live' && this.kinds.get(batch.topic) === 'deletion')
-          await router.route(batch, ctl);
-    };
     return this.queue.run(() => {
-      const [batches, router] = [take(), this.laneRouter];
+      const batches = take();
+      const router = this.laneRouter;
       if (!router) return Promise.resolve();
-      const all = () => this.live.deletionsTogether(this.idleContext(), () => routeAll(router, batches));
-      return this.lifecycle.guarded(all);
+      return this.lifecycle.guarded(() =>
+        this.live.deletionsTogether(this.idleContext(), async () => {
+          for (const { batch, ctl } of batches)
+            if (this.lifecycle.phase === 'live' && this.kinds.get(batch.topic) === 'deletion')
+              await router.route(batch, ctl);
+        }),
+      );
     }, 'urgent');
   }
 

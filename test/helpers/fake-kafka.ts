@@ -186,17 +186,13 @@ export class FakeConsumer implements ConsumerPort {
     private readonly role: 'group' | 'lane' = 'group',
   ) {}
 
-  private lane: { engine: Engine; handOver: LaneHandOver } | undefined;
-  /** The lane's hand-over to `engine` (one per engine, as the lane has). */
-  private laneOf(engine: Engine): LaneHandOver {
-    if (this.lane?.engine !== engine)
-      this.lane = { engine, handOver: new LaneHandOver(engine, createLogger('silent')) };
-    return this.lane.handOver;
-  }
+  /** As `lane`: how its batches reach the engine (deletion-lane.ts), from joinLane on. */
+  private handOver: LaneHandOver | undefined;
 
   /** The lane's start (deletion-lane.ts): attached, then at the engine's positions, else the end. */
   joinLane(engine: Engine, topic: string): void {
     engine.attachLane(this);
+    this.handOver = new LaneHandOver(engine, createLogger('silent'));
     this.assigned = this.log.watermarks(topic).map((w) => ({ topic, partition: w.partition }));
     this.fetchAt.clear();
     for (const w of this.log.watermarks(topic)) this.fetchAt.set(`${topic}/${w.partition}`, w.high);
@@ -255,9 +251,9 @@ export class FakeConsumer implements ConsumerPort {
       };
       const lastOffset = Number(messages[messages.length - 1]!.offset);
       const batch = { ...tp, highWatermark: wm.high, fetchedOffset: from, messages, lastOffset };
-      await (this.role === 'lane'
-        ? this.laneOf(engine).handOver(batch, ctl)
-        : engine.eachBatchOf(batch, ctl));
+      if (this.role === 'group') await engine.eachBatchOf(batch, ctl);
+      else if (this.handOver) await this.handOver.handOver(batch, ctl);
+      else throw new Error('a lane polls after joinLane');
     }
     return handed;
   }
