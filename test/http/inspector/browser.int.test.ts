@@ -33,6 +33,12 @@ const CHROMIUM_ARGS = [
 // CI installs Chromium (.ci/run); elsewhere a missing browser skips these tests rather than failing.
 const haveChromium = existsSync(CHROMIUM) || process.env.CI === 'true';
 
+// Waits until a page expression is true. Given as an arrow function's source, which Playwright evaluates once
+// and then calls on each poll: a bare expression is re-evaluated with eval() on every poll, which the
+// inspector's CSP (no 'unsafe-eval') refuses after the first check, so the wait failed whenever the
+// condition was not already true at once.
+const until = (page: Page, expression: string) => page.waitForFunction(`() => (${expression})`);
+
 interface Expected {
   readonly n: Record<string, number>;
   readonly S: Record<string, number>;
@@ -197,7 +203,8 @@ describe.skipIf(!haveChromium)('the live inspector in a browser', () => {
     // Another user, picked on the page: Lisa (1, 3) gets 0 at S10 + S30 = 1/2 + 1/3, then 2/3 + 1/3.
     await page.selectOption('#effect-user', 'Lisa');
     await page.waitForSelector('#effect-recs-title:has-text("Lisa")');
-    await page.waitForFunction(
+    await until(
+      page,
       `Math.abs(Number(document.querySelector('#recs-after li[data-item="0"]')?.dataset.score) - 1) < 1e-12`,
     );
     expect(Number(await page.getAttribute('#recs-before li[data-item="0"]', 'data-score'))).toBeCloseTo(
@@ -319,15 +326,16 @@ describe.skipIf(!haveChromium)('the inspector on a large catalogue in a browser'
     expect(await page.locator('#users-first').isDisabled()).toBe(true);
 
     await page.click('#users-next');
-    await page.waitForFunction(`location.hash.includes('userCursor=12')`);
-    await page.waitForFunction(
+    await until(page, `location.hash.includes('userCursor=12')`);
+    await until(
+      page,
       `!${JSON.stringify(first)}.includes(document.querySelector('#H tr[data-user]')?.getAttribute('data-user'))`,
     );
     const second = await rows(page);
     expect(second).toHaveLength(12);
     expect(second.some((u) => first.includes(u))).toBe(false);
     await page.click('#users-first');
-    await page.waitForFunction(`location.hash.includes('userCursor=0')`);
+    await until(page, `location.hash.includes('userCursor=0')`);
 
     await page.fill('#search', 'user-99');
     await page.click('#search-form button[type=submit]');
