@@ -197,6 +197,10 @@ export async function runMovieLens(
                 intervalMs: o.deletionIntervalMs,
                 backgroundRate,
                 schemaIds: own.schemaIds,
+                profileFile:
+                  o.profile && ctx.profileDir
+                    ? path.join(ctx.profileDir, `${tag}-r${backgroundRate}.cpuprofile`)
+                    : undefined,
               });
               (figures.receipts ??= []).push(r);
               log(

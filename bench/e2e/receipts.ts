@@ -9,6 +9,7 @@ import type { SchemaIds } from '../../src/kafka/topics.js';
 import { replay, type BenchContext, type TopicNames, type Variant } from './context.js';
 import { CommitPoller } from './commits.js';
 import type { ServiceProcess } from './service-process.js';
+import { summarizeProfileFile, type ProfileSummary } from './profile.js';
 import { countsSince, latencySummary, load1, now, round, sleep } from './stats.js';
 
 export interface ReceiptOptions {
@@ -16,6 +17,8 @@ export interface ReceiptOptions {
   readonly intervalMs: number;
   readonly backgroundRate: number;
   readonly schemaIds: SchemaIds | undefined;
+  /** Where to write a CPU profile of the service while the deletions go out (none: no profile). */
+  readonly profileFile?: string | undefined;
 }
 
 export interface ReceiptResult {
@@ -39,6 +42,8 @@ export interface ReceiptResult {
   /** Background stopped → every background record covered. */
   readonly drainSeconds: number;
   readonly load1: number;
+  /** The service's CPU while the deletions went out, by category (with profileFile). */
+  readonly profile?: ProfileSummary;
 }
 
 export async function receiptRun(
@@ -97,6 +102,7 @@ export async function receiptRun(
     const s0 = await svc.stats();
     const errors0 = svc.kafkaErrors();
     await producer.connect();
+    if (o.profileFile !== undefined) await svc.profileStart();
     for (let k = 0; k < o.users.length; k++) {
       const userId = o.users[k]!;
       const requestId = `${names.group}-dsr-${tag}-${k}`;
@@ -112,6 +118,11 @@ export async function receiptRun(
     }
     await receipts;
     const bgEnd = now();
+    let profile: ProfileSummary | undefined;
+    if (o.profileFile !== undefined) {
+      await svc.profileStop(o.profileFile);
+      profile = summarizeProfileFile(o.profileFile);
+    }
     bg?.stop();
     const r = await bg?.done;
     const s1 = await svc.stats();
@@ -133,6 +144,7 @@ export async function receiptRun(
       kafkaErrors: countsSince(errors0, svc.kafkaErrors()),
       drainSeconds: round(Math.max(0, drained - (r?.end ?? bgEnd)) / 1000),
       load1: load1(),
+      ...(profile ? { profile } : {}),
     };
   } finally {
     bg?.stop();
