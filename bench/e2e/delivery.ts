@@ -1,11 +1,12 @@
 // The floor under every exactly_once delivery: one small transaction as the service's output sink
-// makes it (a record, the input offsets with sendOffsets, commit) with a producer configured as the
-// service configures it (createKafka's retry policy), spaced out and back to back; beside it an
+// makes it (a record, the input offsets with sendOffsets, commit) with the service's own producer
+// (kafka/client.ts transactionalProducer: its settings and retry policy), spaced out and back to back; beside it an
 // acks=all send of the same record by an idempotent producer (at_least_once, before its commit).
 // A transaction started right after another commits can be refused as concurrent by the broker
 // until the previous one's markers are written; kafkajs then retries after its backoff.
 import { randomUUID } from 'node:crypto';
-import type { BenchContext } from './context.js';
+import { transactionalProducer } from '../../src/kafka/client.js';
+import { configOf, type BenchContext } from './context.js';
 import { latencySummary, sleep } from './stats.js';
 
 export interface DeliveryResult {
@@ -29,12 +30,11 @@ export async function deliveryRun(ctx: BenchContext, n = 100): Promise<DeliveryR
     waitForLeaders: true,
   });
   const groupId = `${ctx.prefix}-delivery`;
-  const txp = ctx.kafka.producer({
-    transactionalId: `${ctx.prefix}-delivery-${randomUUID()}`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  const txp = transactionalProducer(
+    ctx.kafka,
+    configOf(ctx.baseEnv),
+    `${ctx.prefix}-delivery-${randomUUID()}`,
+  );
   const acked = ctx.kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
