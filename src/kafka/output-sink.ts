@@ -43,16 +43,22 @@ export function requests(records: readonly Outgoing[]): TopicMessages[][] {
  * transaction's markers are still being written. The request changed nothing, so the same
  * transaction goes on; treating it as a failure would drop a healthy producer (and, in the
  * partitioned mode, restore the task from its changelog). Used for sendOffsets (AddOffsetsToTxn, the
- * first request of a transaction that carries only offsets): kafkajs retries AddPartitionsToTxn
- * itself, and its commit and abort cannot be called again once they have failed. Waits 20 ms
- * doubling to 250 ms (jittered), 4.8 s at most in all.
+ * first request of a transaction that carries only offsets, or that was prepared): kafkajs retries
+ * AddPartitionsToTxn itself, and its commit and abort cannot be called again once they have failed.
+ * Waits 2 ms doubling to 250 ms (jittered), about 4.8 s at most in all: the markers take a few ms, as
+ * the producer's own first retry (kafka/client.ts) assumes.
  */
 const WHILE_CONCURRENT: RetryOptions = {
-  initialDelayMs: 20,
+  initialDelayMs: 2,
   maxDelayMs: 250,
-  attempts: 23,
+  attempts: 27,
   retriable: isConcurrentTransaction,
 };
+
+/** Whether two offset lists name the same positions, in the same order. */
+const sameOffsets = (a: readonly PartitionOffset[], b: readonly PartitionOffset[]): boolean =>
+  a.length === b.length &&
+  a.every((o, i) => o.topic === b[i]!.topic && o.partition === b[i]!.partition && o.offset === b[i]!.offset);
 
 /** Offsets in the shape sendOffsets wants. */
 function topicOffsets(offsets: readonly PartitionOffset[]): TopicOffsets[] {
@@ -130,9 +136,19 @@ export interface TransactionalSinkOptions {
   readonly log: Logger;
 }
 
+type Transaction = Awaited<ReturnType<Producer['transaction']>>;
+
+/** A transaction opened ahead of its delivery, its offsets on their way (TransactionalSink.prepare). */
+interface Prepared {
+  readonly offsets: readonly PartitionOffset[];
+  readonly opened: Promise<Transaction>;
+  readonly offsetsSent: Promise<void>;
+}
+
 /** exactly_once: one transaction per delivery, input offsets included. */
 export class TransactionalSink implements OutputSink {
   private producer: Producer | undefined;
+  private prepared: Prepared | undefined;
 
   constructor(private readonly options: TransactionalSinkOptions) {}
 
@@ -157,16 +173,65 @@ export class TransactionalSink implements OutputSink {
   async deactivate(): Promise<void> {
     const p = this.producer;
     this.producer = undefined;
+    // A prepared transaction goes with its producer (the next activation's fencing aborts it).
+    this.prepared = undefined;
     await p?.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * A delivery with `offsets` comes next, once the caller has computed its records: its transaction
+   * is opened and the offsets sent now (AddOffsetsToTxn, TxnOffsetCommit), so that these round trips
+   * — and the wait while the coordinator completes the previous transaction — overlap the caller's
+   * work instead of following it. Nothing is visible before the commit. `deliver` takes the prepared
+   * transaction; if its offsets are not the ones prepared (the caller's state moved meanwhile), it is
+   * aborted and a fresh one is used, so offsets are never committed that the delivery does not name.
+   */
+  prepare(offsets: readonly PartitionOffset[]): void {
+    const producer = this.producer;
+    if (!producer || this.prepared || offsets.length === 0) return;
+    const opened = producer.transaction();
+    const offsetsSent = opened.then((t) => this.sendOffsets(t, offsets));
+    // Failures are met by deliver(), which awaits both.
+    offsetsSent.catch(() => undefined);
+    this.prepared = { offsets, opened, offsetsSent };
+  }
+
+  private sendOffsets(t: Transaction, offsets: readonly PartitionOffset[]): Promise<void> {
+    return retry(
+      () => t.sendOffsets({ consumerGroupId: this.options.groupId, topics: topicOffsets(offsets) }),
+      WHILE_CONCURRENT,
+    );
+  }
+
+  /** The delivery's transaction: the prepared one if it names these offsets, else a new one. */
+  private async transactionFor(
+    producer: Producer,
+    offsets: readonly PartitionOffset[],
+  ): Promise<{ txn: Transaction; offsetsSent: boolean }> {
+    const p = this.prepared;
+    this.prepared = undefined;
+    if (p === undefined) return { txn: await producer.transaction(), offsetsSent: false };
+    const txn = await p.opened;
+    try {
+      await p.offsetsSent;
+    } catch (cause) {
+      // Ends as any failed delivery does (deliver's catch), its transaction aborted here.
+      await txn.abort().catch(() => undefined);
+      throw cause;
+    }
+    if (sameOffsets(p.offsets, offsets)) return { txn, offsetsSent: true };
+    await txn.abort();
+    return { txn: await producer.transaction(), offsetsSent: false };
   }
 
   async deliver(records: readonly Outgoing[], offsets: readonly PartitionOffset[]): Promise<void> {
     const producer = this.producer;
     if (!producer)
       throw new AmnesiaError('PRODUCER_FENCED', 'not the active writer of the outputs (not activated)');
-    let txn: Awaited<ReturnType<Producer['transaction']>> | undefined;
+    let txn: Transaction | undefined;
     try {
-      txn = await producer.transaction();
+      const opened = await this.transactionFor(producer, offsets);
+      txn = opened.txn;
       const { compression } = this.options;
       for (const topicMessages of requests(records))
         await txn.sendBatch({
@@ -174,13 +239,8 @@ export class TransactionalSink implements OutputSink {
           acks: -1,
           ...(compression !== undefined ? { compression } : {}),
         });
-      const t = txn;
-      if (offsets.length > 0)
-        await retry(
-          () => t.sendOffsets({ consumerGroupId: this.options.groupId, topics: topicOffsets(offsets) }),
-          WHILE_CONCURRENT,
-        );
-      await t.commit();
+      if (offsets.length > 0 && !opened.offsetsSent) await this.sendOffsets(txn, offsets);
+      await txn.commit();
     } catch (cause) {
       const error = deliveryError(cause);
       if (error.code === 'PRODUCER_FENCED') {

@@ -80,4 +80,9 @@ export interface OutputSink {
   /** Stops writing (standby, shutdown). */
   deactivate(): Promise<void>;
   deliver(records: readonly Outgoing[], offsets: readonly PartitionOffset[]): Promise<void>;
+  /**
+   * Optional: a delivery with these offsets follows once the caller has computed its records; the
+   * sink may start on it meanwhile (a transaction opened, its offsets sent). Commits nothing.
+   */
+  prepare?(offsets: readonly PartitionOffset[]): void;
 }

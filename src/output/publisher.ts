@@ -42,6 +42,15 @@ export class Publisher {
   }
 
   /**
+   * The next publish will commit these input positions (default: every position): the sink may
+   * start on its delivery while the caller computes the outputs (OutputSink.prepare).
+   */
+  prepare(upTo?: readonly PartitionOffset[]): void {
+    const { sink, positions, isInput } = this.deps;
+    sink.prepare?.(positions.notCommitted(upTo ?? positions.offsets(isInput)));
+  }
+
+  /**
    * Delivers the outbox and commits input offsets (default: every position), the ones not committed
    * yet; resolves once both are done.
    */

@@ -9,6 +9,7 @@
 // changed lists and receipt go out in a small delivery of their own, without waiting for the chunk.
 // The offsets committed never pass a held record: positions of partitions with held records stop
 // at the first of them.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { KafkaMessage } from 'kafkajs';
 import type { Logger } from '../log.js';
 import type { Model } from '../model/index.js';
@@ -257,6 +258,10 @@ export class Live {
     const now = (this.deps.now ?? Date.now)();
     const f0 = performance.now();
     const forgets = what === 'deletions' && this.deps.effects?.enabled ? this.deps.effects : undefined;
+    // The delivery's transaction and offsets get going while the model flushes (one turn lets
+    // its first request out before the flush's first slice).
+    publisher.prepare(this.committable());
+    await nextTurn();
     const report = await flushes.run(this.deps.model(), now, ctx, { previous: forgets !== undefined });
     outbox.stage(report, receipts, now);
     const f1 = performance.now();

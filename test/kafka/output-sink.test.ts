@@ -130,4 +130,82 @@ describe('delivering outputs', () => {
     ).rejects.toThrow();
     expect(calls.slice(-2)).toEqual(['abort', 'disconnect']);
   });
+
+  describe('a transaction prepared ahead of its delivery', () => {
+    const at = (offset: number) => [{ topic: 'in', partition: 0, offset }];
+    /** A producer whose transactions log their calls, each with its transaction's number. */
+    const logged = (opts: { failOffsets?: boolean } = {}) => {
+      const calls: string[] = [];
+      let n = 0;
+      const producer = {
+        connect: () => Promise.resolve(),
+        disconnect: () => (calls.push('disconnect'), Promise.resolve()),
+        transaction: () => {
+          const k = n++;
+          return Promise.resolve({
+            sendBatch: () => (calls.push(`${k} send`), Promise.resolve([])),
+            sendOffsets: (o: { topics: { partitions: { offset: string }[] }[] }) => {
+              calls.push(`${k} offsets ${o.topics[0]!.partitions[0]!.offset}`);
+              return opts.failOffsets && k > 0
+                ? Promise.reject(Object.assign(new Error('gone'), { type: 'UNKNOWN_PRODUCER_ID' }))
+                : Promise.resolve();
+            },
+            commit: () => (calls.push(`${k} commit`), Promise.resolve()),
+            abort: () => (calls.push(`${k} abort`), Promise.resolve()),
+          });
+        },
+      } as unknown as Producer;
+      const sink = new TransactionalSink({
+        makeProducer: () => producer,
+        groupId: 'g',
+        log: createLogger('silent'),
+      });
+      return { sink, calls };
+    };
+
+    it('sends the offsets before the records are there, then the records, then commits', async () => {
+      const { sink, calls } = logged();
+      await sink.activate();
+      sink.prepare(at(7));
+      // The offsets go out while the caller is still computing its records.
+      await new Promise((r) => setImmediate(r));
+      expect(calls).toEqual(['0 abort', '1 offsets 7']);
+      await sink.deliver([rec('a', '1', 10)], at(7));
+      expect(calls).toEqual(['0 abort', '1 offsets 7', '1 send', '1 commit']);
+      // The next delivery, unprepared, sends its offsets after its records as before.
+      await sink.deliver([rec('a', '2', 10)], at(8));
+      expect(calls.slice(4)).toEqual(['2 send', '2 offsets 8', '2 commit']);
+    });
+
+    it("is aborted when the delivery names other offsets: only the delivery's offsets commit", async () => {
+      const { sink, calls } = logged();
+      await sink.activate();
+      sink.prepare(at(7));
+      await sink.deliver([rec('a', '1', 10)], at(5));
+      expect(calls).toEqual(['0 abort', '1 offsets 7', '1 abort', '2 send', '2 offsets 5', '2 commit']);
+    });
+
+    it('ends the producer as any failed delivery does when its offsets fail', async () => {
+      const { sink, calls } = logged({ failOffsets: true });
+      await sink.activate();
+      sink.prepare(at(7));
+      await expect(sink.deliver([rec('a', '1', 10)], at(7))).rejects.toMatchObject({
+        code: 'PUBLISH_FAILED',
+      });
+      expect(calls).toEqual(['0 abort', '1 offsets 7', '1 abort', 'disconnect']);
+      await expect(sink.deliver([rec('a', '1', 10)], at(7))).rejects.toMatchObject({
+        code: 'PRODUCER_FENCED',
+      });
+    });
+
+    it('goes with its producer: after a deactivation nothing prepared is reused', async () => {
+      const { sink, calls } = logged();
+      await sink.activate();
+      sink.prepare(at(7));
+      await sink.deactivate();
+      await sink.activate();
+      await sink.deliver([rec('a', '1', 10)], at(7));
+      expect(calls.slice(-3)).toEqual(['3 send', '3 offsets 7', '3 commit']);
+    });
+  });
 });
