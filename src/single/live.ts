@@ -259,9 +259,12 @@ export class Live {
     const f0 = performance.now();
     const forgets = what === 'deletions' && this.deps.effects?.enabled ? this.deps.effects : undefined;
     // The delivery's transaction and offsets get going while the model flushes (one turn lets
-    // its first request out before the flush's first slice).
-    publisher.prepare(this.committable());
-    await nextTurn();
+    // its first request out before the flush's first slice). Not for a catch-up's chunk: its
+    // flush may take CATCHUP_FLUSH_MS, and an open transaction must not come near its timeout.
+    if (what !== 'chunk' || !this.chunks.catchingUp(this.totalLag())) {
+      publisher.prepare(this.committable());
+      await nextTurn();
+    }
     const report = await flushes.run(this.deps.model(), now, ctx, { previous: forgets !== undefined });
     outbox.stage(report, receipts, now);
     const f1 = performance.now();
