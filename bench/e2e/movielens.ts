@@ -19,7 +19,7 @@ import type { Model } from '../../src/model/index.js';
 import { createKafka } from '../../src/kafka/client.js';
 import { modelOptionsOf } from '../../src/single/model-factory.js';
 import { SchemaRegistryClient } from '../../src/kafka/registry.js';
-import { byTime, mulberry32, readCsv } from '../datasets.js';
+import { byTime, itemsByUser, mulberry32, readCsv } from '../datasets.js';
 import { catchUp, fillInputs, type FilledInputs } from './catchup.js';
 import { passThroughEnv, type BenchContext, type Format, type Guarantee, type Variant } from './context.js';
 import { deliveryRun, type DeliveryResult } from './delivery.js';
@@ -144,6 +144,8 @@ export async function runMovieLens(
     .sort((a, b) => a[0] - b[0])
     .map(([, u]) => u);
   const perRun = Math.min(o.deletions, Math.floor(shuffled.length / o.backgroundRates.length));
+  const itemsOf = new Map<string, number>();
+  for (const [u, items] of itemsByUser(events)) itemsOf.set(events.userNames[u]!, new Set(items).size);
   const deletionSets = o.backgroundRates.map((_, k) => shuffled.slice(k * perRun, (k + 1) * perRun));
 
   const variants: Record<string, VariantFigures> = {};
@@ -197,6 +199,7 @@ export async function runMovieLens(
                 intervalMs: o.deletionIntervalMs,
                 backgroundRate,
                 schemaIds: own.schemaIds,
+                itemsOf,
                 profileFile:
                   o.profile && ctx.profileDir
                     ? path.join(ctx.profileDir, `${tag}-r${backgroundRate}.cpuprofile`)

@@ -17,6 +17,8 @@ export interface ReceiptOptions {
   readonly intervalMs: number;
   readonly backgroundRate: number;
   readonly schemaIds: SchemaIds | undefined;
+  /** Items each user holds (the data set's), for the fit of latency against a user's size. */
+  readonly itemsOf?: ReadonlyMap<string, number>;
   /** Where to write a CPU profile of the service while the deletions go out (none: no profile). */
   readonly profileFile?: string | undefined;
 }
@@ -26,6 +28,11 @@ export interface ReceiptResult {
   readonly backgroundRate: number;
   readonly deletions: number;
   readonly latency: ReturnType<typeof latencySummary>;
+  /**
+   * Robust (Theil–Sen) fit of each receipt's latency to its user's item count (with itemsOf): what a
+   * deletion costs whatever its size (the intercept: round trips, queueing) and per 100 items.
+   */
+  readonly bySize?: { readonly fixedMs: number; readonly msPer100Items: number; readonly users: number };
   readonly backgroundEventsPerSecond: number;
   /**
    * Background events sent, and their users' prefix: event k of the data set's pass p went out under
@@ -54,7 +61,9 @@ export async function receiptRun(
   o: ReceiptOptions,
 ): Promise<ReceiptResult> {
   const sentAt = new Map<string, number>();
+  const sizeOf = new Map<string, number>();
   const latencies: number[] = [];
+  const sized: [items: number, ms: number][] = [];
   let joined!: () => void;
   const joinedP = new Promise<void>((res) => (joined = res));
   const receipts = follow(
@@ -65,6 +74,8 @@ export async function receiptRun(
       const s = id === undefined ? undefined : sentAt.get(id);
       if (s !== undefined) {
         latencies.push(now() - s);
+        const items = sizeOf.get(id!);
+        if (items !== undefined) sized.push([items, now() - s]);
         sentAt.delete(id!);
       }
       return latencies.length >= o.users.length;
@@ -112,6 +123,8 @@ export async function receiptRun(
         v.format === 'avro' ? o.schemaIds?.deletion : undefined,
       );
       const message: Message = { key: userId, value };
+      const items = o.itemsOf?.get(userId);
+      if (items !== undefined) sizeOf.set(requestId, items);
       sentAt.set(requestId, now());
       await producer.send({ topic: names.deletions, messages: [message], acks: -1 });
       await sleep(o.intervalMs);
@@ -135,6 +148,7 @@ export async function receiptRun(
       backgroundRate: o.backgroundRate,
       deletions: latencies.length,
       latency: latencySummary(latencies),
+      ...(sized.length >= 2 ? { bySize: fitBySize(sized) } : {}),
       backgroundEventsPerSecond: r ? Math.round(r.sent / ((r.end - r.start) / 1000)) : 0,
       background: { sent: r?.sent ?? 0, userPrefix: `bg${tag}-` },
       serviceMeanMs:
@@ -152,4 +166,26 @@ export async function receiptRun(
     await poller.stop();
     await producer.disconnect();
   }
+}
+
+/**
+ * Theil–Sen fit of ms = fixed + slope · items: the median of the pairwise slopes, then the median
+ * intercept; robust to the few receipts a scheduling hiccup or a heavy user's neighbours delayed.
+ */
+function fitBySize(points: readonly (readonly [number, number])[]): NonNullable<ReceiptResult['bySize']> {
+  const median = (v: number[]) => {
+    const s = v.sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  const slopes: number[] = [];
+  for (let i = 0; i < points.length; i++)
+    for (let j = i + 1; j < points.length; j++) {
+      const [xi, yi] = points[i]!;
+      const [xj, yj] = points[j]!;
+      if (xi !== xj) slopes.push((yj - yi) / (xj - xi));
+    }
+  const slope = slopes.length > 0 ? median(slopes) : 0;
+  const fixed = median(points.map(([x, y]) => y - slope * x));
+  return { fixedMs: round(fixed, 1), msPer100Items: round(100 * slope, 2), users: points.length };
 }

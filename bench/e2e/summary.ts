@@ -129,7 +129,8 @@ export function summarize(input: SummaryInput): { result: Record<string, unknown
         meets[`${tag}.receiptP99Ms@${r.backgroundRate}`] = l.p99Ms <= TARGETS.receiptP99Ms;
       row.push(
         `receipts p50 ${l.p50Ms} / p99 ${l.p99Ms} / max ${l.maxMs} ms under ${r.backgroundEventsPerSecond} ev/s ` +
-          `(lag max ${r.lag.maxEvents} events, drained ${r.drainSeconds} s after; load ${r.load1})`,
+          `(lag max ${r.lag.maxEvents} events, drained ${r.drainSeconds} s after; load ${r.load1})` +
+          (r.bySize ? `; fit ${r.bySize.fixedMs} ms + ${r.bySize.msPer100Items} ms per 100 items` : ''),
       );
     }
     if (v.receipts) out.receipts = v.receipts;
