@@ -55,7 +55,8 @@ export class ItemTable {
   private readonly free: number[] = [];
   private readonly n: number[] = [];
   private readonly rows = new Map<number, CountMap>();
-  private readonly cols = new Map<number, CountMap>();
+  /** By item slot (an array: looked up on every cell a row gains or loses). */
+  private readonly cols: (CountMap | undefined)[] = [];
   private readonly users = new Map<string, Set<number>>();
   private readonly published = new Map<number, NeighborList>();
   private dirty = new Set<number>();
@@ -93,7 +94,7 @@ export class ItemTable {
   recountBytes(): number {
     let maps = 0;
     for (const r of this.rows.values()) maps += r.bytes;
-    for (const c of this.cols.values()) maps += c.bytes;
+    for (const c of this.cols) maps += c?.bytes ?? 0;
     let refs = 0;
     for (const s of this.users.values()) refs += s.size;
     return this.estimate(maps, refs);
@@ -161,8 +162,11 @@ export class ItemTable {
     const removed: number[] = [];
     for (const i of next) if (!old.has(i)) added.push(i);
     for (const i of old) if (!next.has(i)) removed.push(i);
-    for (const i of added) if (this.own[i]) this.rowAdd(i, next, 1);
-    for (const i of removed) if (this.own[i]) this.rowAdd(i, old, -1);
+    // Arrays, not the sets: a row update walks them once per owned item of the user.
+    const nextItems = added.length > 0 ? [...next] : [];
+    const oldItems = removed.length > 0 ? [...old] : [];
+    for (const i of added) if (this.own[i]) this.rowAdd(i, nextItems, 1);
+    for (const i of removed) if (this.own[i]) this.rowAdd(i, oldItems, -1);
     for (const i of old)
       if (this.own[i] && next.has(i)) {
         this.rowAdd(i, added, 1);
@@ -183,25 +187,28 @@ export class ItemTable {
     }
   }
 
-  private rowAdd(i: number, items: Iterable<number>, delta: number): void {
+  private rowAdd(i: number, items: readonly number[], delta: number): void {
     let row = this.rows.get(i);
     if (!row) this.rows.set(i, (row = new CountMap()));
     else this.mapBytes -= row.bytes;
-    for (const j of items) {
+    let updates = 0;
+    for (let k = 0; k < items.length; k++) {
+      const j = items[k]!;
       if (j === i) continue;
-      this.work.cellUpdates++;
+      updates++;
       const r = row.add(j, delta);
       if (r === 0) continue;
       this.cells += r;
       if (this.own[j]) continue;
-      let col = this.cols.get(j);
-      if (!col) this.cols.set(j, (col = new CountMap()));
+      let col = this.cols[j];
+      if (!col) this.cols[j] = col = new CountMap();
       else this.mapBytes -= col.bytes;
       col.add(i, r);
-      if (col.size === 0) this.cols.delete(j);
+      if (col.size === 0) this.cols[j] = undefined;
       else this.mapBytes += col.bytes;
     }
     this.mapBytes += row.bytes;
+    this.work.cellUpdates += updates;
     this.dirty.add(i);
   }
 
@@ -214,7 +221,7 @@ export class ItemTable {
         this.rows.get(j)?.forEach((i) => {
           if (this.own[i]) affected.add(i);
         });
-      } else this.cols.get(j)?.forEach((i) => affected.add(i));
+      } else this.cols[j]?.forEach((i) => affected.add(i));
     }
     const changed: NeighborList[] = [];
     const removed: string[] = [];
@@ -285,7 +292,7 @@ export class ItemTable {
   }
 
   private release(s: number): void {
-    if ((this.rows.get(s)?.size ?? 0) > 0 || this.cols.has(s)) return;
+    if ((this.rows.get(s)?.size ?? 0) > 0 || this.cols[s]) return;
     this.mapBytes -= this.rows.get(s)?.bytes ?? 0;
     this.rows.delete(s);
     this.published.delete(s);
@@ -343,7 +350,8 @@ export class ItemTable {
         this.users.delete(token);
         continue;
       }
-      for (const i of set) if (this.own[i]) this.rowAdd(i, set, 1);
+      const items = [...set];
+      for (const i of set) if (this.own[i]) this.rowAdd(i, items, 1);
       if (++k % 256 === 0) await pause();
     }
     for (const s of [...this.slotOf.values()]) {
