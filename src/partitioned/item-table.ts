@@ -55,8 +55,16 @@ export class ItemTable {
   private readonly free: number[] = [];
   private readonly n: number[] = [];
   private readonly rows = new Map<number, CountMap>();
-  /** By item slot (an array: looked up on every cell a row gains or loses). */
+  /**
+   * By item slot (an array: looked up on every cell a row gains or loses); a column's keys are
+   * owned-row numbers (ownedNo), dense from 0, so that a column naming many owned rows can take
+   * CountMap's dense layout (slots of owned items are a 1/Q share of all slots).
+   */
   private readonly cols: (CountMap | undefined)[] = [];
+  /** Owned slot → its owned-row number, and back; numbers of released slots are reused. */
+  private readonly ownedNo: number[] = [];
+  private readonly ownedSlot: number[] = [];
+  private readonly freeNo: number[] = [];
   private readonly users = new Map<string, Set<number>>();
   private readonly published = new Map<number, NeighborList>();
   private dirty = new Set<number>();
@@ -192,6 +200,7 @@ export class ItemTable {
     if (!row) this.rows.set(i, (row = new CountMap()));
     else this.mapBytes -= row.bytes;
     let updates = 0;
+    const no = this.ownedNo[i]!;
     for (let k = 0; k < items.length; k++) {
       const j = items[k]!;
       if (j === i) continue;
@@ -203,7 +212,7 @@ export class ItemTable {
       let col = this.cols[j];
       if (!col) this.cols[j] = col = new CountMap();
       else this.mapBytes -= col.bytes;
-      col.add(i, r);
+      col.add(no, r);
       if (col.size === 0) this.cols[j] = undefined;
       else this.mapBytes += col.bytes;
     }
@@ -221,7 +230,7 @@ export class ItemTable {
         this.rows.get(j)?.forEach((i) => {
           if (this.own[i]) affected.add(i);
         });
-      } else this.cols[j]?.forEach((i) => affected.add(i));
+      } else this.cols[j]?.forEach((no) => affected.add(this.ownedSlot[no]!));
     }
     const changed: NeighborList[] = [];
     const removed: string[] = [];
@@ -288,6 +297,11 @@ export class ItemTable {
     this.names[s] = item;
     this.n[s] = 0;
     this.own[s] = this.options.parts.of(item) === this.options.partition;
+    if (this.own[s]) {
+      const no = this.freeNo.pop() ?? this.ownedSlot.length;
+      this.ownedNo[s] = no;
+      this.ownedSlot[no] = s;
+    }
     return s;
   }
 
@@ -299,6 +313,8 @@ export class ItemTable {
     this.slotOf.delete(this.names[s]!);
     this.names[s] = undefined;
     this.free.push(s);
+    // No column names an owned row without cells.
+    if (this.own[s]) this.freeNo.push(this.ownedNo[s]!);
   }
 
   // ---------------------------------------------------------------- restore from the changelog
