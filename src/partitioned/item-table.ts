@@ -76,6 +76,8 @@ export class ItemTable {
   /** Kept as the tables change, so that stats() is O(1) (the memory guard asks before every batch). */
   private mapBytes = 0;
   private refs = 0;
+  /** Neighbours in the published lists (their bytes). */
+  private listNeighbors = 0;
   /** Work done since start: C cells updated, C cells scanned for lists. */
   readonly work = { cellUpdates: 0, cellsScanned: 0, ops: 0 };
   private readonly measure: SimilarityMeasure;
@@ -94,7 +96,7 @@ export class ItemTable {
       ownedItems: this.rows.size,
       cells: this.cells,
       users: this.users.size,
-      bytes: this.estimate(this.mapBytes, this.refs),
+      bytes: this.estimate(this.mapBytes, this.refs, this.listNeighbors),
     };
   }
 
@@ -105,17 +107,31 @@ export class ItemTable {
     for (const c of this.cols) maps += c?.bytes ?? 0;
     let refs = 0;
     for (const s of this.users.values()) refs += s.size;
-    return this.estimate(maps, refs);
+    let neighbors = 0;
+    for (const l of this.published.values()) neighbors += l.neighbors.length;
+    return this.estimate(maps, refs, neighbors);
   }
 
-  private estimate(mapBytes: number, refs: number): number {
-    return (
-      mapBytes +
-      refs * 24 +
-      this.users.size * 120 +
-      this.slotOf.size * 80 +
-      this.published.size * 40 * (this.options.topK + 2)
-    );
+  /**
+   * The count maps' own bytes (CountMap.bytes), and per object what V8 takes for it, fitted to the
+   * heap (Node 20, x64; test/partitioned/state-bytes.test.ts): a row's Map entry; an item reference
+   * in a user's Set; a user's Set, entry and token; an item's slot; a published list, a neighbour.
+   */
+  private estimate(maps: number, refs: number, neighbors: number): number {
+    const { rows, users, slotOf, published } = this;
+    const objects = rows.size * 40 + users.size * 110 + slotOf.size * 96 + published.size * 80;
+    return maps + objects + refs * 34 + neighbors * 78;
+  }
+
+  /** Sets (or, list undefined, deletes) the published list of owned slot i; whether one was there. */
+  private publish(i: number, list: NeighborList | undefined): boolean {
+    const was = this.published.get(i);
+    if (was) this.listNeighbors -= was.neighbors.length;
+    if (list) {
+      this.published.set(i, list);
+      this.listNeighbors += list.neighbors.length;
+    } else this.published.delete(i);
+    return was !== undefined;
   }
 
   /** Whether applied deltas wait for a flush. */
@@ -243,9 +259,9 @@ export class ItemTable {
         const list = this.computeList(i);
         if (!sameList(this.published.get(i), list)) {
           changed.push(list);
-          this.published.set(i, list);
+          this.publish(i, list);
         }
-      } else if (this.published.delete(i)) removed.push(name);
+      } else if (this.publish(i, undefined)) removed.push(name);
     }
     const changelog = this.changelog();
     const markers = this.markers;
@@ -309,7 +325,7 @@ export class ItemTable {
     if ((this.rows.get(s)?.size ?? 0) > 0 || this.cols[s]) return;
     this.mapBytes -= this.rows.get(s)?.bytes ?? 0;
     this.rows.delete(s);
-    this.published.delete(s);
+    this.publish(s, undefined);
     this.slotOf.delete(this.names[s]!);
     this.names[s] = undefined;
     this.free.push(s);
@@ -371,7 +387,7 @@ export class ItemTable {
       if (++k % 256 === 0) await pause();
     }
     for (const s of [...this.slotOf.values()]) {
-      if (this.n[s]! > 0 && this.own[s]) this.published.set(s, this.computeList(s));
+      if (this.n[s]! > 0 && this.own[s]) this.publish(s, this.computeList(s));
       else if (this.n[s] === 0) this.release(s);
       if (++k % 256 === 0) await pause();
     }
