@@ -55,7 +55,16 @@ export class ItemTable {
   private readonly free: number[] = [];
   private readonly n: number[] = [];
   private readonly rows = new Map<number, CountMap>();
-  private readonly cols = new Map<number, CountMap>();
+  /**
+   * By item slot (an array: looked up on every cell a row gains or loses); a column's keys are
+   * owned-row numbers (ownedNo), dense from 0, so that a column naming many owned rows can take
+   * CountMap's dense layout (slots of owned items are a 1/Q share of all slots).
+   */
+  private readonly cols: (CountMap | undefined)[] = [];
+  /** Owned slot → its owned-row number, and back; numbers of released slots are reused. */
+  private readonly ownedNo: number[] = [];
+  private readonly ownedSlot: number[] = [];
+  private readonly freeNo: number[] = [];
   private readonly users = new Map<string, Set<number>>();
   private readonly published = new Map<number, NeighborList>();
   private dirty = new Set<number>();
@@ -67,6 +76,8 @@ export class ItemTable {
   /** Kept as the tables change, so that stats() is O(1) (the memory guard asks before every batch). */
   private mapBytes = 0;
   private refs = 0;
+  /** Neighbours in the published lists (their bytes). */
+  private listNeighbors = 0;
   /** Work done since start: C cells updated, C cells scanned for lists. */
   readonly work = { cellUpdates: 0, cellsScanned: 0, ops: 0 };
   private readonly measure: SimilarityMeasure;
@@ -85,7 +96,7 @@ export class ItemTable {
       ownedItems: this.rows.size,
       cells: this.cells,
       users: this.users.size,
-      bytes: this.estimate(this.mapBytes, this.refs),
+      bytes: this.estimate(this.mapBytes, this.refs, this.listNeighbors),
     };
   }
 
@@ -93,20 +104,34 @@ export class ItemTable {
   recountBytes(): number {
     let maps = 0;
     for (const r of this.rows.values()) maps += r.bytes;
-    for (const c of this.cols.values()) maps += c.bytes;
+    for (const c of this.cols) maps += c?.bytes ?? 0;
     let refs = 0;
     for (const s of this.users.values()) refs += s.size;
-    return this.estimate(maps, refs);
+    let neighbors = 0;
+    for (const l of this.published.values()) neighbors += l.neighbors.length;
+    return this.estimate(maps, refs, neighbors);
   }
 
-  private estimate(mapBytes: number, refs: number): number {
-    return (
-      mapBytes +
-      refs * 24 +
-      this.users.size * 120 +
-      this.slotOf.size * 80 +
-      this.published.size * 40 * (this.options.topK + 2)
-    );
+  /**
+   * The count maps' own bytes (CountMap.bytes), and per object what V8 takes for it, fitted to the
+   * heap (Node 20, x64; test/partitioned/state-bytes.test.ts): a row's Map entry; an item reference
+   * in a user's Set; a user's Set, entry and token; an item's slot; a published list, a neighbour.
+   */
+  private estimate(maps: number, refs: number, neighbors: number): number {
+    const { rows, users, slotOf, published } = this;
+    const objects = rows.size * 40 + users.size * 110 + slotOf.size * 96 + published.size * 80;
+    return maps + objects + refs * 34 + neighbors * 78;
+  }
+
+  /** Sets (or, list undefined, deletes) the published list of owned slot i; whether one was there. */
+  private publish(i: number, list: NeighborList | undefined): boolean {
+    const was = this.published.get(i);
+    if (was) this.listNeighbors -= was.neighbors.length;
+    if (list) {
+      this.published.set(i, list);
+      this.listNeighbors += list.neighbors.length;
+    } else this.published.delete(i);
+    return was !== undefined;
   }
 
   /** Whether applied deltas wait for a flush. */
@@ -161,8 +186,11 @@ export class ItemTable {
     const removed: number[] = [];
     for (const i of next) if (!old.has(i)) added.push(i);
     for (const i of old) if (!next.has(i)) removed.push(i);
-    for (const i of added) if (this.own[i]) this.rowAdd(i, next, 1);
-    for (const i of removed) if (this.own[i]) this.rowAdd(i, old, -1);
+    // Arrays, not the sets: a row update walks them once per owned item of the user.
+    const nextItems = added.length > 0 ? [...next] : [];
+    const oldItems = removed.length > 0 ? [...old] : [];
+    for (const i of added) if (this.own[i]) this.rowAdd(i, nextItems, 1);
+    for (const i of removed) if (this.own[i]) this.rowAdd(i, oldItems, -1);
     for (const i of old)
       if (this.own[i] && next.has(i)) {
         this.rowAdd(i, added, 1);
@@ -183,25 +211,29 @@ export class ItemTable {
     }
   }
 
-  private rowAdd(i: number, items: Iterable<number>, delta: number): void {
+  private rowAdd(i: number, items: readonly number[], delta: number): void {
     let row = this.rows.get(i);
     if (!row) this.rows.set(i, (row = new CountMap()));
     else this.mapBytes -= row.bytes;
-    for (const j of items) {
+    let updates = 0;
+    const no = this.ownedNo[i]!;
+    for (let k = 0; k < items.length; k++) {
+      const j = items[k]!;
       if (j === i) continue;
-      this.work.cellUpdates++;
+      updates++;
       const r = row.add(j, delta);
       if (r === 0) continue;
       this.cells += r;
       if (this.own[j]) continue;
-      let col = this.cols.get(j);
-      if (!col) this.cols.set(j, (col = new CountMap()));
+      let col = this.cols[j];
+      if (!col) this.cols[j] = col = new CountMap();
       else this.mapBytes -= col.bytes;
-      col.add(i, r);
-      if (col.size === 0) this.cols.delete(j);
+      col.add(no, r);
+      if (col.size === 0) this.cols[j] = undefined;
       else this.mapBytes += col.bytes;
     }
     this.mapBytes += row.bytes;
+    this.work.cellUpdates += updates;
     this.dirty.add(i);
   }
 
@@ -214,7 +246,7 @@ export class ItemTable {
         this.rows.get(j)?.forEach((i) => {
           if (this.own[i]) affected.add(i);
         });
-      } else this.cols.get(j)?.forEach((i) => affected.add(i));
+      } else this.cols[j]?.forEach((no) => affected.add(this.ownedSlot[no]!));
     }
     const changed: NeighborList[] = [];
     const removed: string[] = [];
@@ -227,9 +259,9 @@ export class ItemTable {
         const list = this.computeList(i);
         if (!sameList(this.published.get(i), list)) {
           changed.push(list);
-          this.published.set(i, list);
+          this.publish(i, list);
         }
-      } else if (this.published.delete(i)) removed.push(name);
+      } else if (this.publish(i, undefined)) removed.push(name);
     }
     const changelog = this.changelog();
     const markers = this.markers;
@@ -281,17 +313,24 @@ export class ItemTable {
     this.names[s] = item;
     this.n[s] = 0;
     this.own[s] = this.options.parts.of(item) === this.options.partition;
+    if (this.own[s]) {
+      const no = this.freeNo.pop() ?? this.ownedSlot.length;
+      this.ownedNo[s] = no;
+      this.ownedSlot[no] = s;
+    }
     return s;
   }
 
   private release(s: number): void {
-    if ((this.rows.get(s)?.size ?? 0) > 0 || this.cols.has(s)) return;
+    if ((this.rows.get(s)?.size ?? 0) > 0 || this.cols[s]) return;
     this.mapBytes -= this.rows.get(s)?.bytes ?? 0;
     this.rows.delete(s);
-    this.published.delete(s);
+    this.publish(s, undefined);
     this.slotOf.delete(this.names[s]!);
     this.names[s] = undefined;
     this.free.push(s);
+    // No column names an owned row without cells.
+    if (this.own[s]) this.freeNo.push(this.ownedNo[s]!);
   }
 
   // ---------------------------------------------------------------- restore from the changelog
@@ -343,11 +382,12 @@ export class ItemTable {
         this.users.delete(token);
         continue;
       }
-      for (const i of set) if (this.own[i]) this.rowAdd(i, set, 1);
+      const items = [...set];
+      for (const i of set) if (this.own[i]) this.rowAdd(i, items, 1);
       if (++k % 256 === 0) await pause();
     }
     for (const s of [...this.slotOf.values()]) {
-      if (this.n[s]! > 0 && this.own[s]) this.published.set(s, this.computeList(s));
+      if (this.n[s]! > 0 && this.own[s]) this.publish(s, this.computeList(s));
       else if (this.n[s] === 0) this.release(s);
       if (++k % 256 === 0) await pause();
     }
