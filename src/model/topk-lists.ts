@@ -9,7 +9,7 @@
 // first K entries are the exact top-K whenever the K-th ranks before β_k; otherwise the row is
 // rescanned.
 
-import { BOTTOM, RankBounds } from './bounds.js';
+import { below, BOTTOM, RankBounds } from './bounds.js';
 import { CandidateBuffers } from './buffers.js';
 import type { CooccurrenceReader } from './cooccurrence.js';
 import { Selection } from './select.js';
@@ -179,15 +179,16 @@ export class NeighborLists {
 
   /**
    * Row i's buffer becomes the best L of the scan's selection, its bound the best left out — or,
-   * when the scan (seeded at `seed`) found no more than L entries, the value-only bound `seed`:
-   * every entry it skipped was below it.
+   * when the scan (seeded at `seed`) found no more than L entries, the value-only bound just below
+   * `seed`: every entry it skipped was strictly below it, and every kept one (the row's top K among
+   * them) ranks before the bound, as after any scan — a row whose K-th tied its bound would be left
+   * unproven, and a later offer tying the K-th rejected by the bound while no touch recomputes the list.
    */
   protected adoptScan(i: number, seed: number): void {
     const { sel, L } = this;
     const names = this.host.names;
-    if (sel.count > L)
-      this.adopt(i, sel.id, sel.c, L, sel.v[L] as number, names[sel.id[L] as number]);
-    else if (seed > -Infinity) this.adopt(i, sel.id, sel.c, sel.count, seed, '');
+    if (sel.count > L) this.adopt(i, sel.id, sel.c, L, sel.v[L] as number, names[sel.id[L] as number]);
+    else if (seed > -Infinity) this.adopt(i, sel.id, sel.c, sel.count, below(seed), '');
     else this.adopt(i, sel.id, sel.c, sel.count, BOTTOM, undefined);
   }
 
