@@ -17,6 +17,20 @@ export const BOTTOM = -1;
  */
 const ROUNDING = 1 + 2 ** -48;
 
+const bits = new Float64Array(1);
+const word = new BigUint64Array(bits.buffer);
+
+/**
+ * The largest float64 below x (x positive, finite): the value-only bound of entries known to be
+ * strictly below x. A value-only bound proves no equal value, so a bound of x itself would leave a
+ * list whose K-th entry is worth x unproven, and an offer worth x rejected although it ties its K-th.
+ */
+export function below(x: number): number {
+  bits[0] = x;
+  word[0] = (word[0] as bigint) - 1n;
+  return bits[0];
+}
+
 /**
  * Where a bound β computed for n_i = `was` stands once n_i = `now` (the other counts unchanged): at
  * least every outside value, given that they were at most β.

@@ -16,7 +16,8 @@ export interface CooccurrenceReader {
   get(i: number, j: number): number;
   /**
    * Copies the nonzero entries of row i with a column ≥ `from` (ascending column for dense, any order
-   * for sparse); returns how many.
+   * for sparse); returns how many. outIdx and outCnt hold at least rowBound(i) entries: the dense
+   * scan writes every cell it reads at the next free place and counts it only if it is nonzero.
    */
   row(i: number, outIdx: Int32Array, outCnt: Int32Array, from?: number): number;
   /** Upper bound of row i's nonzero count (for sizing scratch buffers). */

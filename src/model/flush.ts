@@ -4,8 +4,9 @@
 //
 //   capacity   grow C and the top-K index to every slot in use (or convert C to sparse rows)
 //   settle     apply the batch's net history changes to C, offering grown cells to the index
-//   propagate  rows of items whose n fell: offer the item where it may now rank; collect the rows
-//              holding a changed item as a candidate (watchers)
+//   propagate  rows of items whose n fell: offer the item where it may now rank, and rebuild the
+//              row's own candidates from the same pass; collect the rows holding a changed item as a
+//              candidate (watchers)
 //   rescan     rows that took too many offers are rebuilt from a scan
 //   emit       the exact top-K of every affected row, compared with the last reported list
 //   commit     (at once) publish the new lists to readers, drop the items whose n reached 0
@@ -120,7 +121,7 @@ export class Flush implements FlushJob {
     while (this.cursor < this.due.length) {
       const i = this.due[this.cursor++] as number;
       const work = topk.work;
-      if ((n[i] as number) > 0) {
+      if ((n[i] as number) > 0 && topk.isDue(i)) {
         topk.rescan(i);
         this.core.touch(i);
       }

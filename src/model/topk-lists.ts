@@ -9,7 +9,7 @@
 // first K entries are the exact top-K whenever the K-th ranks before β_k; otherwise the row is
 // rescanned.
 
-import { BOTTOM, RankBounds } from './bounds.js';
+import { below, BOTTOM, RankBounds } from './bounds.js';
 import { CandidateBuffers } from './buffers.js';
 import type { CooccurrenceReader } from './cooccurrence.js';
 import { Selection } from './select.js';
@@ -47,6 +47,8 @@ export class NeighborLists {
   // scratch
   protected rowIdx = new Int32Array(0);
   protected rowCnt = new Int32Array(0);
+  /** A row's candidates' current values (candidateValue). */
+  private readonly candidateVals: Float64Array;
   /** The best L + 1 of a row scan, and of a buffer being compacted (an offer can compact mid-scan). */
   private readonly sel: Selection;
   private readonly ranked: Selection;
@@ -69,6 +71,7 @@ export class NeighborLists {
     this.B = 2 * this.L;
     this.b = new CandidateBuffers(this.B, K);
     this.sel = new Selection(this.L + 1);
+    this.candidateVals = new Float64Array(this.B);
     this.ranked = new Selection(this.L + 1);
   }
 
@@ -144,9 +147,9 @@ export class NeighborLists {
     const ni = n[i] as number;
     const min = this.minCooccurrences;
     const sim = this.sim;
-    const sel = this.sel;
-    sel.reset();
-    let floor = -Infinity;
+    const sel = this.scanSelection();
+    const seed = this.scanSeed(i);
+    let floor = seed;
     for (let e = 0; e < len; e++) {
       const c = rowCnt[e] as number;
       if (c < min) continue;
@@ -154,13 +157,39 @@ export class NeighborLists {
       const v = sim(c, ni, n[k] as number);
       if (v < floor) continue;
       sel.push(v, k, c, names);
-      floor = sel.floor();
+      floor = Math.max(seed, sel.floor());
     }
-    // The best L become the buffer, the best left out the bound.
-    const L = this.L;
-    const full = sel.count > L;
-    const name = full ? (names[sel.id[L] as number] as string) : undefined;
-    this.adopt(i, sel.id, sel.c, full ? L : sel.count, full ? (sel.v[L] as number) : BOTTOM, name);
+    this.adoptScan(i, seed);
+  }
+
+  /** The selection a full scan of a row fills (emptied): every eligible entry (v, k, C) of the row is pushed. */
+  protected scanSelection(): Selection {
+    this.sel.reset();
+    return this.sel;
+  }
+
+  /**
+   * What a scan of row i may skip below (strictly): the L-th best current value among its
+   * candidates (-Infinity with fewer) — the row's best L are all at or above it, so the scan pushes
+   * a few dozen entries instead of every one that beats a selection still filling up.
+   */
+  protected scanSeed(i: number): number {
+    return this.candidateValue(i, this.L);
+  }
+
+  /**
+   * Row i's buffer becomes the best L of the scan's selection, its bound the best left out — or,
+   * when the scan (seeded at `seed`) found no more than L entries, the value-only bound just below
+   * `seed`: every entry it skipped was strictly below it, and every kept one (the row's top K among
+   * them) ranks before the bound, as after any scan — a row whose K-th tied its bound would be left
+   * unproven, and a later offer tying the K-th rejected by the bound while no touch recomputes the list.
+   */
+  protected adoptScan(i: number, seed: number): void {
+    const { sel, L } = this;
+    const names = this.host.names;
+    if (sel.count > L) this.adopt(i, sel.id, sel.c, L, sel.v[L] as number, names[sel.id[L] as number]);
+    else if (seed > -Infinity) this.adopt(i, sel.id, sel.c, sel.count, below(seed), '');
+    else this.adopt(i, sel.id, sel.c, sel.count, BOTTOM, undefined);
   }
 
   /**
@@ -207,9 +236,35 @@ export class NeighborLists {
 
   /** The L-th best current similarity among row i's candidates (-Infinity with fewer than L): a floor of its top L. */
   candidateFloor(i: number): number {
-    if ((this.b.len[i] as number) < this.L) return -Infinity;
-    this.rank(i, this.ranked);
-    return this.ranked.count >= this.L ? (this.ranked.v[this.L - 1] as number) : -Infinity;
+    return this.candidateValue(i, this.L);
+  }
+
+  /**
+   * The r-th best current similarity among row i's eligible candidates, -Infinity with fewer than r:
+   * the row holds at least r eligible entries at or above it (its r-th best is no lower).
+   */
+  private candidateValue(i: number, r: number): number {
+    const len = this.b.len[i] as number;
+    if (len < r) return -Infinity;
+    const { store, n } = this.host;
+    const { buf, bufC } = this.b;
+    const base = i * this.B;
+    const ni = n[i] as number;
+    const min = this.minCooccurrences;
+    const stale = this.b.isStale(i);
+    const sim = this.sim;
+    const vals = this.candidateVals;
+    let m = 0;
+    for (let p = 0; p < len; p++) {
+      const j = buf[base + p] as number;
+      const c = stale ? store.get(i, j) : (bufC[base + p] as number);
+      if (c < min || c === 0) continue;
+      vals[m++] = sim(c, ni, n[j] as number);
+    }
+    this.work += len * 2;
+    if (m < r) return -Infinity;
+    // Ascending: the r-th best is r from the end.
+    return vals.subarray(0, m).sort()[m - r] as number;
   }
 
   /** Row i's candidates as they stand (counts valid unless stale). */

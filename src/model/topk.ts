@@ -10,7 +10,8 @@
 //   the list.
 // - n_k shrinks (remove, forget): outside values of row k grow by at most the rule's factor
 //   (refresh); every other row's value for k grows too, so one pass over row k offers k to each
-//   neighbour j where it may now rank before β_j (both measures are symmetric). The cost of a
+//   neighbour j where it may now rank before β_j (both measures are symmetric), and the same pass
+//   rebuilds row k's candidates and bound (a scan seeded by its L-th best candidate). The cost of a
 //   forget is therefore one pass over the rows of the user's items, as the paper's bound says.
 // - C_kj shrinks: a value only falls; buffers drop candidates whose C fell below the minimum.
 
@@ -99,7 +100,9 @@ export class NeighborIndex extends NeighborLists {
 
   /**
    * After n_i shrank, every neighbour k's value for i rose: offers i to each k where it may now rank
-   * before β_k, and touches k when that may change its list. One pass over row i.
+   * before β_k, and touches k when that may change its list. One pass over row i, which also
+   * rebuilds row i's own candidates and bound (every value of the row changed with n_i: its
+   * followed bound rarely proves the list, and a rescan at the emit would read the row again).
    */
   propagate(i: number, touch: (k: number) => void): void {
     const { n, names } = this.host;
@@ -115,18 +118,25 @@ export class NeighborIndex extends NeighborLists {
     const betaN = bounds.n;
     const b = this.b;
     const watchers = b.watchers;
+    const sel = this.scanSelection();
+    const seed = this.scanSeed(i);
+    let floor = seed;
     // Dense catalogues: row i of the watcher bit matrix is read in step with row i of C.
     const bitRow = watchers instanceof BitWatchers ? watchers.row(i) : undefined;
     for (let e = 0; e < len; e++) {
       const c = rowCnt[e] as number;
       if (c < min) continue;
       const k = rowIdx[e] as number;
+      const nk = n[k] as number;
+      const v = sim(c, ni, nk);
+      if (v >= floor) {
+        sel.push(v, k, c, names);
+        floor = Math.max(seed, sel.floor());
+      }
       const watched =
         bitRow !== undefined
           ? ((bitRow.bits[bitRow.base + (k >>> 5)] as number) & (1 << (k & 31))) !== 0
           : watchers.has(i, k);
-      const nk = n[k] as number;
-      const v = sim(c, ni, nk);
       if (watched) {
         if (b.mayChange(k, i, v, names)) touch(k);
         continue;
@@ -138,6 +148,12 @@ export class NeighborIndex extends NeighborLists {
         if (b.mayChange(k, i, v, names)) touch(k);
       }
     }
+    this.adoptScan(i, seed);
+  }
+
+  /** Whether row i is still due for a rescan (a propagation may have rebuilt it since it was listed). */
+  isDue(i: number): boolean {
+    return this.rescanDue[i] === 1;
   }
 
   /** Puts j (C_kj = c) into k's buffer unless it is there already; compacts a full buffer first. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Model } from '../../src/model/index.js';
+import { Reference } from '../helpers/oracle.js';
 import { SEED } from '../helpers/seed.js';
 
 // The seed's example: Homer, Marge, Bart, Lisa (users 0..3) over items 0..4.
@@ -112,6 +113,35 @@ describe('bounds when counts fall', () => {
       interactions: 6,
       neighbors: [{ itemId: 'Q', similarity: 1 / 6, cooccurrences: 1 }],
     });
+  });
+});
+
+describe('a bound left by a scan that kept every entry at or above its seed', () => {
+  it('takes a later neighbour tying the K-th of a list of ties (lists vs the brute force)', () => {
+    // X's ten neighbours j0..j9 (one user each besides X's) all tie at 1/n_X. When n_X falls, the
+    // pass over X's row keeps all ten (they are its candidates: the scan skips below the tenth)
+    // and leaves a value-only bound under their value; X's list is j0, j1. A user of X then adds
+    // the new item 'a': 1/n_X as well, before j0 by id, and X's list must take it although X's n
+    // did not change.
+    const m = new Model({ topK: 2 });
+    const ref = new Reference();
+    const apply = (kind: 'add' | 'remove', user: string, item: string) => {
+      ref.apply({ kind, user, item, at: 1 });
+      m.interaction({ userId: user, itemId: item, action: kind === 'add' ? 'ADD' : 'REMOVE', occurredAt: 1 });
+    };
+    const check = () => {
+      m.flush();
+      for (const [item, list] of ref.lists(2, 1)) expect({ ...m.neighbors(item) }).toEqual(list);
+    };
+    for (let u = 0; u < 5; u++)
+      for (const item of ['X', `j${2 * u}`, `j${2 * u + 1}`]) apply('add', `u${u}`, item);
+    apply('add', 'u5', 'X');
+    check();
+    apply('remove', 'u5', 'X');
+    check();
+    apply('add', 'u0', 'a');
+    check();
+    expect(m.neighbors('X')?.neighbors.map((nb) => nb.itemId)).toEqual(['a', 'j0']);
   });
 });
 
