@@ -57,7 +57,7 @@ export function consumerSettings(config: Config): Omit<ConsumerConfig, 'groupId'
     maxBytesPerPartition: config.batch.fetchMaxBytesPerPartition,
     maxWaitTimeInMs: config.batch.fetchMaxWaitMs,
     allowAutoTopicCreation: false,
-    retry: { initialRetryTime: 1, retries: 10, maxRetryTime: 5_000 },
+    retry: { initialRetryTime: 100, retries: 10, maxRetryTime: 5_000 },
   };
 }
 
@@ -66,8 +66,9 @@ export function consumerSettings(config: Config): Omit<ConsumerConfig, 'groupId'
  * meet CONCURRENT_TRANSACTIONS while the coordinator still writes the previous one's markers (a few
  * ms); the client-wide first backoff (100 ms) would add that to a receipt, so sends retry after 1 ms,
  * doubling (the Java client retries AddPartitionsToTxn after 20 ms for the same reason). Measured
- * (bench:e2e --phases delivery, back to back p50): 1 ms 6.1, 2 ms 8.9, 5 ms 12.8, 100 ms 103.6 ms. Retries are
- * unbounded as kafkajs requires of an idempotent producer: a fatal error still ends the sink.
+ * (bench:e2e --phases delivery, back to back p50): 1 ms 6.1, 2 ms 8.9, 5 ms 12.8, 100 ms 103.6 ms.
+ * Retries are unbounded as kafkajs requires of an idempotent producer: a fatal error still ends the
+ * sink.
  */
 export function transactionalProducer(kafka: Kafka, config: Config, transactionalId: string): Producer {
   return kafka.producer({
