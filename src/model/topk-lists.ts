@@ -47,7 +47,7 @@ export class NeighborLists {
   // scratch
   protected rowIdx = new Int32Array(0);
   protected rowCnt = new Int32Array(0);
-  /** A row's candidates' current values (candidateValue). */
+  /** A row's candidates' current values (candidateFloor). */
   private readonly candidateVals: Float64Array;
   /** The best L + 1 of a row scan, and of a buffer being compacted (an offer can compact mid-scan). */
   private readonly sel: Selection;
@@ -148,7 +148,7 @@ export class NeighborLists {
     const min = this.minCooccurrences;
     const sim = this.sim;
     const sel = this.scanSelection();
-    const seed = this.scanSeed(i);
+    const seed = this.candidateFloor(i);
     let floor = seed;
     for (let e = 0; e < len; e++) {
       const c = rowCnt[e] as number;
@@ -166,15 +166,6 @@ export class NeighborLists {
   protected scanSelection(): Selection {
     this.sel.reset();
     return this.sel;
-  }
-
-  /**
-   * What a scan of row i may skip below (strictly): the L-th best current value among its
-   * candidates (-Infinity with fewer) — the row's best L are all at or above it, so the scan pushes
-   * a few dozen entries instead of every one that beats a selection still filling up.
-   */
-  protected scanSeed(i: number): number {
-    return this.candidateValue(i, this.L);
   }
 
   /**
@@ -234,18 +225,16 @@ export class NeighborLists {
     return len;
   }
 
-  /** The L-th best current similarity among row i's candidates (-Infinity with fewer than L): a floor of its top L. */
-  candidateFloor(i: number): number {
-    return this.candidateValue(i, this.L);
-  }
-
   /**
-   * The r-th best current similarity among row i's eligible candidates, -Infinity with fewer than r:
-   * the row holds at least r eligible entries at or above it (its r-th best is no lower).
+   * The L-th best current similarity among row i's eligible candidates (-Infinity with fewer than
+   * L): a floor of its top L, since the row holds at least L eligible entries at or above it. A scan
+   * of row i may skip what is strictly below it (the scan's seed): it then pushes a few dozen
+   * entries instead of every one that beats a selection still filling up.
    */
-  private candidateValue(i: number, r: number): number {
+  candidateFloor(i: number): number {
+    const L = this.L;
     const len = this.b.len[i] as number;
-    if (len < r) return -Infinity;
+    if (len < L) return -Infinity;
     const { store, n } = this.host;
     const { buf, bufC } = this.b;
     const base = i * this.B;
@@ -262,9 +251,9 @@ export class NeighborLists {
       vals[m++] = sim(c, ni, n[j] as number);
     }
     this.work += len * 2;
-    if (m < r) return -Infinity;
-    // Ascending: the r-th best is r from the end.
-    return vals.subarray(0, m).sort()[m - r] as number;
+    if (m < L) return -Infinity;
+    // Ascending: the L-th best is L from the end.
+    return vals.subarray(0, m).sort()[m - L] as number;
   }
 
   /** Row i's candidates as they stand (counts valid unless stale). */

@@ -119,7 +119,7 @@ export class NeighborIndex extends NeighborLists {
     const b = this.b;
     const watchers = b.watchers;
     const sel = this.scanSelection();
-    const seed = this.scanSeed(i);
+    const seed = this.candidateFloor(i);
     let floor = seed;
     // Dense catalogues: row i of the watcher bit matrix is read in step with row i of C.
     const bitRow = watchers instanceof BitWatchers ? watchers.row(i) : undefined;
