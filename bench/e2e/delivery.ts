@@ -1,7 +1,8 @@
 // The floor under every exactly_once delivery: one small transaction as the service's output sink
 // makes it (a record, the input offsets with sendOffsets, commit) with the service's own producer
-// (kafka/client.ts transactionalProducer: its settings and retry policy), spaced out and back to back; beside it an
-// acks=all send of the same record by an idempotent producer (at_least_once, before its commit).
+// (kafka/client.ts transactionalProducer: its settings and retry policy), spaced out and back to
+// back; beside it an acks=all send of the same record by an idempotent producer (at_least_once,
+// before its commit).
 // A transaction started right after another commits can be refused as concurrent by the broker
 // until the previous one's markers are written; kafkajs then retries after its backoff.
 import { randomUUID } from 'node:crypto';

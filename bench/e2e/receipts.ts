@@ -73,9 +73,10 @@ export async function receiptRun(
       const id = m.key?.toString('utf8');
       const s = id === undefined ? undefined : sentAt.get(id);
       if (s !== undefined) {
-        latencies.push(now() - s);
+        const ms = now() - s;
+        latencies.push(ms);
         const items = sizeOf.get(id!);
-        if (items !== undefined) sized.push([items, now() - s]);
+        if (items !== undefined) sized.push([items, ms]);
         sentAt.delete(id!);
       }
       return latencies.length >= o.users.length;

@@ -46,8 +46,13 @@ export class Publisher {
    * start on its delivery while the caller computes the outputs (OutputSink.prepare).
    */
   prepare(upTo?: readonly PartitionOffset[]): void {
-    const { sink, positions, isInput } = this.deps;
-    sink.prepare?.(positions.notCommitted(upTo ?? positions.offsets(isInput)));
+    this.deps.sink.prepare?.(this.offsetsFor(upTo));
+  }
+
+  /** The input positions a publish up to `upTo` (default: every position) commits: those not committed yet. */
+  private offsetsFor(upTo: readonly PartitionOffset[] | undefined): PartitionOffset[] {
+    const { positions, isInput } = this.deps;
+    return positions.notCommitted(upTo ?? positions.offsets(isInput));
   }
 
   /**
@@ -55,8 +60,8 @@ export class Publisher {
    * yet; resolves once both are done.
    */
   async publish(ctx: PublishContext, upTo?: readonly PartitionOffset[]): Promise<void> {
-    const { outbox, sink, positions, isInput } = this.deps;
-    const offsets = positions.notCommitted(upTo ?? positions.offsets(isInput));
+    const { outbox, sink, positions } = this.deps;
+    const offsets = this.offsetsFor(upTo);
     if (outbox.size === 0 && offsets.length === 0) return;
     await this.delivery.run(
       () => outbox.drain((records) => sink.deliver(records, offsets)),

@@ -268,6 +268,9 @@ export class Live {
     const report = await flushes.run(this.deps.model(), now, ctx, { previous: forgets !== undefined });
     outbox.stage(report, receipts, now);
     const f1 = performance.now();
+    // Read again, not reused from the prepare: a group join may release the positions meanwhile
+    // (lifecycle.ts onAssignment runs outside the queue); a prepared delivery that no longer
+    // matches is aborted by the sink.
     await publisher.publish(ctx, this.committable());
     // Noted once delivered (not before: it would delay the receipts, and a failed delivery is
     // carried out again). The deletion fast path flushes nothing but its requests (and their
