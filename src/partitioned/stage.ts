@@ -387,10 +387,14 @@ export class Stage {
     });
     await this.consumer?.stop().catch(() => undefined);
     await this.consumer?.disconnect().catch(() => undefined);
-    for (const t of this.tasks.values()) {
-      t.stop();
-      await t.deactivate();
-    }
+    // Queued after any flush a timer or the last batch queued: a producer disconnected mid-delivery
+    // leaves its transaction open, read_committed readers stopped at it until the broker aborts it.
+    await this.queue.run(async () => {
+      for (const t of this.tasks.values()) {
+        t.stop();
+        await t.deactivate();
+      }
+    });
     this.tasks.clear();
   }
 }
